@@ -1,0 +1,52 @@
+// Bundles every entry point: the extension (cjs, `vscode` external), one file per MCP server under
+// dist/servers/, the headless CLI, the webview UI (browser) and, for tests, the fixture servers.
+// `--production` minifies and drops the test fixtures.
+import * as esbuild from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const common = {
+  bundle: true,
+  sourcemap: true,
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const node = { ...common, platform: 'node', format: 'cjs', target: 'node22' };
+
+/** Every folder of src/servers with an index.ts, except the shared kit, is a server program. */
+const serverEntries = existsSync('src/servers')
+  ? readdirSync('src/servers', { withFileTypes: true })
+      .filter((d) => d.isDirectory() && d.name !== 'kit' && existsSync(join('src/servers', d.name, 'main.ts')))
+      .map((d) => ({ in: join('src/servers', d.name, 'main.ts'), out: d.name }))
+  : [];
+
+const fixtureEntries = existsSync('test/fixtures/servers')
+  ? readdirSync('test/fixtures/servers')
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => ({ in: join('test/fixtures/servers', f), out: f.replace(/\.ts$/, '') }))
+  : [];
+
+const builds = [
+  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: serverEntries, outdir: 'dist/servers' },
+];
+if (existsSync('media/src/main.ts')) {
+  builds.push({ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['media/src/main.ts'], outfile: 'dist/media/main.js' });
+}
+if (!production && fixtureEntries.length > 0) {
+  builds.push({ ...node, entryPoints: fixtureEntries, outdir: 'dist/test/fixtures/servers' });
+}
+
+const active = builds.filter((b) => (b.entryPoints ?? []).length > 0);
+if (watch) {
+  const contexts = await Promise.all(active.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(active.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * The single source of truth for configuration. It gives the TypeScript types, validates the
+ * headless `config.yaml`, and generates `contributes.configuration` in package.json
+ * (`npm run gen:settings`; a unit test fails on drift).
+ */
+
+export const serverNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, 'a server name is lower-case letters, digits and dashes, starting with a letter');
+
+/** Environment names a child may receive from the host, besides the ones its definition names. */
+export const DEFAULT_PASS_ENV = [
+  'PATH', 'HOME', 'USERPROFILE', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'TEMP', 'TMP',
+  'SYSTEMROOT', 'COMSPEC', 'PATHEXT', 'APPDATA', 'LOCALAPPDATA',
+  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+] as const;
+
+export const serverConfigSchema = z
+  .object({
+    enabled: z.boolean().optional().describe('Start this server. Built-in servers have their own default (git: on).'),
+    command: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('For a server that is not built in: the program to run (stdio MCP server).'),
+    args: z.array(z.string()).optional().describe('Arguments for `command`.'),
+    cwd: z.string().optional().describe('Working directory of the child (default: the first root).'),
+    env: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Environment variables for the child. Values may reference `${secret:name}` (secret store) or `${env:NAME}` (host environment); never put a secret here in plain text.'),
+    passEnv: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .optional()
+      .describe('Extra host environment variables passed through to the child, beyond PATH, HOME, LANG and proxy variables.'),
+  })
+  .strict();
+
+export const supervisorConfigSchema = z
+  .object({
+    healthIntervalMs: z.number().int().min(100).default(10_000).describe('Interval between health pings to each running server.'),
+    pingTimeoutMs: z.number().int().min(50).default(5_000).describe('A ping not answered within this time counts as missed.'),
+    missedPingsBeforeRestart: z.number().int().min(1).default(2).describe('Consecutive missed pings after which a server is killed and restarted.'),
+    startTimeoutMs: z.number().int().min(100).default(30_000).describe('Time a server has to complete the MCP handshake and list its tools.'),
+    backoffBaseMs: z.number().int().min(1).default(500).describe('Base delay of the exponential restart backoff (full jitter).'),
+    backoffCapMs: z.number().int().min(1).default(30_000).describe('Upper bound of the restart backoff.'),
+    backoffResetAfterMs: z.number().int().min(0).default(60_000).describe('Time running healthy after which the backoff starts over.'),
+    crashLoopWindowMs: z.number().int().min(0).default(10_000).describe('A crash within this time of becoming running (or before) counts toward a crash loop.'),
+    crashLoopThreshold: z.number().int().min(1).default(5).describe('Consecutive quick crashes after which a server is left crash-looping until restarted by hand.'),
+  })
+  .strict();
+
+export const gatewayConfigSchema = z
+  .object({
+    port: z.number().int().min(0).max(65_535).default(0).describe('Loopback port of the gateway; 0 picks a free port.'),
+    allowedOrigins: z
+      .array(z.string())
+      .default([])
+      .describe('Origins allowed to call the gateway from a browser (requests with any other Origin get 403).'),
+    maxBodyBytes: z.number().int().min(1024).default(4 * 1024 * 1024).describe('Largest request body accepted (413 beyond).'),
+    sessionIdleMs: z.number().int().min(1_000).default(30 * 60_000).describe('Idle client sessions expire after this time.'),
+    maxConcurrentPerSession: z.number().int().min(1).default(32).describe('Requests one client session may have in flight (429 beyond).'),
+    maxRequestsPerSecondPerSession: z.number().int().min(1).default(200).describe('Sustained request rate per client session (429 beyond).'),
+    callTimeoutMs: z.number().int().min(1_000).default(10 * 60_000).describe('Longest a forwarded request may run in a server.'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    roots: z
+      .array(z.string())
+      .default(['.'])
+      .describe('Headless: folders the servers may work in (relative to the config file). VS Code uses the workspace folders.'),
+    dataDir: z.string().optional().describe('Headless: data directory (default ~/.mcpcp).'),
+    gateway: gatewayConfigSchema.default(gatewayConfigSchema.parse({})),
+    supervisor: supervisorConfigSchema.default(supervisorConfigSchema.parse({})),
+    servers: z
+      .record(serverNameSchema, serverConfigSchema)
+      .default({})
+      .describe('Servers by name. Built-in servers (git) need no entry; an entry with `command` adds a stdio server.'),
+  })
+  .strict();
+
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+export type SupervisorConfig = z.infer<typeof supervisorConfigSchema>;
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/**
+ * The VS Code settings: the same schema, minus what only the headless command has (roots and the
+ * data directory come from the workspace and the extension's storage).
+ */
+export const settingsSchema = configSchema.omit({ roots: true, dataDir: true });

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { settingsSchema } from './schema';
+
+/** Prefix of every VS Code setting of the extension. */
+export const SETTINGS_SECTION = 'mcpControlPlane';
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * `contributes.configuration` generated from the zod settings schema: one VS Code setting per leaf
+ * of `gateway` and `supervisor`, and `servers` as one object setting. `servers` is restricted in
+ * untrusted workspaces (it names programs to run).
+ */
+export function settingsContribution(): { title: string; properties: Record<string, JsonSchema> } {
+  const json = z.toJSONSchema(settingsSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema & {
+    properties: Record<string, JsonSchema & { properties?: Record<string, JsonSchema> }>;
+  };
+  const properties: Record<string, JsonSchema> = {};
+  for (const group of ['gateway', 'supervisor'] as const) {
+    const groupSchema = json.properties[group];
+    for (const [key, leaf] of Object.entries(groupSchema?.properties ?? {})) {
+      const { description, ...rest } = leaf as JsonSchema & { description?: string };
+      properties[`${SETTINGS_SECTION}.${group}.${key}`] = { ...rest, ...(description ? { markdownDescription: description } : {}) };
+    }
+  }
+  const servers = json.properties['servers']!;
+  const { description, ...rest } = servers as JsonSchema & { description?: string };
+  properties[`${SETTINGS_SECTION}.servers`] = {
+    ...stripSchemaMeta(rest),
+    ...(description ? { markdownDescription: description } : {}),
+    default: {},
+    scope: 'window',
+    restricted: true,
+  };
+  return { title: 'MCP Control Plane', properties: sortKeys(properties) };
+}
+
+function stripSchemaMeta(schema: JsonSchema): JsonSchema {
+  const { $schema: _schema, ...rest } = schema;
+  return rest;
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,77 @@
+import type { ProgressToken, ToolAnnotations, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallOutcome } from '../metrics/metrics';
+
+/** Who is calling, as the client said in `initialize`. */
+export interface ClientIdentity {
+  name: string;
+  version: string;
+}
+
+/** One request travelling through the gateway pipeline. */
+export interface GatewayCall {
+  /** Unique id; also sent to built-in servers as `_meta["mcpcp/callId"]`. */
+  readonly id: string;
+  readonly server: string;
+  /** Built-in servers' annotations and previews are trusted; third-party ones are not. */
+  readonly builtin: boolean;
+  /** `tools/call`, `resources/read`, `prompts/get`, or another forwarded method. */
+  readonly method: string;
+  /** Tool name, resource URI or prompt name; the method for other requests. */
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+  /** The tool's annotations as the server declared them (tools/call only). */
+  readonly annotations: ToolAnnotations | undefined;
+  /** The tool declares a preview (`_meta["mcpcp/preview"]`) and takes `dryRun`. */
+  readonly hasPreview: boolean;
+  readonly client: ClientIdentity | undefined;
+  readonly sessionId: string;
+  readonly signal: AbortSignal;
+  readonly progressToken: ProgressToken | undefined;
+  readonly startedAt: number;
+}
+
+/** What policy says of a call. */
+export interface PolicyVerdict {
+  decision: 'allow' | 'approve' | 'deny';
+  reason: string;
+  /** Which rule matched (for display and audit). */
+  rule?: { source: string; index?: number; id?: string };
+}
+
+/** A human's answer to an approval request. */
+export interface ApprovalOutcome {
+  approved: boolean;
+  reason: string;
+}
+
+/** Runs the tool's preview (`dryRun: true`) through the same server; undefined without one. */
+export type PreviewRunner = () => Promise<CallToolResult | undefined>;
+
+/**
+ * The oversight stages of the pipeline: auth → limits → **policy → approval** → forward →
+ * **audit** and metrics. Implementations must not throw for a denial: they return the verdict.
+ */
+export interface OversightStages {
+  policy(call: GatewayCall): Promise<PolicyVerdict>;
+  /** Waits for a human decision for a call policy sent to approval. */
+  approve(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void): Promise<ApprovalOutcome>;
+  /** Records a pipeline event. Must not throw. */
+  audit(event: PipelineEvent): void;
+}
+
+export type PipelineEvent =
+  | { type: 'call.requested'; call: GatewayCall }
+  | { type: 'policy.decided'; call: GatewayCall; verdict: PolicyVerdict }
+  | { type: 'call.completed'; call: GatewayCall; durationMs: number; resultBytes: number; isError: boolean }
+  | { type: 'call.failed'; call: GatewayCall; durationMs: number; outcome: CallOutcome; error: string }
+  | { type: 'server.request'; server: string; method: string; sessionId: string | undefined; callId: string | undefined };
+
+/**
+ * The foundation's stages: policy allows everything (the oversight issue replaces this), nothing
+ * waits for approval, and events are dropped.
+ */
+export const allowAllStages: OversightStages = {
+  policy: async () => ({ decision: 'allow', reason: 'no policy configured', rule: { source: 'default' } }),
+  approve: async () => ({ approved: false, reason: 'approvals are not available' }),
+  audit: () => undefined,
+};

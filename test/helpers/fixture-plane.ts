@@ -1,0 +1,125 @@
+// Starts a real gateway and supervisor on loopback with fixture servers (real child processes),
+// and connects real SDK clients over Streamable HTTP.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { gatewayConfigSchema, supervisorConfigSchema, type GatewayConfig, type SupervisorConfig } from '../../src/core/config/schema';
+import { Gateway, type HostRoot } from '../../src/core/gateway/gateway';
+import type { OversightStages } from '../../src/core/gateway/pipeline';
+import type { ServerSpec } from '../../src/core/supervisor/managed-server';
+import { Supervisor } from '../../src/core/supervisor/supervisor';
+import type { LogLine } from '../../src/core/supervisor/server-log';
+
+export const REPO_ROOT = resolve(__dirname, '../..');
+export const FIXTURES_DIR = join(REPO_ROOT, 'dist/test/fixtures/servers');
+
+/** The built fixture's path; fails clearly when `npm run build` has not run. */
+export function fixtureScript(name: string): string {
+  const file = join(FIXTURES_DIR, `${name}.js`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  return file;
+}
+
+export interface FixtureServer {
+  name: string;
+  fixture: string;
+  builtin?: boolean;
+  env?: Record<string, string>;
+}
+
+export function fixtureSpec(server: FixtureServer): ServerSpec {
+  const script = fixtureScript(server.fixture);
+  return {
+    name: server.name,
+    builtin: server.builtin ?? true,
+    fingerprint: JSON.stringify(server),
+    resolveSpawn: async () => ({
+      command: process.execPath,
+      args: [script],
+      env: { PATH: process.env['PATH'] ?? '', ...server.env },
+    }),
+  };
+}
+
+export interface TestPlane {
+  gateway: Gateway;
+  supervisor: Supervisor;
+  logs: LogLine[];
+  url(server: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startPlane(
+  servers: FixtureServer[],
+  options: { gateway?: Partial<GatewayConfig>; supervisor?: Partial<SupervisorConfig>; stages?: OversightStages; roots?: HostRoot[]; waitForServerMs?: number } = {},
+): Promise<TestPlane> {
+  const logs: LogLine[] = [];
+  const gateway = new Gateway({
+    config: gatewayConfigSchema.parse(options.gateway ?? {}),
+    roots: () => options.roots ?? [{ uri: 'file:///workspace/project', name: 'project' }],
+    ...(options.stages ? { stages: options.stages } : {}),
+    ...(options.waitForServerMs !== undefined ? { waitForServerMs: options.waitForServerMs } : {}),
+  });
+  const supervisor = new Supervisor({
+    config: supervisorConfigSchema.parse({ healthIntervalMs: 60_000, ...options.supervisor }),
+    hooks: gateway,
+    logSink: (line) => logs.push(line),
+  });
+  gateway.attach(supervisor);
+  await gateway.listen();
+  await supervisor.apply(servers.map(fixtureSpec));
+  return {
+    gateway,
+    supervisor,
+    logs,
+    url: (server) => gateway.url(server),
+    stop: async () => {
+      await supervisor.stopAll();
+      await gateway.close();
+      supervisor.dispose();
+    },
+  };
+}
+
+export async function connectClient(
+  plane: TestPlane,
+  server: string,
+  options: { capabilities?: ClientCapabilities; name?: string; token?: string } = {},
+): Promise<Client> {
+  const client = new Client({ name: options.name ?? 'test-client', version: '1.2.3' }, { capabilities: options.capabilities ?? {} });
+  const transport = new StreamableHTTPClientTransport(new URL(plane.url(server)), {
+    requestInit: { headers: { Authorization: `Bearer ${options.token ?? plane.gateway.token}` } },
+  });
+  await client.connect(transport);
+  return client;
+}
+
+/** Polls until `predicate` is true, failing with `what` after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** True when a process with this pid exists (signal 0 probe). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The text of the first content item of a tool result. */
+export function firstText(result: unknown): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  const item = content[0];
+  if (!item || item.type !== 'text') throw new Error(`expected a text result, got ${JSON.stringify(result)}`);
+  return item.text ?? '';
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { startPlane, type TestPlane } from '../../helpers/fixture-plane';
+
+const initialize = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+
+/** A raw HTTP request, so Host and Origin can be set freely. */
+function raw(port: number, path: string, headers: Record<string, string>, body?: string, method = 'POST'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      let data = '';
+      res.on('data', (c: Buffer) => (data += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}
+
+describe('gateway: HTTP security', () => {
+  let plane: TestPlane;
+  let port: number;
+  let auth: Record<string, string>;
+  before(async () => {
+    plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { gateway: { maxBodyBytes: 2048 } });
+    port = plane.gateway.listeningPort;
+    auth = { authorization: `Bearer ${plane.gateway.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  });
+  after(async () => plane.stop());
+
+  it('listens on 127.0.0.1 only, with a 256-bit random token', () => {
+    assert.equal(Buffer.from(plane.gateway.token, 'base64url').length, 32);
+  });
+
+  it('401 without a token or with a wrong one', async () => {
+    const none = await raw(port, '/mcp/fx', { 'content-type': 'application/json' }, initialize);
+    assert.equal(none.status, 401);
+    const wrong = await raw(port, '/mcp/fx', { ...auth, authorization: `Bearer ${plane.gateway.token.slice(0, -1)}x` }, initialize);
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.body, /unauthorized/);
+  });
+
+  it('403 for a foreign Origin, 403 for a foreign Host (DNS rebinding)', async () => {
+    const origin = await raw(port, '/mcp/fx', { ...auth, origin: 'https://evil.example' }, initialize);
+    assert.equal(origin.status, 403);
+    assert.match(origin.body, /Origin/);
+    const host = await raw(port, '/mcp/fx', { ...auth, host: `attacker.example:${port}` }, initialize);
+    assert.equal(host.status, 403);
+    assert.match(host.body, /Host/);
+    const ok = await raw(port, '/mcp/fx', { ...auth, origin: `http://127.0.0.1:${port}` }, initialize);
+    assert.equal(ok.status, 200);
+  });
+
+  it('413 for an oversized body, and nothing reaches the server', async () => {
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(5000) } } });
+    const res = await raw(port, '/mcp/fx', auth, big);
+    assert.equal(res.status, 413);
+    assert.match(res.body, /exceeds the limit of 2048 bytes/);
+  });
+
+  it('404 for an unknown server and an unknown path; 400 for invalid JSON', async () => {
+    const unknown = await raw(port, '/mcp/nope', auth, initialize);
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body, /no server named \\"nope\\"; known: fx/);
+    const path = await raw(port, '/elsewhere', auth, undefined, 'GET');
+    assert.equal(path.status, 404);
+    const bad = await raw(port, '/mcp/fx', auth, '{not json');
+    assert.equal(bad.status, 400);
+  });
+
+  it('400 for a request without a session that is not initialize', async () => {
+    const res = await raw(port, '/mcp/fx', auth, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+    assert.equal(res.status, 400);
+    assert.match(res.body, /initialize/);
+  });
+});

@@ -7,6 +7,7 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connectClient, firstText, startPlane, waitFor, type TestPlane } from '../../helpers/fixture-plane';
 
 describe('gateway: transparent MCP over loopback Streamable HTTP', () => {
@@ -121,7 +122,8 @@ describe('gateway: transparent MCP over loopback Streamable HTTP', () => {
 
   it('ends a session on DELETE', async () => {
     const client = await connectClient(plane, 'fx');
-    const transport = client.transport as { sessionId?: string; terminateSession(): Promise<void> };
+    const transport = client.transport;
+    assert.ok(transport instanceof StreamableHTTPClientTransport);
     const id = transport.sessionId!;
     await transport.terminateSession();
     const res = await fetch(plane.url('fx'), {

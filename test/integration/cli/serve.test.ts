@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { REPO_ROOT, firstText, fixtureScript, pidAlive, waitFor } from '../../helpers/fixture-plane';
+
+const CLI = join(REPO_ROOT, 'dist/cli.js');
+
+function startServe(args: string[], cwd: string, dataDir: string): { child: ChildProcess; firstLine: Promise<string>; stderr: () => string } {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--data-dir', dataDir], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const firstLine = new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
+  });
+  return { child, firstLine, stderr: () => err };
+}
+
+describe('mcpcp serve / status (headless)', () => {
+  it('serves configured servers, prints the client configuration, reports status, stops cleanly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpcp-cli-'));
+    const dataDir = join(dir, 'data');
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      [
+        'roots: ["."]',
+        'servers:',
+        '  git: { enabled: false }',
+        '  fx:',
+        `    command: ${JSON.stringify(process.execPath)}`,
+        `    args: [${JSON.stringify(fixtureScript('well-behaved'))}]`,
+        '  slow:',
+        `    command: ${JSON.stringify(process.execPath)}`,
+        `    args: [${JSON.stringify(fixtureScript('slow-start'))}]`,
+        '    env: { FIXTURE_START_DELAY_MS: "300" }',
+        '',
+      ].join('\n'),
+    );
+    const { child, firstLine, stderr } = startServe(['--config', config, '--print-client-config'], dir, dataDir);
+    try {
+      const printed = JSON.parse(await firstLine) as { servers: Record<string, { type: string; url: string; headers: { Authorization: string } }> };
+      assert.deepEqual(Object.keys(printed.servers).sort(), ['fx', 'slow']);
+      const fx = printed.servers['fx']!;
+      assert.equal(fx.type, 'http');
+      assert.match(fx.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp\/fx$/);
+      assert.match(fx.headers.Authorization, /^Bearer [A-Za-z0-9_-]{43}$/);
+
+      const client = new Client({ name: 'cli-test', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(fx.url), { requestInit: { headers: fx.headers } }));
+      assert.equal(firstText(await client.callTool({ name: 'echo', arguments: { text: 'headless' } })), 'headless');
+      await client.close();
+
+      assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+      const instanceFiles = readdirSync(join(dataDir, 'instances'));
+      assert.equal(instanceFiles.length, 1);
+      assert.equal(statSync(join(dataDir, 'instances', instanceFiles[0]!)).mode & 0o777, 0o600);
+
+      const statusRun = spawnSync(process.execPath, [CLI, 'status', '--json', '--data-dir', dataDir], { encoding: 'utf8' });
+      assert.equal(statusRun.status, 0, statusRun.stderr);
+      const status = JSON.parse(statusRun.stdout) as { instances: Array<{ pid: number; servers: Array<{ name: string; state: { kind: string; pid: number }; toolCount: number }> }> };
+      assert.equal(status.instances.length, 1);
+      assert.equal(status.instances[0]!.pid, child.pid);
+      const servers = status.instances[0]!.servers;
+      assert.deepEqual(servers.map((s) => [s.name, s.state.kind]).sort(), [['fx', 'running'], ['slow', 'running']]);
+      const childPids = servers.map((s) => s.state.pid);
+      const table = spawnSync(process.execPath, [CLI, 'status', '--data-dir', dataDir], { encoding: 'utf8' });
+      assert.match(table.stdout, /SERVER\s+STATE\s+PID\s+RESTARTS\s+TOOLS/);
+      assert.match(table.stdout, /fx\s+running · up \d+s\s+\d+\s+0\s+11/);
+
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0, stderr());
+      for (const pid of childPids) assert.equal(pidAlive(pid), false, `server pid ${pid} left behind`);
+      assert.deepEqual(readdirSync(join(dataDir, 'instances')), []);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('SIGINT (Ctrl-C) stops cleanly too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpcp-cli-'));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `servers:\n  git: { enabled: false }\n  fx: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(fixtureScript('well-behaved'))}] }\n`);
+    const { child, firstLine } = startServe(['--config', config, '--print-client-config'], dir, join(dir, 'data'));
+    await firstLine;
+    const status = spawnSync(process.execPath, [CLI, 'status', '--json', '--data-dir', join(dir, 'data')], { encoding: 'utf8' });
+    const pid = (JSON.parse(status.stdout) as { instances: Array<{ servers: Array<{ state: { pid: number } }> }> }).instances[0]!.servers[0]!.state.pid;
+    child.kill('SIGINT');
+    assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+    await waitFor(() => !pidAlive(pid), 1_000, 'child gone');
+  });
+
+  it('a bad configuration file is a precise error (file, line, field), not a silent default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpcp-cli-'));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, 'gateway:\n  port: 80000\nservers: {}\n');
+    const run = spawnSync(process.execPath, [CLI, 'serve', '--config', config, '--data-dir', join(dir, 'data')], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, new RegExp(`${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:\\d+: gateway\\.port: .*65535`));
+    writeFileSync(config, 'servers:\n  fx:\n    comand: node\n');
+    const typo = spawnSync(process.execPath, [CLI, 'serve', '--config', config, '--data-dir', join(dir, 'data')], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(typo.status, 1);
+    assert.match(typo.stderr, /config\.yaml:2:\d+: servers\.fx: unknown field "comand"/);
+    const usage = spawnSync(process.execPath, [CLI, 'serve', '--bogus'], { encoding: 'utf8' });
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /unknown option --bogus; known: --config <value>/);
+  });
+});

@@ -1,0 +1,42 @@
+export {
+  PolicyEngine,
+  defaultDecision,
+  effectiveAnnotations,
+  isSecretResourceUri,
+  isSet,
+  stricterDecision,
+  type EffectiveAnnotations,
+  type PolicyLayers,
+  type PolicyRequest,
+  type PolicyResult,
+  type PolicyRuleRef,
+  type ToolAnnotations,
+} from './engine';
+export { globToRegExp } from './glob';
+export {
+  LastValidPolicy,
+  failSafePolicy,
+  formatPolicyIssue,
+  loadPolicyFile,
+  parsePolicyRules,
+  parsePolicyText,
+  type PolicyInForce,
+  type PolicyIssue,
+  type PolicyLoadError,
+  type PolicyLoadResult,
+} from './load';
+export {
+  annotationMatchSchema,
+  argPredicateSchema,
+  policyDecisionSchema,
+  policyFileSchema,
+  policyRuleSchema,
+  policyRulesSchema,
+  requestKindSchema,
+  type AnnotationMatch,
+  type ArgPredicate,
+  type PolicyDecisionKind,
+  type PolicyFile,
+  type PolicyRequestKind,
+  type PolicyRule,
+} from './schema';

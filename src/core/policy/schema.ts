@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+/** What a policy decides for one request. Strictness order: deny > approve > allow. */
+export const policyDecisionSchema = z.enum(['allow', 'approve', 'deny']);
+export type PolicyDecisionKind = z.infer<typeof policyDecisionSchema>;
+
+/** The three MCP requests that go through policy. */
+export const requestKindSchema = z.enum(['tool', 'resource', 'prompt']);
+export type PolicyRequestKind = z.infer<typeof requestKindSchema>;
+
+const scalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** One glob or a list of globs (any may match). */
+const globsSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A test on the argument at a dotted path (`namespace`, `target.context`, `items.0.name`). All
+ * operators given must hold. Shorthands: a scalar means `equals` (`force: true`), a list means `in`
+ * (`namespace: [default, kube-system]`).
+ * - `equals`: strict equality with a string, number, boolean or null (no type coercion).
+ * - `in`: equals one of the listed scalars.
+ * - `matches`: a glob (or list of globs) over the string form of a string, number or boolean.
+ * - `regex`: a JavaScript regular expression, searched (not anchored: use `^…$`), at most 512 chars.
+ * - `exists`: the path is present (null counts as present) / absent.
+ * - `truthy`: the value is "set" — present and not null, false, 0, "" or "false" — / not set.
+ * When the value is an array, `equals`, `in`, `matches` and `regex` are judged element by element
+ * in the safer direction: for an `allow` rule every element must satisfy them (and the array must
+ * not be empty), for `approve` and `deny` rules one element is enough.
+ */
+export const argPredicateSchema = z.preprocess(
+  (value) => {
+    if (Array.isArray(value)) return { in: value };
+    if (value === null || typeof value !== 'object') return { equals: value };
+    return value;
+  },
+  z
+    .strictObject({
+      equals: scalarSchema.optional(),
+      in: z.array(scalarSchema).min(1).optional(),
+      matches: globsSchema.optional(),
+      regex: z.string().min(1).max(512).refine(isValidRegex, { message: 'not a valid regular expression' }).optional(),
+      exists: z.boolean().optional(),
+      truthy: z.boolean().optional(),
+    })
+    .refine((p) => Object.keys(p).length > 0, {
+      message: 'a predicate needs at least one of equals, in, matches, regex, exists, truthy',
+    }),
+);
+export type ArgPredicate = z.infer<typeof argPredicateSchema>;
+
+/**
+ * Tests on a request's effective annotations (see `effectiveAnnotations`). Resource reads and prompt
+ * gets count as read-only, non-destructive and annotated.
+ */
+export const annotationMatchSchema = z.strictObject({
+  readOnly: z.boolean().optional(),
+  destructive: z.boolean().optional(),
+  idempotent: z.boolean().optional(),
+  openWorld: z.boolean().optional(),
+  /** The server declared `readOnlyHint` or `destructiveHint`. */
+  annotated: z.boolean().optional(),
+});
+export type AnnotationMatch = z.infer<typeof annotationMatchSchema>;
+
+/**
+ * One policy rule: every condition given must hold; a rule without conditions matches everything.
+ * `tool`, `resource` and `prompt` each restrict the rule to that kind of request and match its name
+ * (tool name, resource URI, prompt name) against globs; at most one of them may be given, and
+ * `kind` may not contradict it. `reason` is shown to the approver and returned to the model; a
+ * generated one is used when it is left out.
+ */
+export const policyRuleSchema = z
+  .strictObject({
+    id: z.string().min(1).max(100).optional(),
+    description: z.string().max(2000).optional(),
+    kind: z.union([requestKindSchema, z.array(requestKindSchema).min(1)]).optional(),
+    server: globsSchema.optional(),
+    tool: globsSchema.optional(),
+    resource: globsSchema.optional(),
+    prompt: globsSchema.optional(),
+    /** true: only built-in servers; false: only third-party servers. */
+    builtin: z.boolean().optional(),
+    annotations: annotationMatchSchema.optional(),
+    args: z.record(z.string().min(1), argPredicateSchema).optional(),
+    decision: policyDecisionSchema,
+    reason: z.string().min(1).max(1000).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const named = (['tool', 'resource', 'prompt'] as const).filter((k) => rule[k] !== undefined);
+    if (named.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [named[1] ?? 'tool'], message: `give only one of tool, resource, prompt (found ${named.join(', ')})` });
+    }
+    const only = named[0];
+    if (only !== undefined && rule.kind !== undefined) {
+      const kinds = Array.isArray(rule.kind) ? rule.kind : [rule.kind];
+      if (!kinds.includes(only)) ctx.addIssue({ code: 'custom', path: ['kind'], message: `kind ${kinds.join(', ')} contradicts "${only}"` });
+    }
+  });
+export type PolicyRule = z.infer<typeof policyRuleSchema>;
+
+/** A rule list as it appears in a VS Code setting or the headless config's `policy.rules`. */
+export const policyRulesSchema = z.array(policyRuleSchema);
+
+/**
+ * The workspace file `.mcpcp/policy.yaml` (and the same shape in the headless config). `readOnlyMode:
+ * true` switches read-only mode on; `false` cannot switch off a mode another source turned on.
+ */
+export const policyFileSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  readOnlyMode: z.boolean().optional(),
+  rules: policyRulesSchema.default([]),
+});
+export type PolicyFile = z.infer<typeof policyFileSchema>;

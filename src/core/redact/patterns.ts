@@ -1,0 +1,93 @@
+/**
+ * A secret recognised by its shape. `regex` must be global and name the secret part `(?<secret>…)`;
+ * optional groups `(?<pre>…)` and `(?<post>…)` are kept around the replacement, so a header keeps its
+ * name and scheme (`Authorization: Bearer [REDACTED]`) and a URL keeps its user and host.
+ */
+export interface SecretPattern {
+  readonly name: string;
+  readonly regex: RegExp;
+}
+
+/** Keyword endings that make a `key=value` or `key: value` pair in free text a secret. */
+const SECRET_KEYWORDS = 'password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?';
+
+/**
+ * The built-in patterns, most specific first (a PEM block before the generic `key=value` rule).
+ * Each is compiled once here; `Redactor` only runs them.
+ */
+export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
+  {
+    // PEM private keys (RSA, EC, OPENSSH, PGP, PKCS#8, encrypted); an unterminated block is cut to the end.
+    name: 'pem-private-key',
+    regex: /(?<secret>-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$))/g,
+  },
+  {
+    // An Authorization header in free text (HTTP dumps, curl commands, logs); the scheme stays visible.
+    name: 'authorization-header',
+    regex: /(?<pre>\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|digest|token|negotiate)\s+)?)(?<secret>(?!(?:bearer|basic|digest|token|negotiate)\s)[^\s"',;[]+)/gi,
+  },
+  {
+    name: 'bearer-token',
+    regex: /(?<pre>\b(?:bearer|basic)\s+)(?<secret>[A-Za-z0-9\-._~+/]{8,}=*)/gi,
+  },
+  {
+    // scheme://user:password@host: the password only.
+    name: 'url-password',
+    regex: /(?<pre>\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@"'<>[]*:)(?<secret>[^\s/?#@"'<>[]+)(?<post>@)/gi,
+  },
+  {
+    name: 'aws-access-key-id',
+    regex: /(?<secret>\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b)/g,
+  },
+  {
+    name: 'github-token',
+    regex: /(?<secret>\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}))/g,
+  },
+  {
+    name: 'slack-token',
+    regex: /(?<secret>\bxox[abposre]-[A-Za-z0-9-]{10,})/g,
+  },
+  {
+    name: 'slack-webhook',
+    regex: /(?<pre>hooks\.slack\.com\/services\/)(?<secret>[A-Za-z0-9/_-]{8,})/g,
+  },
+  {
+    // JSON Web Tokens, Kubernetes service-account tokens among them.
+    name: 'jwt',
+    regex: /(?<secret>\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g,
+  },
+  {
+    name: 'google-api-key',
+    regex: /(?<secret>\bAIza[0-9A-Za-z_-]{35})/g,
+  },
+  {
+    name: 'llm-api-key',
+    regex: /(?<secret>\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,})/g,
+  },
+  {
+    // password=..., "client_secret": "...", AWS_SECRET_ACCESS_KEY=...: the key must END with a keyword,
+    // so `max_tokens: 5` or `secretName: x` stay readable.
+    name: 'key-value',
+    regex: new RegExp(
+      `(?<pre>\\b[\\w.-]*(?:${SECRET_KEYWORDS})["']?\\s*[:=]\\s*["']?)(?<secret>[^\\s"'&,;}[\\]]+)`,
+      'gi',
+    ),
+  },
+];
+
+/**
+ * Object keys whose value is redacted whatever it looks like, compared after lowercasing and removing
+ * `-`, `_`, `.` and spaces. A key matches when it equals or ends with one of these.
+ */
+export const DEFAULT_SENSITIVE_KEY_SUFFIXES: readonly string[] = [
+  'password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'accesskey', 'secretkey', 'privatekey',
+  'authorization', 'credential', 'credentials', 'cookie', 'sessionid', 'connectionstring',
+];
+
+/** Keys that look sensitive by their ending but are not (MCP progress tokens, pagination cursors). */
+export const DEFAULT_NON_SENSITIVE_KEYS: readonly string[] = [
+  'progresstoken', 'pagetoken', 'nextpagetoken', 'continuetoken', 'nexttoken', 'cursortoken', 'maxtoken',
+];
+
+/** Keys matched exactly (too short to match as an ending): docker's `auth`, `pass`. */
+export const DEFAULT_SENSITIVE_KEYS_EXACT: readonly string[] = ['auth', 'pass'];

@@ -19,8 +19,13 @@ export function settingsContribution(): { title: string; properties: Record<stri
   for (const group of ['gateway', 'supervisor'] as const) {
     const groupSchema = json.properties[group];
     for (const [key, leaf] of Object.entries(groupSchema?.properties ?? {})) {
-      const { description, ...rest } = leaf as JsonSchema & { description?: string };
-      properties[`${SETTINGS_SECTION}.${group}.${key}`] = { ...rest, ...(description ? { markdownDescription: description } : {}) };
+      const { description, maximum, ...rest } = leaf as JsonSchema & { description?: string; maximum?: number };
+      properties[`${SETTINGS_SECTION}.${group}.${key}`] = {
+        ...rest,
+        // zod writes MAX_SAFE_INTEGER for an unbounded integer: noise in the settings editor.
+        ...(maximum !== undefined && maximum !== Number.MAX_SAFE_INTEGER ? { maximum } : {}),
+        ...(description ? { markdownDescription: description } : {}),
+      };
     }
   }
   const servers = json.properties['servers']!;

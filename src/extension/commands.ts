@@ -1,0 +1,33 @@
+/** Every command of the extension, by id. A unit test checks this map against package.json. */
+export const COMMANDS = {
+  serverStart: 'mcpControlPlane.server.start',
+  serverStop: 'mcpControlPlane.server.stop',
+  serverRestart: 'mcpControlPlane.server.restart',
+  serverShowLog: 'mcpControlPlane.server.showLog',
+  serverEnable: 'mcpControlPlane.server.enable',
+  serverDisable: 'mcpControlPlane.server.disable',
+  clientConfigCopy: 'mcpControlPlane.clientConfig.copy',
+  secretSet: 'mcpControlPlane.secret.set',
+  secretList: 'mcpControlPlane.secret.list',
+  secretDelete: 'mcpControlPlane.secret.delete',
+  viewFocus: 'mcpControlPlane.view.focus',
+} as const;
+
+/** Titles as the palette shows them (category "MCP Control Plane"). */
+export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
+  serverStart: 'Start Server',
+  serverStop: 'Stop Server',
+  serverRestart: 'Restart Server',
+  serverShowLog: 'Show Server Log',
+  serverEnable: 'Enable Server',
+  serverDisable: 'Disable Server',
+  clientConfigCopy: 'Copy Client Configuration',
+  secretSet: 'Set Secret',
+  secretList: 'List Secrets',
+  secretDelete: 'Delete Secret',
+  viewFocus: 'Show Servers',
+};
+
+export const VIEW_CONTAINER_ID = 'mcpControlPlane';
+export const SERVERS_VIEW_ID = 'mcpControlPlane.servers';
+export const MCP_PROVIDER_ID = 'mcpControlPlane.servers';

@@ -1,0 +1,247 @@
+// The extension's composition root: maps VS Code things (settings, SecretStorage, output
+// channels, workspace folders and trust) onto the engine in src/core and renders its events.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { defaultConfig } from '../core/config/load';
+import type { Config } from '../core/config/schema';
+import type { HostEnvironment } from '../core/config/server-specs';
+import { ControlPlane } from '../core/control-plane';
+import { errorMessage } from '../core/errors';
+import type { ServerStatus } from '../core/supervisor/state';
+import { COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CONTAINER_ID } from './commands';
+import { VsCodeSecretStore } from './secret-storage';
+import { ServersTreeProvider, type TreeNode } from './servers-tree';
+import { readSettings } from './settings';
+
+/** What the extension exports: read-only views for tests and other extensions. */
+export interface ExtensionApi {
+  gatewayUrl(): string | undefined;
+  servers(): Array<{ name: string; state: string; toolCount: number; pid?: number; lastError?: string }>;
+  treeSnapshot(): Array<{ label: string; description?: string; children: string[] }>;
+  onDidChangeServers: vscode.Event<void>;
+}
+
+let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<ExtensionApi> {
+  const started = Date.now();
+  const output = vscode.window.createOutputChannel('MCP Control Plane', { log: true });
+  const serverLogs = new Map<string, vscode.LogOutputChannel>();
+  const logFor = (server: string): vscode.LogOutputChannel => {
+    let channel = serverLogs.get(server);
+    if (!channel) {
+      channel = vscode.window.createOutputChannel(`MCP Server: ${server}`, { log: true });
+      serverLogs.set(server, channel);
+      context.subscriptions.push(channel);
+    }
+    return channel;
+  };
+  const secrets = new VsCodeSecretStore(context.secrets, context.globalState);
+  const serversChanged = new vscode.EventEmitter<void>();
+  const definitionsChanged = new vscode.EventEmitter<void>();
+  const disposables: vscode.Disposable[] = [output, serversChanged, definitionsChanged];
+
+  const host = (): HostEnvironment => ({
+    serversDir: join(context.extensionPath, 'dist', 'servers'),
+    nodePath: process.execPath,
+    runAsNode: Boolean(process.versions['electron']),
+    env: process.env,
+    secrets,
+    workspaceTrusted: vscode.workspace.isTrusted,
+    workspaceDefined: currentWorkspaceDefined,
+    defaultCwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.globalStorageUri.fsPath,
+  });
+  let currentWorkspaceDefined = new Set<string>();
+  const settings = (): Config => {
+    const read = readSettings();
+    if ('error' in read) {
+      output.error(read.error);
+      void vscode.window.showErrorMessage(`MCP Control Plane: ${read.error}. The last valid settings stay in force.`);
+      return running?.plane.currentConfig ?? defaultConfig();
+    }
+    currentWorkspaceDefined = read.workspaceDefined;
+    return read.config;
+  };
+  const roots = (): Array<{ uri: string; name: string }> =>
+    (vscode.workspace.workspaceFolders ?? []).map((f) => ({ uri: f.uri.toString(), name: f.name }));
+
+  const plane = await ControlPlane.start({
+    config: settings(),
+    host: host(),
+    roots,
+    logSink: (line) => (line.source === 'supervisor' ? logFor(line.server).info(line.text) : logFor(line.server).trace(line.text)),
+    log: (message) => output.info(message),
+  });
+  running = { plane, disposables };
+  output.info(`gateway on 127.0.0.1:${plane.port}`);
+
+  // ---- MCP server definitions for VS Code's chat ---------------------------------------------
+  const definitionFor = (name: string): vscode.McpHttpServerDefinition => {
+    const conn = plane.supervisor.get(name)?.lastConnection;
+    const version = conn ? createHash('sha256').update(`${conn.serverInfo.version}:${conn.toolsDigest}`).digest('hex').slice(0, 12) : undefined;
+    return new vscode.McpHttpServerDefinition(name, vscode.Uri.parse(plane.gateway.url(name)), {}, version);
+  };
+  disposables.push(
+    vscode.lm.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, {
+      onDidChangeMcpServerDefinitions: definitionsChanged.event,
+      provideMcpServerDefinitions: () => plane.supervisor.list().map((s) => definitionFor(s.name)),
+      resolveMcpServerDefinition: (definition) => {
+        // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
+        if (definition instanceof vscode.McpHttpServerDefinition) {
+          definition.headers = { ...definition.headers, Authorization: `Bearer ${plane.gateway.token}` };
+        }
+        return definition;
+      },
+    }),
+  );
+
+  // ---- Tree, status bar ------------------------------------------------------------------------
+  const tree = new ServersTreeProvider(() => running?.plane);
+  const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
+  const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
+  statusBar.name = 'MCP Control Plane';
+  statusBar.command = COMMANDS.viewFocus;
+  const renderStatusBar = (): void => {
+    const all = plane.supervisor.statuses();
+    const healthy = all.filter((s) => s.state.kind === 'running').length;
+    const bad = all.filter((s) => s.state.kind === 'failed' || s.state.kind === 'crash-looping' || s.state.kind === 'unhealthy');
+    statusBar.text = `$(${bad.length > 0 ? 'warning' : 'server'}) MCP ${healthy}/${all.length}`;
+    statusBar.tooltip = all.map((s) => `${s.name}: ${s.state.kind}`).join('\n') || 'No MCP servers';
+    statusBar.backgroundColor = bad.length > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    statusBar.show();
+  };
+  renderStatusBar();
+  disposables.push(tree, view, statusBar);
+
+  const lastStates = new Map<string, string>();
+  disposables.push(
+    { dispose: plane.supervisor.onDidChangeStatus((s) => {
+      tree.refresh();
+      renderStatusBar();
+      serversChanged.fire();
+      const previous = lastStates.get(s.name);
+      lastStates.set(s.name, s.state.kind);
+      if (previous !== s.state.kind && (s.state.kind === 'crash-looping' || s.state.kind === 'failed')) notifyFailure(s);
+    }).dispose },
+    { dispose: plane.supervisor.onDidConnect(() => definitionsChanged.fire()).dispose },
+    { dispose: plane.supervisor.onDidChangeTools(() => definitionsChanged.fire()).dispose },
+    { dispose: plane.supervisor.onDidChangeServers(() => {
+      tree.refresh();
+      renderStatusBar();
+      serversChanged.fire();
+      definitionsChanged.fire();
+    }).dispose },
+  );
+
+  const notifyFailure = (s: ServerStatus): void => {
+    void vscode.window
+      .showErrorMessage(`MCP server "${s.name}" is ${s.state.kind}: ${s.lastError ?? 'see its log'}`, 'Show Log', 'Restart')
+      .then((choice) => {
+        if (choice === 'Show Log') void vscode.commands.executeCommand(COMMANDS.serverShowLog, s.name);
+        if (choice === 'Restart') void vscode.commands.executeCommand(COMMANDS.serverRestart, s.name);
+      });
+  };
+
+  // ---- Configuration, roots, trust -------------------------------------------------------------
+  const reapply = async (): Promise<void> => {
+    try {
+      await plane.applyConfig(settings(), host());
+      for (const p of plane.problems) void vscode.window.showWarningMessage(`MCP Control Plane: ${p.message}`);
+    } catch (err) {
+      output.error(`applying settings failed: ${errorMessage(err)}`);
+    }
+  };
+  disposables.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('mcpControlPlane')) void reapply();
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void reapply()),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      for (const s of plane.supervisor.list()) void s.connection?.client.sendRootsListChanged().catch(() => undefined);
+    }),
+  );
+
+  // ---- Commands ---------------------------------------------------------------------------------
+  const pickServer = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {
+    if (typeof arg === 'string') return arg;
+    if (arg && typeof arg === 'object' && 'kind' in arg && (arg as TreeNode).kind === 'server') return (arg as TreeNode & { kind: 'server' }).name;
+    const names = plane.supervisor.list().map((s) => ({ label: s.name, description: s.status.state.kind }));
+    return (await vscode.window.showQuickPick(names, { placeHolder }))?.label;
+  };
+  const serverCommand = (id: string, placeHolder: string, run: (name: string) => Promise<void> | void): vscode.Disposable =>
+    vscode.commands.registerCommand(id, async (arg: unknown) => {
+      const name = await pickServer(arg, placeHolder);
+      if (!name) return;
+      if (!plane.supervisor.get(name) && id !== COMMANDS.serverEnable) {
+        void vscode.window.showErrorMessage(`No MCP server named "${name}".`);
+        return;
+      }
+      try {
+        await run(name);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`MCP Control Plane: ${errorMessage(err)}`);
+      }
+    });
+  const setEnabled = async (name: string, enabled: boolean): Promise<void> => {
+    const section = vscode.workspace.getConfiguration('mcpControlPlane');
+    const current = section.inspect<Record<string, Record<string, unknown>>>('servers')?.globalValue ?? {};
+    await section.update('servers', { ...current, [name]: { ...(current[name] ?? {}), enabled } }, vscode.ConfigurationTarget.Global);
+  };
+  disposables.push(
+    serverCommand(COMMANDS.serverStart, 'Server to start', (name) => plane.supervisor.start(name)),
+    serverCommand(COMMANDS.serverStop, 'Server to stop', (name) => plane.supervisor.stop(name)),
+    serverCommand(COMMANDS.serverRestart, 'Server to restart', (name) => plane.supervisor.restart(name)),
+    serverCommand(COMMANDS.serverShowLog, 'Server whose log to show', (name) => logFor(name).show(true)),
+    serverCommand(COMMANDS.serverDisable, 'Server to disable', (name) => setEnabled(name, false)),
+    vscode.commands.registerCommand(COMMANDS.serverEnable, async (arg: unknown) => {
+      const name = typeof arg === 'string' ? arg : await vscode.window.showInputBox({ prompt: 'Name of the server to enable (for example git)' });
+      if (name) await setEnabled(name, true);
+    }),
+    vscode.commands.registerCommand(COMMANDS.clientConfigCopy, async () => {
+      await vscode.env.clipboard.writeText(JSON.stringify(plane.clientConfiguration(), null, 2));
+      void vscode.window.showInformationMessage('MCP client configuration (with this window\'s gateway token) copied. It is valid until VS Code restarts.');
+    }),
+    vscode.commands.registerCommand(COMMANDS.secretSet, async () => {
+      const name = await vscode.window.showInputBox({ prompt: 'Secret name (reference it as ${secret:name})', validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v) ? undefined : 'letters, digits, ".", "-" and "_"') });
+      if (!name) return;
+      const value = await vscode.window.showInputBox({ prompt: `Value of secret "${name}"`, password: true, ignoreFocusOut: true });
+      if (value === undefined || value === '') return;
+      await secrets.set(name, value);
+      void vscode.window.showInformationMessage(`Secret "${name}" stored in VS Code's secret storage.`);
+    }),
+    vscode.commands.registerCommand(COMMANDS.secretList, async () => {
+      const names = await secrets.list();
+      await vscode.window.showQuickPick(names.length ? names : ['(no secrets)'], { placeHolder: 'Stored secrets (names only)' });
+    }),
+    vscode.commands.registerCommand(COMMANDS.secretDelete, async () => {
+      const name = await vscode.window.showQuickPick(await secrets.list(), { placeHolder: 'Secret to delete' });
+      if (name) await secrets.delete(name);
+    }),
+    vscode.commands.registerCommand(COMMANDS.viewFocus, () => vscode.commands.executeCommand(`workbench.view.extension.${VIEW_CONTAINER_ID}`)),
+  );
+  for (const d of disposables) context.subscriptions.push(d);
+
+  output.info(`activated in ${Date.now() - started} ms`);
+  return {
+    gatewayUrl: () => `http://127.0.0.1:${plane.port}`,
+    servers: () =>
+      plane.supervisor.statuses().map((s) => ({
+        name: s.name,
+        state: s.state.kind,
+        toolCount: s.toolCount,
+        ...('pid' in s.state && s.state.pid !== undefined ? { pid: s.state.pid } : {}),
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      })),
+    treeSnapshot: () => tree.snapshot(),
+    onDidChangeServers: serversChanged.event,
+  };
+}
+
+/** VS Code waits for this (about 5 s): children are stopped in stages within 3 s. */
+export async function deactivate(): Promise<void> {
+  const current = running;
+  running = undefined;
+  if (!current) return;
+  await current.plane.stop();
+}

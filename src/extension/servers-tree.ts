@@ -1,0 +1,125 @@
+import * as vscode from 'vscode';
+import type { ControlPlane } from '../core/control-plane';
+import { describeStatus, type ServerStatus } from '../core/supervisor/state';
+import { COMMANDS } from './commands';
+
+/**
+ * Nodes of the Servers tree. A server's children are its tools; later issues add groups of
+ * targets (clusters, devices) as `group` nodes under a server.
+ */
+export type TreeNode =
+  | { kind: 'server'; name: string }
+  | { kind: 'tool'; server: string; tool: string }
+  | { kind: 'group'; server: string; id: string; label: string; children: TreeNode[] }
+  | { kind: 'message'; server: string; text: string };
+
+const STATE_ICONS: Record<ServerStatus['state']['kind'], [string, string | undefined]> = {
+  running: ['pass-filled', 'testing.iconPassed'],
+  starting: ['loading~spin', undefined],
+  restarting: ['loading~spin', 'list.warningForeground'],
+  unhealthy: ['warning', 'list.warningForeground'],
+  'crash-looping': ['error', 'list.errorForeground'],
+  failed: ['error', 'list.errorForeground'],
+  stopped: ['circle-outline', 'disabledForeground'],
+};
+
+/** The Servers view: each server with its state; its tools marked read-only or destructive. */
+export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly nodes = new Map<string, TreeNode & { kind: 'server' }>();
+
+  constructor(private readonly plane: () => ControlPlane | undefined) {}
+
+  /** Re-renders; called on supervisor events. */
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getChildren(node?: TreeNode): TreeNode[] {
+    const plane = this.plane();
+    if (!plane) return [];
+    if (!node) {
+      return plane.supervisor.list().map((s) => {
+        const existing = this.nodes.get(s.name) ?? { kind: 'server' as const, name: s.name };
+        this.nodes.set(s.name, existing);
+        return existing;
+      });
+    }
+    if (node.kind === 'server') {
+      const managed = plane.supervisor.get(node.name);
+      const conn = managed?.lastConnection;
+      if (!conn) return [{ kind: 'message', server: node.name, text: managed?.status.state.kind === 'failed' ? 'failed to start' : 'no tools yet' }];
+      return conn.tools.map((t) => ({ kind: 'tool' as const, server: node.name, tool: t.name }));
+    }
+    if (node.kind === 'group') return node.children;
+    return [];
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    return node.kind === 'server' ? undefined : this.nodes.get(node.server);
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    const plane = this.plane();
+    switch (node.kind) {
+      case 'server': {
+        const managed = plane?.supervisor.get(node.name);
+        const status = managed?.status;
+        const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `server:${node.name}`;
+        if (!status) return item;
+        const [icon, color] = STATE_ICONS[status.state.kind];
+        item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+        item.description = describeStatus(status);
+        item.contextValue = `server.${status.state.kind}`;
+        const tip = new vscode.MarkdownString(undefined, true);
+        tip.appendMarkdown(`**${node.name}** — ${status.state.kind}${status.builtin ? ' (built-in)' : ''}\n\n`);
+        if ('pid' in status.state && status.state.pid !== undefined) tip.appendMarkdown(`- pid: ${status.state.pid}\n`);
+        if (plane) tip.appendMarkdown(`- endpoint: \`${plane.gateway.url(node.name)}\`\n`);
+        tip.appendMarkdown(`- tools: ${status.toolCount}\n- restarts: ${status.restarts}\n`);
+        if (status.lastError) tip.appendMarkdown(`- last error: ${status.lastError.replace(/[\\`*_[\]]/g, '\\$&')}\n`);
+        item.tooltip = tip;
+        item.accessibilityInformation = { label: `${node.name}, ${describeStatus(status)}` };
+        return item;
+      }
+      case 'tool': {
+        const tool = plane?.supervisor.get(node.server)?.lastConnection?.tools.find((t) => t.name === node.tool);
+        const item = new vscode.TreeItem(node.tool, vscode.TreeItemCollapsibleState.None);
+        item.id = `tool:${node.server}:${node.tool}`;
+        const readOnly = tool?.annotations?.readOnlyHint === true;
+        const destructive = !readOnly && tool?.annotations?.destructiveHint !== false;
+        item.description = readOnly ? 'read-only' : destructive ? 'destructive' : 'writes';
+        item.iconPath = new vscode.ThemeIcon(readOnly ? 'eye' : destructive ? 'flame' : 'edit', destructive ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.tooltip = new vscode.MarkdownString(`**${tool?.title ?? tool?.annotations?.title ?? node.tool}**\n\n${tool?.description ?? ''}`);
+        item.contextValue = readOnly ? 'tool.readOnly' : destructive ? 'tool.destructive' : 'tool.write';
+        return item;
+      }
+      case 'group': {
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `group:${node.server}:${node.id}`;
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.command = { command: COMMANDS.serverShowLog, title: 'Show Log', arguments: [node.server] };
+        return item;
+      }
+    }
+  }
+
+  /** What the tree shows, for tests: labels, descriptions and child labels. */
+  snapshot(): Array<{ label: string; description?: string; children: string[] }> {
+    return this.getChildren().map((node) => {
+      const item = this.getTreeItem(node);
+      const children = this.getChildren(node).map((c) => String(this.getTreeItem(c).label));
+      return { label: String(item.label), ...(typeof item.description === 'string' ? { description: item.description } : {}), children };
+    });
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}

@@ -1,10 +1,14 @@
 // `npm run bench`: runs every benchmark module in this folder and keeps the latest tables in
 // docs/benchmarks.md. Each module exports `run(): Promise<string>` returning a Markdown section.
+import { setMaxListeners } from 'node:events';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 async function main(): Promise<void> {
+  // The SDK's HTTP client transport passes one AbortSignal to every fetch; undici releases its
+  // listeners only when requests are collected, which thousands of calls outrun.
+  setMaxListeners(100_000);
   const only = process.argv.slice(2);
   const dir = __dirname;
   const modules = readdirSync(dir)

@@ -16,6 +16,8 @@ import { readSettings } from './settings';
 
 /** What the extension exports: read-only views for tests and other extensions. */
 export interface ExtensionApi {
+  /** Milliseconds activate() took (gateway listening, servers spawning in the background). */
+  activationMs: number;
   gatewayUrl(): string | undefined;
   servers(): Array<{ name: string; state: string; toolCount: number; pid?: number; lastError?: string }>;
   treeSnapshot(): Array<{ label: string; description?: string; children: string[] }>;
@@ -222,8 +224,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
   for (const d of disposables) context.subscriptions.push(d);
 
-  output.info(`activated in ${Date.now() - started} ms`);
+  const activationMs = Date.now() - started;
+  output.info(`activated in ${activationMs} ms`);
   return {
+    activationMs,
     gatewayUrl: () => `http://127.0.0.1:${plane.port}`,
     servers: () =>
       plane.supervisor.statuses().map((s) => ({

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { errorToToolResult } from './errors';
+import type { Logger } from './log';
+import { DEFAULT_BUDGET_BYTES, capText } from './output';
+import { redactDeep, redactSecrets } from './redact';
+import { CALL_ID_META_KEY, PREVIEW_META_KEY, type ToolContext, type ToolDefinition } from './tool';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+const TOOL_NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
+/** The field the kit adds to every tool that declares a preview. */
+export const DRY_RUN_FIELD = z
+  .boolean()
+  .optional()
+  .describe(
+    'Preview only: when true, nothing is changed and the result says exactly what would change. Use it to check a destructive call before making it.',
+  );
+
+/** Room left for a tool's own truncation note above its budget before the hard cap cuts. */
+const NOTE_SLACK_BYTES = 1_024;
+
+export interface RegisterOptions<S> {
+  /** Handed to every handler as `ctx.services`. */
+  readonly services: S;
+  readonly log: Logger;
+  /** Byte budget per result (default 16 KB, ~4k tokens). */
+  readonly budgetBytes?: number;
+  /** Aborted when the server shuts down; handlers see it through `ctx.signal`. */
+  readonly shutdown?: AbortSignal;
+}
+
+/**
+ * The one adapter from tool declarations to the SDK: registers each tool on `server` with its
+ * JSON schema (from zod), annotations, title, `_meta` preview flag and the `dryRun` field; wraps
+ * the handler so that output is redacted and held to the budget, and every failure becomes an
+ * `isError` result through `errorToToolResult`.
+ *
+ * Throws at registration (a programming error) when a declaration breaks the server contract:
+ * name not snake_case or repeated, an input field without `.describe()`, a field named `dryRun`,
+ * a read-only tool with a preview, or a destructive tool without one.
+ */
+export function registerTools<S>(server: McpServer, tools: readonly ToolDefinition<S>[], options: RegisterOptions<S>): void {
+  const seen = new Set<string>();
+  for (const tool of tools) {
+    checkDefinition(tool, seen);
+    seen.add(tool.name);
+    const inputSchema = tool.preview === true ? tool.input.extend({ dryRun: DRY_RUN_FIELD }) : tool.input;
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema,
+        ...(tool.output === undefined ? {} : { outputSchema: tool.output }),
+        annotations: { title: tool.title, ...tool.annotations },
+        ...(tool.preview === true ? { _meta: { [PREVIEW_META_KEY]: true } } : {}),
+      },
+      (args, extra) => invoke(tool, args, extra, options),
+    );
+  }
+}
+
+function checkDefinition<S>(tool: ToolDefinition<S>, seen: ReadonlySet<string>): void {
+  const fail = (problem: string): never => {
+    throw new Error(`tool "${tool.name}": ${problem}`);
+  };
+  if (!TOOL_NAME.test(tool.name)) fail('name must be snake_case');
+  if (seen.has(tool.name)) fail('declared twice');
+  if ('dryRun' in tool.input.shape) fail('"dryRun" is reserved: set preview: true instead');
+  for (const [field, schema] of Object.entries(tool.input.shape)) {
+    if (descriptionOf(schema) === undefined) fail(`input field "${field}" has no .describe()`);
+  }
+  if (tool.preview === true && tool.annotations.readOnlyHint) fail('a read-only tool cannot declare a preview');
+  if (tool.annotations.destructiveHint && tool.preview !== true) fail('a destructive tool must declare a preview');
+}
+
+/** A field's description, looking through optional/default/nullable wrappers (their JSON schema shows the inner one). */
+function descriptionOf(schema: z.core.$ZodType): string | undefined {
+  if (schema instanceof z.ZodType && schema.description !== undefined && schema.description.length > 0) return schema.description;
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) return descriptionOf(schema.unwrap());
+  return undefined;
+}
+
+async function invoke<S>(
+  tool: ToolDefinition<S>,
+  args: Record<string, unknown>,
+  extra: Extra,
+  options: RegisterOptions<S>,
+): Promise<CallToolResult> {
+  const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
+  const rawCallId = extra._meta?.[CALL_ID_META_KEY];
+  const callId = typeof rawCallId === 'string' ? rawCallId : undefined;
+  const progressToken = extra._meta?.progressToken;
+  const signal = options.shutdown === undefined ? extra.signal : AbortSignal.any([extra.signal, options.shutdown]);
+  const ctx: ToolContext<S> = {
+    services: options.services,
+    dryRun: tool.preview === true && args['dryRun'] === true,
+    signal,
+    callId,
+    budgetBytes,
+    log: options.log,
+    progress: async (progress, total, message) => {
+      if (progressToken === undefined) return;
+      try {
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken, progress, total, message },
+        });
+      } catch (err) {
+        options.log.debug(`${tool.name}: progress notification failed: ${String(err)}`);
+      }
+    },
+    createMessage: (params) =>
+      extra.sendRequest({ method: 'sampling/createMessage', params: tagged(params, callId) }, CreateMessageResultSchema),
+    elicit: (params) => extra.sendRequest({ method: 'elicitation/create', params: tagged(params, callId) }, ElicitResultSchema),
+  };
+  try {
+    const reply = await tool.handler(args, ctx);
+    const text = capText(
+      redactSecrets(reply.text),
+      budgetBytes + NOTE_SLACK_BYTES,
+      `Narrow the request (a path, a range or a lower limit) to see the rest.`,
+    );
+    return {
+      content: [{ type: 'text', text }],
+      ...(reply.structured === undefined ? {} : { structuredContent: redactDeep(reply.structured) }),
+    };
+  } catch (err) {
+    return errorToToolResult(err, tool.name, options.log);
+  }
+}
+
+/** `params` with the call tag added to its `_meta` (unchanged when the call has no tag). */
+function tagged<P extends { _meta?: Record<string, unknown> | undefined }>(params: P, callId: string | undefined): P {
+  if (callId === undefined) return params;
+  return { ...params, _meta: { ...params._meta, [CALL_ID_META_KEY]: callId } };
+}

@@ -1,0 +1,100 @@
+import type { z } from 'zod';
+import type {
+  CreateMessageRequestParams,
+  CreateMessageResult,
+  ElicitRequestParams,
+  ElicitResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from './log';
+
+/** `_meta` key on a tool definition: the tool takes `dryRun` and honours it (server contract). */
+export const PREVIEW_META_KEY = 'mcpcp/preview';
+/** `_meta` key the gateway puts on each forwarded tools/call; server-to-client requests echo it. */
+export const CALL_ID_META_KEY = 'mcpcp/callId';
+
+/**
+ * MCP tool annotations, all four stated explicitly: the gateway's default policy reads them
+ * (read-only → allow, destructive → approve), so "unknown" is never an option for our tools.
+ */
+export interface ToolHints {
+  readonly readOnlyHint: boolean;
+  readonly destructiveHint: boolean;
+  readonly idempotentHint: boolean;
+  readonly openWorldHint: boolean;
+}
+
+/** What a handler returns. The kit applies redaction and the byte budget before it leaves. */
+export interface ToolReply {
+  /** Compact text for the model (tables, one-line rows), already paged by the tool if long. */
+  readonly text: string;
+  /** Machine-readable form, when the tool declares `output` (then required) or finds it useful. */
+  readonly structured?: Record<string, unknown>;
+}
+
+/**
+ * Everything a handler may use besides its input. Built per call by the kit.
+ *
+ * Server-to-client requests made while handling a call (`createMessage`, `elicit`,
+ * `sendRequest`) carry the call's tag: the gateway puts `_meta["mcpcp/callId"]` on each tools/call
+ * it forwards, and these helpers copy it into the outgoing request's `params._meta`, so the
+ * gateway can route the request to the right client and audit it under the right call. They go
+ * out on the call's own request stream (`extra.sendRequest`), never as unrelated requests.
+ */
+export interface ToolContext<S> {
+  /** The server's own services (git client, workspace...), given once at registration. */
+  readonly services: S;
+  /** True when the caller asked for a preview: change nothing, say what would change. */
+  readonly dryRun: boolean;
+  /** Aborted when the client cancels the call or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** The gateway's tag for this call, when there is one. */
+  readonly callId: string | undefined;
+  /** Byte budget for `ToolReply.text`; page or summarise to stay under it. */
+  readonly budgetBytes: number;
+  readonly log: Logger;
+  /**
+   * Sends notifications/progress when the caller gave a progressToken; otherwise does nothing.
+   * Never throws (progress is best effort).
+   */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  /** sampling/createMessage to the client, tagged with the call id. */
+  createMessage(params: CreateMessageRequestParams): Promise<CreateMessageResult>;
+  /** elicitation/create to the client, tagged with the call id. */
+  elicit(params: ElicitRequestParams): Promise<ElicitResult>;
+}
+
+/**
+ * One tool: the whole declaration in one place. `input` is a zod object whose every field has a
+ * `.describe()`; when `preview` is true the kit adds the optional `dryRun` field, sets
+ * `_meta["mcpcp/preview"]` on the definition and passes `ctx.dryRun` to the handler.
+ *
+ * `handler` is declared as a method so that a list of tools with different inputs is one type.
+ */
+export interface ToolDefinition<S, I extends z.ZodObject = z.ZodObject> {
+  /** snake_case, unique within the server. */
+  readonly name: string;
+  /** "Noun: Verb", e.g. "Repo: Status". */
+  readonly title: string;
+  /** Written for a model: what it does, when to use it, what it returns, how to page. */
+  readonly description: string;
+  readonly input: I;
+  /** Schema of `ToolReply.structured`; when set, every successful reply must carry it. */
+  readonly output?: z.ZodObject;
+  readonly annotations: ToolHints;
+  /** The tool honours `dryRun` (required for destructive tools of built-in servers). */
+  readonly preview?: boolean;
+  handler(input: z.output<I>, ctx: ToolContext<S>): Promise<ToolReply>;
+}
+
+/** Declares a tool; the identity function that gives the handler its typed input. */
+export function defineTool<S, I extends z.ZodObject>(definition: ToolDefinition<S, I>): ToolDefinition<S, I> {
+  return definition;
+}
+
+/**
+ * `defineTool` with the services type fixed once per server, so each tool file only states its
+ * input: `export const defineGitTool = toolDefiner<GitServices>();`.
+ */
+export function toolDefiner<S>(): <I extends z.ZodObject>(definition: ToolDefinition<S, I>) => ToolDefinition<S, I> {
+  return (definition) => definition;
+}

@@ -1,0 +1,152 @@
+// Backups taken before anything that can lose commits or work. Each backup is one ref under a
+// private namespace, pointing at a commit the server writes with `commit-tree`: its message
+// carries the metadata (JSON), its parent keeps the saved commit reachable, so `git gc` never
+// collects what a backup holds. Nothing else in the repository changes.
+import { randomBytes } from 'node:crypto';
+import { lstat, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ControlPlaneError } from '../../core/errors';
+import { GitErrorCode } from './client';
+import type { Repository } from './repo';
+
+export const BACKUP_NAMESPACE = 'refs/mcp-control-plane/backup/';
+
+/**
+ * commit: a commit that would become unreachable (deleted branch, reset, forced push, amend).
+ * files: work-tree files that would be overwritten or removed (hard reset, restore, forced
+ *        switch, clean), as a snapshot tree on top of HEAD.
+ * stash: a stash entry that is dropped.
+ */
+export type BackupKind = 'commit' | 'files' | 'stash';
+
+const MetaSchema = z.object({
+  v: z.literal(1),
+  op: z.string(),
+  kind: z.enum(['commit', 'files', 'stash']),
+  /** The saved commit (commit, stash kinds). */
+  target: z.string().optional(),
+  /** The branch (or remote branch) it belonged to. */
+  label: z.string().optional(),
+  files: z.array(z.string()).optional(),
+  summary: z.string(),
+});
+type BackupMeta = z.infer<typeof MetaSchema>;
+
+export interface Backup extends BackupMeta {
+  readonly id: string;
+  readonly ref: string;
+  /** The backup commit itself. */
+  readonly commit: string;
+  readonly created: string;
+}
+
+/** Identity of backup commits: never the user's, and never signed. */
+const BACKUP_IDENTITY = {
+  GIT_AUTHOR_NAME: 'MCP Control Plane',
+  GIT_AUTHOR_EMAIL: 'mcp-control-plane@localhost',
+  GIT_COMMITTER_NAME: 'MCP Control Plane',
+  GIT_COMMITTER_EMAIL: 'mcp-control-plane@localhost',
+};
+
+/** Refuse to snapshot more than this: a backup must not fill the disk. */
+const MAX_SNAPSHOT_BYTES = 200 * 1024 * 1024;
+const ADD_CHUNK = 200;
+
+function newId(op: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+  return `${stamp}-${op}-${randomBytes(3).toString('hex')}`;
+}
+
+async function store(repo: Repository, meta: BackupMeta, tree: string, parents: readonly string[]): Promise<string> {
+  const id = newId(meta.op);
+  const message = `mcp-control-plane backup: ${meta.summary}\n\n${JSON.stringify(meta)}\n`;
+  const commit = (
+    await repo.write(['commit-tree', '--no-gpg-sign', ...parents.flatMap((p) => ['-p', p]), '-m', message, tree], {
+      env: BACKUP_IDENTITY,
+    })
+  ).trim();
+  await repo.write(['update-ref', '-m', `mcp-control-plane backup (${meta.op})`, `${BACKUP_NAMESPACE}${id}`, commit]);
+  return id;
+}
+
+/** Saves `target` (a commit about to become unreachable from `label`). Returns the backup id. */
+export async function backupCommit(repo: Repository, op: string, target: string, label: string, summary: string): Promise<string> {
+  return store(repo, { v: 1, op, kind: 'commit', target, label, summary }, `${target}^{tree}`, [target]);
+}
+
+/** Saves a stash entry's commit before it is dropped. */
+export async function backupStash(repo: Repository, op: string, stash: string, summary: string): Promise<string> {
+  return store(repo, { v: 1, op, kind: 'stash', target: stash, summary }, `${stash}^{tree}`, [stash]);
+}
+
+/**
+ * Saves the current content of `files` (repository-relative; those that no longer exist are
+ * skipped) as a tree on top of HEAD, through a temporary index so the real index is untouched.
+ * Returns undefined when there is nothing to save.
+ */
+export async function backupFiles(repo: Repository, op: string, files: readonly string[], summary: string): Promise<string | undefined> {
+  const present: string[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    const s = await lstat(join(repo.path, file)).catch(() => undefined);
+    if (s === undefined || s.isDirectory()) continue;
+    present.push(file);
+    bytes += s.size;
+  }
+  if (present.length === 0) return undefined;
+  if (bytes > MAX_SNAPSHOT_BYTES) {
+    throw new ControlPlaneError(
+      GitErrorCode.refused,
+      `Refused: the ${present.length} files this would discard hold ${Math.round(bytes / 1e6)} MB, more than the 200 MB the server backs up.`,
+      { details: { hint: 'Narrow the paths so the backup stays small, or ask the user to do this outside the agent.' } },
+    );
+  }
+  const head = (await repo.head()).sha;
+  const index = join(repo.loc.gitDir, `mcp-control-plane-${randomBytes(6).toString('hex')}.index`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    await repo.write(head === undefined ? ['read-tree', '--empty'] : ['read-tree', head], { env });
+    for (let i = 0; i < present.length; i += ADD_CHUNK) {
+      await repo.write(['add', '--force', '--', ...present.slice(i, i + ADD_CHUNK)], { env });
+    }
+    const tree = (await repo.write(['write-tree'], { env })).trim();
+    return await store(repo, { v: 1, op, kind: 'files', files: present, summary }, tree, head === undefined ? [] : [head]);
+  } finally {
+    await rm(index, { force: true });
+  }
+}
+
+export async function listBackups(repo: Repository): Promise<Backup[]> {
+  const out = await repo.read([
+    'for-each-ref',
+    '--sort=-creatordate',
+    '--format=%(refname)%1f%(objectname)%1f%(creatordate:iso-strict)%1f%(contents:body)%1e',
+    BACKUP_NAMESPACE,
+  ]);
+  const backups: Backup[] = [];
+  for (const record of out.split('\x1e')) {
+    const [ref, commit, created, body] = record.replace(/^\n/, '').split('\x1f');
+    if (ref === undefined || commit === undefined || created === undefined || body === undefined) continue;
+    const json = body.split('\n').find((line) => line.startsWith('{'));
+    const parsed = json === undefined ? undefined : MetaSchema.safeParse(safeJson(json));
+    if (parsed === undefined || !parsed.success) continue;
+    backups.push({ ...parsed.data, id: ref.slice(BACKUP_NAMESPACE.length), ref, commit, created });
+  }
+  return backups;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** "backup 20260101-120000Z-reset-1a2b3c (restore with backup_restore)": how tools mention one. */
+export function backupNote(ids: readonly (string | undefined)[]): string {
+  const kept = ids.filter((id): id is string => id !== undefined);
+  if (kept.length === 0) return '';
+  return `\nBackup kept: ${kept.join(', ')} (backup_list shows it; backup_restore brings it back).`;
+}

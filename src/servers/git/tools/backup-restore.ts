@@ -1,0 +1,77 @@
+import { lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { capList, invalidArgument } from '../../kit';
+import { backupFiles, backupNote, listBackups } from '../backup';
+import { defineGitTool, plural, short } from '../define';
+import { refNameField, repoField } from '../fields';
+
+export const backupRestore = defineGitTool({
+  name: 'backup_restore',
+  title: 'Backups: Restore',
+  description:
+    'Brings back what a backup (see backup_list) holds, without discarding anything current: a commit backup becomes a new branch (named "branch", default the original branch name if free); a files backup writes the saved files back into the work tree (current versions of those files are backed up first); a stash backup becomes a stash entry again. dryRun: true says what would be written.',
+  input: z.object({
+    repo: repoField(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be a backup id as listed by backup_list' })
+      .max(200)
+      .describe('Backup id as listed by backup_list.'),
+    branch: refNameField('For a commit backup: name of the branch to create (default: a deleted branch gets its original name back when free; otherwise restored/<id>).').optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  preview: true,
+  async handler(input, ctx) {
+    const repo = await ctx.services.git.open(input.repo, ctx.signal);
+    const backup = (await listBackups(repo)).find((b) => b.id === input.id);
+    if (backup === undefined) throw invalidArgument('id', `no backup "${input.id}" in this repository.`, 'List them with backup_list.');
+
+    if (backup.kind === 'commit') {
+      const target = backup.target ?? `${backup.commit}^1`;
+      const exists = async (name: string) => (await repo.read(['rev-parse', '--verify', '-q', `refs/heads/${name}`], { okExitCodes: [1] })).trim() !== '';
+      let name = input.branch;
+      if (name === undefined) {
+        // Only a deleted branch gets its own name back; other commit backups sit beside a live branch.
+        const original = backup.op === 'branch_delete' ? backup.label : undefined;
+        name = original !== undefined && !(await exists(original)) ? original : `restored/${backup.id}`;
+      }
+      await repo.checkRefName(name, 'branch', 'branch');
+      if (await exists(name)) throw invalidArgument('branch', `a branch "${name}" already exists.`, 'Pass another name in "branch".');
+      const subject = (await repo.read(['log', '-1', '--format=%h %s', target])).trim();
+      if (ctx.dryRun) return { text: `Dry run: would create branch ${name} at ${subject} (${backup.summary}).\nNothing was changed.` };
+      await repo.exclusive(() => repo.write(['branch', '--end-of-options', name, target]));
+      return { text: `Created branch ${name} at ${subject}, restoring ${backup.summary}.` };
+    }
+
+    if (backup.kind === 'stash') {
+      const target = backup.target ?? `${backup.commit}^1`;
+      if (ctx.dryRun) return { text: `Dry run: would add ${short(target)} back to the stash as a new entry (${backup.summary}).\nNothing was changed.` };
+      await repo.exclusive(() => repo.write(['stash', 'store', `--message=restored ${backup.summary}`, target]));
+      return { text: `Added the stash entry back as stash@{0} (${backup.summary}); stash_pop applies it.` };
+    }
+
+    // files: write the saved versions back; what would be overwritten is backed up first.
+    const files = backup.files ?? [];
+    const overwritten: string[] = [];
+    for (const file of files) {
+      const path = await repo.resolvePath(file, 'id');
+      const current = await lstat(join(repo.path, path)).catch(() => undefined);
+      if (current === undefined) continue;
+      const saved = await repo.read(['cat-file', 'blob', `${backup.commit}:${path}`]);
+      const now = current.isFile() ? await readFile(join(repo.path, path), 'utf8') : undefined;
+      if (now !== saved) overwritten.push(path);
+    }
+    const { items, omitted } = capList(files, 100);
+    const listing = items.map((f) => `  ${f}${overwritten.includes(f) ? '  (replaces the current version)' : ''}`).join('\n') + (omitted > 0 ? `\n  [truncated: ${omitted} more files]` : '');
+    if (ctx.dryRun) {
+      return { text: `Dry run: would write back ${plural(files.length, 'file')} from ${backup.id} (${backup.summary}); ${plural(overwritten.length, 'current file')} would first be backed up:\n${listing}\nNothing was changed.` };
+    }
+    const id = await repo.exclusive(async () => {
+      const safety = overwritten.length > 0 ? await backupFiles(repo, 'backup_restore', overwritten, `files replaced by restoring ${backup.id}`) : undefined;
+      await repo.write(['restore', `--source=${backup.commit}`, '--worktree', '--', ...files]);
+      return safety;
+    });
+    return { text: `Wrote back ${plural(files.length, 'file')} from ${backup.id} (${backup.summary}):\n${listing}${backupNote([id])}` };
+  },
+});

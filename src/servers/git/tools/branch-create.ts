@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { defineGitTool, short } from '../define';
+import { refNameField, repoField, revisionField } from '../fields';
+
+export const branchCreate = defineGitTool({
+  name: 'branch_create',
+  title: 'Branches: Create',
+  description:
+    'Creates a local branch at a commit (default: HEAD), optionally switching to it. Fails if the name is taken. To start from a remote branch, pass e.g. origin/feature as startPoint.',
+  input: z.object({
+    repo: repoField(),
+    name: refNameField('Name of the new branch, e.g. feature/login-form.'),
+    startPoint: revisionField('Commit, branch or tag the branch starts at (default HEAD).').optional(),
+    switchTo: z.boolean().default(false).describe('Switch to the new branch after creating it (local changes are carried over).'),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler(input, ctx) {
+    const repo = await ctx.services.git.open(input.repo, ctx.signal);
+    await repo.checkRefName(input.name, 'branch', 'name');
+    const start = await repo.resolveCommit(input.startPoint ?? 'HEAD', 'startPoint');
+    await repo.exclusive(async () => {
+      await repo.write(['branch', '--end-of-options', input.name, start]);
+      if (input.switchTo) await repo.write(['switch', '--end-of-options', input.name]);
+    });
+    return { text: `Created branch ${input.name} at ${short(start)}${input.startPoint === undefined ? ' (HEAD)' : ` (${input.startPoint})`}${input.switchTo ? ' and switched to it' : ''}.` };
+  },
+});

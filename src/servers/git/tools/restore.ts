@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { capList } from '../../kit';
+import { backupFiles, backupNote } from '../backup';
+import { defineGitTool, plural } from '../define';
+import { SAFE_DIFF_FLAGS } from './diff';
+import { pathsField, repoField, revisionField } from '../fields';
+
+export const restore = defineGitTool({
+  name: 'restore',
+  title: 'Repo: Restore',
+  description:
+    'Discards work-tree changes to the given files: they go back to their staged version, or with "source" to their version in that commit/branch; staged: true also resets the staging area for them (to HEAD, or to "source"). Untracked files are not touched (see clean). Destructive: call with dryRun: true first to see which files would lose changes. The discarded content is kept in a backup ref (backup_restore brings it back).',
+  input: z.object({
+    repo: repoField(),
+    paths: pathsField('Files or folders to restore, relative to the repository root (at least one; use "." for everything).').min(1),
+    source: revisionField('Take the files from this commit, branch or tag instead of the index.').optional(),
+    staged: z.boolean().default(false).describe('Also restore the staging area for these paths (from HEAD, or from "source").'),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  preview: true,
+  async handler(input, ctx) {
+    const repo = await ctx.services.git.open(input.repo, ctx.signal);
+    const paths = await repo.resolvePaths(input.paths, 'paths');
+    const source = input.source === undefined ? undefined : await repo.resolveCommit(input.source, 'source');
+    const base = source ?? (input.staged ? 'HEAD' : undefined);
+    const compare = ['diff', ...SAFE_DIFF_FLAGS, ...(base === undefined ? [] : [base])];
+    const [names, stat] = await Promise.all([
+      repo.read([...compare, '--name-only', '--', ...paths]),
+      repo.read([...compare, '--stat=200,160', '--', ...paths]),
+    ]);
+    const files = names.split('\n').filter((f) => f.length > 0);
+    const from = input.source ?? (input.staged ? 'HEAD' : 'the index');
+    if (files.length === 0) return { text: `Nothing to restore: the work tree already matches ${from} for these paths.` };
+    const { items, omitted } = capList(stat.trimEnd().split('\n'), 150);
+    const summary = [...items, ...(omitted > 0 ? [`[truncated: ${omitted} more lines; narrow "paths" to see them]`] : [])].join('\n');
+    if (ctx.dryRun) {
+      return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\nNothing was changed.` };
+    }
+    const id = await repo.exclusive(async () => {
+      const backup = await backupFiles(repo, 'restore', files, `restore ${plural(files.length, 'file')} from ${from}`);
+      await repo.write(['restore', ...(source === undefined ? [] : [`--source=${source}`]), ...(input.staged ? ['--staged'] : []), '--worktree', '--', ...paths]);
+      return backup;
+    });
+    return { text: `Restored ${plural(files.length, 'file')} from ${from}; their local changes were discarded:\n${summary}${backupNote([id])}` };
+  },
+});

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { defineGitTool } from '../define';
+import { pathsField, repoField, textField } from '../fields';
+
+export const stashPush = defineGitTool({
+  name: 'stash_push',
+  title: 'Stash: Push',
+  description:
+    'Saves local changes (staged and unstaged, optionally untracked files) on the stash and cleans them from the work tree, e.g. to switch branches. Bring them back with stash_pop. Limit to some files with "paths".',
+  input: z.object({
+    repo: repoField(),
+    message: textField(500, 'Description of the stash entry (shown by stash_list).').optional(),
+    includeUntracked: z.boolean().default(false).describe('Also stash untracked files (not ignored ones).'),
+    keepIndex: z.boolean().default(false).describe('Leave staged changes in place (they are stashed too).'),
+    paths: pathsField('Only stash changes to these files or folders.').optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler(input, ctx) {
+    const repo = await ctx.services.git.open(input.repo, ctx.signal);
+    const paths = await repo.resolvePaths(input.paths, 'paths');
+    const before = (await repo.read(['rev-parse', '--verify', '-q', 'refs/stash'], { okExitCodes: [1] })).trim();
+    await repo.exclusive(() =>
+      repo.write([
+        'stash',
+        'push',
+        ...(input.includeUntracked ? ['--include-untracked'] : []),
+        ...(input.keepIndex ? ['--keep-index'] : []),
+        ...(input.message === undefined ? [] : [`--message=${input.message}`]),
+        '--',
+        ...paths,
+      ]),
+    );
+    const after = (await repo.read(['rev-parse', '--verify', '-q', 'refs/stash'], { okExitCodes: [1] })).trim();
+    if (after === before) return { text: 'No local changes to stash; nothing changed.' };
+    const entry = (await repo.read(['stash', 'list', '--max-count=1', '--format=%gd %h %gs'])).trim();
+    return { text: `Stashed: ${entry}. The work tree is clean of those changes; stash_pop (index 0) brings them back.` };
+  },
+});

@@ -13,7 +13,9 @@ const SECRET_KEYWORDS = 'password|passwd|passphrase|secret|token|api[_-]?key|acc
 
 /**
  * The built-in patterns, most specific first (a PEM block before the generic `key=value` rule).
- * Each is compiled once here; `Redactor` only runs them.
+ * Each is compiled once here; `Redactor` only runs them. Every repetition that can start at many
+ * positions is bounded, so a hostile string (`a.a.a.…`, a megabyte without spaces) costs linear
+ * time, not quadratic.
  */
 export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
   {
@@ -33,7 +35,7 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     // scheme://user:password@host: the password only.
     name: 'url-password',
-    regex: /(?<pre>\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@"'<>[]*:)(?<secret>[^\s/?#@"'<>[]+)(?<post>@)/gi,
+    regex: /(?<pre>\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/?#@"'<>[]{0,256}:)(?<secret>[^\s/?#@"'<>[]{1,256})(?<post>@)/gi,
   },
   {
     name: 'aws-access-key-id',
@@ -66,10 +68,11 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
   },
   {
     // password=..., "client_secret": "...", AWS_SECRET_ACCESS_KEY=...: the key must END with a keyword,
-    // so `max_tokens: 5` or `secretName: x` stay readable.
+    // so `max_tokens: 5` or `secretName: x` stay readable. The rest of the key needs no matching: it
+    // stays in the text as it is.
     name: 'key-value',
     regex: new RegExp(
-      `(?<pre>\\b[\\w.-]*(?:${SECRET_KEYWORDS})["']?\\s*[:=]\\s*["']?)(?<secret>[^\\s"'&,;}[\\]]+)`,
+      `(?<pre>(?:${SECRET_KEYWORDS})["']?\\s{0,16}[:=]\\s{0,16}["']?)(?<secret>[^\\s"'&,;}[\\]]+)`,
       'gi',
     ),
   },

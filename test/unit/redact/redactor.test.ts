@@ -165,4 +165,14 @@ describe('Redactor.redact: structured values', () => {
     assert.ok(!out.includes('abcdef123456') && !out.includes('p4ss'));
     assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
   });
+
+  it('stays linear on hostile input (no catastrophic backtracking)', () => {
+    const hostile = ['a.'.repeat(500_000), 'b'.repeat(1_000_000), 'x://a:'.repeat(150_000), 'password'.repeat(100_000), '-----BEGIN PRIVATE KEY-----'.repeat(20_000)];
+    for (const text of hostile) {
+      const started = performance.now();
+      redactor.redactString(text);
+      const ms = performance.now() - started;
+      assert.ok(ms < 1500, `${text.slice(0, 12)}… took ${ms.toFixed(0)} ms`);
+    }
+  });
 });

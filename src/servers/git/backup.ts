@@ -108,7 +108,7 @@ export async function backupFiles(repo: Repository, op: string, files: readonly 
   try {
     await repo.write(head === undefined ? ['read-tree', '--empty'] : ['read-tree', head], { env });
     for (let i = 0; i < present.length; i += ADD_CHUNK) {
-      await repo.write(['add', '--force', '--', ...present.slice(i, i + ADD_CHUNK)], { env });
+      await repo.write(['add', '--force', '--verbose', '--', ...present.slice(i, i + ADD_CHUNK)], { env });
     }
     const tree = (await repo.write(['write-tree'], { env })).trim();
     return await store(repo, { v: 1, op, kind: 'files', files: present, summary }, tree, head === undefined ? [] : [head]);

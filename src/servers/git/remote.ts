@@ -9,8 +9,8 @@ export async function chooseRemote(repo: Repository, given: string | undefined, 
   }
   const remotes = (await repo.read(['remote'])).split('\n').filter((r) => r.length > 0);
   if (branch !== undefined) {
-    const upstream = (await repo.read(['config', '--get', `branch.${branch}.remote`], { okExitCodes: [1] })).trim();
-    if (upstream !== '' && remotes.includes(upstream)) return upstream;
+    const upstream = await repo.config(`branch.${branch}.remote`);
+    if (upstream !== undefined && remotes.includes(upstream)) return upstream;
   }
   if (remotes.includes('origin')) return 'origin';
   if (remotes.length === 1 && remotes[0] !== undefined) return remotes[0];

@@ -175,23 +175,33 @@ export class Repository {
     return shas;
   }
 
+  /**
+   * The commit or object `rev` names, or undefined. Existence checks avoid `-q`: simple-git waits
+   * 50 ms after a command that printed nothing, so a failing check should say so on stderr.
+   */
+  async revParse(rev: string): Promise<string | undefined> {
+    const out = (await this.read(['rev-parse', '--verify', '--end-of-options', rev], { okExitCodes: [128] })).trim();
+    return /^[0-9a-f]{40,64}$/.test(out) ? out : undefined;
+  }
+
+  /** A config value, or undefined when unset (`--default` makes git print a line either way). */
+  async config(key: string): Promise<string | undefined> {
+    const out = (await this.read(['config', '--default=', '--get', key])).replace(/\n$/, '');
+    return out === '' ? undefined : out;
+  }
+
   /** Whether commit `a` is an ancestor of (or equal to) commit `b`; both are full hashes. */
   async isAncestor(a: string, b: string): Promise<boolean> {
-    try {
-      await this.read(['merge-base', '--is-ancestor', a, b]);
-      return true;
-    } catch (err) {
-      if (err instanceof ControlPlaneError && err.details['exitCode'] === 1) return false;
-      throw err;
-    }
+    return (await this.read(['rev-list', '--count', a, '--not', b, '--'])).trim() === '0';
   }
 
   /** HEAD's commit (undefined before the first commit) and branch (undefined when detached). */
   async head(): Promise<{ sha: string | undefined; branch: string | undefined }> {
-    const out = await this.read(['rev-parse', '--verify', '-q', 'HEAD'], { okExitCodes: [1] });
-    const branch = (await this.read(['symbolic-ref', '-q', '--short', 'HEAD'], { okExitCodes: [1] })).trim();
-    const sha = out.trim();
-    return { sha: sha === '' ? undefined : sha, branch: branch === '' ? undefined : branch };
+    const [sha, branch] = await Promise.all([
+      this.revParse('HEAD'),
+      this.read(['symbolic-ref', '--short', 'HEAD'], { okExitCodes: [128] }).then((out) => out.trim()),
+    ]);
+    return { sha, branch: branch === '' ? undefined : branch };
   }
 
   /** The current branch, or an error naming `field` when HEAD is detached. */

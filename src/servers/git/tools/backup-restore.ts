@@ -29,7 +29,7 @@ export const backupRestore = defineGitTool({
 
     if (backup.kind === 'commit') {
       const target = backup.target ?? `${backup.commit}^1`;
-      const exists = async (name: string) => (await repo.read(['rev-parse', '--verify', '-q', `refs/heads/${name}`], { okExitCodes: [1] })).trim() !== '';
+      const exists = async (name: string) => (await repo.revParse(`refs/heads/${name}`)) !== undefined;
       let name = input.branch;
       if (name === undefined) {
         // Only a deleted branch gets its own name back; other commit backups sit beside a live branch.

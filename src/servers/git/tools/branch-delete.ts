@@ -20,8 +20,8 @@ export const branchDelete = defineGitTool({
   preview: true,
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
-    const tip = (await repo.read(['rev-parse', '--verify', '-q', `refs/heads/${input.name}`], { okExitCodes: [1] })).trim();
-    if (tip === '') throw invalidArgument('name', `there is no local branch "${input.name}".`, 'Check the name with branch_list.');
+    const tip = await repo.revParse(`refs/heads/${input.name}`);
+    if (tip === undefined) throw invalidArgument('name', `there is no local branch "${input.name}".`, 'Check the name with branch_list.');
     const { branch } = await repo.head();
     if (branch === input.name) throw invalidArgument('name', `"${input.name}" is the current branch.`, 'Switch to another branch first.');
     // Commits of this branch reachable from no other branch, tag, remote-tracking branch or HEAD.

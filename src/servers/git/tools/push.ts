@@ -36,11 +36,11 @@ export const push = defineGitTool({
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const branch = input.branch ?? (await repo.currentBranch('branch'));
-    const local = (await repo.read(['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { okExitCodes: [1] })).trim();
-    if (local === '') throw invalidArgument('branch', `there is no local branch "${branch}".`, 'Check the name with branch_list.');
+    const local = await repo.revParse(`refs/heads/${branch}`);
+    if (local === undefined) throw invalidArgument('branch', `there is no local branch "${branch}".`, 'Check the name with branch_list.');
     const remote = await chooseRemote(repo, input.remote, branch);
     const remoteBranch = input.remoteBranch ?? (await upstreamName(repo, branch, remote)) ?? branch;
-    const tracking = (await repo.read(['rev-parse', '--verify', '-q', `refs/remotes/${remote}/${remoteBranch}`], { okExitCodes: [1] })).trim() || undefined;
+    const tracking = await repo.revParse(`refs/remotes/${remote}/${remoteBranch}`);
 
     const published = await commitsBetween(repo, local, tracking === undefined ? ['--remotes'] : [tracking]);
     const fastForward = tracking === undefined || (await repo.isAncestor(tracking, local));
@@ -95,9 +95,9 @@ export const push = defineGitTool({
 });
 
 async function upstreamName(repo: Repository, branch: string, remote: string): Promise<string | undefined> {
-  const upRemote = (await repo.read(['config', '--get', `branch.${branch}.remote`], { okExitCodes: [1] })).trim();
-  const merge = (await repo.read(['config', '--get', `branch.${branch}.merge`], { okExitCodes: [1] })).trim();
-  return upRemote === remote && merge.startsWith('refs/heads/') ? merge.slice('refs/heads/'.length) : undefined;
+  const upRemote = await repo.config(`branch.${branch}.remote`);
+  const merge = await repo.config(`branch.${branch}.merge`);
+  return upRemote === remote && merge?.startsWith('refs/heads/') === true ? merge.slice('refs/heads/'.length) : undefined;
 }
 
 /** One-line commits reachable from `tip` and from none of `not` (commits, or --remotes). */

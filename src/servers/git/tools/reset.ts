@@ -48,7 +48,7 @@ export const reset = defineGitTool({
     const ids = await repo.exclusive(async () => {
       const commitBackup = leaving.length > 0 && oldHead !== undefined ? await backupCommit(repo, 'reset', oldHead, where, `${where} before reset to ${short(target)}`) : undefined;
       const filesBackup = lost.length > 0 ? await backupFiles(repo, 'reset', lost, `changes discarded by hard reset of ${where}`) : undefined;
-      await repo.write(['reset', `--${input.mode}`, '-q', target]);
+      await repo.write(['reset', `--${input.mode}`, target]);
       return [commitBackup, filesBackup];
     });
     return { text: `Done: ${lines.join('\n')}${backupNote(ids)}` };

@@ -11,12 +11,13 @@ export const stashList = defineGitTool({
   annotations: READ_ONLY,
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
-    const out = await repo.read(['stash', 'list', '--format=%gd%x1f%H%x1f%cd%x1f%gs', '--date=short', `--max-count=${input.limit + 1}`]);
+    // Entries come newest first, so the position is the stash index (%gd would print a date here).
+    const out = await repo.read(['stash', 'list', '--format=%H%x1f%cd%x1f%gs', '--date=short', `--max-count=${input.limit + 1}`]);
     const rows = out
       .split('\n')
       .filter((l) => l.length > 0)
       .map((l) => l.split('\x1f'))
-      .map(([selector = '', sha = '', date = '', message = '']) => [/\{(\d+)\}/.exec(selector)?.[1] ?? selector, short(sha), date, message]);
+      .map(([sha = '', date = '', message = ''], i) => [String(i), short(sha), date, message]);
     if (rows.length === 0) return { text: 'No stash entries.' };
     let text = formatTable([{ header: 'INDEX', align: 'right' }, { header: 'COMMIT' }, { header: 'DATE' }, { header: 'MESSAGE', maxWidth: 120 }], rows.slice(0, input.limit));
     if (rows.length > input.limit) text += `\n[truncated: showing the ${input.limit} newest entries; older ones not shown. Raise "limit" to see them.]`;

@@ -22,8 +22,8 @@ export const stashPop = defineGitTool({
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const selector = `stash@{${input.index}}`;
-    const sha = (await repo.read(['rev-parse', '--verify', '-q', selector], { okExitCodes: [1, 128] })).trim();
-    if (sha === '') throw invalidArgument('index', `there is no stash entry ${input.index}.`, 'List entries with stash_list.');
+    const sha = await repo.revParse(selector);
+    if (sha === undefined) throw invalidArgument('index', `there is no stash entry ${input.index}.`, 'List entries with stash_list.');
     const message = (await repo.read(['log', '-1', '--format=%gs', '-g', '--end-of-options', selector, '--'])).trim();
     const files = (await repo.read(['stash', 'show', '--name-only', '--no-ext-diff', sha])).split('\n').filter((f) => f.length > 0);
     const { items, omitted } = capList(files, 100);

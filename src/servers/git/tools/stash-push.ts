@@ -18,19 +18,23 @@ export const stashPush = defineGitTool({
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const paths = await repo.resolvePaths(input.paths, 'paths');
-    const before = (await repo.read(['rev-parse', '--verify', '-q', 'refs/stash'], { okExitCodes: [1] })).trim();
+    const before = await repo.revParse('refs/stash');
     await repo.exclusive(() =>
-      repo.write([
-        'stash',
-        'push',
-        ...(input.includeUntracked ? ['--include-untracked'] : []),
-        ...(input.keepIndex ? ['--keep-index'] : []),
-        ...(input.message === undefined ? [] : [`--message=${input.message}`]),
-        '--',
-        ...paths,
-      ]),
+      repo.write(
+        [
+          'stash',
+          'push',
+          ...(input.includeUntracked ? ['--include-untracked'] : []),
+          ...(input.keepIndex ? ['--keep-index'] : []),
+          ...(input.message === undefined ? [] : [`--message=${input.message}`]),
+          ...(paths.length > 0 ? ['--', ...paths] : []),
+        ],
+        // Without paths, stash cleans untracked files with its own ':/' pathspec, which literal
+        // pathspecs (our default) turn into a no-op: the files would stay and also be stashed.
+        paths.length > 0 ? {} : { env: { GIT_LITERAL_PATHSPECS: '0' } },
+      ),
     );
-    const after = (await repo.read(['rev-parse', '--verify', '-q', 'refs/stash'], { okExitCodes: [1] })).trim();
+    const after = await repo.revParse('refs/stash');
     if (after === before) return { text: 'No local changes to stash; nothing changed.' };
     const entry = (await repo.read(['stash', 'list', '--max-count=1', '--format=%gd %h %gs'])).trim();
     return { text: `Stashed: ${entry}. The work tree is clean of those changes; stash_pop (index 0) brings them back.` };

@@ -22,7 +22,7 @@ export const unstage = defineGitTool({
     await repo.exclusive(() =>
       before.head === undefined
         ? // Before the first commit there is no HEAD to restore from: drop the entries instead.
-          repo.write(['rm', '--cached', '-r', '-q', '--', ...paths])
+          repo.write(['rm', '--cached', '-r', '--', ...paths])
         : repo.write(['restore', '--staged', '--', ...paths]),
     );
     const after = await readStatus(repo);

@@ -1,0 +1,31 @@
+export { ManualClock, systemClock, type Clock, type Timer } from './clock';
+export {
+  FilePendingJournal,
+  type AuditSink,
+  type FilePendingJournalOptions,
+  type OrphanedApproval,
+} from './journal';
+export {
+  PREVIEW_META_KEY,
+  declaresPreview,
+  obtainPreview,
+  type ApprovalPreview,
+  type PreviewOptions,
+} from './preview';
+export {
+  ApprovalStore,
+  approvalDigest,
+  type Approval,
+  type ApprovalChange,
+  type ApprovalDecision,
+  type ApprovalKind,
+  type ApprovalOutcome,
+  type ApprovalRequest,
+  type ApprovalStatus,
+  type ApprovalStoreOptions,
+  type ClientInfo,
+  type Decider,
+  type HumanDecider,
+  type PendingEntry,
+  type PendingJournal,
+} from './store';

@@ -1,0 +1,467 @@
+import { randomUUID } from 'node:crypto';
+import { canonicalJson, sha256Hex, type JsonValue } from '../canonical-json';
+import { ControlPlaneError, errorMessage } from '../errors';
+import { Emitter, type Event } from '../events';
+import type { PolicyRuleRef } from '../policy';
+import { systemClock, type Clock, type Timer } from './clock';
+import type { ApprovalPreview } from './preview';
+
+export type ApprovalKind = 'tool' | 'resource' | 'prompt';
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+
+/** A human who decided. Only these can decide: the VS Code UI (a button press) or the headless approver credential. */
+export interface HumanDecider {
+  readonly kind: 'vscode-ui' | 'approver-credential';
+  readonly name?: string;
+}
+
+/** Who ended an approval: a human, or the system (expiry, shutdown). */
+export type Decider = HumanDecider | { readonly kind: 'system'; readonly name?: string };
+
+export interface ClientInfo {
+  readonly name: string;
+  readonly version?: string;
+}
+
+export interface ApprovalDecision {
+  readonly approved: boolean;
+  readonly reason: string;
+  readonly by: Decider;
+  readonly at: number;
+  /** Until when the decision is handed to a repeat call with the same digest (and an approval can be consumed). */
+  readonly usableUntil: number;
+}
+
+/** A snapshot of one approval. The store never hands out its own mutable state. */
+export interface Approval {
+  readonly id: string;
+  readonly kind: ApprovalKind;
+  readonly server: string;
+  /** Tool name, resource URI or prompt name. */
+  readonly tool: string;
+  /** The arguments as shown to the approver: redacted by the caller, never used to run anything. */
+  readonly displayArgs: Readonly<Record<string, JsonValue>>;
+  /** SHA-256 of the canonical arguments without `dryRun` (`approvalDigest`). */
+  readonly digest: string;
+  readonly preview: ApprovalPreview;
+  readonly client?: ClientInfo;
+  readonly rule?: PolicyRuleRef;
+  /** The policy's reason for asking. */
+  readonly reason: string;
+  /** The gateway call that asked first (for the audit trail). */
+  readonly callId?: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly status: ApprovalStatus;
+  readonly decision?: ApprovalDecision;
+  readonly consumedAt?: number;
+}
+
+export interface ApprovalRequest {
+  readonly kind?: ApprovalKind;
+  readonly server: string;
+  readonly tool: string;
+  /** The real arguments: only digested, never stored. */
+  readonly args: Readonly<Record<string, unknown>>;
+  /** What the approver sees: the arguments after redaction. */
+  readonly displayArgs: Readonly<Record<string, JsonValue>>;
+  readonly preview?: ApprovalPreview;
+  readonly client?: ClientInfo;
+  readonly rule?: PolicyRuleRef;
+  readonly reason: string;
+  readonly callId?: string;
+  /** Overrides the store's default expiry for this approval. */
+  readonly expiryMs?: number;
+}
+
+/** How a wait ended. `approved: true` means a call may now `consume` it; it does not run anything by itself. */
+export interface ApprovalOutcome {
+  readonly status: 'approved' | 'rejected' | 'expired';
+  readonly approved: boolean;
+  readonly reason: string;
+  readonly by: Decider;
+  readonly approval: Approval;
+}
+
+export type ApprovalChange =
+  | { readonly type: 'requested'; readonly approval: Approval }
+  | { readonly type: 'decided'; readonly approval: Approval }
+  | { readonly type: 'expired'; readonly approval: Approval }
+  | { readonly type: 'consumed'; readonly approval: Approval };
+
+/** What the store tells a journal: the approvals pending right now. */
+export interface PendingEntry {
+  readonly id: string;
+  readonly kind: ApprovalKind;
+  readonly server: string;
+  readonly tool: string;
+  readonly digest: string;
+  readonly reason: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly callId?: string;
+  readonly client?: ClientInfo;
+}
+
+/** Persists the ids of pending approvals (never as executable), so a restart can audit them as rejected. */
+export interface PendingJournal {
+  /** Replaces the journal with `entries`; synchronous so the pending set and the journal never disagree. */
+  write(entries: readonly PendingEntry[]): void;
+}
+
+export interface ApprovalStoreOptions {
+  readonly clock?: Clock;
+  /** A pending approval nobody decides is rejected as `expired` after this long. Default 5 minutes. */
+  readonly defaultExpiryMs?: number;
+  /**
+   * How long a decision stays usable after it is made: an approval can be consumed, and an
+   * undelivered rejection is handed to a repeat call, within this time. Default 5 minutes.
+   */
+  readonly decisionTtlMs?: number;
+  /** Decided approvals kept for `history()`. Default 200. */
+  readonly historyLimit?: number;
+  readonly journal?: PendingJournal;
+  /** Journal errors outside `request` (which throws them) and heartbeat callback errors end up here. */
+  readonly onError?: (err: unknown) => void;
+  readonly newId?: () => string;
+}
+
+const HUMAN_KINDS: ReadonlySet<string> = new Set(['vscode-ui', 'approver-credential']);
+
+/** SHA-256 (hex) of the canonical JSON of the arguments without a top-level `dryRun`. */
+export function approvalDigest(args: Readonly<Record<string, unknown>>): string {
+  const { dryRun: _ignored, ...rest } = args;
+  return sha256Hex(canonicalJson(rest));
+}
+
+interface Entry {
+  approval: Approval;
+  readonly key: string;
+  readonly waiters: Set<(outcome: ApprovalOutcome) => void>;
+  timer?: Timer;
+  /** A waiter or a repeat call has received the (rejecting) decision. */
+  delivered: boolean;
+}
+
+/**
+ * Pending approvals and decisions bound to an argument digest, in memory.
+ *
+ * Lifecycle: `request` creates a pending approval (or joins the pending one with the same kind,
+ * server, tool and digest); a human `decide`s; `waitForDecision` resolves for everyone waiting.
+ * An approval is then usable **exactly once**: `consume` succeeds for one call with that digest
+ * within `decisionTtlMs`, after which it is spent. Changed arguments give another digest and so
+ * need a new approval. A pending approval nobody decides becomes `expired` (a rejection) after its
+ * expiry. A rejection that reached no waiter (the client gave up before the human answered) is
+ * handed once to the next identical `request`, so the model hears it; after that, identical calls
+ * ask again.
+ *
+ * Who may decide is enforced by the callers (the VS Code webview button, the CLI with the approver
+ * credential); the store refuses any decider kind other than `vscode-ui` and
+ * `approver-credential`, so an agent-facing path cannot pass one off as `system`.
+ *
+ * Nothing executable is ever persisted: with a `journal`, only the ids and digests of pending
+ * approvals are written, so that after a crash the next start can audit them as rejected
+ * (`FilePendingJournal.recoverOrphans`). Events (`onDidChange`) are where the gateway writes
+ * `approval.*` audit records.
+ */
+export class ApprovalStore {
+  private readonly clock: Clock;
+  private readonly defaultExpiryMs: number;
+  private readonly decisionTtlMs: number;
+  private readonly historyLimit: number;
+  private readonly journal: PendingJournal | undefined;
+  private readonly onError: (err: unknown) => void;
+  private readonly newId: () => string;
+  private readonly byId = new Map<string, Entry>();
+  private readonly byKey = new Map<string, Entry>();
+  private readonly decided: Approval[] = [];
+  private readonly changes = new Emitter<ApprovalChange>();
+
+  /** Fires after every change: requested, decided (by a human or `rejectAllPending`), expired, consumed. */
+  readonly onDidChange: Event<ApprovalChange> = this.changes.event;
+
+  constructor(options: ApprovalStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.defaultExpiryMs = options.defaultExpiryMs ?? 5 * 60_000;
+    this.decisionTtlMs = options.decisionTtlMs ?? 5 * 60_000;
+    this.historyLimit = options.historyLimit ?? 200;
+    this.journal = options.journal;
+    this.onError = options.onError ?? (() => undefined);
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  /** `approvalDigest`, for callers holding a store. */
+  digest(args: Readonly<Record<string, unknown>>): string {
+    return approvalDigest(args);
+  }
+
+  /**
+   * Asks for an approval, or finds the one an identical call (same kind, server, tool, digest)
+   * already has: a pending one (the call joins it), an approved one not yet consumed, or a
+   * rejection no one has received yet. `created` says whether a new approval was made (then the
+   * caller audits `approval.requested` and the approvers are notified through `onDidChange`).
+   * Throws `APPROVAL_JOURNAL_FAILED` (and keeps nothing) when the journal cannot record it.
+   */
+  request(input: ApprovalRequest): { readonly approval: Approval; readonly created: boolean } {
+    const kind = input.kind ?? 'tool';
+    const digest = approvalDigest(input.args);
+    const key = `${kind}\u0000${input.server}\u0000${input.tool}\u0000${digest}`;
+    const now = this.clock.now();
+    this.pruneUnusable(now);
+    const existing = this.byKey.get(key);
+    if (existing !== undefined) {
+      const { status, decision, consumedAt } = existing.approval;
+      const usable = decision !== undefined && now < decision.usableUntil;
+      if (status === 'pending') return { approval: existing.approval, created: false };
+      if (status === 'approved' && consumedAt === undefined && usable) return { approval: existing.approval, created: false };
+      if (status === 'rejected' && !existing.delivered && usable) {
+        existing.delivered = true;
+        return { approval: existing.approval, created: false };
+      }
+      this.byKey.delete(key);
+    }
+    const expiryMs = input.expiryMs ?? this.defaultExpiryMs;
+    const approval: Approval = freeze({
+      id: this.newId(),
+      kind,
+      server: input.server,
+      tool: input.tool,
+      displayArgs: input.displayArgs,
+      digest,
+      preview: input.preview ?? { status: 'none' },
+      ...(input.client !== undefined ? { client: input.client } : {}),
+      ...(input.rule !== undefined ? { rule: input.rule } : {}),
+      reason: input.reason,
+      ...(input.callId !== undefined ? { callId: input.callId } : {}),
+      createdAt: now,
+      expiresAt: now + expiryMs,
+      status: 'pending',
+    });
+    const entry: Entry = { approval, key, waiters: new Set(), delivered: false };
+    this.byId.set(approval.id, entry);
+    this.byKey.set(key, entry);
+    try {
+      this.writeJournal();
+    } catch (err) {
+      this.byId.delete(approval.id);
+      this.byKey.delete(key);
+      if (existing !== undefined) this.byKey.set(key, existing);
+      throw new ControlPlaneError('APPROVAL_JOURNAL_FAILED', `cannot record the pending approval: ${errorMessage(err)}`, { cause: err });
+    }
+    entry.timer = this.clock.setTimer(expiryMs, () => this.expire(entry));
+    this.fire({ type: 'requested', approval });
+    return { approval, created: true };
+  }
+
+  /**
+   * Resolves when the approval is decided or expires (at once if it already is). Aborting the
+   * signal (the client's request ended) rejects this wait with `APPROVAL_WAIT_ABORTED` and leaves
+   * the approval pending until its own expiry. `onHeartbeat` is called every `heartbeatMs` while
+   * waiting (the gateway sends MCP progress notifications from it). `APPROVAL_NOT_FOUND` for an
+   * unknown id.
+   */
+  waitForDecision(
+    id: string,
+    options: { readonly signal?: AbortSignal; readonly heartbeatMs?: number; readonly onHeartbeat?: (elapsedMs: number, approval: Approval) => void } = {},
+  ): Promise<ApprovalOutcome> {
+    const entry = this.byId.get(id);
+    const settled = entry?.approval ?? this.decided.find((a) => a.id === id);
+    if (settled === undefined) return Promise.reject(new ControlPlaneError('APPROVAL_NOT_FOUND', `no approval ${id}`));
+    if (settled.status !== 'pending') {
+      if (entry !== undefined) entry.delivered = true;
+      return Promise.resolve(outcomeOf(settled));
+    }
+    const pending = entry as Entry;
+    const { signal, heartbeatMs, onHeartbeat } = options;
+    if (signal?.aborted === true) return Promise.reject(aborted(id));
+    return new Promise<ApprovalOutcome>((resolve, reject) => {
+      const started = this.clock.now();
+      let beat: Timer | undefined;
+      const schedule = (): void => {
+        if (heartbeatMs === undefined || onHeartbeat === undefined) return;
+        beat = this.clock.setTimer(heartbeatMs, () => {
+          try {
+            onHeartbeat(this.clock.now() - started, pending.approval);
+          } catch (err) {
+            this.onError(err);
+          }
+          schedule();
+        });
+      };
+      const onAbort = (): void => {
+        pending.waiters.delete(waiter);
+        beat?.cancel();
+        reject(aborted(id));
+      };
+      const waiter = (outcome: ApprovalOutcome): void => {
+        beat?.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      pending.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      schedule();
+    });
+  }
+
+  /**
+   * A human's decision on a pending approval. Refused (throws) when the id is unknown
+   * (`APPROVAL_NOT_FOUND`), the approval is no longer pending — decided, expired, or a replayed
+   * decision (`APPROVAL_NOT_PENDING`) —, `digest` is given and differs from the approval's
+   * (`APPROVAL_DIGEST_MISMATCH`: the approver saw other arguments), or the decider is not a human
+   * kind (`APPROVAL_BAD_DECIDER`).
+   */
+  decide(id: string, input: { readonly approve: boolean; readonly reason?: string; readonly by: HumanDecider; readonly digest?: string }): Approval {
+    if (!HUMAN_KINDS.has(input.by.kind)) {
+      throw new ControlPlaneError('APPROVAL_BAD_DECIDER', `approvals are decided by a human in the VS Code UI or with the approver credential, not by "${String(input.by.kind)}"`);
+    }
+    const entry = this.byId.get(id);
+    if (entry === undefined) {
+      const old = this.decided.find((a) => a.id === id);
+      if (old !== undefined) throw notPending(old);
+      throw new ControlPlaneError('APPROVAL_NOT_FOUND', `no approval ${id}`);
+    }
+    if (entry.approval.status === 'pending' && this.clock.now() >= entry.approval.expiresAt) this.expire(entry);
+    if (entry.approval.status !== 'pending') throw notPending(entry.approval);
+    if (input.digest !== undefined && input.digest !== entry.approval.digest) {
+      throw new ControlPlaneError('APPROVAL_DIGEST_MISMATCH', `approval ${id} is for other arguments (digest ${entry.approval.digest.slice(0, 12)}…)`);
+    }
+    const by: HumanDecider = input.by.name !== undefined ? { kind: input.by.kind, name: input.by.name } : { kind: input.by.kind };
+    const reason = input.reason ?? (input.approve ? 'approved' : 'rejected by the approver');
+    return this.settle(entry, input.approve ? 'approved' : 'rejected', reason, by, 'decided');
+  }
+
+  /**
+   * Spends an approved decision: returns the approval (and marks it consumed) once for the approved,
+   * unconsumed approval of this kind, server, tool and digest whose decision is still usable;
+   * `undefined` otherwise (none, not approved, already used, too late, other arguments).
+   */
+  consume(server: string, tool: string, digest: string, kind: ApprovalKind = 'tool'): Approval | undefined {
+    const entry = this.byKey.get(`${kind}\u0000${server}\u0000${tool}\u0000${digest}`);
+    if (entry === undefined) return undefined;
+    const { status, consumedAt, decision } = entry.approval;
+    if (status !== 'approved' || consumedAt !== undefined || decision === undefined || this.clock.now() >= decision.usableUntil) return undefined;
+    entry.approval = freeze({ ...entry.approval, consumedAt: this.clock.now() });
+    this.byKey.delete(entry.key);
+    this.byId.delete(entry.approval.id);
+    this.replaceInHistory(entry.approval);
+    this.fire({ type: 'consumed', approval: entry.approval });
+    return entry.approval;
+  }
+
+  get(id: string): Approval | undefined {
+    return this.byId.get(id)?.approval ?? this.decided.find((a) => a.id === id);
+  }
+
+  /** Pending approvals, oldest first. */
+  list(): Approval[] {
+    return [...this.byId.values()].map((e) => e.approval).filter((a) => a.status === 'pending').sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Decided and expired approvals, newest decision first, at most `historyLimit`. */
+  history(): Approval[] {
+    return [...this.decided].reverse();
+  }
+
+  /**
+   * Rejects every pending approval (shutdown): waiters get the rejection, decider `system`.
+   * Returns them so the caller can audit each.
+   */
+  rejectAllPending(reason: string): Approval[] {
+    return this.list().map((a) => {
+      const entry = this.byId.get(a.id) as Entry;
+      return this.settle(entry, 'rejected', reason, { kind: 'system' }, 'decided');
+    });
+  }
+
+  /** Cancels the expiry timers and drops the listeners. Pending approvals stay as they are. */
+  dispose(): void {
+    for (const entry of this.byId.values()) entry.timer?.cancel();
+    this.changes.dispose();
+  }
+
+  private expire(entry: Entry): void {
+    if (entry.approval.status !== 'pending') return;
+    this.settle(entry, 'expired', 'expired: nobody approved it in time', { kind: 'system' }, 'expired');
+  }
+
+  private settle(entry: Entry, status: 'approved' | 'rejected' | 'expired', reason: string, by: Decider, event: 'decided' | 'expired'): Approval {
+    const at = this.clock.now();
+    entry.timer?.cancel();
+    entry.approval = freeze({ ...entry.approval, status, decision: { approved: status === 'approved', reason, by, at, usableUntil: at + this.decisionTtlMs } });
+    if (status === 'expired') {
+      this.byId.delete(entry.approval.id);
+      this.byKey.delete(entry.key);
+    }
+    this.decided.push(entry.approval);
+    if (this.decided.length > this.historyLimit) this.decided.splice(0, this.decided.length - this.historyLimit);
+    try {
+      this.writeJournal();
+    } catch (err) {
+      this.onError(err);
+    }
+    const outcome = outcomeOf(entry.approval);
+    if (entry.waiters.size > 0) entry.delivered = true;
+    for (const waiter of [...entry.waiters]) waiter(outcome);
+    entry.waiters.clear();
+    this.pruneUnusable(at);
+    this.fire({ type: event, approval: entry.approval });
+    return entry.approval;
+  }
+
+  /** Decided entries whose decision can no longer be used leave the live maps (history keeps them). */
+  private pruneUnusable(now: number): void {
+    for (const entry of [...this.byId.values()]) {
+      const d = entry.approval.decision;
+      if (d !== undefined && now >= d.usableUntil) {
+        this.byId.delete(entry.approval.id);
+        if (this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
+      }
+    }
+  }
+
+  private replaceInHistory(approval: Approval): void {
+    const i = this.decided.findIndex((a) => a.id === approval.id);
+    if (i !== -1) this.decided[i] = approval;
+  }
+
+  private writeJournal(): void {
+    if (this.journal === undefined) return;
+    const entries: PendingEntry[] = this.list().map((a) => ({
+      id: a.id,
+      kind: a.kind,
+      server: a.server,
+      tool: a.tool,
+      digest: a.digest,
+      reason: a.reason,
+      createdAt: a.createdAt,
+      expiresAt: a.expiresAt,
+      ...(a.callId !== undefined ? { callId: a.callId } : {}),
+      ...(a.client !== undefined ? { client: a.client } : {}),
+    }));
+    this.journal.write(entries);
+  }
+
+  private fire(change: ApprovalChange): void {
+    this.changes.fire(change);
+  }
+}
+
+function outcomeOf(approval: Approval): ApprovalOutcome {
+  const d = approval.decision;
+  const status = approval.status === 'pending' ? 'rejected' : approval.status;
+  return { status, approved: status === 'approved', reason: d?.reason ?? status, by: d?.by ?? { kind: 'system' }, approval };
+}
+
+function notPending(approval: Approval): ControlPlaneError {
+  const what = approval.consumedAt !== undefined ? 'approved and already used' : approval.status;
+  return new ControlPlaneError('APPROVAL_NOT_PENDING', `approval ${approval.id} is no longer pending (${what}); a decision counts once`, { details: { status: approval.status } });
+}
+
+function aborted(id: string): ControlPlaneError {
+  return new ControlPlaneError('APPROVAL_WAIT_ABORTED', `stopped waiting for approval ${id}; it stays pending until it expires`);
+}
+
+function freeze<T extends object>(value: T): T {
+  return Object.freeze(value);
+}

@@ -218,7 +218,8 @@ export function mapGitError(err: unknown, args: readonly string[]): ControlPlane
     });
   }
   if (err instanceof GitExitError) {
-    const text = (err.stderr.trim() || err.stdout.trim() || `exit code ${err.exitCode}`).slice(0, MAX_MESSAGE_CHARS);
+    // Both streams: push --porcelain and merge say what happened on stdout, git's verdict is on stderr.
+    const text = ([err.stderr.trim(), err.stdout.trim()].filter((t) => t.length > 0).join('\n') || `exit code ${err.exitCode}`).slice(0, MAX_MESSAGE_CHARS);
     const match = CLASSIFICATIONS.find((c) => c.pattern.test(`${err.stderr}\n${err.stdout}`));
     return new ControlPlaneError(match?.code ?? GitErrorCode.failed, `${command} failed: ${text}`, {
       cause: err,

@@ -4,21 +4,16 @@
 // repository after symlinks) is checked by the workspace and the repository at run time.
 import { z } from 'zod';
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// Rules are regexes where possible, so they also show in the JSON schema the model reads.
+const SINGLE_LINE = /^[^\u0000-\u001f\u007f]*$/;
+const NOT_AN_OPTION = /^[^-]/;
 
 function safeText(max: number) {
-  return z
-    .string()
-    .max(max)
-    .refine((s) => !CONTROL.test(s), { error: 'must be a single line without control characters' });
+  return z.string().max(max).regex(SINGLE_LINE, { error: 'must be a single line without control characters' });
 }
 
-/** Branch, tag, commit hash or an expression on them (HEAD~2, main^, HEAD@{1}, v1.0^{commit}). */
-export const REVISION = /^[A-Za-z0-9_@][A-Za-z0-9._/~^@{}+-]*$/;
-
-function isRevision(s: string): boolean {
-  return REVISION.test(s) && !s.includes('..');
-}
+/** Branch, tag, commit hash or an expression on them (HEAD~2, main^, HEAD@{1}, v1.0^{commit}); never '..'. */
+export const REVISION = /^(?!.*\.\.)[A-Za-z0-9_@][A-Za-z0-9._/~^@{}+-]*$/;
 
 /** A name for a new branch or tag (checked again with `git check-ref-format`). */
 function isRefName(s: string): boolean {
@@ -33,14 +28,10 @@ function isRefName(s: string): boolean {
   );
 }
 
-function hasDotDotSegment(s: string): boolean {
-  return s.split(/[\\/]/).includes('..');
-}
-
 export function repoField() {
   return safeText(4096)
     .min(1)
-    .refine((s) => !s.startsWith('-'), { error: "must be a path, not an option (it starts with '-')" })
+    .regex(NOT_AN_OPTION, { error: "must be a path, not an option (it starts with '-')" })
     .optional()
     .describe(
       'Repository as listed by repo_list: its absolute path, or a path relative to a workspace root. Optional when the workspace holds exactly one repository.',
@@ -50,7 +41,7 @@ export function repoField() {
 export function revisionField(description: string) {
   return safeText(256)
     .min(1)
-    .refine(isRevision, {
+    .regex(REVISION, {
       error:
         "must be a branch, tag, commit hash or an expression like HEAD~2, main^ or HEAD@{1}: letters, digits and . _ / - ~ ^ @ { } +, not starting with '-', without '..' (give range ends as separate fields)",
     })
@@ -60,6 +51,7 @@ export function revisionField(description: string) {
 export function refNameField(description: string) {
   return safeText(200)
     .min(1)
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/, { error: "must be a ref name: letters, digits and . _ / - +, not starting with '-' or '.'" })
     .refine(isRefName, {
       error:
         "must be a valid ref name: letters, digits and . _ / - +, not starting with '-' or '.', without '..', '//', '@{' or a trailing '/', '.' or '.lock'",
@@ -70,7 +62,7 @@ export function refNameField(description: string) {
 export function remoteField() {
   return safeText(100)
     .min(1)
-    .refine((s) => /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(s) && !s.includes('..'), {
+    .regex(/^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9._-]*$/, {
       error: 'must be the name of a configured remote (see remote_list), not a URL or an option',
     })
     .optional()
@@ -81,8 +73,8 @@ export function remoteField() {
 export function pathItem() {
   return safeText(4096)
     .min(1)
-    .refine((s) => !s.startsWith('-'), { error: "must be a path, not an option (it starts with '-'); write ./-name for such a file" })
-    .refine((s) => !hasDotDotSegment(s), {
+    .regex(NOT_AN_OPTION, { error: "must be a path, not an option (it starts with '-'); write ./-name for such a file" })
+    .regex(/^(?!(?:.*[\\/])?\.\.(?:[\\/]|$))/, {
       error: "must not contain '..': give paths relative to the repository root, or absolute inside the repository",
     });
 }

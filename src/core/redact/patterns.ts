@@ -6,6 +6,11 @@
 export interface SecretPattern {
   readonly name: string;
   readonly regex: RegExp;
+  /**
+   * A cheap test that every match must pass (case-insensitively), e.g. its literal prefix. Strings
+   * that pass no pattern's hint skip those patterns entirely; a pattern without a hint always runs.
+   */
+  readonly hint?: RegExp;
 }
 
 /** Keyword endings that make a `key=value` or `key: value` pair in free text a secret. */
@@ -21,49 +26,60 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     // PEM private keys (RSA, EC, OPENSSH, PGP, PKCS#8, encrypted); an unterminated block is cut to the end.
     name: 'pem-private-key',
+    hint: /PRIVATE KEY/,
     regex: /(?<secret>-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$))/g,
   },
   {
     // An Authorization header in free text (HTTP dumps, curl commands, logs); the scheme stays visible.
     name: 'authorization-header',
+    hint: /authorization/,
     regex: /(?<pre>\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|digest|token|negotiate)\s+)?)(?<secret>(?!(?:bearer|basic|digest|token|negotiate)\s)[^\s"',;[]+)/gi,
   },
   {
     name: 'bearer-token',
+    hint: /bearer|basic/,
     regex: /(?<pre>\b(?:bearer|basic)\s+)(?<secret>[A-Za-z0-9\-._~+/]{8,}=*)/gi,
   },
   {
     // scheme://user:password@host: the password only.
     name: 'url-password',
+    hint: /:\/\//,
     regex: /(?<pre>\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/?#@"'<>[]{0,256}:)(?<secret>[^\s/?#@"'<>[]{1,256})(?<post>@)/gi,
   },
   {
     name: 'aws-access-key-id',
+    hint: /A(?:KI|SI|BI|CC|GP|ID|RO|IP|NP|NV|PK)A/,
     regex: /(?<secret>\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b)/g,
   },
   {
     name: 'github-token',
+    hint: /gh[pousr]_|github_pat_/,
     regex: /(?<secret>\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}))/g,
   },
   {
     name: 'slack-token',
+    hint: /xox[abposre]-/,
     regex: /(?<secret>\bxox[abposre]-[A-Za-z0-9-]{10,})/g,
   },
   {
     name: 'slack-webhook',
+    hint: /hooks\.slack\.com/,
     regex: /(?<pre>hooks\.slack\.com\/services\/)(?<secret>[A-Za-z0-9/_-]{8,})/g,
   },
   {
     // JSON Web Tokens, Kubernetes service-account tokens among them.
     name: 'jwt',
+    hint: /eyJ/,
     regex: /(?<secret>\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g,
   },
   {
     name: 'google-api-key',
+    hint: /AIza/,
     regex: /(?<secret>\bAIza[0-9A-Za-z_-]{35})/g,
   },
   {
     name: 'llm-api-key',
+    hint: /sk-/,
     regex: /(?<secret>\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,})/g,
   },
   {
@@ -71,6 +87,7 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
     // so `max_tokens: 5` or `secretName: x` stay readable. The rest of the key needs no matching: it
     // stays in the text as it is.
     name: 'key-value',
+    hint: /password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential/,
     regex: new RegExp(
       `(?<pre>(?:${SECRET_KEYWORDS})["']?\\s{0,16}[:=]\\s{0,16}["']?)(?<secret>[^\\s"'&,;}[\\]]+)`,
       'gi',

@@ -49,22 +49,29 @@ const SHORTEST_PATTERN_MATCH = 8;
  */
 export class Redactor {
   readonly replacement: string;
-  private readonly patterns: readonly SecretPattern[];
+  private readonly patterns: readonly { readonly regex: RegExp; readonly hint: RegExp | undefined }[];
+  /** Any hint of any pattern: most strings fail it and skip the patterns altogether. */
+  private readonly anyHint: RegExp | undefined;
   private readonly suffixes: readonly string[];
   private readonly exactKeys: ReadonlySet<string>;
   private readonly nonSensitive: ReadonlySet<string>;
   private readonly minSecretLength: number;
   private readonly secrets = new Map<string, readonly string[]>();
+  /** Keys repeat endlessly (`server`, `args`…): remember the verdicts, up to a bound. */
+  private readonly keyVerdicts = new Map<string, boolean>();
   private matcher: RegExp | undefined;
   private matcherStale = false;
   private shortestSecret = Number.POSITIVE_INFINITY;
 
   constructor(options: RedactorOptions = {}) {
     this.replacement = options.replacement ?? '[REDACTED]';
-    this.patterns = options.patterns ?? DEFAULT_SECRET_PATTERNS;
-    for (const p of this.patterns) {
+    const patterns = options.patterns ?? DEFAULT_SECRET_PATTERNS;
+    for (const p of patterns) {
       if (!p.regex.global) throw new TypeError(`secret pattern ${p.name} must have the g flag`);
     }
+    this.patterns = patterns.map((p) => ({ regex: p.regex, hint: p.hint !== undefined ? new RegExp(p.hint.source, 'i') : undefined }));
+    const hints = patterns.flatMap((p) => (p.hint !== undefined ? [`(?:${p.hint.source})`] : []));
+    this.anyHint = hints.length > 0 ? new RegExp(hints.join('|'), 'i') : undefined;
     this.suffixes = options.sensitiveKeySuffixes ?? DEFAULT_SENSITIVE_KEY_SUFFIXES;
     this.exactKeys = new Set(options.sensitiveKeysExact ?? DEFAULT_SENSITIVE_KEYS_EXACT);
     this.nonSensitive = new Set(options.nonSensitiveKeys ?? DEFAULT_NON_SENSITIVE_KEYS);
@@ -102,7 +109,9 @@ export class Redactor {
     let out = text;
     if (matcher !== undefined && text.length >= this.shortestSecret) out = out.replace(matcher, this.replacement);
     if (out.length < SHORTEST_PATTERN_MATCH) return out;
-    for (const { regex } of this.patterns) {
+    const hinted = this.anyHint === undefined || this.anyHint.test(out);
+    for (const { regex, hint } of this.patterns) {
+      if (hint !== undefined && (!hinted || !hint.test(out))) continue;
       regex.lastIndex = 0;
       out = out.replace(regex, (...args: unknown[]) => {
         const groups = args[args.length - 1] as Record<string, string | undefined>;
@@ -119,10 +128,13 @@ export class Redactor {
    * `secretName` do not.
    */
   isSensitiveKey(key: string): boolean {
+    const known = this.keyVerdicts.get(key);
+    if (known !== undefined) return known;
     const k = key.toLowerCase().replace(/[-_. ]/g, '');
-    if (this.nonSensitive.has(k)) return false;
-    if (this.exactKeys.has(k)) return true;
-    return this.suffixes.some((s) => k.endsWith(s));
+    const verdict = !this.nonSensitive.has(k) && (this.exactKeys.has(k) || this.suffixes.some((s) => k.endsWith(s)));
+    if (this.keyVerdicts.size >= 4096) this.keyVerdicts.clear();
+    this.keyVerdicts.set(key, verdict);
+    return verdict;
   }
 
   /**

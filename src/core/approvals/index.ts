@@ -1,3 +1,11 @@
+export {
+  APPROVER_CREDENTIAL_FILE,
+  APPROVER_CREDENTIAL_PREFIX,
+  ensureApproverCredential,
+  rotateApproverCredential,
+  verifyApproverCredential,
+  type EnsuredCredential,
+} from './approver-credential';
 export { ManualClock, systemClock, type Clock, type Timer } from './clock';
 export {
   FilePendingJournal,

@@ -62,7 +62,6 @@ export async function obtainPreview(options: PreviewOptions): Promise<ApprovalPr
       controller.abort();
       reject(new Error(`the preview did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    timer.unref();
   });
   try {
     const result = await Promise.race([options.run({ ...options.args, dryRun: true }, controller.signal), timeout]);

@@ -57,6 +57,12 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
     regex: /(?<secret>\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}))/g,
   },
   {
+    // The headless approver credential (see approvals/approver-credential.ts).
+    name: 'mcpcp-approver-credential',
+    hint: /mcpcp_appr_/,
+    regex: /(?<secret>\bmcpcp_appr_[A-Za-z0-9_-]{20,})/g,
+  },
+  {
     name: 'slack-token',
     hint: /xox[abposre]-/,
     regex: /(?<secret>\bxox[abposre]-[A-Za-z0-9-]{10,})/g,

@@ -17,9 +17,9 @@ interface Run {
  * Starts the writer and SIGKILLs it at the first acknowledgement after `minAcks` once a large record
  * was queued: the writer has then just begun the write containing it, so the kill often tears it.
  */
-function runAndKill(dir: string, minAcks: number): Promise<Run> {
+function runAndKill(dir: string, minAcks: number, bigMiB: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, 'crash'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, 'crash', String(bigMiB)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked = new Set<number>();
     let previousSeq = -1;
     let buffered = '';
@@ -71,10 +71,11 @@ describe('AuditLog: kill -9 of the writer during a burst', () => {
     const dir = tempDir(t);
     let tornSeen = 0;
     let totalAcked = 0;
-    // At least 3 kills; more (up to 8) until one of them tore a write, which is what usually happens.
+    // At least 3 kills; more (up to 8, with a larger record, so a slow parent still lands inside the
+    // write) until one of them tore a write, which is what usually happens.
     let round = 0;
     for (; round < 3 || (tornSeen === 0 && round < 8); round++) {
-      const { acked, previousSeq } = await runAndKill(dir, 100);
+      const { acked, previousSeq } = await runAndKill(dir, 100, round < 3 ? 32 : 64);
       assert.ok(acked.size >= 100);
       totalAcked += acked.size;
       const { seqs, torn } = await onDisk(dir);

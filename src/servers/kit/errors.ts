@@ -48,7 +48,7 @@ export function errorToToolResult(err: unknown, toolName: string, log: Logger): 
 }
 
 function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || (err instanceof ControlPlaneError && err.code === KitErrorCode.cancelled));
+  return err instanceof Error && err.name === 'AbortError';
 }
 
 function firstLine(text: string): string {

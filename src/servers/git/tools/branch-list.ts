@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { capList, formatTable, truncationNote } from '../../kit';
+import { capList, formatTable, pageLines, truncationNote } from '../../kit';
 import { READ_ONLY, defineGitTool, short } from '../define';
 import { limitField, repoField, textField } from '../fields';
 
@@ -40,10 +40,11 @@ export const branchList = defineGitTool({
       ]);
     if (rows.length === 0) return { text: needle === undefined ? 'No branches yet (no commits).' : `No branch name contains "${input.contains}".` };
     const { items, omitted } = capList(rows, input.limit);
-    let text = formatTable(
+    const table = formatTable(
       [{ header: ' ' }, { header: 'BRANCH', maxWidth: 60 }, { header: 'UPSTREAM', maxWidth: 50 }, { header: 'COMMIT' }, { header: 'DATE' }, { header: 'SUBJECT', maxWidth: 80 }],
       items,
     );
+    let text = pageLines(table.split('\n'), { budgetBytes: ctx.budgetBytes, more: () => 'Narrow with "contains" or lower "limit".' }).text;
     if (omitted > 0) text += `\n${truncationNote(`showing ${items.length} of ${rows.length} branches`, `${omitted} older branches`, 'Narrow with "contains" or raise "limit".')}`;
     return { text };
   },

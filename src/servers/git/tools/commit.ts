@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ControlPlaneError } from '../../../core/errors';
-import { capList, findSecrets } from '../../kit';
+import { capList, findSecrets, invalidArgument } from '../../kit';
 import { backupCommit, backupNote } from '../backup';
 import { GitErrorCode } from '../client';
 import { defineGitTool, plural, short } from '../define';
@@ -25,9 +25,7 @@ export const commit = defineGitTool({
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const status = await readStatus(repo);
     if (input.message === undefined && !input.amend) {
-      throw new ControlPlaneError('INVALID_ARGUMENT', 'Invalid "message": a commit needs a message.', {
-        details: { field: 'message', hint: 'Pass a message whose first line summarises the change.' },
-      });
+      throw invalidArgument('message', 'a commit needs a message.', 'Pass a message whose first line summarises the change.');
     }
     if (status.conflicts.length > 0) {
       throw new ControlPlaneError(GitErrorCode.conflict, `Cannot commit: ${plural(status.conflicts.length, 'file')} still in conflict: ${status.conflicts.slice(0, 20).join(', ')}.`, {
@@ -35,7 +33,7 @@ export const commit = defineGitTool({
       });
     }
     if (input.amend && status.head === undefined) {
-      throw new ControlPlaneError('INVALID_ARGUMENT', 'Invalid "amend": there is no commit to amend yet.', { details: { field: 'amend', hint: 'Commit without amend.' } });
+      throw invalidArgument('amend', 'there is no commit to amend yet.', 'Commit without amend.');
     }
     if (status.staged.length === 0 && !input.amend) {
       throw new ControlPlaneError(GitErrorCode.nothingToCommit, 'Nothing is staged, so there is nothing to commit.', {

@@ -67,7 +67,7 @@ export const log = defineGitTool({
       // One more than asked, to know whether more follow.
       out = await repo.read(logArgs({ full, count: input.limit + 1, skip: input.skip, filters, range, paths }));
     } catch (err) {
-      throw await explainRevisionError(err, repo.path, input.from, input.to, () => repo.head());
+      throw await explainRevisionError(err, input.from, input.to, () => repo.head());
     }
     const commits = out
       .split(RECORD)
@@ -123,7 +123,6 @@ export const log = defineGitTool({
 /** Git says "bad revision 'x'" or "ambiguous argument 'x'": name the field the model must fix. */
 async function explainRevisionError(
   err: unknown,
-  _repo: string,
   from: string | undefined,
   to: string | undefined,
   head: () => Promise<{ sha: string | undefined }>,

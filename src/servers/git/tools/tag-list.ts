@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { capList, formatTable, truncationNote } from '../../kit';
+import { capList, formatTable, pageLines, truncationNote } from '../../kit';
 import { READ_ONLY, defineGitTool, short } from '../define';
 import { limitField, repoField, textField } from '../fields';
 
@@ -37,7 +37,8 @@ export const tagList = defineGitTool({
       ]);
     if (rows.length === 0) return { text: needle === undefined ? 'No tags.' : `No tag name contains "${input.contains}".` };
     const { items, omitted } = capList(rows, input.limit);
-    let text = formatTable([{ header: 'TAG', maxWidth: 60 }, { header: 'COMMIT' }, { header: 'DATE' }, { header: 'TYPE' }, { header: 'MESSAGE', maxWidth: 80 }], items);
+    const table = formatTable([{ header: 'TAG', maxWidth: 60 }, { header: 'COMMIT' }, { header: 'DATE' }, { header: 'TYPE' }, { header: 'MESSAGE', maxWidth: 80 }], items);
+    let text = pageLines(table.split('\n'), { budgetBytes: ctx.budgetBytes, more: () => 'Narrow with "contains" or lower "limit".' }).text;
     if (omitted > 0) text += `\n${truncationNote(`showing ${items.length} of ${rows.length} tags`, `${omitted} older tags`, 'Narrow with "contains" or raise "limit".')}`;
     return { text };
   },

@@ -69,7 +69,8 @@ export class Redactor {
     for (const p of patterns) {
       if (!p.regex.global) throw new TypeError(`secret pattern ${p.name} must have the g flag`);
     }
-    this.patterns = patterns.map((p) => ({ regex: p.regex, hint: p.hint !== undefined ? new RegExp(p.hint.source, 'i') : undefined }));
+    // Own copies: a global RegExp carries `lastIndex`, which must not be shared between instances.
+    this.patterns = patterns.map((p) => ({ regex: new RegExp(p.regex.source, p.regex.flags), hint: p.hint !== undefined ? new RegExp(p.hint.source, 'i') : undefined }));
     const hints = patterns.flatMap((p) => (p.hint !== undefined ? [`(?:${p.hint.source})`] : []));
     this.anyHint = hints.length > 0 ? new RegExp(hints.join('|'), 'i') : undefined;
     this.suffixes = options.sensitiveKeySuffixes ?? DEFAULT_SENSITIVE_KEY_SUFFIXES;

@@ -230,9 +230,15 @@ export class Repository {
   }
 }
 
-/** Per-repository variables: git never searches above the work tree, reads take no optional locks. */
+/**
+ * Per-repository variables. GIT_DIR and GIT_WORK_TREE pin git to the repository we located and
+ * checked: a `core.worktree` in the repository's config cannot move the work tree outside the
+ * roots. Reads take no optional locks.
+ */
 function repoEnv(loc: RepoLocation, readOnly: boolean): Record<string, string> {
   return {
+    GIT_DIR: loc.gitDir,
+    GIT_WORK_TREE: loc.toplevel,
     GIT_CEILING_DIRECTORIES: dirname(loc.toplevel),
     ...(readOnly ? { GIT_OPTIONAL_LOCKS: '0' } : {}),
   };

@@ -176,6 +176,21 @@ describe('CVE pattern 4: git_add ../../x staging files outside the repository', 
   });
 });
 
+describe('a repository config that moves the work tree', () => {
+  it('ignores core.worktree pointing outside the roots: clean and status stay in the repository', async () => {
+    const victim = join(base, 'victim');
+    write(victim, 'precious.txt', 'do not delete\n');
+    const r6 = makeRepo(join(ws, 'worktree-trick'));
+    git(r6, 'config', 'core.worktree', victim);
+    const status = await h.call('repo_status', { repo: r6 });
+    assert.equal(status.isError, false, status.text);
+    assert.doesNotMatch(status.text, /precious/);
+    const cleaned = await h.call('clean', { repo: r6 });
+    assert.doesNotMatch(cleaned.text, /precious/);
+    assert.ok(existsSync(join(victim, 'precious.txt')));
+  });
+});
+
 describe("refs with '..'", () => {
   for (const [tool, args] of [
     ['diff', { from: 'main..HEAD' }],

@@ -89,6 +89,25 @@ describe('add, unstage, commit', () => {
   });
 });
 
+describe('a repository without commits', () => {
+  it('reports the state, stages, unstages and makes the first commit', async () => {
+    const empty = join(base, 'ws', 'empty');
+    git(base, 'init', '-q', '-b', 'main', empty);
+    git(empty, 'config', 'user.name', 'Ada Tester');
+    git(empty, 'config', 'user.email', 'ada@example.com');
+    write(empty, 'first.txt', '1\n');
+    const status = await h.call('repo_status', { repo: empty });
+    assert.match(status.text, /branch main \(no commits yet\), no upstream/);
+    const log = await h.call('log', { repo: empty });
+    assert.equal(log.isError, true);
+    assert.match(log.text, /Invalid "to": the current branch has no commits yet/);
+    await h.call('add', { repo: empty, all: true });
+    assert.match((await h.call('unstage', { repo: empty })).text, /Unstaged 1 file/);
+    await h.call('add', { repo: empty, paths: ['first.txt'] });
+    assert.match((await h.call('commit', { repo: empty, message: 'First' })).text, /^Committed [0-9a-f]+ First on main\./);
+  });
+});
+
 describe('restore, reset and clean keep what they discard', () => {
   it('restore previews, discards, and backup_restore brings the change back', async () => {
     write(repo, 'a.txt', 'precious edit\n');

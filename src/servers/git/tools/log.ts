@@ -129,7 +129,7 @@ async function explainRevisionError(
 ): Promise<unknown> {
   const text = err instanceof Error ? err.message : '';
   if (!/bad revision|ambiguous argument|unknown revision|does not have any commits/i.test(text)) return err;
-  if (to === undefined && /does not have any commits|bad default revision|ambiguous argument 'HEAD'/i.test(text)) {
+  if (to === undefined && /does not have any commits|bad default revision|(ambiguous argument|bad revision) 'HEAD'/i.test(text)) {
     const { sha } = await head();
     if (sha === undefined) return invalidArgument('to', 'the current branch has no commits yet.', 'Commit first, or pass "to" naming a branch with commits.');
   }

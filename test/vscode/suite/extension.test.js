@@ -1,0 +1,173 @@
+// The extension in a real VS Code: activation, the built-in git server supervised and registered
+// with VS Code's MCP support, its tools in vscode.lm.tools, calls through the gateway, and the
+// Servers tree following Stop / Start / Restart / Disable. Tests run in order and share state.
+'use strict';
+
+const assert = require('node:assert/strict');
+const vscode = require('vscode');
+const { definitionId, startServerAndWaitForTools, resultText, resultJson } = require('../lib/mcp');
+const { note } = require('../lib/mocha-runner');
+const { waitFor } = require('../lib/wait');
+
+const EXTENSION_ID = 'mcp-control-plane.mcp-control-plane';
+const GIT = 'git';
+
+describe('MCP Control Plane in VS Code', function () {
+  this.timeout(90_000);
+
+  /** @type {{ gatewayUrl(): string | undefined; servers(): Array<{ name: string; state: string; toolCount: number; pid?: number; lastError?: string }>; treeSnapshot(): Array<{ label: string; description?: string; children: string[] }>; onDidChangeServers: vscode.Event<void> }} */
+  let api;
+  /** The prefix VS Code gave the git server's tools in vscode.lm.tools, once known. */
+  let gitPrefix;
+
+  const server = (name) => api.servers().find((s) => s.name === name);
+  const treeRow = (name) => api.treeSnapshot().find((row) => row.label === name);
+  /** Waits for a server state; gives up at once on a terminal `failed`, with the server's error. */
+  const waitForState = async (name, state, extra = () => true) => {
+    let last;
+    try {
+      return await waitFor(`${name} to be ${state}`, () => {
+        last = server(name);
+        if (last?.state === 'failed' && state !== 'failed') throw new Error(`${name} failed: ${last.lastError}`);
+        return last && last.state === state && extra(last) ? last : undefined;
+      }, { timeout: 45_000 });
+    } catch (err) {
+      throw new Error(`${err.message}; servers(): ${JSON.stringify(api.servers())}`);
+    }
+  };
+  const invoke = (tool, input) => vscode.lm.invokeTool(`${gitPrefix}${tool}`, { input, toolInvocationToken: undefined });
+
+  after(async () => {
+    // Leave no user setting behind for a later file of the suite.
+    await vscode.workspace.getConfiguration('mcpControlPlane').update('servers', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it('activates and exposes its test API', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, `${EXTENSION_ID} is not loaded`);
+    api = await ext.activate();
+    assert.ok(ext.isActive);
+    assert.match(api.gatewayUrl() ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('refuses a gateway request without the bearer token', async () => {
+    const res = await fetch(`${api.gatewayUrl()}/mcp/${GIT}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    assert.equal(res.status, 401);
+  });
+
+  it('starts the built-in git server', async () => {
+    const git = await waitForState(GIT, 'running', (s) => s.toolCount > 0);
+    assert.equal(typeof git.pid, 'number');
+    assert.ok(git.toolCount >= 2, `git has ${git.toolCount} tools`);
+  });
+
+  it('shows git running with its tools in the Servers tree', async () => {
+    const row = await waitFor('tree row for git with children', () => {
+      const r = treeRow(GIT);
+      return r && r.children.includes('repo_status') ? r : undefined;
+    });
+    assert.match(row.description ?? '', /^running\b/);
+    assert.ok(row.children.includes('log'), `tree children: ${row.children.join(', ')}`);
+  });
+
+  it('registers git with VS Code, whose tools then appear in vscode.lm.tools', async () => {
+    const tools = await startServerAndWaitForTools(definitionId(EXTENSION_ID, GIT), (t) => /^mcp_.+_repo_status$/.test(t.name));
+    gitPrefix = tools[0].name.slice(0, -'repo_status'.length);
+    const names = vscode.lm.tools.filter((t) => t.name.startsWith(gitPrefix)).map((t) => t.name);
+    assert.equal(names.length, server(GIT).toolCount, `lm.tools: ${names.join(', ')}`);
+    assert.ok(names.includes(`${gitPrefix}log`), `lm.tools: ${names.join(', ')}`);
+  });
+
+  it('round-trips vscode.lm.invokeTool through the gateway to the git server', async () => {
+    assert.ok(gitPrefix, 'git tools are not registered');
+    // repo_status has structured output, which VS Code hands over as JSON; log answers in text.
+    const status = resultJson(await invoke('repo_status', {}));
+    assert.equal(status?.branch, 'main', JSON.stringify(status));
+    assert.deepEqual(status.counts, { staged: 0, unstaged: 0, untracked: 0, conflicts: 0 });
+    assert.match(resultText(await invoke('log', {})), /Initial commit of the test workspace/);
+  });
+
+  it('Stop stops the server and the tree shows it stopped', async () => {
+    await vscode.commands.executeCommand('mcpControlPlane.server.stop', GIT);
+    const git = await waitForState(GIT, 'stopped');
+    assert.equal(git.pid, undefined);
+    await waitFor('tree to show git stopped', () => /^stopped\b/.test(treeRow(GIT)?.description ?? ''));
+  });
+
+  it('Start starts it again', async () => {
+    await vscode.commands.executeCommand('mcpControlPlane.server.start', GIT);
+    const git = await waitForState(GIT, 'running', (s) => s.toolCount > 0);
+    assert.equal(typeof git.pid, 'number');
+    await waitFor('tree to show git running', () => /^running\b/.test(treeRow(GIT)?.description ?? ''));
+  });
+
+  it('Restart replaces the process, fires onDidChangeServers and the tree follows', async () => {
+    const before = (await waitForState(GIT, 'running')).pid;
+    let events = 0;
+    const sub = api.onDidChangeServers(() => events++);
+    try {
+      await vscode.commands.executeCommand('mcpControlPlane.server.restart', GIT);
+      await waitForState(GIT, 'running', (s) => s.pid !== before && s.toolCount > 0);
+    } finally {
+      sub.dispose();
+    }
+    assert.ok(events > 0, 'onDidChangeServers did not fire');
+    await waitFor('tree to show git running', () => /^running\b/.test(treeRow(GIT)?.description ?? ''));
+  });
+
+  it('still answers tool calls after the restart', async () => {
+    assert.ok(gitPrefix, 'git tools are not registered');
+    // The first call after a restart may meet VS Code's old MCP session; the next must succeed.
+    let lastError;
+    let attempts = 0;
+    const status = await waitFor('repo_status to answer after the restart', async () => {
+      attempts++;
+      try {
+        const result = await invoke('repo_status', {});
+        lastError = `answered: ${resultText(result).slice(0, 300)}`;
+        return resultJson(result)?.branch === 'main' ? result : undefined;
+      } catch (err) {
+        lastError = String(err?.stack ?? err);
+        return undefined;
+      }
+    }, { timeout: 30_000, interval: 1_000 }).catch((err) => {
+      throw new Error(`${err.message}; last: ${lastError}`);
+    });
+    if (attempts > 1) note(`repo_status answered after ${attempts} calls`);
+    assert.equal(resultJson(status).branch, 'main');
+  });
+
+  it('Copy Client Configuration puts the gateway endpoint on the clipboard', async () => {
+    await vscode.env.clipboard.writeText('');
+    await vscode.commands.executeCommand('mcpControlPlane.clientConfig.copy');
+    const text = await vscode.env.clipboard.readText();
+    assert.ok(text.includes(`${api.gatewayUrl()}/mcp/${GIT}`), `clipboard: ${text.slice(0, 300)}`);
+  });
+
+  it('Show Server Log opens the git server\'s log, which names the running process', async () => {
+    await vscode.commands.executeCommand('mcpControlPlane.server.showLog', GIT);
+    // The shown output channel is an `output:` document named after the extension and channel.
+    const doc = await waitFor('the git log channel to open', () =>
+      vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'output' && decodeURIComponent(d.uri.path).includes(`${EXTENSION_ID}.MCP Server ${GIT}`)));
+    const { pid } = await waitForState(GIT, 'running');
+    await waitFor(`the git log to name the running pid ${pid}`, () => doc.getText().includes(String(pid)));
+  });
+
+  it('disabling git removes it from the servers, the tree and vscode.lm.tools', async () => {
+    assert.ok(gitPrefix, 'git tools are not registered');
+    await vscode.commands.executeCommand('mcpControlPlane.server.disable', GIT);
+    await waitFor('git to leave servers()', () => server(GIT) === undefined, { timeout: 30_000 });
+    assert.equal(treeRow(GIT), undefined);
+    await waitFor('git tools to leave vscode.lm.tools', () => !vscode.lm.tools.some((t) => t.name.startsWith(gitPrefix)), { timeout: 30_000 });
+  });
+
+  it('enabling git brings it back', async () => {
+    await vscode.commands.executeCommand('mcpControlPlane.server.enable', GIT);
+    await waitForState(GIT, 'running', (s) => s.toolCount > 0);
+    await startServerAndWaitForTools(definitionId(EXTENSION_ID, GIT), gitPrefix ?? ((t) => /^mcp_.+_repo_status$/.test(t.name)));
+  });
+});

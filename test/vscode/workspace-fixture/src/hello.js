@@ -1,0 +1,5 @@
+'use strict';
+
+module.exports = function hello(name) {
+  return `hello ${name}`;
+};

@@ -1,5 +1,5 @@
 import { ControlPlaneError } from '../errors';
-import { globToRegExp } from './glob';
+import { compileGlob } from './glob';
 import {
   policyRuleSchema,
   type ArgPredicate,
@@ -131,7 +131,9 @@ interface CompiledRule {
  *
  * Rules are validated with `policyRuleSchema` and compiled once here; an invalid rule throws
  * `ControlPlaneError` `POLICY_INVALID` (load rules through `loadPolicyFile`/`parsePolicyRules`, which
- * report errors precisely, so this only catches programming errors).
+ * report errors precisely, so this only catches programming errors). Workspace rules may not use
+ * `regex`: a repository's file must not be able to run a backtracking regular expression over
+ * model-chosen arguments in the gateway (globs are matched without regular expressions).
  */
 export class PolicyEngine {
   readonly readOnlyMode: boolean;
@@ -231,9 +233,19 @@ function compileLayer(source: 'user' | 'config' | 'workspace', rules: readonly P
       });
     }
     const rule = parsed.data;
+    if (source === 'workspace' && usesRegex(rule)) {
+      throw new ControlPlaneError('POLICY_INVALID', `workspace policy rule #${index + 1}: "regex" is not allowed in a workspace policy (use "matches")`, {
+        details: { source, index },
+      });
+    }
     const ref: PolicyRuleRef = rule.id !== undefined ? { source, index, id: rule.id } : { source, index };
     return { ref, rule, matches: compileRule(rule) };
   });
+}
+
+/** True when a rule has a `regex` predicate (refused in the workspace layer: see `parsePolicyText`). */
+export function usesRegex(rule: PolicyRule): boolean {
+  return Object.values(rule.args ?? {}).some((p) => p.regex !== undefined);
 }
 
 type Test = (request: PolicyRequest, annotations: EffectiveAnnotations) => boolean;
@@ -269,8 +281,8 @@ function compileRule(rule: PolicyRule): Test {
 }
 
 function compileGlobs(globs: string | readonly string[]): (value: string) => boolean {
-  const regexes = (typeof globs === 'string' ? [globs] : globs).map(globToRegExp);
-  return (value) => regexes.some((re) => re.test(value));
+  const matchers = (typeof globs === 'string' ? [globs] : globs).map(compileGlob);
+  return (value) => matchers.some((m) => m(value));
 }
 
 type Scalar = string | number | boolean | null;

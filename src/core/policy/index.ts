@@ -5,6 +5,7 @@ export {
   isSecretResourceUri,
   isSet,
   stricterDecision,
+  usesRegex,
   type EffectiveAnnotations,
   type PolicyLayers,
   type PolicyRequest,
@@ -12,7 +13,7 @@ export {
   type PolicyRuleRef,
   type ToolAnnotations,
 } from './engine';
-export { globToRegExp } from './glob';
+export { compileGlob, globProblem } from './glob';
 export {
   LastValidPolicy,
   failSafePolicy,
@@ -23,6 +24,7 @@ export {
   type PolicyInForce,
   type PolicyIssue,
   type PolicyLoadError,
+  type PolicyLoadOptions,
   type PolicyLoadResult,
 } from './load';
 export {
@@ -33,6 +35,7 @@ export {
   policyRuleSchema,
   policyRulesSchema,
   requestKindSchema,
+  workspacePolicyFileSchema,
   type AnnotationMatch,
   type ArgPredicate,
   type PolicyDecisionKind,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { errorMessage } from '../errors';
-import { policyFileSchema, policyRulesSchema, type PolicyFile, type PolicyRule } from './schema';
+import { policyFileSchema, policyRulesSchema, workspacePolicyFileSchema, type PolicyFile, type PolicyRule } from './schema';
 
 /** One problem in a policy source. `line` and `column` are 1-based; absent when not from a file position. */
 export interface PolicyIssue {
@@ -26,13 +26,18 @@ export type PolicyLoadResult = { readonly ok: true; readonly policy: PolicyFile 
 /** Policy files larger than this are refused rather than parsed. */
 const MAX_POLICY_BYTES = 1024 * 1024;
 
+/** Which layer a file feeds: a `workspace` file may not use `regex` predicates. Default `workspace`, the strictest. */
+export interface PolicyLoadOptions {
+  readonly layer?: 'user' | 'config' | 'workspace';
+}
+
 /**
  * Reads and validates a policy file (`.mcpcp/policy.yaml` or any YAML/JSON file of that shape). Never
  * throws: a missing file is `{ok: false, error: {code: 'not-found'}}` (callers treat it as "no
  * rules"), YAML syntax errors and schema violations carry the file, line, column and field of the
  * first problem. An empty file is a valid policy without rules.
  */
-export async function loadPolicyFile(path: string): Promise<PolicyLoadResult> {
+export async function loadPolicyFile(path: string, options: PolicyLoadOptions = {}): Promise<PolicyLoadResult> {
   let text: string;
   try {
     const buffer = await readFile(path);
@@ -43,11 +48,11 @@ export async function loadPolicyFile(path: string): Promise<PolicyLoadResult> {
     if (code === 'ENOENT') return fail('not-found', [{ file: path, message: 'policy file not found' }]);
     return fail('unreadable', [{ file: path, message: `cannot read policy file: ${errorMessage(err)}` }]);
   }
-  return parsePolicyText(text, path);
+  return parsePolicyText(text, path, options);
 }
 
 /** `loadPolicyFile` for text already in memory; `file` only labels the errors. */
-export function parsePolicyText(text: string, file: string): PolicyLoadResult {
+export function parsePolicyText(text: string, file: string, options: PolicyLoadOptions = {}): PolicyLoadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -62,7 +67,8 @@ export function parsePolicyText(text: string, file: string): PolicyLoadResult {
   } catch (err) {
     return fail('yaml', [{ file, message: errorMessage(err) }]);
   }
-  const parsed = policyFileSchema.safeParse(data);
+  const schema = (options.layer ?? 'workspace') === 'workspace' ? workspacePolicyFileSchema : policyFileSchema;
+  const parsed = schema.safeParse(data);
   if (parsed.success) return { ok: true, policy: parsed.data };
   return fail('schema', unknownKeysFirst(parsed.error.issues).map((issue) => issueAt(file, data, issue, doc, lineCounter)));
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { globProblem } from './glob';
 
 /** What a policy decides for one request. Strictness order: deny > approve > allow. */
 export const policyDecisionSchema = z.enum(['allow', 'approve', 'deny']);
@@ -9,8 +10,15 @@ export const requestKindSchema = z.enum(['tool', 'resource', 'prompt']);
 export type PolicyRequestKind = z.infer<typeof requestKindSchema>;
 
 const scalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const globSchema = z
+  .string()
+  .min(1)
+  .superRefine((glob, ctx) => {
+    const problem = globProblem(glob);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `glob ${problem}` });
+  });
 /** One glob or a list of globs (any may match). */
-const globsSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const globsSchema = z.union([globSchema, z.array(globSchema).min(1)]);
 
 function isValidRegex(source: string): boolean {
   try {
@@ -28,7 +36,8 @@ function isValidRegex(source: string): boolean {
  * - `equals`: strict equality with a string, number, boolean or null (no type coercion).
  * - `in`: equals one of the listed scalars.
  * - `matches`: a glob (or list of globs) over the string form of a string, number or boolean.
- * - `regex`: a JavaScript regular expression, searched (not anchored: use `^…$`), at most 512 chars.
+ * - `regex`: a JavaScript regular expression, searched (not anchored: use `^…$`), at most 512 chars;
+ *   user and config policies only (refused in a workspace policy).
  * - `exists`: the path is present (null counts as present) / absent.
  * - `truthy`: the value is "set" — present and not null, false, 0, "" or "false" — / not set.
  * When the value is an array, `equals`, `in`, `matches` and `regex` are judged element by element
@@ -119,3 +128,17 @@ export const policyFileSchema = z.strictObject({
   rules: policyRulesSchema.default([]),
 });
 export type PolicyFile = z.infer<typeof policyFileSchema>;
+
+/**
+ * `policyFileSchema` for `.mcpcp/policy.yaml`: additionally refuses `regex` predicates, which a
+ * repository's file may not run in the gateway (use `matches`).
+ */
+export const workspacePolicyFileSchema = policyFileSchema.superRefine((file, ctx) => {
+  file.rules.forEach((rule, index) => {
+    for (const [path, predicate] of Object.entries(rule.args ?? {})) {
+      if (predicate.regex !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['rules', index, 'args', path, 'regex'], message: '"regex" is not allowed in a workspace policy; use "matches" (a glob)' });
+      }
+    }
+  });
+});

@@ -186,6 +186,30 @@ describe('parsePolicyText: precise errors (file, line, column, field)', () => {
   }
 });
 
+describe('workspace files cannot run regular expressions', () => {
+  const text = 'rules:\n  - decision: deny\n    args:\n      context:\n        regex: "^prod"\n';
+
+  it('reports regex in a workspace file with its position', () => {
+    const result = parsePolicyText(text, FILE);
+    assert.ok(!result.ok);
+    assert.equal(result.error.field, 'rules[0].args.context.regex');
+    assert.equal(result.error.line, 5);
+    assert.match(result.error.message, /not allowed in a workspace policy/);
+  });
+
+  it('accepts regex in user and config files', () => {
+    assert.ok(parsePolicyText(text, FILE, { layer: 'user' }).ok);
+    assert.ok(parsePolicyText(text, FILE, { layer: 'config' }).ok);
+  });
+
+  it('the engine refuses a workspace regex rule however it arrives', () => {
+    const parsed = parsePolicyText(text, FILE, { layer: 'user' });
+    assert.ok(parsed.ok);
+    assert.throws(() => new PolicyEngine({ workspace: parsed.policy.rules }), { code: 'POLICY_INVALID' });
+    assert.doesNotThrow(() => new PolicyEngine({ user: parsed.policy.rules }));
+  });
+});
+
 describe('loadPolicyFile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcpcp-policy-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

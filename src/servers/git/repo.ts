@@ -60,7 +60,7 @@ export class GitService {
    * Refuses read-only work in a repository whose own config (local or worktree scope) names an
    * fsmonitor program: git would run it on status and diff. simple-git rightly refuses
    * `-c core.fsmonitor=...` overrides, so the server checks instead of overriding. The answer is
-   * cached until the repository's config files change (never when they use include directives).
+   * cached until the repository's config files change (never when they include other files).
    */
   async checkReadOnlyConfig(loc: RepoLocation, signal: AbortSignal): Promise<void> {
     const stamp = await configStamp(loc);
@@ -74,8 +74,10 @@ export class GitService {
       const newline = entry.indexOf('\n');
       const key = (newline === -1 ? entry : entry.slice(0, newline)).toLowerCase();
       const value = newline === -1 ? '' : entry.slice(newline + 1);
-      if (key.startsWith('include.') || key.startsWith('includeif.')) includes = true;
-      if (key === 'core.fsmonitor' && (scope === 'local' || scope === 'worktree') && !GIT_BOOLEANS.has(value.trim().toLowerCase())) {
+      const repoScope = scope === 'local' || scope === 'worktree';
+      // Only the repository's own includes defeat the cache: the user's global ones do not matter here.
+      if (repoScope && (key.startsWith('include.') || key.startsWith('includeif.'))) includes = true;
+      if (key === 'core.fsmonitor' && repoScope && !GIT_BOOLEANS.has(value.trim().toLowerCase())) {
         throw new ControlPlaneError(
           GitErrorCode.unsafeConfig,
           `This repository's config sets core.fsmonitor to a program (${value}), which git would run on read-only commands. The git server does not run programs named by a repository's config for read-only tools.`,

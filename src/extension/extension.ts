@@ -72,6 +72,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     config: settings(),
     host: host(),
     roots,
+    stateDir: context.globalStorageUri.fsPath,
+    instancePrefix: 'vscode',
+    policyLayer: 'user',
     logSink: (line) => (line.source === 'supervisor' ? logFor(line.server).info(line.text) : logFor(line.server).trace(line.text)),
     log: (message) => output.info(message),
   });
@@ -159,9 +162,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       if (e.affectsConfiguration('mcpControlPlane')) void reapply();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void reapply()),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => {
-      for (const s of plane.supervisor.list()) void s.connection?.client.sendRootsListChanged().catch(() => undefined);
-    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void plane.rootsChanged()),
   );
 
   // ---- Commands ---------------------------------------------------------------------------------

@@ -11,6 +11,14 @@ import type { OversightStages } from '../../src/core/gateway/pipeline';
 import type { ServerSpec } from '../../src/core/supervisor/managed-server';
 import { Supervisor } from '../../src/core/supervisor/supervisor';
 import type { LogLine } from '../../src/core/supervisor/server-log';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { approvalsConfigSchema, type ApprovalsConfig } from '../../src/core/config/schema';
+import { Metrics } from '../../src/core/metrics/metrics';
+import { openOversight, type Oversight } from '../../src/core/oversight/oversight';
+import { LayeredPolicy } from '../../src/core/oversight/policy-source';
+import type { PolicyRule } from '../../src/core/policy';
+import { Redactor } from '../../src/core/redact';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
 export const FIXTURES_DIR = join(REPO_ROOT, 'dist/test/fixtures/servers');
@@ -47,17 +55,31 @@ export interface TestPlane {
   gateway: Gateway;
   supervisor: Supervisor;
   logs: LogLine[];
+  /** Present when started with `oversight`: the real policy, approval and audit stages. */
+  oversight?: Oversight;
+  policy?: LayeredPolicy;
+  stateDir?: string;
   url(server: string): string;
   stop(): Promise<void>;
 }
 
 export async function startPlane(
   servers: FixtureServer[],
-  options: { gateway?: Partial<GatewayConfig>; supervisor?: Partial<SupervisorConfig>; stages?: OversightStages; roots?: HostRoot[]; waitForServerMs?: number } = {},
+  options: {
+    gateway?: Partial<GatewayConfig>;
+    supervisor?: Partial<SupervisorConfig>;
+    stages?: OversightStages;
+    roots?: HostRoot[];
+    waitForServerMs?: number;
+    /** Run the real oversight stages (policy, approvals, audit in a temp state dir). */
+    oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number };
+  } = {},
 ): Promise<TestPlane> {
   const logs: LogLine[] = [];
+  const metrics = new Metrics();
   const gateway = new Gateway({
     config: gatewayConfigSchema.parse(options.gateway ?? {}),
+    metrics,
     roots: () => options.roots ?? [{ uri: 'file:///workspace/project', name: 'project' }],
     ...(options.stages ? { stages: options.stages } : {}),
     ...(options.waitForServerMs !== undefined ? { waitForServerMs: options.waitForServerMs } : {}),
@@ -68,16 +90,46 @@ export async function startPlane(
     logSink: (line) => logs.push(line),
   });
   gateway.attach(supervisor);
+  let oversight: Oversight | undefined;
+  let policy: LayeredPolicy | undefined;
+  let stateDir: string | undefined;
+  if (options.oversight) {
+    stateDir = options.oversight.stateDir ?? mkdtempSync(join(tmpdir(), 'mcpcp-state-'));
+    policy = new LayeredPolicy();
+    policy.setBase({ user: options.oversight.rules ?? [], readOnlyMode: options.oversight.readOnlyMode ?? false });
+    if (options.oversight.workspaceRules) policy.setWorkspaceRules(options.oversight.workspaceRules);
+    const redactor = new Redactor();
+    redactor.addSecret(gateway.token);
+    oversight = await openOversight({
+      stateDir,
+      instancePrefix: 'test',
+      policy,
+      // Tests may use expiries below the configuration's minimum.
+      approvals: { ...approvalsConfigSchema.parse({}), ...options.oversight.approvals },
+      redactor,
+      metrics,
+      supervisor,
+      gatewayUrl: (server) => gateway.url(server),
+      ...(options.oversight.heartbeatMs !== undefined ? { heartbeatMs: options.oversight.heartbeatMs } : {}),
+    });
+    gateway.setStages(oversight);
+  }
   await gateway.listen();
   await supervisor.apply(servers.map(fixtureSpec));
   return {
     gateway,
     supervisor,
     logs,
+    ...(oversight ? { oversight } : {}),
+    ...(policy ? { policy } : {}),
+    ...(stateDir ? { stateDir } : {}),
     url: (server) => gateway.url(server),
     stop: async () => {
+      oversight?.rejectPending();
       await supervisor.stopAll();
       await gateway.close();
+      await oversight?.close();
+      policy?.dispose();
       supervisor.dispose();
     },
   };
@@ -86,9 +138,9 @@ export async function startPlane(
 export async function connectClient(
   plane: TestPlane,
   server: string,
-  options: { capabilities?: ClientCapabilities; name?: string; token?: string } = {},
+  options: { capabilities?: ClientCapabilities; name?: string; version?: string; token?: string } = {},
 ): Promise<Client> {
-  const client = new Client({ name: options.name ?? 'test-client', version: '1.2.3' }, { capabilities: options.capabilities ?? {} });
+  const client = new Client({ name: options.name ?? 'test-client', version: options.version ?? '1.2.3' }, { capabilities: options.capabilities ?? {} });
   const transport = new StreamableHTTPClientTransport(new URL(plane.url(server)), {
     requestInit: { headers: { Authorization: `Bearer ${options.token ?? plane.gateway.token}` } },
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policyRulesSchema } from '../policy/schema';
 
 /**
  * The single source of truth for configuration. It gives the TypeScript types, validates the
@@ -67,6 +68,22 @@ export const gatewayConfigSchema = z
   })
   .strict();
 
+export const policyConfigSchema = z
+  .object({
+    readOnlyMode: z.boolean().default(false).describe('Deny every call that is not read-only (reads still pass policy and audit).'),
+    rules: policyRulesSchema
+      .default([])
+      .describe('Ordered policy rules; the first match decides (allow, approve or deny). A workspace `.mcpcp/policy.yaml` can only tighten them. See docs/policy.md.'),
+  })
+  .strict();
+
+export const approvalsConfigSchema = z
+  .object({
+    expiryMs: z.number().int().min(10_000).max(24 * 3_600_000).default(5 * 60_000).describe('A pending approval nobody decides is rejected after this time.'),
+    previewTimeoutMs: z.number().int().min(1_000).max(120_000).default(15_000).describe('Longest a tool\'s preview (dry run) may take before the approval shows without it.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     roots: z
@@ -76,6 +93,8 @@ export const configSchema = z
     dataDir: z.string().optional().describe('Headless: data directory (default ~/.mcpcp).'),
     gateway: gatewayConfigSchema.default(gatewayConfigSchema.parse({})),
     supervisor: supervisorConfigSchema.default(supervisorConfigSchema.parse({})),
+    policy: policyConfigSchema.default(policyConfigSchema.parse({})),
+    approvals: approvalsConfigSchema.default(approvalsConfigSchema.parse({})),
     servers: z
       .record(serverNameSchema, serverConfigSchema)
       .default({})
@@ -86,6 +105,8 @@ export const configSchema = z
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 export type SupervisorConfig = z.infer<typeof supervisorConfigSchema>;
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type PolicyConfig = z.infer<typeof policyConfigSchema>;
+export type ApprovalsConfig = z.infer<typeof approvalsConfigSchema>;
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 

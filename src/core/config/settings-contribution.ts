@@ -4,6 +4,16 @@ import { settingsSchema } from './schema';
 /** Prefix of every VS Code setting of the extension. */
 export const SETTINGS_SECTION = 'mcpControlPlane';
 
+/** Configuration groups whose leaves are one VS Code setting each. */
+export const SETTINGS_GROUPS = ['gateway', 'supervisor', 'policy', 'approvals'] as const;
+
+/**
+ * Groups a workspace must not set: a cloned repository's .vscode/settings.json could otherwise
+ * loosen the policy, lengthen approvals or open the gateway to a browser origin. VS Code only
+ * honours `application` settings from user settings; the extension reads only the user value.
+ */
+export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'policy', 'approvals']);
+
 type JsonSchema = Record<string, unknown>;
 
 /**
@@ -16,7 +26,7 @@ export function settingsContribution(): { title: string; properties: Record<stri
     properties: Record<string, JsonSchema & { properties?: Record<string, JsonSchema> }>;
   };
   const properties: Record<string, JsonSchema> = {};
-  for (const group of ['gateway', 'supervisor'] as const) {
+  for (const group of SETTINGS_GROUPS) {
     const groupSchema = json.properties[group];
     for (const [key, leaf] of Object.entries(groupSchema?.properties ?? {})) {
       const { description, maximum, ...rest } = leaf as JsonSchema & { description?: string; maximum?: number };
@@ -25,6 +35,7 @@ export function settingsContribution(): { title: string; properties: Record<stri
         // zod writes MAX_SAFE_INTEGER for an unbounded integer: noise in the settings editor.
         ...(maximum !== undefined && maximum !== Number.MAX_SAFE_INTEGER ? { maximum } : {}),
         ...(description ? { markdownDescription: description } : {}),
+        scope: USER_ONLY_GROUPS.has(group) ? 'application' : 'window',
       };
     }
   }

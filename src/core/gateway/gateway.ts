@@ -30,7 +30,7 @@ import { Metrics, type CallOutcome } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
 import type { UpstreamConnection, UpstreamHooks } from '../supervisor/managed-server';
 import { RateLimiter, readBody, sendJsonRpcError, sendText, tokenMatches } from './http-util';
-import { allowAllStages, type ClientIdentity, type GatewayCall, type OversightStages, type PolicyVerdict } from './pipeline';
+import { allowAllStages, type ClientIdentity, type GatewayCall, type OversightStages, type PipelineEvent, type PolicyVerdict } from './pipeline';
 
 /** The `_meta` key that ties a server-to-client request to the call that caused it. */
 export const CALL_ID_META = 'mcpcp/callId';
@@ -106,11 +106,13 @@ export class Gateway implements UpstreamHooks {
   private port = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  private readonly publicRoutes: RouteHandler[];
 
   constructor(private readonly options: GatewayOptions) {
     this.token = options.token ?? randomBytes(32).toString('base64url');
     this.metrics = options.metrics ?? new Metrics();
     this.stages = options.stages ?? allowAllStages;
+    this.publicRoutes = [...(options.publicRoutes ?? [])];
     this.http = createServer((req, res) => {
       void this.handleHttp(req, res).catch((err: unknown) => {
         this.log(`request failed: ${errorMessage(err)}`);
@@ -128,6 +130,11 @@ export class Gateway implements UpstreamHooks {
     this.supervisor = supervisor;
     supervisor.onDidChangeTools((conn) => this.broadcast(conn.server, (s) => s.mcp.sendToolListChanged()));
     supervisor.onDidConnect((conn) => void this.resubscribe(conn));
+  }
+
+  /** Adds routes served after the Host/Origin checks and before the token check. */
+  addPublicRoutes(routes: RouteHandler[]): void {
+    this.publicRoutes.push(...routes);
   }
 
   /** Replaces the oversight stages (policy, approval, audit). */
@@ -198,7 +205,7 @@ export class Gateway implements UpstreamHooks {
     if (origin !== undefined && !this.originAllowed(origin)) {
       return sendText(res, 403, `forbidden: Origin "${origin}" is not allowed\n`);
     }
-    for (const route of this.options.publicRoutes ?? []) {
+    for (const route of this.publicRoutes) {
       if (await route(req, res, url)) return;
     }
     if (!tokenMatches(req.headers.authorization, this.token)) {
@@ -394,7 +401,7 @@ export class Gateway implements UpstreamHooks {
     const guarded = request.method === 'tools/call' || request.method === 'resources/read' || request.method === 'prompts/get';
     if (!guarded) return this.forward(session, call, request, extra).then((r) => r.result);
 
-    this.stages.audit({ type: 'call.requested', call });
+    const requested = this.stages.audit({ type: 'call.requested', call });
     let verdict: PolicyVerdict;
     try {
       verdict = await this.stages.policy(call);
@@ -402,7 +409,12 @@ export class Gateway implements UpstreamHooks {
       // A broken policy never means "allow".
       verdict = { decision: 'deny', reason: `policy could not be evaluated: ${errorMessage(err)}` };
     }
-    this.stages.audit({ type: 'policy.decided', call, verdict });
+    const decided = this.stages.audit({ type: 'policy.decided', call, verdict });
+    try {
+      await Promise.all([requested, decided]);
+    } catch (err) {
+      return this.refuse(call, 'denied', `Refused: the audit log cannot be written (${errorMessage(err)}); no call runs unrecorded`);
+    }
     if (verdict.decision === 'deny') return this.refuse(call, 'denied', `Denied by policy: ${verdict.reason}`);
     if (verdict.decision === 'approve') {
       const runPreview = async (): Promise<CallToolResult | undefined> => {
@@ -427,7 +439,7 @@ export class Gateway implements UpstreamHooks {
     if (!failed) {
       const durationMs = Date.now() - call.startedAt;
       const isError = (result as CallToolResult).isError === true;
-      this.stages.audit({ type: 'call.completed', call, durationMs, resultBytes: JSON.stringify(result).length, isError });
+      this.auditLater({ type: 'call.completed', call, durationMs, resultBytes: JSON.stringify(result).length, isError });
     }
     return result;
   }
@@ -435,7 +447,7 @@ export class Gateway implements UpstreamHooks {
   private refuse(call: GatewayCall, outcome: CallOutcome, message: string): Result {
     const durationMs = Date.now() - call.startedAt;
     this.metrics.record(call.server, call.name, durationMs, outcome);
-    this.stages.audit({ type: 'call.failed', call, durationMs, outcome, error: message });
+    this.auditLater({ type: 'call.failed', call, durationMs, outcome, error: message });
     if (call.method === 'tools/call') return { content: [{ type: 'text', text: message }], isError: true };
     throw new McpError(ErrorCode.InvalidRequest, message);
   }
@@ -485,7 +497,7 @@ export class Gateway implements UpstreamHooks {
       const message = cancelled ? 'request cancelled by the client' : this.describeForwardError(session.server, err);
       if (record) {
         this.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'error');
-        this.stages.audit({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'error', error: message });
+        this.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'error', error: message });
       }
       // An error the server itself returned passes through unchanged.
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.RequestTimeout) {
@@ -586,7 +598,7 @@ export class Gateway implements UpstreamHooks {
   /** @internal UpstreamHooks: a request from a server (sampling, elicitation, roots). */
   async onServerRequest(server: string, request: Request, signal: AbortSignal): Promise<Result> {
     if (request.method === 'roots/list') {
-      this.stages.audit({ type: 'server.request', server, method: request.method, sessionId: undefined, callId: undefined });
+      this.auditLater({ type: 'server.request', server, method: request.method, sessionId: undefined, callId: undefined });
       return { roots: this.options.roots() };
     }
     const params = { ...(request.params ?? {}) } as Record<string, unknown>;
@@ -606,7 +618,7 @@ export class Gateway implements UpstreamHooks {
         if (anyCall) target = anyCall;
       }
     }
-    this.stages.audit({ type: 'server.request', server, method: request.method, sessionId: target?.session.id, callId });
+    this.auditLater({ type: 'server.request', server, method: request.method, sessionId: target?.session.id, callId });
     if (!target) {
       throw new McpError(ErrorCode.InvalidRequest, `${request.method} can only be sent while handling a client's call; no client session to route it to`);
     }
@@ -640,6 +652,13 @@ export class Gateway implements UpstreamHooks {
       default:
         this.log(`${server}: notification ${notification.method} not forwarded`);
     }
+  }
+
+  /** Audits without holding the caller; a failure is logged (and makes policy refuse later calls). */
+  private auditLater(event: PipelineEvent): void {
+    void Promise.resolve()
+      .then(() => this.stages.audit(event))
+      .catch((err: unknown) => this.log(`audit: ${errorMessage(err)}`));
   }
 
   private log(message: string): void {

@@ -55,8 +55,11 @@ export interface OversightStages {
   policy(call: GatewayCall): Promise<PolicyVerdict>;
   /** Waits for a human decision for a call policy sent to approval. */
   approve(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void): Promise<ApprovalOutcome>;
-  /** Records a pipeline event. Must not throw. */
-  audit(event: PipelineEvent): void;
+  /**
+   * Records a pipeline event. The gateway awaits the records written before a call is forwarded
+   * (requested, policy decision) and refuses the call when they fail: no call runs unrecorded.
+   */
+  audit(event: PipelineEvent): Promise<void> | void;
 }
 
 export type PipelineEvent =

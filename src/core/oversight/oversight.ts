@@ -1,0 +1,436 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { join } from 'node:path';
+import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
+import { AuditLog, queryAudit, type AuditEvent, type AuditRecord } from '../audit';
+import type { JsonValue } from '../canonical-json';
+import type { ApprovalsConfig } from '../config/schema';
+import { ControlPlaneError, errorMessage } from '../errors';
+import { Emitter, type Event } from '../events';
+import type { ApprovalOutcome, GatewayCall, OversightStages, PipelineEvent, PolicyVerdict, PreviewRunner } from '../gateway/pipeline';
+import { percentile, type CallSample, type Metrics } from '../metrics/metrics';
+import type { PolicyEngine } from '../policy';
+import type { Redactor } from '../redact';
+import type { Supervisor } from '../supervisor/supervisor';
+import { describeStatus, type ServerStatus } from '../supervisor/state';
+import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, SeriesPoint, ServerView } from '../../protocol/ui';
+import type { UiBackend, UiDecider } from './ui-backend';
+
+/** VS Code sends at most this many tools per chat request. */
+export const VSCODE_TOOL_LIMIT = 128;
+
+/** The policy in force, as its owner keeps it current (settings, workspace file, config). */
+export interface PolicySource {
+  engine(): PolicyEngine;
+  readOnlyMode(): boolean;
+  /** Problems loading a source (the last valid policy stays in force). */
+  problems(): string[];
+}
+
+export interface OversightOptions {
+  policy: PolicySource;
+  approvals: ApprovalsConfig;
+  /** The audit log of this instance; every pipeline event is written there. */
+  audit: AuditLog;
+  auditDir: string;
+  redactor: Redactor;
+  metrics: Metrics;
+  supervisor: Supervisor;
+  gatewayUrl: (server: string) => string;
+  journal?: FilePendingJournal;
+  log?: (message: string) => void;
+  /** How often a waiting call reports progress (ms). */
+  heartbeatMs?: number;
+}
+
+/**
+ * Human oversight: the policy, approval and audit stages of the gateway pipeline, and the backend
+ * of the dashboard and approvals UIs. Policy and audit live here once; tool handlers never check
+ * either.
+ */
+export class Oversight implements OversightStages, UiBackend {
+  readonly store: ApprovalStore;
+  private readonly changed = new Emitter<void>();
+  readonly onDidChange: Event<void> = this.changed.event;
+  private readonly disposables: Array<{ dispose(): void }> = [];
+  private auditFailure: string | undefined;
+  private closed = false;
+
+  constructor(private readonly options: OversightOptions) {
+    this.store = new ApprovalStore({
+      defaultExpiryMs: options.approvals.expiryMs,
+      ...(options.journal ? { journal: options.journal } : {}),
+      onError: (err) => options.log?.(`approvals: ${errorMessage(err)}`),
+    });
+    this.disposables.push(
+      this.store.onDidChange((change) => {
+        const a = change.approval;
+        if (change.type === 'requested') {
+          void this.write({ type: 'approval.requested', approvalId: a.id, ...(a.callId ? { callId: a.callId } : {}), kind: a.kind, server: a.server, tool: a.tool, ...(a.client ? { client: a.client } : {}), ...(a.rule ? { rule: a.rule } : {}), reason: a.reason, detail: { digest: a.digest, preview: a.preview.status } });
+        } else if (change.type === 'decided' || change.type === 'expired') {
+          const d = a.decision;
+          void this.write({
+            type: 'approval.decided',
+            approvalId: a.id,
+            ...(a.callId ? { callId: a.callId } : {}),
+            kind: a.kind,
+            server: a.server,
+            tool: a.tool,
+            decision: change.type === 'expired' ? 'expired' : d?.approved ? 'approved' : 'rejected',
+            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}) }, reason: d.reason } : {}),
+            detail: { digest: a.digest },
+          });
+        }
+        this.changed.fire();
+      }),
+      options.supervisor.onDidChangeStatus((s) => {
+        this.auditLifecycle(s);
+        this.changed.fire();
+      }),
+    );
+  }
+
+  // ---- Pipeline stages -----------------------------------------------------------------------
+
+  async policy(call: GatewayCall): Promise<PolicyVerdict> {
+    if (this.auditFailure) {
+      return { decision: 'deny', reason: `the audit log cannot be written (${this.auditFailure}); calls are refused until it works`, rule: { source: 'audit' } };
+    }
+    const result = this.options.policy.engine().evaluate({
+      kind: kindOf(call.method),
+      server: call.server,
+      name: call.name,
+      builtin: call.builtin,
+      ...(call.annotations ? { annotations: call.annotations } : {}),
+      args: call.method === 'resources/read' ? {} : call.args,
+    });
+    return { decision: result.decision, reason: result.reason, rule: { source: result.rule.source, ...(result.rule.index !== undefined ? { index: result.rule.index } : {}), ...(result.rule.id ? { id: result.rule.id } : {}) } };
+  }
+
+  async approve(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void): Promise<ApprovalOutcome> {
+    const kind = kindOf(call.method);
+    const digest = this.store.digest(call.args);
+    // A repeat of a call whose approval is already pending needs no second preview.
+    const joining = this.store.list().some((a) => a.server === call.server && a.tool === call.name && a.kind === kind && a.digest === digest);
+    let preview: ApprovalPreview = { status: 'none' };
+    if (!joining) {
+      preview = await obtainPreview({
+        builtin: call.builtin,
+        declared: call.hasPreview,
+        server: call.server,
+        args: call.args,
+        run: async () => (await runPreview()) as unknown,
+        redactor: this.options.redactor,
+        timeoutMs: this.options.approvals.previewTimeoutMs,
+      });
+    }
+    const { approval } = this.store.request({
+      kind,
+      server: call.server,
+      tool: call.name,
+      args: call.args,
+      displayArgs: this.options.redactor.redact(withoutDryRun(call.args)) as Record<string, JsonValue>,
+      preview,
+      ...(call.client ? { client: call.client } : {}),
+      ...(verdict.rule ? { rule: { source: verdict.rule.source as never, ...(verdict.rule.index !== undefined ? { index: verdict.rule.index } : {}), ...(verdict.rule.id ? { id: verdict.rule.id } : {}) } } : {}),
+      reason: verdict.reason,
+      callId: call.id,
+    });
+    progress(`Waiting for a human to approve ${call.name} on ${call.server} (approval ${approval.id}, expires ${new Date(approval.expiresAt).toISOString()})`);
+    let outcome;
+    try {
+      outcome = await this.store.waitForDecision(approval.id, {
+        signal: call.signal,
+        heartbeatMs: this.options.heartbeatMs ?? 10_000,
+        onHeartbeat: () => progress(`Still waiting for approval ${approval.id} of ${call.name} on ${call.server}`),
+      });
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.code === 'APPROVAL_WAIT_ABORTED') {
+        return { approved: false, reason: `the request ended before a decision; approval ${approval.id} stays pending until ${new Date(approval.expiresAt).toISOString()} — call again with the same arguments to get the decision` };
+      }
+      throw err;
+    }
+    if (!outcome.approved) {
+      const how = outcome.status === 'expired' ? `nobody decided within ${Math.round(this.options.approvals.expiryMs / 1000)} s` : `rejected by ${outcome.by.kind === 'system' ? 'the control plane' : 'a human'}${outcome.reason ? `: ${outcome.reason}` : ''}`;
+      return { approved: false, reason: how };
+    }
+    // A decision is single-use: the call runs only if it takes the approval now.
+    const used = this.store.consume(call.server, call.name, digest, kind);
+    if (!used) return { approved: false, reason: `approval ${approval.id} was already used by an identical call; ask again` };
+    return { approved: true, reason: outcome.reason || 'approved' };
+  }
+
+  audit(event: PipelineEvent): Promise<void> {
+    return this.write(toAuditEvent(event, this.options.redactor));
+  }
+
+  /** Audits a configuration change (settings, policy file, config file). */
+  configChanged(source: string, detail: Record<string, unknown> = {}): void {
+    void this.write({ type: 'config.changed', reason: source, detail });
+    this.changed.fire();
+  }
+
+  /** Rejects every pending approval (audited): the waiting calls end now. First step of a stop. */
+  rejectPending(reason = 'control plane stopping'): void {
+    this.store.rejectAllPending(reason);
+  }
+
+  /** Rejects what is still pending, flushes and closes the audit log. Call after the servers stopped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.rejectPending();
+    this.closed = true;
+    for (const d of this.disposables) d.dispose();
+    this.store.dispose();
+    await this.options.audit.close().catch(() => undefined);
+    this.changed.dispose();
+  }
+
+  private async write(event: AuditEvent): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.options.audit.append(event);
+    } catch (err) {
+      if (!this.auditFailure) {
+        this.auditFailure = errorMessage(err);
+        this.options.log?.(`audit log failed: ${this.auditFailure}; every call is refused from now on`);
+      }
+      throw err;
+    }
+  }
+
+  private readonly lastKinds = new Map<string, string>();
+  private auditLifecycle(s: ServerStatus): void {
+    const previous = this.lastKinds.get(s.name);
+    const kind = s.state.kind;
+    if (previous === kind) return;
+    this.lastKinds.set(s.name, kind);
+    const base = { server: s.name, ...(s.lastError ? { error: s.lastError } : {}) };
+    const exit = s.lastExit ? { exitCode: s.lastExit.code, signal: s.lastExit.signal } : {};
+    let event: AuditEvent | undefined;
+    if (kind === 'running') event = { type: previous === 'restarting' || (previous === 'starting' && s.restarts > 0) ? 'server.restarted' : 'server.started', ...base, detail: { pid: s.state.kind === 'running' ? s.state.pid : undefined, restarts: s.restarts, tools: s.toolCount } };
+    else if (kind === 'restarting') event = { type: 'server.crashed', ...base, detail: { ...exit, restarts: s.restarts } };
+    else if (kind === 'crash-looping') event = { type: 'server.crash-looping', ...base, detail: exit };
+    else if (kind === 'stopped' || kind === 'failed') event = { type: 'server.stopped', ...base, reason: kind === 'failed' ? 'failed to start' : (s.state.kind === 'stopped' ? s.state.reason : undefined) ?? 'stopped' };
+    if (event) void this.write(event).catch(() => undefined);
+  }
+
+  // ---- UI backend ------------------------------------------------------------------------------
+
+  async state(windowMs: number): Promise<DashboardState> {
+    const now = Date.now();
+    const since = now - windowMs;
+    const samples = this.options.metrics.recent(since);
+    const statuses = this.options.supervisor.statuses();
+    const recent = await queryAudit(this.options.auditDir, { type: ['call.completed', 'call.failed'], from: since }, { limit: 50, order: 'desc' }).catch(() => ({ records: [] }));
+    const pending = this.store.list().map(toApprovalView);
+    const history = this.store.history().slice(0, 50).map(toApprovalView);
+    const totalTools = this.options.supervisor.list().reduce((n, s) => n + (s.lastConnection?.tools.length ?? 0), 0);
+    return {
+      generatedAt: now,
+      windowMs,
+      servers: statuses.map((s) => this.serverView(s, now)),
+      totals: stats('*', '*', samples),
+      tools: groupStats(samples),
+      series: series(samples, since, now),
+      pending,
+      history,
+      recentCalls: recent.records.map(toAuditRow),
+      toolBudget: { total: totalTools, limit: VSCODE_TOOL_LIMIT },
+      policy: { readOnlyMode: this.options.policy.readOnlyMode(), problems: this.options.policy.problems() },
+    };
+  }
+
+  async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status'] }> {
+    const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}) };
+    const decided = this.store.decide(params.approvalId, { approve: params.approve, ...(params.reason ? { reason: params.reason } : {}), by: human, digest: params.digest });
+    return { status: decided.status === 'pending' ? 'pending' : decided.status };
+  }
+
+  async queryAudit(filter: AuditFilter, cursor: string | undefined, limit: number): Promise<{ records: AuditRow[]; nextCursor?: string }> {
+    const page = await queryAudit(
+      this.options.auditDir,
+      {
+        ...(filter.server ? { server: filter.server } : {}),
+        ...(filter.tool ? { tool: filter.tool } : {}),
+        ...(filter.type ? { type: filter.type } : {}),
+        ...(filter.decision ? { decision: filter.decision } : {}),
+        ...(filter.outcome ? { outcome: filter.outcome } : {}),
+        ...(filter.from !== undefined ? { from: filter.from } : {}),
+        ...(filter.to !== undefined ? { to: filter.to } : {}),
+      },
+      { limit, order: 'desc', ...(cursor ? { cursor } : {}) },
+    );
+    return { records: page.records.map(toAuditRow), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+  }
+
+  private serverView(s: ServerStatus, now: number): ServerView {
+    const state = s.state;
+    return {
+      name: s.name,
+      builtin: s.builtin,
+      state: state.kind,
+      description: describeStatus(s, now),
+      ...('pid' in state && state.pid !== undefined ? { pid: state.pid } : {}),
+      ...('startedAt' in state ? { startedAt: state.startedAt } : {}),
+      restarts: s.restarts,
+      toolCount: s.toolCount,
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+      endpoint: this.options.gatewayUrl(s.name),
+    };
+  }
+}
+
+/**
+ * Opens this instance's audit log under `<stateDir>/audit` (the first of `<prefix>-1`, `<prefix>-2`…
+ * that no live process holds), audits as rejected the approvals a dead instance left pending, and
+ * builds the oversight stages. Throws when the audit log cannot be opened: nothing is served
+ * unrecorded.
+ */
+export async function openOversight(options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal'> & { stateDir: string; instancePrefix: string }): Promise<Oversight> {
+  const auditDir = join(options.stateDir, 'audit');
+  let audit: AuditLog | undefined;
+  for (let n = 1; n <= 64 && !audit; n++) {
+    try {
+      audit = await AuditLog.open({ dir: auditDir, instanceId: `${options.instancePrefix}-${n}`, redactor: options.redactor });
+    } catch (err) {
+      if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_LOCKED')) throw err;
+    }
+  }
+  if (!audit) throw new ControlPlaneError('AUDIT_OPEN_FAILED', `64 live instances already write audit logs in ${auditDir}`);
+  const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
+  await journal.recoverOrphans(audit);
+  const { stateDir: _stateDir, instancePrefix: _prefix, ...rest } = options;
+  return new Oversight({ ...rest, audit, auditDir, journal });
+}
+
+function kindOf(method: string): 'tool' | 'resource' | 'prompt' {
+  return method === 'resources/read' ? 'resource' : method === 'prompts/get' ? 'prompt' : 'tool';
+}
+
+function withoutDryRun(args: Record<string, unknown>): Record<string, unknown> {
+  const { dryRun: _dryRun, ...rest } = args;
+  return rest;
+}
+
+function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
+  if (event.type === 'server.request') {
+    return {
+      type: event.method === 'sampling/createMessage' ? 'sampling.requested' : event.method === 'elicitation/create' ? 'elicitation.requested' : 'config.changed',
+      server: event.server,
+      ...(event.callId ? { callId: event.callId } : {}),
+      detail: { method: event.method, routedToSession: event.sessionId !== undefined },
+    };
+  }
+  const call = event.call;
+  const base = {
+    callId: call.id,
+    kind: kindOf(call.method),
+    server: call.server,
+    tool: call.name,
+    ...(call.client ? { client: call.client } : {}),
+  };
+  switch (event.type) {
+    case 'call.requested':
+      return { ...base, type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested', detail: { args: redactor.redact(withoutDryRun(call.args)) } };
+    case 'policy.decided':
+      return { ...base, type: 'policy.decided', decision: event.verdict.decision, reason: event.verdict.reason, ...(event.verdict.rule ? { rule: event.verdict.rule } : {}) };
+    case 'call.completed':
+      return { ...base, type: 'call.completed', outcome: event.isError ? 'tool-error' : 'ok', durationMs: event.durationMs, resultBytes: event.resultBytes };
+    case 'call.failed':
+      return { ...base, type: 'call.failed', outcome: event.outcome === 'error' && /did not answer within/.test(event.error) ? 'timeout' : event.outcome, durationMs: event.durationMs, error: event.error };
+  }
+}
+
+function toApprovalView(a: Approval): ApprovalView {
+  const p = a.preview;
+  const preview: ApprovalView['preview'] =
+    p.status === 'ok'
+      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated }
+      : p.status === 'failed'
+        ? { status: 'failed', note: `the preview failed: ${p.error}` }
+        : p.status === 'untrusted'
+          ? { status: 'untrusted', note: p.note }
+          : { status: 'none', note: 'this tool declares no preview: review the arguments' };
+  return {
+    id: a.id,
+    kind: a.kind,
+    server: a.server,
+    tool: a.tool,
+    args: { ...a.displayArgs },
+    digest: a.digest,
+    preview,
+    ...(a.client ? { client: { name: a.client.name, ...(a.client.version ? { version: a.client.version } : {}) } } : {}),
+    ...(a.rule ? { rule: { source: a.rule.source, ...(a.rule.index !== undefined ? { index: a.rule.index } : {}), ...(a.rule.id ? { id: a.rule.id } : {}) } } : {}),
+    reason: a.reason,
+    createdAt: a.createdAt,
+    expiresAt: a.expiresAt,
+    status: a.status === 'pending' ? 'pending' : a.status === 'expired' ? 'expired' : a.decision?.approved ? 'approved' : 'rejected',
+    ...(a.decision ? { decidedBy: a.decision.by.name ? `${a.decision.by.kind} (${a.decision.by.name})` : a.decision.by.kind, decisionReason: a.decision.reason, decidedAt: a.decision.at } : {}),
+  };
+}
+
+/** The text of a preview result: a tool result's text parts, or JSON. */
+function previewText(result: JsonValue): string {
+  const r = result as Partial<CallToolResult> | null;
+  if (r && typeof r === 'object' && Array.isArray(r.content)) {
+    const text = r.content.filter((c): c is { type: 'text'; text: string } => c.type === 'text').map((c) => c.text).join('\n');
+    if (text) return r.isError ? `The preview reported an error:\n${text}` : text;
+  }
+  return JSON.stringify(result, null, 2);
+}
+
+function toAuditRow(r: AuditRecord): AuditRow {
+  return {
+    seq: r.seq,
+    ts: r.ts,
+    instance: r.instance,
+    type: r.type,
+    ...(r.callId ? { callId: r.callId } : {}),
+    ...(r.server ? { server: r.server } : {}),
+    ...(r.tool ? { tool: r.tool } : {}),
+    ...(r.client ? { client: r.client.version ? `${r.client.name} ${r.client.version}` : r.client.name } : {}),
+    ...(r.decision ? { decision: r.decision } : {}),
+    ...(r.outcome ? { outcome: r.outcome } : {}),
+    ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+function stats(server: string, tool: string, samples: CallSample[]): CallStats {
+  const durations = samples.map((s) => s.durationMs);
+  const errors = samples.filter((s) => s.outcome !== 'ok').length;
+  return {
+    server,
+    tool,
+    calls: samples.length,
+    errors,
+    errorRate: samples.length ? errors / samples.length : 0,
+    p50Ms: percentile(durations, 50),
+    p95Ms: percentile(durations, 95),
+    p99Ms: percentile(durations, 99),
+  };
+}
+
+function groupStats(samples: CallSample[]): CallStats[] {
+  const groups = new Map<string, CallSample[]>();
+  for (const s of samples) {
+    const key = `${s.server}\u0000${s.tool}`;
+    const list = groups.get(key) ?? [];
+    list.push(s);
+    groups.set(key, list);
+  }
+  return [...groups.values()].map((list) => stats(list[0]!.server, list[0]!.tool, list)).sort((a, b) => b.calls - a.calls);
+}
+
+function series(samples: CallSample[], since: number, now: number): SeriesPoint[] {
+  const minute = 60_000;
+  const start = Math.floor(since / minute) * minute;
+  const buckets: CallSample[][] = [];
+  for (let t = start; t <= now; t += minute) buckets.push([]);
+  for (const s of samples) buckets[Math.floor((s.at - start) / minute)]?.push(s);
+  return buckets.map((list, i) => {
+    const d = list.map((s) => s.durationMs);
+    return { t: start + i * minute, calls: list.length, errors: list.filter((s) => s.outcome !== 'ok').length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95) };
+  });
+}

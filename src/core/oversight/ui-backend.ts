@@ -1,0 +1,25 @@
+import type { Event } from '../events';
+import type { AuditFilter, AuditRow, DashboardState, UiResults } from '../../protocol/ui';
+
+/** A human decider as the UI hosts identify one. */
+export interface UiDecider {
+  kind: 'vscode-ui' | 'approver-credential';
+  name?: string;
+}
+
+/**
+ * What the dashboard and approvals UIs read and do, whichever host shows them (a VS Code webview
+ * or the gateway's /ui). Hosts never reach the stores directly.
+ */
+export interface UiBackend {
+  /** The whole state the UI renders, with call statistics over the last `windowMs`. */
+  state(windowMs: number): Promise<DashboardState>;
+  /** Something the UI shows changed (servers, approvals, calls); hosts re-send state, throttled. */
+  readonly onDidChange: Event<void>;
+  /**
+   * A human's decision, bound to the digest the human saw. Throws a ControlPlaneError
+   * (`APPROVAL_NOT_FOUND`, `APPROVAL_NOT_PENDING`, `APPROVAL_DIGEST_MISMATCH`) otherwise.
+   */
+  decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<UiResults['approval.decide']>;
+  queryAudit(filter: AuditFilter, cursor: string | undefined, limit: number): Promise<{ records: AuditRow[]; nextCursor?: string }>;
+}

@@ -1,0 +1,166 @@
+// Messages between the web UI (media/, the same bundle in a VS Code webview and at /ui) and its
+// host. Declared once here; the host validates what arrives with these schemas. No vscode, no DOM.
+import { z } from 'zod';
+
+export const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValueSchema), z.record(z.string(), jsonValueSchema)]),
+);
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Which view a UI instance shows. */
+export const viewSchema = z.enum(['dashboard', 'approvals']);
+export type UiView = z.infer<typeof viewSchema>;
+
+export const serverViewSchema = z.object({
+  name: z.string(),
+  builtin: z.boolean(),
+  /** running | starting | unhealthy | restarting | crash-looping | failed | stopped */
+  state: z.string(),
+  /** "running · up 3m 2s · 1 restart" */
+  description: z.string(),
+  pid: z.number().optional(),
+  startedAt: z.number().optional(),
+  restarts: z.number(),
+  toolCount: z.number(),
+  lastError: z.string().optional(),
+  endpoint: z.string(),
+});
+export type ServerView = z.infer<typeof serverViewSchema>;
+
+/** Call statistics over the chosen window, for one tool or a total. */
+export const callStatsSchema = z.object({
+  server: z.string(),
+  tool: z.string(),
+  calls: z.number(),
+  errors: z.number(),
+  /** errors / calls, 0..1 */
+  errorRate: z.number(),
+  p50Ms: z.number(),
+  p95Ms: z.number(),
+  p99Ms: z.number(),
+});
+export type CallStats = z.infer<typeof callStatsSchema>;
+
+/** One bucket of the time series (calls per minute, latency over time). */
+export const seriesPointSchema = z.object({
+  /** Bucket start, ms since the epoch. */
+  t: z.number(),
+  calls: z.number(),
+  errors: z.number(),
+  p50Ms: z.number(),
+  p95Ms: z.number(),
+});
+export type SeriesPoint = z.infer<typeof seriesPointSchema>;
+
+export const approvalViewSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['tool', 'resource', 'prompt']),
+  server: z.string(),
+  tool: z.string(),
+  /** Arguments as shown to the approver, secrets redacted. */
+  args: z.record(z.string(), jsonValueSchema),
+  /** SHA-256 of the canonical arguments: the decision is bound to it. */
+  digest: z.string(),
+  /** ok: text is the preview (a diff or the affected objects); untrusted/none/failed: note says why there is none. */
+  preview: z.object({ status: z.enum(['ok', 'failed', 'untrusted', 'none']), text: z.string().optional(), note: z.string().optional(), truncated: z.boolean().optional() }),
+  client: z.object({ name: z.string(), version: z.string().optional() }).optional(),
+  rule: z.object({ source: z.string(), index: z.number().optional(), id: z.string().optional() }).optional(),
+  reason: z.string(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+  status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  decidedBy: z.string().optional(),
+  decisionReason: z.string().optional(),
+  decidedAt: z.number().optional(),
+});
+export type ApprovalView = z.infer<typeof approvalViewSchema>;
+
+/** A row of the recent-calls table (from the audit log). */
+export const auditRowSchema = z.object({
+  seq: z.number(),
+  ts: z.string(),
+  instance: z.string(),
+  type: z.string(),
+  callId: z.string().optional(),
+  server: z.string().optional(),
+  tool: z.string().optional(),
+  client: z.string().optional(),
+  decision: z.string().optional(),
+  outcome: z.string().optional(),
+  durationMs: z.number().optional(),
+  reason: z.string().optional(),
+  error: z.string().optional(),
+});
+export type AuditRow = z.infer<typeof auditRowSchema>;
+
+export const dashboardStateSchema = z.object({
+  generatedAt: z.number(),
+  windowMs: z.number(),
+  servers: z.array(serverViewSchema),
+  totals: callStatsSchema,
+  tools: z.array(callStatsSchema),
+  /** One point per minute over the window, oldest first. */
+  series: z.array(seriesPointSchema),
+  pending: z.array(approvalViewSchema),
+  /** Decided approvals, newest first. */
+  history: z.array(approvalViewSchema),
+  /** Latest completed or refused calls, newest first. */
+  recentCalls: z.array(auditRowSchema),
+  /** Tools offered over enabled servers and VS Code's per-request limit (128). */
+  toolBudget: z.object({ total: z.number(), limit: z.number() }),
+  /** The policy in force and any problem loading it. */
+  policy: z.object({ readOnlyMode: z.boolean(), problems: z.array(z.string()) }),
+});
+export type DashboardState = z.infer<typeof dashboardStateSchema>;
+
+export const auditFilterSchema = z.object({
+  server: z.string().optional(),
+  tool: z.string().optional(),
+  type: z.string().optional(),
+  decision: z.string().optional(),
+  outcome: z.string().optional(),
+  /** ISO time or ms since the epoch */
+  from: z.union([z.string(), z.number()]).optional(),
+  to: z.union([z.string(), z.number()]).optional(),
+});
+export type AuditFilter = z.infer<typeof auditFilterSchema>;
+
+/** Requests the UI makes; each carries an id echoed in the response. */
+export const uiRequestSchema = z.discriminatedUnion('method', [
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('approval.decide'),
+    params: z.object({ approvalId: z.string(), digest: z.string(), approve: z.boolean(), reason: z.string().max(500).optional() }),
+  }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('audit.query'),
+    params: z.object({ filter: auditFilterSchema, cursor: z.string().optional(), limit: z.number().int().min(1).max(500).optional() }),
+  }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('dashboard.setWindow'),
+    params: z.object({ windowMs: z.number().int().min(60_000).max(24 * 3_600_000) }),
+  }),
+]);
+export type UiRequest = z.infer<typeof uiRequestSchema>;
+
+/** Everything the UI may send. The UI says `ready` before the host posts state. */
+export const uiToHostSchema = z.union([z.object({ type: z.literal('ready'), view: viewSchema }), uiRequestSchema]);
+export type UiToHost = z.infer<typeof uiToHostSchema>;
+
+/** Everything the host may send. A response's `result` is `UiResults[method]` of the request with that id. */
+export type HostToUi =
+  | { type: 'state'; state: DashboardState }
+  | { type: 'response'; id: string; ok: true; result: UiResults[UiRequest['method']] }
+  | { type: 'response'; id: string; ok: false; error: string };
+
+/** Results of the requests. */
+export interface UiResults {
+  'approval.decide': { status: ApprovalView['status'] };
+  'audit.query': { records: AuditRow[]; nextCursor?: string };
+  'dashboard.setWindow': { windowMs: number };
+}

@@ -12,6 +12,8 @@ import { FileSecretStore, assertSecretName } from '../core/secrets/secret-store'
 import { describeStatus, type ServerStatus } from '../core/supervisor/state';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
+import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
+import { ensureApproverCredential } from '../core/approvals';
 
 const USAGE = `Usage: mcpcp <command> [options]
 
@@ -24,6 +26,14 @@ Commands:
         Show the servers of the running instances.
   secrets list | set NAME | delete NAME [--data-dir DIR]
         Manage the secrets file (values are read from stdin, never from arguments).
+  approvals list | approve ID | reject ID [--reason TEXT] [--pid PID]
+        Decide pending approvals of a running instance (needs the approver credential:
+        MCPCP_APPROVER_CREDENTIAL or asked for; approve/reject confirm on a terminal).
+  audit verify | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T]
+        [--decision D] [--outcome O] [--from ISO] [--to ISO] [--limit N]
+        Check the hash chain (first broken link), search or export the audit log.
+  approver-credential rotate
+        Replace the approver credential and print the new one (once).
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +45,12 @@ async function main(argv: string[]): Promise<number> {
       return status(rest);
     case 'secrets':
       return secrets(rest);
+    case 'approvals':
+      return approvalsCommand(rest);
+    case 'audit':
+      return auditCommand(rest);
+    case 'approver-credential':
+      return approverCredentialCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -109,6 +125,15 @@ async function serve(argv: string[]): Promise<number> {
       },
     ],
   });
+  const approver = await ensureApproverCredential(dataDir);
+  if (approver.created) {
+    // Shown once, to the person starting the server: never into a log file or a pipe.
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\nApprover credential (shown once; approvals at http://127.0.0.1:${plane.port}/ui and \`mcpcp approvals\`):\n  ${approver.credential}\n\n`);
+    } else {
+      log('an approver credential was created; stderr is not a terminal, so it is not shown: run `mcpcp approver-credential rotate` to get a new one');
+    }
+  }
   const instanceFile = await writeInstance(dataDir, { pid: process.pid, port: plane.port, token: plane.gateway.token, startedAt: new Date().toISOString(), cwd: process.cwd() });
   log(`gateway on http://127.0.0.1:${plane.port} (${file ? `config ${file}` : 'embedded default configuration'}; roots: ${roots.join(', ')})`);
   for (const s of plane.supervisor.list()) log(`  ${s.name}: ${plane.gateway.url(s.name)}`);

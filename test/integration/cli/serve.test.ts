@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -80,6 +80,26 @@ describe('mcpcp serve / status (headless)', () => {
       assert.equal(code, 0, stderr());
       for (const pid of childPids) assert.equal(pidAlive(pid), false, `server pid ${pid} left behind`);
       assert.deepEqual(readdirSync(join(dataDir, 'instances')), []);
+      assert.match(stderr(), /an approver credential was created; stderr is not a terminal, so it is not shown/);
+      assert.ok(!/mcpcp_appr_/.test(stderr()), 'the credential never goes to a non-terminal stderr');
+
+      // The audit trail of that run verifies; an edited record is the first broken link.
+      const verify = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--data-dir', dataDir], { encoding: 'utf8' });
+      assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+      assert.match(verify.stdout, /^audit OK: \d+ records in 1 files/);
+      const query = spawnSync(process.execPath, [CLI, 'audit', 'query', '--type', 'call.completed', '--data-dir', dataDir], { encoding: 'utf8' });
+      const completed = query.stdout.trim().split('\n').map((l) => JSON.parse(l) as { tool: string; outcome: string; client: { name: string } });
+      assert.deepEqual(completed.map((r) => [r.tool, r.outcome, r.client.name]), [['echo', 'ok', 'cli-test']]);
+      const csv = spawnSync(process.execPath, [CLI, 'audit', 'export', '--format', 'csv', '--data-dir', dataDir], { encoding: 'utf8' });
+      assert.match(csv.stdout.split('\n')[0]!, /^seq,|,type,/);
+      const auditDir = join(dataDir, 'audit');
+      const file = join(auditDir, readdirSync(auditDir).find((f) => f.endsWith('.jsonl'))!);
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines[2] = lines[2]!.replace('"server":"fx"', '"server":"fy"');
+      writeFileSync(file, lines.join('\n'));
+      const broken = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--data-dir', dataDir], { encoding: 'utf8' });
+      assert.equal(broken.status, 1);
+      assert.match(broken.stdout, new RegExp(`audit BROKEN: .*\\.jsonl:3: `));
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

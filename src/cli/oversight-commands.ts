@@ -1,0 +1,182 @@
+// `mcpcp approvals …`, `mcpcp audit …` and `mcpcp approver-credential rotate`: the headless
+// human-oversight commands.
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { APPROVER_CREDENTIAL_PREFIX, rotateApproverCredential } from '../core/approvals';
+import { exportAudit, queryAudit, verifyAudit, type AuditFilter } from '../core/audit';
+import { ControlPlaneError } from '../core/errors';
+import type { ApprovalView } from '../protocol/ui';
+import { parseArgs, stringFlag, UsageError } from './args';
+import { dataDirFrom, ensureDataDir, readInstances, type InstanceRecord } from './data-dir';
+
+/** The header the gateway's /ui API accepts instead of a browser session (see docs/ui.md). */
+const CREDENTIAL_HEADER = 'x-approver-credential';
+
+export async function approvalsCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['data-dir', 'reason', 'pid'], ['json']);
+  const [action, id] = args.positionals;
+  const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
+  const instance = await pickInstance(dataDir, stringFlag(args, 'pid'));
+  const credential = await approverCredential();
+  const base = `http://127.0.0.1:${instance.port}/ui/api/approvals`;
+  const headers = { [CREDENTIAL_HEADER]: credential, 'content-type': 'application/json' };
+  switch (action) {
+    case 'list': {
+      const pending = await getJson<{ approvals: ApprovalView[] }>(base, headers);
+      if (args.flags.has('json')) {
+        process.stdout.write(`${JSON.stringify(pending)}\n`);
+        return 0;
+      }
+      if (pending.approvals.length === 0) process.stdout.write('no pending approvals\n');
+      for (const a of pending.approvals) process.stdout.write(`${describeApproval(a)}\n`);
+      return 0;
+    }
+    case 'approve':
+    case 'reject': {
+      if (!id) throw new UsageError(`mcpcp approvals ${action} ID [--reason TEXT]`);
+      const { approvals } = await getJson<{ approvals: ApprovalView[] }>(base, headers);
+      const approval = approvals.find((a) => a.id === id || a.id.startsWith(id));
+      if (!approval) throw new ControlPlaneError('APPROVAL_NOT_FOUND', `no pending approval ${id}; list them with \`mcpcp approvals list\``);
+      process.stdout.write(`${describeApproval(approval)}\n`);
+      // A human confirms on a terminal: piped input is refused, so nothing automated answers for them.
+      if (!process.stdin.isTTY) throw new ControlPlaneError('CONFIRMATION_NEEDED', `${action} needs an interactive confirmation on a terminal`);
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = (await rl.question(`${action === 'approve' ? 'Approve' : 'Reject'} ${approval.tool} on ${approval.server}? Type "${action}" to confirm: `)).trim();
+      rl.close();
+      if (answer !== action) {
+        process.stderr.write('not confirmed; nothing decided\n');
+        return 1;
+      }
+      const reason = stringFlag(args, 'reason');
+      const res = await fetch(`${base}/${encodeURIComponent(approval.id)}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ approve: action === 'approve', digest: approval.digest, ...(reason ? { reason } : {}) }),
+      });
+      const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string };
+      if (!res.ok) throw new ControlPlaneError('DECISION_FAILED', body.error ?? `HTTP ${res.status}`);
+      process.stdout.write(`${approval.id}: ${body.status ?? action}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError('mcpcp approvals list | approve ID | reject ID [--reason TEXT] [--pid PID]');
+  }
+}
+
+export async function auditCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['data-dir', 'server', 'tool', 'type', 'decision', 'outcome', 'from', 'to', 'limit', 'format'], ['json']);
+  const [action] = args.positionals;
+  const dir = join(dataDirFrom(stringFlag(args, 'data-dir'), undefined), 'audit');
+  const filter: AuditFilter = {
+    ...(stringFlag(args, 'server') ? { server: stringFlag(args, 'server')! } : {}),
+    ...(stringFlag(args, 'tool') ? { tool: stringFlag(args, 'tool')! } : {}),
+    ...(stringFlag(args, 'type') ? { type: stringFlag(args, 'type')! } : {}),
+    ...(stringFlag(args, 'decision') ? { decision: stringFlag(args, 'decision')! } : {}),
+    ...(stringFlag(args, 'outcome') ? { outcome: stringFlag(args, 'outcome')! } : {}),
+    ...(stringFlag(args, 'from') ? { from: stringFlag(args, 'from')! } : {}),
+    ...(stringFlag(args, 'to') ? { to: stringFlag(args, 'to')! } : {}),
+  };
+  switch (action) {
+    case 'verify': {
+      const result = await verifyAudit(dir);
+      if (args.flags.has('json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else if (result.ok) process.stdout.write(`audit OK: ${result.records} records in ${result.files} files (${dir})\n`);
+      else {
+        const b = result.firstBroken;
+        process.stdout.write(`audit BROKEN: ${b ? `${b.file}:${b.line}: ${b.reason}` : 'see --json'}\n`);
+      }
+      for (const t of result.tornTails ?? []) process.stdout.write(`torn tail quarantined: ${JSON.stringify(t)}\n`);
+      return result.ok ? 0 : 1;
+    }
+    case 'query': {
+      const limit = Number(stringFlag(args, 'limit') ?? 50);
+      const page = await queryAudit(dir, filter, { limit, order: 'desc' });
+      for (const r of page.records) process.stdout.write(`${JSON.stringify(r)}\n`);
+      if (page.nextCursor) process.stderr.write(`more records match; narrow the filter or raise --limit\n`);
+      return 0;
+    }
+    case 'export': {
+      const format = stringFlag(args, 'format') ?? 'jsonl';
+      if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format is jsonl or csv');
+      for await (const chunk of exportAudit(dir, format, filter)) process.stdout.write(chunk);
+      return 0;
+    }
+    default:
+      throw new UsageError('mcpcp audit verify | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T] [--decision D] [--outcome O] [--from ISO] [--to ISO]');
+  }
+}
+
+/** Replaces the approver credential and prints the new one (the old one stops working). */
+export async function approverCredentialCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['data-dir'], []);
+  if (args.positionals[0] !== 'rotate') throw new UsageError('mcpcp approver-credential rotate');
+  const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
+  await ensureDataDir(dataDir);
+  const { credential } = await rotateApproverCredential(dataDir);
+  process.stdout.write(`${credential}\n`);
+  process.stderr.write('Keep it: it is shown once. The previous approver credential no longer works.\n');
+  return 0;
+}
+
+async function pickInstance(dataDir: string, pid: string | undefined): Promise<InstanceRecord> {
+  const instances = await readInstances(dataDir);
+  if (instances.length === 0) throw new ControlPlaneError('NO_INSTANCE', `no running instance (data directory ${dataDir}); start one with \`mcpcp serve\``);
+  if (pid !== undefined) {
+    const found = instances.find((i) => String(i.pid) === pid);
+    if (!found) throw new ControlPlaneError('NO_INSTANCE', `no running instance with pid ${pid}; running: ${instances.map((i) => i.pid).join(', ')}`);
+    return found;
+  }
+  if (instances.length > 1) throw new UsageError(`${instances.length} instances are running (pids ${instances.map((i) => i.pid).join(', ')}): choose one with --pid`);
+  return instances[0]!;
+}
+
+/** The approver credential: MCPCP_APPROVER_CREDENTIAL, else asked for on the terminal (hidden). */
+async function approverCredential(): Promise<string> {
+  const fromEnv = process.env['MCPCP_APPROVER_CREDENTIAL'];
+  if (fromEnv) return fromEnv.trim();
+  if (!process.stdin.isTTY) throw new ControlPlaneError('CREDENTIAL_NEEDED', 'set MCPCP_APPROVER_CREDENTIAL or run on a terminal to be asked for the approver credential');
+  process.stderr.write('approver credential (input hidden): ');
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  const chunks: string[] = [];
+  const value = await new Promise<string>((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      if (text.includes('\u0003')) process.exit(130);
+      const end = text.search(/[\r\n]/);
+      if (end === -1) {
+        chunks.push(text);
+        return;
+      }
+      chunks.push(text.slice(0, end));
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      resolve(chunks.join(''));
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+  if (!value.startsWith(APPROVER_CREDENTIAL_PREFIX)) throw new ControlPlaneError('CREDENTIAL_INVALID', `an approver credential starts with ${APPROVER_CREDENTIAL_PREFIX}`);
+  return value;
+}
+
+async function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  const body = (await res.json().catch(() => ({}))) as T & { error?: string };
+  if (!res.ok) throw new ControlPlaneError('REQUEST_FAILED', body.error ?? `HTTP ${res.status} from ${url}`);
+  return body;
+}
+
+function describeApproval(a: ApprovalView): string {
+  const lines = [
+    `${a.id}  ${a.tool} on ${a.server}  (${a.client ? `${a.client.name}${a.client.version ? ` ${a.client.version}` : ''}` : 'unknown client'}; expires ${new Date(a.expiresAt).toISOString()})`,
+    `  why: ${a.reason}`,
+    `  arguments: ${JSON.stringify(a.args)}`,
+    `  digest: ${a.digest}`,
+  ];
+  if (a.preview.text) lines.push('  preview:', ...a.preview.text.split('\n').slice(0, 40).map((l) => `    ${l}`));
+  else if (a.preview.note) lines.push(`  preview: ${a.preview.note}`);
+  return lines.join('\n');
+}

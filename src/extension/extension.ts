@@ -186,10 +186,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         void vscode.window.showErrorMessage(`MCP Control Plane: ${errorMessage(err)}`);
       }
     });
+  /**
+   * Writes `enabled` where it takes effect: in the workspace settings when the workspace defines
+   * the server (a user value would be overridden there), else in the user settings.
+   */
   const setEnabled = async (name: string, enabled: boolean): Promise<void> => {
     const section = vscode.workspace.getConfiguration('mcpControlPlane');
-    const current = section.inspect<Record<string, Record<string, unknown>>>('servers')?.globalValue ?? {};
-    await section.update('servers', { ...current, [name]: { ...(current[name] ?? {}), enabled } }, vscode.ConfigurationTarget.Global);
+    const inspected = section.inspect<Record<string, Record<string, unknown>>>('servers');
+    const target =
+      inspected?.workspaceFolderValue?.[name] !== undefined
+        ? vscode.ConfigurationTarget.WorkspaceFolder
+        : inspected?.workspaceValue?.[name] !== undefined
+          ? vscode.ConfigurationTarget.Workspace
+          : vscode.ConfigurationTarget.Global;
+    const current =
+      (target === vscode.ConfigurationTarget.WorkspaceFolder ? inspected?.workspaceFolderValue : target === vscode.ConfigurationTarget.Workspace ? inspected?.workspaceValue : inspected?.globalValue) ?? {};
+    await section.update('servers', { ...current, [name]: { ...(current[name] ?? {}), enabled } }, target);
   };
   disposables.push(
     serverCommand(COMMANDS.serverStart, 'Server to start', (name) => plane.supervisor.start(name)),

@@ -131,9 +131,13 @@ async function invoke<S>(
       budgetBytes + NOTE_SLACK_BYTES,
       `Narrow the request (a path, a range or a lower limit) to see the rest.`,
     );
+    const structured = reply.structured === undefined ? undefined : redactDeep(reply.structured);
+    // VS Code hands the model the structured JSON instead of the text when both are present, so
+    // the budget holds for it too: beyond it (and without a declared output schema) it is left out.
+    const oversized = structured !== undefined && tool.output === undefined && Buffer.byteLength(JSON.stringify(structured)) > budgetBytes;
     return {
-      content: [{ type: 'text', text }],
-      ...(reply.structured === undefined ? {} : { structuredContent: redactDeep(reply.structured) }),
+      content: [{ type: 'text', text: oversized ? `${text}\n[structured output left out: larger than the ${budgetBytes}-byte budget; the text above is complete within it]` : text }],
+      ...(structured === undefined || oversized ? {} : { structuredContent: structured }),
     };
   } catch (err) {
     return errorToToolResult(err, tool.name, options.log);

@@ -82,6 +82,18 @@ const big = tool({
   },
 });
 
+const bigStructured = tool({
+  name: 'big_structured',
+  title: 'Big: Structured',
+  description: 'Returns a short text and structured data over the budget unless small.',
+  input: z.object({ small: z.boolean().describe('Keep the structured data small.') }),
+  annotations: SAFE,
+  async handler(input) {
+    const rows = Array.from({ length: input.small ? 3 : 500 }, (_, i) => ({ path: `file-${i}.txt` }));
+    return { text: `${rows.length} rows`, structured: { rows } };
+  },
+});
+
 async function start(tools: readonly ToolDefinition<Services>[]) {
   const counter = { n: 0 };
   const lines: string[] = [];
@@ -158,6 +170,15 @@ describe('registerTools', () => {
     assert.ok(!out.includes('ABCDEFGHIJKLMNOP'));
     assert.ok(Buffer.byteLength(out) < 2_000 + 1_024 + 300);
     assert.match(out, /\[truncated: showing \d+ of \d+ bytes; \d+ bytes not shown\. Narrow the request/);
+  });
+
+  it('leaves out structured output over the budget (VS Code would show it to the model instead of the text)', async () => {
+    const t = await start([bigStructured]);
+    const small = await t.call('big_structured', { small: true });
+    assert.deepEqual(small.structuredContent, { rows: [{ path: 'file-0.txt' }, { path: 'file-1.txt' }, { path: 'file-2.txt' }] });
+    const large = await t.call('big_structured', { small: false });
+    assert.equal(large.structuredContent, undefined);
+    assert.match(t.text(large), /^500 rows\n\[structured output left out: larger than the 2000-byte budget/);
   });
 
   it('tags sampling and elicitation requests with the call id, and sends progress', async () => {

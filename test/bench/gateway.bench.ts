@@ -100,6 +100,13 @@ export async function run(): Promise<string> {
   await plane.supervisor.get('fx')!.waitUntilServing(10_000);
   const viaGateway = await connectClient(plane, 'fx');
 
+  const guarded = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], {
+    gateway: { maxRequestsPerSecondPerSession: 1_000_000, maxConcurrentPerSession: 64 },
+    oversight: {},
+  });
+  await guarded.supervisor.get('fx')!.waitUntilServing(10_000);
+  const viaGuarded = await connectClient(guarded, 'fx');
+
   const direct = new Client({ name: 'bench', version: '1' });
   await direct.connect(new StdioClientTransport({ command: process.execPath, args: [fixtureScript('well-behaved')], stderr: 'ignore' }));
 
@@ -111,7 +118,10 @@ export async function run(): Promise<string> {
     rows.push(await measure('direct stdio (SDK client → child)', direct, concurrency, total));
     rows.push(await measure('plain node:http, fixed reply (HTTP floor)', viaPlain, concurrency, total));
     rows.push(await measure('gateway (HTTP → gateway → stdio child)', viaGateway, concurrency, total));
+    rows.push(await measure('gateway + policy + audit (fsync\'d, hash-chained)', viaGuarded, concurrency, total));
   }
+  await viaGuarded.close();
+  await guarded.stop();
   await viaGateway.close();
   await direct.close();
   await viaPlain.close();
@@ -125,7 +135,9 @@ export async function run(): Promise<string> {
   const lines = [
     '## Gateway overhead (`test/bench/gateway.bench.ts`)',
     '',
-    `No-op tool call, ${total} calls per row after 200 warm-up calls, one SDK client (\`@modelcontextprotocol/sdk\`) for every path.`,
+    `No-op read-only tool call, ${total} calls per row after 200 warm-up calls, one SDK client (\`@modelcontextprotocol/sdk\`) for every path. ` +
+      'The plain gateway runs with policy and audit off; the guarded one evaluates the policy and writes three audit records per call ' +
+      '(requested and the policy decision awaited, fsync\'d with group commit, before forwarding; the completion after).',
     '',
     '| path | concurrency | p50 ms | p99 ms | calls/s | p50 vs direct stdio | calls/s vs plain HTTP |',
     '|---|---:|---:|---:|---:|---:|---:|',

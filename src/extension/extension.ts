@@ -20,7 +20,7 @@ export interface ExtensionApi {
   activationMs: number;
   gatewayUrl(): string | undefined;
   servers(): Array<{ name: string; state: string; toolCount: number; pid?: number; lastError?: string }>;
-  treeSnapshot(): Array<{ label: string; description?: string; children: string[] }>;
+  treeSnapshot(): Array<{ label: string; description?: string; children: string[]; childDescriptions: Record<string, string> }>;
   onDidChangeServers: vscode.Event<void>;
 }
 

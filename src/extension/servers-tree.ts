@@ -110,11 +110,16 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   }
 
   /** What the tree shows, for tests: labels, descriptions and child labels. */
-  snapshot(): Array<{ label: string; description?: string; children: string[] }> {
+  snapshot(): Array<{ label: string; description?: string; children: string[]; childDescriptions: Record<string, string> }> {
     return this.getChildren().map((node) => {
       const item = this.getTreeItem(node);
-      const children = this.getChildren(node).map((c) => String(this.getTreeItem(c).label));
-      return { label: String(item.label), ...(typeof item.description === 'string' ? { description: item.description } : {}), children };
+      const childItems = this.getChildren(node).map((c) => this.getTreeItem(c));
+      return {
+        label: String(item.label),
+        ...(typeof item.description === 'string' ? { description: item.description } : {}),
+        children: childItems.map((c) => String(c.label)),
+        childDescriptions: Object.fromEntries(childItems.map((c) => [String(c.label), typeof c.description === 'string' ? c.description : ''])),
+      };
     });
   }
 

@@ -48,6 +48,8 @@ describe('MCP Control Plane in VS Code', function () {
     api = await ext.activate();
     assert.ok(ext.isActive);
     assert.match(api.gatewayUrl() ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(typeof api.activationMs, 'number');
+    note(`activation took ${api.activationMs} ms`);
   });
 
   it('refuses a gateway request without the bearer token', async () => {
@@ -72,6 +74,9 @@ describe('MCP Control Plane in VS Code', function () {
     });
     assert.match(row.description ?? '', /^running\b/);
     assert.ok(row.children.includes('log'), `tree children: ${row.children.join(', ')}`);
+    // Annotations as the server declares them: reads are read-only, history-losing tools destructive.
+    for (const tool of ['repo_status', 'log', 'diff']) assert.equal(row.childDescriptions[tool], 'read-only', tool);
+    for (const tool of ['reset', 'clean', 'push', 'branch_delete']) assert.equal(row.childDescriptions[tool], 'destructive', tool);
   });
 
   it('registers git with VS Code, whose tools then appear in vscode.lm.tools', async () => {

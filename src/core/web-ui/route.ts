@@ -1,0 +1,454 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { verifyApproverCredential } from '../approvals/approver-credential';
+import { ControlPlaneError, errorMessage } from '../errors';
+import type { RouteHandler } from '../gateway/gateway';
+import { readBody } from '../gateway/http-util';
+import type { UiBackend, UiDecider } from '../oversight/ui-backend';
+import { uiToHostSchema, viewSchema, type HostToUi } from '../../protocol/ui';
+import { newNonce, renderLoginPage, renderUiPage, webCsp } from './page';
+import { decisionErrorStatus, handleUiRequest } from './requests';
+import { CredentialThrottle, UiSessions, secretEquals, type UiSession } from './sessions';
+import { StateFeed, type StateSubscription } from './state-feed';
+
+export interface WebUiOptions {
+  /** What the UI reads and does. A getter is called on first use, so the route can be built before the engine. */
+  readonly backend: UiBackend | (() => UiBackend);
+  /** The headless data directory holding `approver-credential.json`. */
+  readonly dataDir: string;
+  /** The built UI (`dist/media`: main.js, main.css). */
+  readonly assetsDir: string;
+  readonly now?: () => number;
+  /** Session idle timeout (default 30 min) and absolute lifetime (default 12 h). */
+  readonly sessionIdleMs?: number;
+  readonly sessionMaxAgeMs?: number;
+  /** Wrong credentials per minute before attempts are refused (default 10). */
+  readonly maxCredentialFailuresPerMinute?: number;
+  /** Statistics window of a new UI instance. Default one hour. */
+  readonly defaultWindowMs?: number;
+  /** Interval of the keep-alive comments on event streams. Default 15 s. */
+  readonly keepAliveMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+/** The gateway route serving `/ui`, and how to stop it. */
+export interface WebUiRoute {
+  /** Give it to the gateway as a public route (it does its own authentication). */
+  readonly handle: RouteHandler;
+  /** Ends every event stream and stops the state feed. Sessions end with the process. */
+  dispose(): void;
+}
+
+/** Header by which the CLI (or a script) presents the approver credential instead of a session. */
+export const APPROVER_CREDENTIAL_HEADER = 'x-approver-credential';
+/** Optional header naming the person behind a credential request (recorded as the decider's name). */
+export const APPROVER_NAME_HEADER = 'x-approver-name';
+export const CSRF_HEADER = 'x-csrf-token';
+/** Ties a request to the event stream of the same UI instance (for `dashboard.setWindow`). */
+export const UI_CLIENT_HEADER = 'x-ui-client';
+
+const MAX_BODY_BYTES = 64 * 1024;
+const NOT_SIGNED_IN = 'not signed in: sign in at /ui with the approver credential, or send X-Approver-Credential (a client token does not grant access to /ui)';
+const MAX_STREAMS_PER_SESSION = 8;
+const ASSETS: Readonly<Record<string, string>> = { 'main.js': 'text/javascript; charset=utf-8', 'main.css': 'text/css; charset=utf-8' };
+const clientIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
+const windowSchema = z.coerce.number().int().min(60_000).max(24 * 3_600_000);
+const decisionBodySchema = z.strictObject({ approve: z.boolean(), digest: z.string().min(1).max(128), reason: z.string().max(500).optional() });
+const approverNameSchema = z.string().regex(/^[\w .@-]{1,64}$/);
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+interface Stream {
+  readonly sessionId: string;
+  readonly clientId: string;
+  readonly sub: StateSubscription;
+  readonly res: ServerResponse;
+  close(reason?: 'expired'): void;
+}
+
+/** Who a request authenticated as: a browser session, or the approver credential in a header. */
+interface Authed {
+  readonly by: UiDecider;
+  readonly session?: UiSession;
+}
+
+/**
+ * The gateway's web UI at `/ui`: the dashboard and approvals bundle for headless use, plus a small
+ * JSON API for `mcpcp approvals`.
+ *
+ * Authentication is its own (the route runs after the gateway's Host/Origin checks and before its
+ * bearer-token check, and the client token grants nothing here):
+ * - `GET /ui` shows the sign-in form unless the `mcpcp_ui_<port>` cookie names a live session;
+ *   `POST /ui/login` with the approver credential (form or JSON) starts one: cookie HttpOnly,
+ *   SameSite=Strict, Path=/ui, 256-bit random id, idle and absolute expiry; a CSRF token rides on
+ *   the page and must come back in `X-CSRF-Token` on every state-changing request;
+ * - `X-Approver-Credential: <credential>` authenticates a single API request without a session
+ *   (`GET /ui/api/approvals`, `POST /ui/api/approvals/<id>`);
+ * - wrong credentials are rate-limited (sign-in and header alike).
+ * Pages carry a nonce CSP without inline script, `X-Frame-Options: DENY` and `Referrer-Policy:
+ * no-referrer`. State reaches the browser over Server-Sent Events (`GET /ui/events`).
+ */
+export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
+  const now = options.now ?? Date.now;
+  const log = options.log ?? (() => undefined);
+  const defaultWindowMs = options.defaultWindowMs ?? 3_600_000;
+  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const sessions = new UiSessions({
+    now,
+    ...(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {}),
+    ...(options.sessionMaxAgeMs !== undefined ? { maxAgeMs: options.sessionMaxAgeMs } : {}),
+  });
+  const throttle = new CredentialThrottle({ now, ...(options.maxCredentialFailuresPerMinute !== undefined ? { maxFailures: options.maxCredentialFailuresPerMinute } : {}) });
+  const feed = new StateFeed(options.backend, { onError: (err) => log(`web UI: state failed: ${errorMessage(err)}`) });
+  const backend = (): UiBackend => feed.backend;
+  const streams = new Set<Stream>();
+
+  /** Checks a presented credential under the throttle; sends the refusal itself and returns false. */
+  const checkCredential = async (res: ServerResponse, presented: string, form: boolean): Promise<boolean> => {
+    const wait = throttle.retryAfterMs();
+    if (wait > 0) {
+      const message = `too many wrong approver credentials; try again in ${Math.ceil(wait / 1000)} s`;
+      refuse(res, 429, message, form, { 'retry-after': String(Math.ceil(wait / 1000)) });
+      return false;
+    }
+    let ok: boolean;
+    try {
+      ok = await verifyApproverCredential(options.dataDir, presented);
+    } catch (err) {
+      // Missing, insecure or damaged credential file: say so; it is the operator's to fix.
+      refuse(res, 503, errorMessage(err), form);
+      return false;
+    }
+    if (!ok) {
+      throttle.fail();
+      log('web UI: a wrong approver credential was presented');
+      refuse(res, 401, 'wrong approver credential (the client token of an MCP client does not work here)', form);
+    }
+    return ok;
+  };
+
+  const refuse = (res: ServerResponse, status: number, message: string, form: boolean, headers: Record<string, string> = {}): void => {
+    if (form) sendLoginPage(res, status, message, headers);
+    else sendJson(res, status, { error: message }, headers);
+  };
+
+  const authenticate = async (req: IncomingMessage, res: ServerResponse, mutating: boolean): Promise<Authed | undefined> => {
+    const credential = header(req, APPROVER_CREDENTIAL_HEADER);
+    if (credential !== undefined) {
+      if (!(await checkCredential(res, credential, false))) return undefined;
+      const name = approverNameSchema.safeParse(header(req, APPROVER_NAME_HEADER));
+      return { by: { kind: 'approver-credential', name: name.success ? name.data : 'api' } };
+    }
+    const session = sessions.get(cookie(req, cookieName(req)));
+    if (session === undefined) {
+      sendJson(res, 401, { error: NOT_SIGNED_IN });
+      return undefined;
+    }
+    if (mutating && !secretEquals(header(req, CSRF_HEADER), session.csrfToken)) {
+      sendJson(res, 403, { error: 'missing or wrong X-CSRF-Token' });
+      return undefined;
+    }
+    return { by: { kind: 'approver-credential', name: 'web-ui' }, session };
+  };
+
+  const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const json = isJson(req);
+    let text: string;
+    try {
+      text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
+    } catch (err) {
+      return refuse(res, 413, errorMessage(err), !json, { connection: 'close' });
+    }
+    let presented: unknown;
+    if (json) {
+      try {
+        presented = (JSON.parse(text) as { credential?: unknown } | null)?.credential;
+      } catch {
+        presented = undefined;
+      }
+    } else {
+      presented = new URLSearchParams(text).get('credential') ?? undefined;
+    }
+    if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) {
+      return refuse(res, 400, 'enter the approver credential', !json);
+    }
+    if (!(await checkCredential(res, presented.trim(), !json))) return;
+    const session = sessions.create();
+    log('web UI: signed in with the approver credential');
+    const setCookie = `${cookieName(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}`;
+    if (json) return sendJson(res, 200, { ok: true, csrfToken: session.csrfToken }, { 'set-cookie': setCookie });
+    res.writeHead(303, { ...SECURITY_HEADERS, location: '/ui', 'set-cookie': setCookie, 'content-length': '0' });
+    res.end();
+  };
+
+  const logout = (req: IncomingMessage, res: ServerResponse, session: UiSession): void => {
+    sessions.delete(session.id);
+    for (const s of [...streams]) if (s.sessionId === session.id) s.close('expired');
+    res.writeHead(204, { ...SECURITY_HEADERS, 'set-cookie': `${cookieName(req)}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0` });
+    res.end();
+  };
+
+  const page = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    const session = sessions.get(cookie(req, cookieName(req)));
+    if (session === undefined) return sendLoginPage(res, 200);
+    const view = viewSchema.safeParse(url.searchParams.get('view') ?? 'dashboard');
+    const nonce = newNonce();
+    const html = renderUiPage({
+      host: 'web',
+      view: view.success ? view.data : 'dashboard',
+      title: 'MCP Control Plane',
+      nonce,
+      scriptUrl: '/ui/assets/main.js',
+      styleUrl: '/ui/assets/main.css',
+      csrfToken: session.csrfToken,
+    });
+    sendHtml(res, 200, html, nonce);
+  };
+
+  const asset = async (res: ServerResponse, name: string): Promise<void> => {
+    const type = ASSETS[name];
+    if (type === undefined) return sendJson(res, 404, { error: 'not found' });
+    let body: Buffer;
+    try {
+      body = await readFile(join(options.assetsDir, name));
+    } catch {
+      return sendJson(res, 500, { error: `the UI bundle is missing (${name} in ${options.assetsDir}): run npm run build` });
+    }
+    res.writeHead(200, { ...SECURITY_HEADERS, 'cache-control': 'no-cache', 'content-type': type, 'content-length': String(body.length) });
+    res.end(body);
+  };
+
+  const events = (req: IncomingMessage, res: ServerResponse, url: URL, session: UiSession): void => {
+    if ([...streams].filter((s) => s.sessionId === session.id).length >= MAX_STREAMS_PER_SESSION) {
+      return sendJson(res, 429, { error: `at most ${MAX_STREAMS_PER_SESSION} open UI pages per session` });
+    }
+    const clientParam = clientIdSchema.safeParse(url.searchParams.get('client'));
+    const clientId = clientParam.success ? clientParam.data : randomBytes(12).toString('base64url');
+    const windowParam = windowSchema.safeParse(url.searchParams.get('window') ?? undefined);
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
+    res.write('retry: 3000\n\n');
+    let closed = false;
+    const write = (text: string): void => {
+      if (!closed) res.write(text);
+    };
+    const sub = feed.subscribe(windowParam.success ? windowParam.data : defaultWindowMs, (state) => {
+      if (!sessions.isAlive(session.id)) return stream.close('expired');
+      const message: HostToUi = { type: 'state', state };
+      write(`data: ${JSON.stringify(message)}\n\n`);
+    });
+    const keepAlive = setInterval(() => {
+      if (!sessions.isAlive(session.id)) stream.close('expired');
+      else write(': keep-alive\n\n');
+    }, keepAliveMs);
+    keepAlive.unref();
+    const stream: Stream = {
+      sessionId: session.id,
+      clientId,
+      sub,
+      res,
+      close: (reason) => {
+        if (closed) return;
+        if (reason === 'expired') res.write('event: expired\ndata: {}\n\n');
+        closed = true;
+        clearInterval(keepAlive);
+        sub.dispose();
+        streams.delete(stream);
+        res.end();
+      },
+    };
+    streams.add(stream);
+    res.on('close', () => stream.close());
+    sub.refresh();
+  };
+
+  const apiRequest = async (req: IncomingMessage, res: ServerResponse, auth: Authed): Promise<void> => {
+    const body = await readJson(req, res);
+    if (body === undefined) return;
+    const parsed = uiToHostSchema.safeParse(body.value);
+    if (!parsed.success) return sendJson(res, 400, { error: `invalid message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+    const message = parsed.data;
+    if (message.type === 'ready') {
+      const state: HostToUi = { type: 'state', state: await backend().state(defaultWindowMs) };
+      return sendJson(res, 200, state);
+    }
+    const clientId = header(req, UI_CLIENT_HEADER);
+    const response = await handleUiRequest(message, {
+      backend: backend(),
+      by: auth.by,
+      setWindow: (windowMs) => {
+        for (const s of streams) if (s.sessionId === auth.session?.id && s.clientId === clientId) s.sub.setWindow(windowMs);
+      },
+    });
+    sendJson(res, 200, response);
+  };
+
+  const listApprovals = async (res: ServerResponse): Promise<void> => {
+    const state = await backend().state(defaultWindowMs);
+    sendJson(res, 200, { approvals: state.pending, history: state.history });
+  };
+
+  const decideApproval = async (req: IncomingMessage, res: ServerResponse, approvalId: string, auth: Authed): Promise<void> => {
+    const body = await readJson(req, res);
+    if (body === undefined) return;
+    const parsed = decisionBodySchema.safeParse(body.value);
+    if (!parsed.success) return sendJson(res, 400, { error: 'expected {"approve": true|false, "digest": "<the approval\'s digest>", "reason"?: "…"}' });
+    const { approve, digest, reason } = parsed.data;
+    try {
+      const result = await backend().decide({ approvalId, digest, approve, ...(reason !== undefined ? { reason } : {}) }, auth.by);
+      sendJson(res, 200, result);
+    } catch (err) {
+      sendJson(res, decisionErrorStatus(err), { error: errorMessage(err), ...(err instanceof ControlPlaneError ? { code: err.code } : {}) });
+    }
+  };
+
+  const dispatch = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (path === '/ui' || path === '/ui/') {
+      if (method !== 'GET' && method !== 'HEAD') return notAllowed(res, 'GET');
+      return page(req, res, url);
+    }
+    if (path === '/ui/login') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      return login(req, res);
+    }
+    const assetMatch = /^\/ui\/assets\/([^/]+)$/.exec(path);
+    if (assetMatch) {
+      if (method !== 'GET' && method !== 'HEAD') return notAllowed(res, 'GET');
+      return asset(res, assetMatch[1]!);
+    }
+    if (path === '/ui/logout') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      const auth = await authenticate(req, res, true);
+      if (auth?.session) logout(req, res, auth.session);
+      else if (auth) sendJson(res, 400, { error: 'no session to sign out of' });
+      return;
+    }
+    if (path === '/ui/events') {
+      if (method !== 'GET') return notAllowed(res, 'GET');
+      const session = sessions.get(cookie(req, cookieName(req)));
+      if (session === undefined) return sendJson(res, 401, { error: NOT_SIGNED_IN });
+      return events(req, res, url, session);
+    }
+    if (path === '/ui/api/request') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      const auth = await authenticate(req, res, true);
+      if (auth) await apiRequest(req, res, auth);
+      return;
+    }
+    if (path === '/ui/api/approvals') {
+      if (method !== 'GET') return notAllowed(res, 'GET');
+      const auth = await authenticate(req, res, false);
+      if (auth) await listApprovals(res);
+      return;
+    }
+    const decideMatch = /^\/ui\/api\/approvals\/([^/]+)$/.exec(path);
+    if (decideMatch) {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      const auth = await authenticate(req, res, true);
+      if (auth) await decideApproval(req, res, decodeURIComponent(decideMatch[1]!), auth);
+      return;
+    }
+    sendJson(res, 404, { error: 'not found' });
+  };
+
+  const handle: RouteHandler = async (req, res, url) => {
+    if (url.pathname !== '/ui' && !url.pathname.startsWith('/ui/')) return false;
+    try {
+      await dispatch(req, res, url);
+    } catch (err) {
+      log(`web UI: ${req.method ?? ''} ${url.pathname} failed: ${errorMessage(err)}`);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.end();
+    }
+    return true;
+  };
+
+  return {
+    handle,
+    dispose: () => {
+      for (const s of [...streams]) s.close();
+      feed.dispose();
+    },
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isJson(req: IncomingMessage): boolean {
+  return /^application\/json\b/i.test(header(req, 'content-type') ?? '');
+}
+
+/** The session cookie's name carries the port: cookies are per host, not per port, and two gateways may run. */
+function cookieName(req: IncomingMessage): string {
+  const port = /:(\d+)$/.exec(req.headers.host ?? '')?.[1];
+  return port !== undefined ? `mcpcp_ui_${port}` : 'mcpcp_ui';
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Reads a JSON body (415 unless `application/json`, which a cross-site form cannot send); sends the error itself. */
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> {
+  if (!isJson(req)) {
+    sendJson(res, 415, { error: 'send Content-Type: application/json' });
+    return undefined;
+  }
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, MAX_BODY_BYTES);
+  } catch (err) {
+    sendJson(res, 413, { error: errorMessage(err) }, { connection: 'close' });
+    return undefined;
+  }
+  try {
+    return { value: JSON.parse(raw.toString('utf8')) as unknown };
+  } catch {
+    sendJson(res, 400, { error: 'the body is not valid JSON' });
+    return undefined;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string, nonce: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-security-policy': webCsp(nonce),
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(Buffer.byteLength(html)),
+    ...headers,
+  });
+  res.end(html);
+}
+
+function sendLoginPage(res: ServerResponse, status: number, error?: string, headers: Record<string, string> = {}): void {
+  const nonce = newNonce();
+  sendHtml(res, status, renderLoginPage({ nonce, styleUrl: '/ui/assets/main.css', ...(error !== undefined ? { error } : {}) }), nonce, headers);
+}
+
+function notAllowed(res: ServerResponse, allow: string): void {
+  sendJson(res, 405, { error: `method not allowed; use ${allow}` }, { allow });
+}

@@ -1,0 +1,150 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A signed-in browser at /ui. */
+export interface UiSession {
+  /** The cookie value: 256 random bits. */
+  readonly id: string;
+  /** Sent back by the UI in `X-CSRF-Token` on every state-changing request. */
+  readonly csrfToken: string;
+  readonly createdAt: number;
+  /** Absolute end, whatever the activity. */
+  readonly expiresAt: number;
+  lastSeen: number;
+}
+
+export interface UiSessionsOptions {
+  /** A session unused this long ends. Default 30 minutes. */
+  readonly idleMs?: number;
+  /** A session ends this long after sign-in. Default 12 hours. */
+  readonly maxAgeMs?: number;
+  /** Sessions kept at most; signing in beyond drops the least recently used. Default 32. */
+  readonly maxSessions?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Web UI sessions, in memory: a restart of the gateway signs everyone out. Ids and CSRF tokens are
+ * random 256-bit values; comparisons of CSRF tokens are constant-time.
+ */
+export class UiSessions {
+  private readonly idleMs: number;
+  private readonly maxAgeMs: number;
+  private readonly maxSessions: number;
+  private readonly now: () => number;
+  private readonly sessions = new Map<string, UiSession>();
+
+  constructor(options: UiSessionsOptions = {}) {
+    this.idleMs = options.idleMs ?? 30 * 60_000;
+    this.maxAgeMs = options.maxAgeMs ?? 12 * 3_600_000;
+    this.maxSessions = options.maxSessions ?? 32;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Seconds a cookie for a new session should live (its absolute end). */
+  get maxAgeSeconds(): number {
+    return Math.floor(this.maxAgeMs / 1000);
+  }
+
+  create(): UiSession {
+    const now = this.now();
+    this.prune(now);
+    while (this.sessions.size >= this.maxSessions) {
+      let oldest: UiSession | undefined;
+      for (const s of this.sessions.values()) if (oldest === undefined || s.lastSeen < oldest.lastSeen) oldest = s;
+      if (oldest === undefined) break;
+      this.sessions.delete(oldest.id);
+    }
+    const session: UiSession = {
+      id: randomBytes(32).toString('base64url'),
+      csrfToken: randomBytes(32).toString('base64url'),
+      createdAt: now,
+      expiresAt: now + this.maxAgeMs,
+      lastSeen: now,
+    };
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /** The live session with this id, marked as used; undefined when unknown or expired (which ends it). */
+  get(id: string | undefined): UiSession | undefined {
+    if (id === undefined) return undefined;
+    const session = this.sessions.get(id);
+    if (session === undefined) return undefined;
+    const now = this.now();
+    if (!this.alive(session, now)) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    session.lastSeen = now;
+    return session;
+  }
+
+  /** True while the session exists and has not expired; does not count as use. */
+  isAlive(id: string): boolean {
+    const session = this.sessions.get(id);
+    return session !== undefined && this.alive(session, this.now());
+  }
+
+  delete(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private alive(session: UiSession, now: number): boolean {
+    return now < session.expiresAt && now - session.lastSeen < this.idleMs;
+  }
+
+  private prune(now: number): void {
+    for (const [id, s] of this.sessions) if (!this.alive(s, now)) this.sessions.delete(id);
+  }
+}
+
+/** Constant-time equality of two secrets of any length. */
+export function secretEquals(presented: string | undefined, expected: string): boolean {
+  if (presented === undefined || presented.length === 0) return false;
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export interface CredentialThrottleOptions {
+  /** Wrong credentials allowed per window before every attempt is refused. Default 10. */
+  readonly maxFailures?: number;
+  /** Default one minute. */
+  readonly windowMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Limits guesses of the approver credential (sign-in and the `X-Approver-Credential` header alike):
+ * after `maxFailures` wrong ones within `windowMs`, every attempt is refused unchecked until the
+ * oldest failure leaves the window. All callers come from 127.0.0.1, so the limit is global.
+ */
+export class CredentialThrottle {
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  private failures: number[] = [];
+
+  constructor(options: CredentialThrottleOptions = {}) {
+    this.maxFailures = options.maxFailures ?? 10;
+    this.windowMs = options.windowMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Milliseconds until an attempt may be checked; 0 when it may be now. */
+  retryAfterMs(): number {
+    const now = this.now();
+    this.failures = this.failures.filter((t) => now - t < this.windowMs);
+    if (this.failures.length < this.maxFailures) return 0;
+    const oldest = this.failures[0] ?? now;
+    return Math.max(1, oldest + this.windowMs - now);
+  }
+
+  fail(): void {
+    this.failures.push(this.now());
+  }
+}

@@ -45,6 +45,9 @@ export type CommitStrategy =
       readonly exit: string;
       readonly rollback: string;
       readonly history: string;
+      /** Output of a passing check and of a successful commit. */
+      readonly checkSuccess: string;
+      readonly commitSuccess: string;
     }
   | {
       /** IOS/IOS-XE: backup file, `configure terminal revert timer N`, `configure confirm`; `configure replace` to undo. */
@@ -56,6 +59,10 @@ export type CommitStrategy =
       readonly restore: string;
       readonly list: string;
       readonly listPattern: string;
+      /** Prints a backup's content. */
+      readonly show: string;
+      /** Output of a successful restore. */
+      readonly restoreSuccess: string;
     }
   | {
       /** NX-OS: named checkpoint before the change, `rollback running-config checkpoint` to undo. */
@@ -64,6 +71,10 @@ export type CommitStrategy =
       readonly restore: string;
       readonly list: string;
       readonly listPattern: string;
+      /** Prints a checkpoint's content. */
+      readonly show: string;
+      /** Output of a successful restore. */
+      readonly restoreSuccess: string;
     }
   | { readonly kind: 'none'; readonly reason: string };
 
@@ -101,7 +112,7 @@ export interface PlatformDefinition {
   readonly errorPatterns: readonly string[];
   /** Prompts answered while running the driver's own configuration commands. */
   readonly confirmPrompts: readonly ConfirmPrompt[];
-  /** Lines removed from outputs (Junos `[edit]` context lines). */
+  /** Lines removed from the end of outputs (Junos `[edit]` context before the prompt). */
   readonly noiseLines: readonly string[];
   readonly commands: {
     /** The read-only grammar: a command is allowed when it resolves to one of these rules. */
@@ -268,6 +279,8 @@ function ios(id: 'cisco_ios' | 'cisco_xe'): PlatformDefinition {
       restore: 'configure replace {url} force',
       list: `dir ${fs}`,
       listPattern: String.raw`\s(mcpcp-[\w.-]+\.cfg)\s*$`,
+      show: 'more {url}',
+      restoreSuccess: String.raw`Rollback Done|Total number of passes`,
     },
   };
 }
@@ -342,6 +355,8 @@ export const PLATFORMS: Readonly<Record<PlatformId, PlatformDefinition>> = {
       restore: 'rollback running-config checkpoint {name}',
       list: 'show checkpoint summary',
       listPattern: String.raw`^\d+\) (mcpcp-[\w.-]+):`,
+      show: 'show checkpoint {name}',
+      restoreSuccess: String.raw`Rollback completed successfully`,
     },
   },
   juniper_junos: {
@@ -403,11 +418,14 @@ export const PLATFORMS: Readonly<Record<PlatformId, PlatformDefinition>> = {
       compare: 'show | compare',
       check: 'commit check',
       commitConfirmed: 'commit confirmed {minutes} comment "{comment}"',
-      confirm: 'commit comment "{comment} (confirmed)"',
+      // `commit check` confirms a commit confirmed without adding a rollback point, so rollback 1 stays "before the change".
+      confirm: 'commit check',
       discard: 'rollback 0',
       exit: 'exit configuration-mode',
       rollback: 'rollback {n}',
       history: 'show system commit',
+      checkSuccess: 'configuration check succeeds',
+      commitSuccess: 'commit complete',
     },
   },
   linux: {

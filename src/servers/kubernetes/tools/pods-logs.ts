@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { byteLength, describeBudget, invalidArgument } from '../../kit';
-import type { ClusterScope } from '../clusters';
+import { byteLength, describeBudget } from '../../kit';
 import { defineK8sTool, READ_ONLY } from '../define';
-import { collectionPath } from '../discovery';
 import { contextField, namespaceField } from '../fields';
-import { list, nameOf, record, str, type JsonObject } from '../objects';
-import { workloadSelector } from '../rollout';
+import { nameOf } from '../objects';
+import { findPod, pickContainer } from '../pods';
 
 export const podsLogs = defineK8sTool({
   name: 'pods_logs',
@@ -31,12 +29,8 @@ export const podsLogs = defineK8sTool({
     const scope = clusters.scope(input.context);
     const namespace = clusters.namespace(scope, input.namespace);
     const { pod, note } = await findPod(scope, namespace, input.pod, ctx.signal);
-    const containers = list(pod, 'spec.containers').map((c) => str(c, 'name') ?? '');
-    const container = input.container ?? record(pod, 'metadata.annotations')['kubectl.kubernetes.io/default-container'] ?? containers[0] ?? '';
-    if (!containers.includes(container) && !list(pod, 'spec.initContainers').some((c) => str(c, 'name') === container)) {
-      throw invalidArgument('container', `pod ${nameOf(pod)} has no container "${container}".`, `Its containers: ${containers.join(', ')}.`);
-    }
-    const notes = [note, input.container === undefined && containers.length > 1 ? `container ${container} (others: ${containers.filter((c) => c !== container).join(', ')})` : undefined].filter(Boolean);
+    const { container, others } = pickContainer(pod, input.container);
+    const notes = [note, input.container === undefined && others.length > 0 ? `container ${container} (others: ${others.join(', ')})` : undefined].filter(Boolean);
     const maxBytes = input.maxBytes ?? ctx.budgetBytes;
     const query = {
       container,
@@ -93,21 +87,3 @@ export const podsLogs = defineK8sTool({
     return { text: `${head}\n${notesOut.length ? `${notesOut.join('\n')}\n` : ''}${kept.join('\n')}` };
   },
 });
-
-/** The pod a call names: a pod, or a ready pod of a workload given as kind/name. */
-async function findPod(scope: ClusterScope, namespace: string, spec: string, signal: AbortSignal): Promise<{ pod: JsonObject; note: string | undefined }> {
-  const slash = spec.indexOf('/');
-  if (slash < 0 || spec.slice(0, slash).toLowerCase().startsWith('pod')) {
-    const name = slash < 0 ? spec : spec.slice(slash + 1);
-    return { pod: await scope.client.json<JsonObject>({ path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`, signal }), note: undefined };
-  }
-  const type = await scope.discovery.resolve(spec.slice(0, slash), signal);
-  const owner = await scope.client.json<JsonObject>({ path: `${collectionPath(type, namespace)}/${encodeURIComponent(spec.slice(slash + 1))}`, signal });
-  const selector = workloadSelector(owner);
-  if (!selector) throw invalidArgument('pod', `${spec} has no pod selector.`);
-  const pods = list(await scope.client.json({ path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, query: { labelSelector: selector }, signal }), 'items');
-  if (pods.length === 0) throw invalidArgument('pod', `${spec} has no pods.`);
-  const ready = (p: JsonObject): boolean => list(p, 'status.conditions').some((c) => str(c, 'type') === 'Ready' && str(c, 'status') === 'True');
-  const pod = pods.find(ready) ?? pods[0]!;
-  return { pod, note: `picked pod ${nameOf(pod)} of ${pods.length}` };
-}

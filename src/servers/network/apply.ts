@@ -230,11 +230,17 @@ async function junos(network: NetworkService, target: Target, ctx: Ctx, c: Strat
   const failed = await postCheck(network, target, opts.postCheck, opts.signal);
   ctx.steps.push(failed === undefined ? '(post-check passed)' : `(post-check failed: ${failed})`);
   if (failed === undefined) {
-    await send(ctx, c.enter);
-    const confirm = await send(ctx, fill(c.confirm, { comment: opts.comment }));
-    await send(ctx, c.exit, answers);
-    if (confirm.error !== undefined || !new RegExp(`${c.commitSuccess}|${c.checkSuccess}`).test(confirm.text)) {
-      return { ...base, status: 'rollback-pending', applied: sent.applied, deviceDiff, error: `the confirming commit failed (${confirm.error ?? confirm.text.trim()}): the device rolls back by itself within ${opts.minutes} min` };
+    let problem: string | undefined;
+    try {
+      await send(ctx, c.enter);
+      const confirm = await send(ctx, fill(c.confirm, { comment: opts.comment }));
+      await send(ctx, c.exit, answers);
+      if (confirm.error !== undefined || !new RegExp(`${c.commitSuccess}|${c.checkSuccess}`).test(confirm.text)) problem = confirm.error ?? confirm.text.trim();
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+    }
+    if (problem !== undefined) {
+      return { ...base, status: 'rollback-pending', applied: sent.applied, deviceDiff, error: `the change could not be confirmed (${problem}): the device rolls back by itself within ${opts.minutes} min (commit confirmed)` };
     }
     return { ...base, status: 'applied', applied: sent.applied, deviceDiff };
   }
@@ -284,9 +290,14 @@ async function archive(network: NetworkService, target: Target, ctx: Ctx, c: Str
   ctx.steps.push(failed === undefined ? '(post-check passed)' : `(post-check failed: ${failed})`);
   if (failed !== undefined) return restore(`post-check failed: ${failed}`, sent.applied);
   if (timer) {
-    const confirm = await send(ctx, c.confirm);
-    if (confirm.error !== undefined) {
-      return { ...base, status: 'rollback-pending', applied: sent.applied, backup: url, error: `configure confirm failed (${confirm.error}): the revert timer restores the previous configuration within ${opts.minutes} min` };
+    let problem: string | undefined;
+    try {
+      problem = (await send(ctx, c.confirm)).error;
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+    }
+    if (problem !== undefined) {
+      return { ...base, status: 'rollback-pending', applied: sent.applied, backup: url, error: `configure confirm failed (${problem}): the revert timer restores the previous configuration within ${opts.minutes} min` };
     }
   }
   return { ...base, status: 'applied', applied: sent.applied, backup: url };

@@ -174,9 +174,13 @@ export function parseInventory(text: string, file: string): Inventory {
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = (issue?.path ?? []).map((p) => (typeof p === 'symbol' ? String(p) : p));
-    const pos = positionOf(doc, counter, path);
     let message = issue?.message ?? 'invalid';
-    if (issue?.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    let at = path;
+    if (issue?.code === 'unrecognized_keys') {
+      message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      at = [...path, issue.keys[0] ?? ''];
+    }
+    const pos = positionOf(doc, counter, at);
     if (issue?.code === 'invalid_value' && path[path.length - 1] === 'platform') message = `must be one of ${PLATFORM_IDS.join(', ')}`;
     throw invalid(file, pos.line, pos.col, fieldName(path), message);
   }

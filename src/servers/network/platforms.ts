@@ -443,8 +443,8 @@ export const PLATFORMS: Readonly<Record<PlatformId, PlatformDefinition>> = {
       allow: LINUX_COMMANDS,
       denyWords: ['rm', 'mv', 'cp', 'dd', 'sudo', 'su', 'reboot', 'shutdown', 'kill', 'sh', 'bash', 'tee', 'chmod', 'chown', 'journalctl'],
       deny: [
-        { pattern: String.raw`^ss .*(?:\s-\w*K|--kill)`, reason: 'ss -K kills sockets' },
-        { pattern: String.raw`^systemctl status .*(?:\s--(?:now|force)|\s-H\b)`, reason: 'only local status queries' },
+        { pattern: String.raw`^ss\b.*\s(?:-\w*K|--kill)`, reason: 'ss -K kills sockets' },
+        { pattern: String.raw`^systemctl status\b.*\s(?:--(?:now|force|host)\b|-H\b)`, reason: 'only local status queries' },
       ],
       forbidden: ';`\\|&$<>(){}[]*?!~\'"#',
       argPattern: String.raw`^[A-Za-z0-9_./:=,@%+-]+$`,

@@ -1,0 +1,10 @@
+export { NetworkErrorCode } from './client';
+export { credentialSchema, deviceSchema, groupSchema, inventorySchema, jumpHostSchema, parseInventory, secretEnvName, secretReferences } from './inventory';
+export type { Device, Inventory, InventoryFile } from './inventory';
+export { PLATFORMS, PLATFORM_IDS } from './platforms';
+export type { PlatformDefinition, PlatformId } from './platforms';
+export { NETWORK_SERVER_NAME, NETWORK_SERVER_VERSION, createNetworkServer } from './server';
+export type { NetworkServerConfig } from './server';
+export { networkOptionsFromEnv } from './services';
+export type { NetworkOptions } from './services';
+export { networkTools } from './tools';

@@ -82,10 +82,10 @@ export function preflight(platform: PlatformDefinition, lines: readonly string[]
   });
 }
 
-/** A sortable id for backups and checkpoints: 20261122-013000-ab12. */
+/** A sortable id for backups and checkpoints (UTC, milliseconds, random tail): 20261122-013000-123-ab12. */
 export function changeId(now = new Date()): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  const stamp = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const stamp = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}-${p(now.getUTCMilliseconds(), 3)}`;
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 

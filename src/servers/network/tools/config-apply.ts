@@ -9,7 +9,7 @@ import { CHANGE_DEVICE, defineNetworkTool, plural } from '../define';
 
 function reportText(r: ApplyReport): string {
   const lines = [`== ${r.device}: ${r.status.toUpperCase()} (${r.applied}/${r.total} lines applied${r.backup === undefined ? '' : `; backup ${r.backup}`})`];
-  if (r.failedLine !== undefined) lines.push(`stopped at line ${r.failedLine.index}: ${r.failedLine.line}`, `device said: ${r.failedLine.error.replace(/\n/g, ' | ')}`);
+  if (r.failedLine !== undefined) lines.push(`stopped at line ${r.failedLine.index}: ${r.failedLine.line.trim()}`, `device said: ${r.failedLine.error.replace(/\n/g, ' | ')}`);
   if (r.error !== undefined) lines.push(r.error);
   if (r.deviceDiff !== undefined && r.deviceDiff !== '') lines.push('device diff (show | compare):', r.deviceDiff);
   lines.push('commands sent:', ...r.steps.map((s) => `  ${s}`));

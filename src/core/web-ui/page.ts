@@ -74,6 +74,7 @@ export function renderUiPage(o: UiPageOptions): string {
 <head>
 ${meta.join('\n')}
 <title>${escapeHtml(o.title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${escapeHtml(o.styleUrl)}" nonce="${escapeHtml(o.nonce)}">
 </head>
 <body data-host="${o.host}" data-view="${o.view}">
@@ -101,6 +102,7 @@ export function renderLoginPage(o: LoginPageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>Sign in · MCP Control Plane</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${escapeHtml(o.styleUrl)}" nonce="${escapeHtml(o.nonce)}">
 </head>
 <body data-host="web" data-view="login">

@@ -63,7 +63,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not `no-referrer`: with it, browsers send `Origin: null` on same-origin POSTs (Fetch spec), which
+  // the gateway's Origin check refuses. `same-origin` gives no other origin a referrer either.
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
 };
@@ -96,7 +98,7 @@ interface Authed {
  *   (`GET /ui/api/approvals`, `POST /ui/api/approvals/<id>`);
  * - wrong credentials are rate-limited (sign-in and header alike).
  * Pages carry a nonce CSP without inline script, `X-Frame-Options: DENY` and `Referrer-Policy:
- * no-referrer`. State reaches the browser over Server-Sent Events (`GET /ui/events`).
+ * same-origin`. State reaches the browser over Server-Sent Events (`GET /ui/events`).
  */
 export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
   const now = options.now ?? Date.now;

@@ -40,7 +40,8 @@ describe('web UI at /ui over real HTTP', () => {
     assert.match(csp, /frame-ancestors 'none'/);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     assert.equal(res.headers.get('x-frame-options'), 'DENY');
-    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    // same-origin, not no-referrer: that would make browsers send `Origin: null` on the UI's own POSTs.
+    assert.equal(res.headers.get('referrer-policy'), 'same-origin');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     const html = await res.text();
     assert.match(html, /<form method="post" action="\/ui\/login"/);

@@ -1,0 +1,242 @@
+// Pending approvals (keyed cards that survive re-renders, so focus and a typed reason stay) and
+// the history of decided ones.
+import type { ApprovalView } from '../../../src/protocol/ui';
+import { classifyPreview } from '../diff';
+import { h, type Child } from '../dom';
+import { formatArgs, formatClient, formatClock, formatCountdown, formatRule, plural } from '../format';
+
+export interface ApprovalActions {
+  /** Sends the human's decision, bound to the digest this card shows. Rejects with the host's message. */
+  decide(approval: ApprovalView, approve: boolean, reason: string): Promise<void>;
+  /** Says something to screen readers (an aria-live region). */
+  announce(text: string): void;
+}
+
+interface Card {
+  readonly el: HTMLLIElement;
+  readonly approval: ApprovalView;
+}
+
+/** What a person reads in a button or a heading: "delete_thing on fx". */
+export function subject(a: Pick<ApprovalView, 'tool' | 'server'>): string {
+  return `${a.tool} on ${a.server}`;
+}
+
+/** The pending approvals section: one card per approval, keyed by id. */
+export class PendingApprovals {
+  readonly el: HTMLElement;
+  private readonly heading: HTMLHeadingElement;
+  private readonly list: HTMLUListElement;
+  private readonly empty: HTMLParagraphElement;
+  private readonly cards = new Map<string, Card>();
+  private seen = false;
+
+  constructor(private readonly actions: ApprovalActions, headingLevel: 'h2' | 'h3' = 'h2') {
+    this.heading = h(headingLevel, { id: 'pending-heading', tabindex: -1 }, 'Pending approvals');
+    this.list = h('ul', { class: 'approvals', 'aria-labelledby': 'pending-heading' });
+    this.empty = h('p', { class: 'empty' }, 'No approvals pending.');
+    this.el = h('section', { class: 'pending', 'aria-labelledby': 'pending-heading' }, this.heading, this.empty, this.list);
+  }
+
+  update(pending: readonly ApprovalView[]): void {
+    const ids = new Set(pending.map((a) => a.id));
+    const focusedCard = [...this.cards.values()].find((c) => c.el.contains(document.activeElement));
+    let nextFocus: Card | undefined;
+    for (const [id, card] of this.cards) {
+      if (ids.has(id)) continue;
+      if (card === focusedCard) nextFocus = this.neighbour(card, ids);
+      card.el.remove();
+      this.cards.delete(id);
+    }
+    const fresh: ApprovalView[] = [];
+    let before: Element | null = null;
+    // Oldest first, as the backend sends them; new cards go in place.
+    for (const approval of [...pending].reverse()) {
+      let card = this.cards.get(approval.id);
+      if (card === undefined) {
+        card = { el: this.renderCard(approval), approval };
+        this.cards.set(approval.id, card);
+        fresh.push(approval);
+      }
+      if (card.el.nextElementSibling !== before || card.el.parentElement !== this.list) this.list.insertBefore(card.el, before);
+      before = card.el;
+    }
+    this.empty.hidden = pending.length > 0;
+    this.heading.textContent = pending.length > 0 ? `Pending approvals (${pending.length})` : 'Pending approvals';
+    if (focusedCard !== undefined && !ids.has(focusedCard.approval.id)) {
+      (nextFocus?.el.querySelector<HTMLElement>('button.approve') ?? this.heading).focus();
+    }
+    if (!this.seen) {
+      this.seen = true;
+      if (pending.length > 0) this.actions.announce(`${plural(pending.length, 'approval')} pending`);
+    } else {
+      for (const a of fresh) this.actions.announce(`Approval needed: ${subject(a)}, asked by ${formatClient(a.client)}`);
+    }
+  }
+
+  /** Updates the "expires in" countdowns. */
+  tick(now: number): void {
+    for (const { el, approval } of this.cards.values()) {
+      const countdown = el.querySelector('.countdown');
+      if (countdown !== null) countdown.textContent = countdownText(approval.expiresAt - now);
+    }
+  }
+
+  private neighbour(card: Card, stillPending: ReadonlySet<string>): Card | undefined {
+    const order = [...this.list.children];
+    const at = order.indexOf(card.el);
+    const candidates = [...order.slice(at + 1), ...order.slice(0, at).reverse()];
+    for (const el of candidates) {
+      const c = [...this.cards.values()].find((x) => x.el === el);
+      if (c !== undefined && stillPending.has(c.approval.id)) return c;
+    }
+    return undefined;
+  }
+
+  private renderCard(a: ApprovalView): HTMLLIElement {
+    const titleId = `approval-${a.id}-title`;
+    const reasonId = `approval-${a.id}-reason`;
+    const status = h('p', { class: 'card-status', role: 'status' });
+    const reason = h('input', { id: reasonId, type: 'text', maxlength: 500, autocomplete: 'off', placeholder: 'Why (kept in the audit log)' });
+    const approve = h('button', { type: 'button', class: 'approve', 'aria-label': `Approve ${subject(a)}`, 'data-approval': a.id }, 'Approve');
+    const reject = h('button', { type: 'button', class: 'reject secondary', 'aria-label': `Reject ${subject(a)}`, 'data-approval': a.id }, 'Reject');
+    let busy = false;
+    // aria-disabled rather than disabled: a disabled button would drop keyboard focus to <body>.
+    const setBusy = (value: boolean): void => {
+      busy = value;
+      for (const b of [approve, reject]) b.setAttribute('aria-disabled', String(value));
+    };
+    const decide = (yes: boolean): void => {
+      if (busy) return;
+      setBusy(true);
+      status.className = 'card-status';
+      status.textContent = yes ? 'Approving…' : 'Rejecting…';
+      this.actions.decide(a, yes, reason.value).then(
+        () => {
+          status.textContent = yes ? 'Approved: the call runs now.' : 'Rejected: the call gets an error.';
+        },
+        (err: unknown) => {
+          setBusy(false);
+          status.className = 'card-status error';
+          status.setAttribute('role', 'alert');
+          status.textContent = `Not recorded: ${err instanceof Error ? err.message : String(err)}`;
+        },
+      );
+    };
+    approve.addEventListener('click', () => decide(true));
+    reject.addEventListener('click', () => decide(false));
+    return h(
+      'li',
+      { class: 'approval', 'data-approval-id': a.id, 'aria-labelledby': titleId },
+      h(
+        'article',
+        {},
+        h(
+          'header',
+          { class: 'approval-head' },
+          h('h3', { id: titleId }, h('code', {}, a.tool), ' on ', h('strong', {}, a.server)),
+          a.kind !== 'tool' ? h('span', { class: 'pill' }, a.kind) : null,
+          h('span', { class: 'countdown', 'aria-hidden': 'true' }, countdownText(a.expiresAt - Date.now())),
+        ),
+        h('p', { class: 'approval-reason' }, a.reason),
+        h(
+          'dl',
+          { class: 'facts' },
+          fact('Client', formatClient(a.client)),
+          fact('Rule', formatRule(a.rule)),
+          fact('Asked', formatClock(a.createdAt)),
+          fact('Expires', formatClock(a.expiresAt)),
+          fact('Digest', h('code', { title: a.digest }, `${a.digest.slice(0, 12)}…`)),
+        ),
+        h('h4', {}, 'Preview'),
+        renderPreview(a.preview),
+        h('h4', {}, 'Arguments'),
+        h('pre', { class: 'args', tabindex: 0, 'aria-label': `Arguments of ${subject(a)}` }, formatArgs(a.args)),
+        h('div', { class: 'decision' }, h('label', { for: reasonId }, 'Reason (optional)'), reason, h('div', { class: 'buttons' }, approve, reject)),
+        status,
+      ),
+    );
+  }
+}
+
+function countdownText(ms: number): string {
+  return ms > 0 ? `expires in ${formatCountdown(ms)}` : 'expiring…';
+}
+
+function fact(term: string, value: Child): Child {
+  return [h('dt', {}, term), h('dd', {}, value)];
+}
+
+/** A preview: a unified diff with coloured lines, other text as is, or why there is none. */
+export function renderPreview(preview: ApprovalView['preview']): HTMLElement {
+  if (preview.status !== 'ok' || preview.text === undefined) {
+    const text =
+      preview.status === 'failed'
+        ? `The preview failed: ${preview.note ?? 'no reason given'}. Judge by the arguments.`
+        : preview.status === 'untrusted'
+          ? `No preview: ${preview.note ?? 'previews from third-party servers are not trusted'}.`
+          : (preview.note ?? 'This tool has no preview: judge by the arguments.');
+    return h('p', { class: `preview-note ${preview.status === 'failed' ? 'warning' : ''}` }, text);
+  }
+  const classified = classifyPreview(preview.text);
+  const label = classified.diff ? `Preview: diff, ${classified.added} added and ${classified.removed} removed lines` : 'Preview';
+  return h(
+    'div',
+    { class: 'preview' },
+    h(
+      'pre',
+      { class: classified.diff ? 'diff' : 'listing', tabindex: 0, 'aria-label': label },
+      classified.lines.map((line) => h('span', { class: `line ${line.kind}` }, line.text.length > 0 ? line.text : ' ')),
+    ),
+    preview.truncated === true ? h('p', { class: 'preview-note' }, 'The preview was cut to fit; the arguments are complete.') : null,
+  );
+}
+
+/** Decided approvals, newest first: a table, or a compact list for a narrow sidebar. */
+export function renderHistory(history: readonly ApprovalView[], limit: number, compact: boolean): Child {
+  if (history.length === 0) return h('p', { class: 'empty' }, 'No decisions yet.');
+  if (compact) {
+    return h(
+      'ul',
+      { class: 'history-list' },
+      history.slice(0, limit).map((a) =>
+        h(
+          'li',
+          {},
+          h('span', { class: `pill status-${a.status}` }, a.status),
+          ' ',
+          h('code', {}, a.tool),
+          ' on ',
+          a.server,
+          h('span', { class: 'muted' }, ` · ${formatClock(a.decidedAt ?? a.createdAt)} · ${a.decidedBy ?? 'nobody'}`),
+          a.decisionReason !== undefined && a.decisionReason !== '' ? h('div', { class: 'muted history-reason' }, a.decisionReason) : null,
+        ),
+      ),
+    );
+  }
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'history' },
+      h('caption', { class: 'sr-only' }, 'Decided approvals, newest first'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Decided'), h('th', { scope: 'col' }, 'Call'), h('th', { scope: 'col' }, 'Decision'), h('th', { scope: 'col' }, 'By'), h('th', { scope: 'col' }, 'Reason'))),
+      h(
+        'tbody',
+        {},
+        history.slice(0, limit).map((a) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, formatClock(a.decidedAt ?? a.createdAt)),
+            h('td', {}, h('code', {}, a.tool), ' on ', a.server),
+            h('td', {}, h('span', { class: `pill status-${a.status}` }, a.status)),
+            h('td', {}, a.decidedBy ?? '–'),
+            h('td', {}, a.decisionReason ?? ''),
+          ),
+        ),
+      ),
+    ),
+  );
+}

@@ -162,15 +162,22 @@ export class KubeconfigLoader {
     return { kc, info: { source: 'kubeconfig', files: present, contexts: contexts.map((c) => describeContext(kc, c)), currentContext: current, problem: undefined } };
   }
 
+  /** A pod's service account, as client-go's InClusterConfig reads it (from our env, not process.env). */
   private inCluster(): { kc: KubeConfig; info: KubeconfigState } {
+    const host = this.env['KUBERNETES_SERVICE_HOST'] ?? '';
+    const port = this.env['KUBERNETES_SERVICE_PORT'] ?? '443';
+    const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const kc = new KubeConfig();
-    kc.loadFromCluster(this.saDir === SA_DIR ? '' : this.saDir.slice(0, -SA_DIR.length));
-    const ctx = kc.getContexts()[0]!;
-    const renamed: Context = { ...ctx, name: IN_CLUSTER_CONTEXT };
-    kc.loadFromOptions({ clusters: kc.getClusters(), users: kc.getUsers(), contexts: [renamed], currentContext: IN_CLUSTER_CONTEXT });
+    const context: Context = { name: IN_CLUSTER_CONTEXT, cluster: IN_CLUSTER_CONTEXT, user: IN_CLUSTER_CONTEXT, namespace: readServiceAccountFile('namespace', this.saDir) ?? 'default' };
+    kc.loadFromOptions({
+      clusters: [{ name: IN_CLUSTER_CONTEXT, server, caFile: join(this.saDir, 'ca.crt'), skipTLSVerify: false }],
+      users: [{ name: IN_CLUSTER_CONTEXT, authProvider: { name: 'tokenFile', config: { tokenFile: join(this.saDir, 'token') } } }],
+      contexts: [context],
+      currentContext: IN_CLUSTER_CONTEXT,
+    });
     return {
       kc,
-      info: { source: 'in-cluster', files: [], contexts: [describeContext(kc, renamed)], currentContext: IN_CLUSTER_CONTEXT, problem: undefined },
+      info: { source: 'in-cluster', files: [], contexts: [describeContext(kc, context)], currentContext: IN_CLUSTER_CONTEXT, problem: undefined },
     };
   }
 }

@@ -30,7 +30,10 @@ async function waitFor(predicate: () => boolean, what: string, ms = 5000): Promi
   }
 }
 
-const text = (r: { contents: { text?: unknown }[] }): string => String(r.contents[0]?.text ?? '');
+const text = (r: { contents: ({ text: string } | { blob: string })[] }): string => {
+  const first = r.contents[0];
+  return first && 'text' in first ? first.text : '';
+};
 
 describe('kubernetes resources', () => {
   it('lists the templates and reads objects (redacted) and lists (tables)', async () => {

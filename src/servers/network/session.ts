@@ -313,12 +313,14 @@ export class ShellSession implements Session {
     const passwordPrompt = new RegExp(enable.passwordPrompt);
     this.raw = '';
     this.channel.write(`${enable.command}\n`);
-    let sent = false;
+    let answeredAt = -1;
+    let prompts = 0;
     const level = await this.until(() => {
       const last = lastLine(this.tail());
-      if (!sent && passwordPrompt.test(last)) {
-        sent = true;
-        this.channel.write(`${secret}\n`);
+      if (this.raw.length > answeredAt && passwordPrompt.test(last)) {
+        answeredAt = this.raw.length;
+        // The secret goes once; a second prompt means it was refused: empty answers end the retries.
+        this.channel.write(prompts++ === 0 ? `${secret}\n` : '\n');
         return undefined;
       }
       const text = this.tail();

@@ -30,6 +30,8 @@ export interface HarnessOptions {
   /** Extra inventory YAML appended after the generated devices (other devices, jump hosts...). */
   readonly extraDevices?: string;
   readonly extraTop?: string;
+  /** Extra entries of the credentials map (YAML, indented by 2). */
+  readonly extraCredentials?: string;
   readonly options?: Partial<NetworkOptions>;
   readonly env?: Record<string, string>;
   /** Group of each simulated device (by name). */
@@ -46,6 +48,7 @@ export function inventoryYaml(sim: Simulator, opts: HarnessOptions): string {
     '    username: admin',
     '    password: ${secret:lab-pass}',
     '    enable: ${secret:lab-enable}',
+    ...(opts.extraCredentials === undefined ? [] : [opts.extraCredentials]),
     ...(groups.length > 0 ? ['groups:', ...groups.map((g) => `  ${g}:\n    tags: [${g}-tag]`)] : []),
     ...(opts.extraTop === undefined ? [] : [opts.extraTop]),
     'devices:',

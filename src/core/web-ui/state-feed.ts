@@ -24,6 +24,7 @@ export interface StateSubscription {
 
 interface Subscriber {
   windowMs: number;
+  readonly periodic: boolean;
   readonly listener: (state: DashboardState) => void;
   disposed: boolean;
 }
@@ -62,11 +63,15 @@ export class StateFeed {
     return this.backendValue;
   }
 
-  /** Adds a UI instance. It receives nothing until `refresh` or the next change. */
-  subscribe(windowMs: number, listener: (state: DashboardState) => void): StateSubscription {
-    const sub: Subscriber = { windowMs, listener, disposed: false };
+  /**
+   * Adds a UI instance. It receives nothing until `refresh` or the next change. `periodic: false`
+   * (a badge, a notifier) gets state on changes only, not every `refreshMs`.
+   */
+  subscribe(windowMs: number, listener: (state: DashboardState) => void, options: { readonly periodic?: boolean } = {}): StateSubscription {
+    const sub: Subscriber = { windowMs, listener, disposed: false, periodic: options.periodic ?? true };
     this.subscribers.add(sub);
     if (this.subscribers.size === 1) this.start();
+    if (sub.periodic) this.startTicker();
     return {
       get windowMs() {
         return sub.windowMs;
@@ -81,6 +86,7 @@ export class StateFeed {
         this.subscribers.delete(sub);
         this.dirty.delete(sub);
         if (this.subscribers.size === 0) this.stop();
+        else if (![...this.subscribers].some((s) => s.periodic)) this.stopTicker();
       },
     };
   }
@@ -100,17 +106,23 @@ export class StateFeed {
 
   private start(): void {
     this.changes = this.backend.onDidChange(() => this.request(this.subscribers, false));
-    if (this.refreshMs > 0) {
-      this.ticker = setInterval(() => this.request(this.subscribers, false), this.refreshMs);
-      this.ticker.unref();
-    }
+  }
+
+  private startTicker(): void {
+    if (this.refreshMs <= 0 || this.ticker !== undefined) return;
+    this.ticker = setInterval(() => this.request([...this.subscribers].filter((s) => s.periodic), false), this.refreshMs);
+    this.ticker.unref();
+  }
+
+  private stopTicker(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 
   private stop(): void {
     this.changes?.dispose();
     this.changes = undefined;
-    if (this.ticker) clearInterval(this.ticker);
-    this.ticker = undefined;
+    this.stopTicker();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -12,6 +12,8 @@ import { REPO_ROOT, connectClient, firstText } from '../../helpers/fixture-plane
 import { startWebUiPlane, type WebUiPlane } from './web-ui-plane';
 
 const SCREENSHOTS = join(REPO_ROOT, 'test-results/screenshots');
+// Page-side expressions as strings: this tsconfig has no DOM library.
+const ACTIVE_LABEL = "document.activeElement?.getAttribute('aria-label') ?? undefined";
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('web UI in a real browser', () => {
@@ -83,14 +85,14 @@ describe('web UI in a real browser', () => {
 
     // Dark theme through the toggle, same page.
     await page.getByLabel('Theme').selectOption('dark');
-    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const background = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     assert.equal(background, 'rgb(31, 31, 31)');
     await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-dashboard-dark.png'), fullPage: true });
 
     // Keyboard: the reason field, then Tab to Approve, Enter.
     await card.getByLabel('Reason (optional)').fill('cleanup ticket 7');
     await page.keyboard.press('Tab');
-    assert.equal(await approve.evaluate((el) => el === document.activeElement), true, 'Tab from the reason reaches Approve');
+    assert.equal(await page.evaluate<string | undefined>(ACTIVE_LABEL), 'Approve delete_thing on fx', 'Tab from the reason reaches Approve');
     await page.keyboard.press('Enter');
     const result = await call;
     assert.equal(result.isError, undefined);
@@ -122,7 +124,7 @@ describe('web UI in a real browser', () => {
     assert.equal(refused.isError, true);
     assert.match(firstText(refused), /Not approved: rejected by a human: wrong target/);
     await firstCard.waitFor({ state: 'detached' });
-    const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+    const focused = await page.evaluate<string | undefined>(ACTIVE_LABEL);
     assert.equal(focused, 'Approve delete_thing on fx', 'focus went to the remaining card');
     await secondCard.getByRole('button', { name: 'Reject delete_thing on fx' }).press('Space');
     assert.equal((await second).isError, true);
@@ -156,7 +158,7 @@ describe('web UI in a real browser', () => {
     const client = await connectClient(ui.plane, 'fx');
     const call = client.callTool({ name: 'delete_thing', arguments: { name: 'narrow' } });
     await narrow.getByRole('button', { name: 'Approve delete_thing on fx' }).waitFor();
-    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await narrow.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
     await narrow.screenshot({ path: join(SCREENSHOTS, 'web-ui-approvals-dark.png'), fullPage: true });
     await narrow.getByRole('button', { name: 'Approve delete_thing on fx' }).click();

@@ -1,0 +1,128 @@
+import * as vscode from 'vscode';
+import { errorMessage } from '../../core/errors';
+import type { UiBackend } from '../../core/oversight/ui-backend';
+import { StateFeed } from '../../core/web-ui';
+import type { DashboardState } from '../../protocol/ui';
+import { ApprovalsViewProvider } from './approvals-view';
+import { DashboardPanel } from './dashboard-panel';
+import { ApprovalNotifier } from './notifications';
+import { DEFAULT_WINDOW_MS } from './webview-connection';
+
+export { ApprovalsViewProvider } from './approvals-view';
+export { DASHBOARD_PANEL_TYPE, DashboardPanel } from './dashboard-panel';
+export { ApprovalNotifier } from './notifications';
+export { DEFAULT_WINDOW_MS, WebviewConnection, mediaRoot, webviewHtml, webviewOptions } from './webview-connection';
+
+export interface OversightViewsOptions {
+  /** Id of the Approvals view (a `"type": "webview"` view in the activity-bar container). */
+  readonly approvalsViewId: string;
+  /** Id of the command that opens the dashboard panel. */
+  readonly dashboardCommand: string;
+  /**
+   * A view that carries the pending-count badge until the Approvals view is first opened (a webview
+   * view exists only once resolved): pass the Servers tree view.
+   */
+  readonly badgeFallback?: { badge: vscode.ViewBadge | undefined };
+  /** A notification with Approve / Reject / Review per new pending approval. Default true. */
+  readonly notify?: boolean;
+  readonly log?: (message: string) => void;
+}
+
+/** What a test (and only a test: the extension in `ExtensionMode.Test`) may do with the views. */
+export interface OversightTestHooks {
+  /** The Approvals view as VS Code and its webview see it. */
+  approvalsView(): {
+    resolved: boolean;
+    /** Its webview said `ready` and receives state. */
+    ready: boolean;
+    badge: number | undefined;
+    /** The pending approvals in the state last posted to the webview. */
+    pending: Array<{ id: string; server: string; tool: string; digest: string; args: unknown; preview: string | undefined }>;
+  };
+  /**
+   * Delivers `message` to the Approvals view's host exactly as the webview's `postMessage` does (the
+   * Approve button posts `{ type: 'request', id, method: 'approval.decide', params: { approvalId,
+   * digest, approve, reason? } }`): same zod validation, same handler, decider `vscode-ui`. Resolves
+   * with the response the webview is sent. Fails when the view has no live webview.
+   */
+  postFromApprovalsView(message: unknown): Promise<unknown>;
+  /** Texts of the approval notifications shown. */
+  notifications(): readonly string[];
+  dashboardOpen(): boolean;
+}
+
+export interface OversightViews extends vscode.Disposable {
+  /** Opens (or reveals) the dashboard panel. */
+  openDashboard(): void;
+  /** Defined only when the extension runs in `ExtensionMode.Test`; never in a user's VS Code. */
+  readonly testHooks: OversightTestHooks | undefined;
+}
+
+/**
+ * Registers the human-oversight UI of VS Code: the Approvals webview view (badge = pending count),
+ * the dashboard panel and its command, and the approval notifications. Call once from `activate`
+ * after the control plane started; everything is disposed with `context.subscriptions`. No command
+ * decides an approval: deciding takes a button in these views or a notification.
+ */
+export function registerOversightViews(context: vscode.ExtensionContext, backend: UiBackend | (() => UiBackend), options: OversightViewsOptions): OversightViews {
+  const log = options.log ?? (() => undefined);
+  const feed = new StateFeed(backend, { onError: (err) => log(`oversight UI: state failed: ${errorMessage(err)}`) });
+  const getBackend = (): UiBackend => feed.backend;
+  const approvals = new ApprovalsViewProvider(context.extensionUri, feed, getBackend, log);
+  const dashboard = new DashboardPanel(context.extensionUri, feed, getBackend, log);
+  const review = (): void => void vscode.commands.executeCommand(`${options.approvalsViewId}.focus`);
+  const notifier = options.notify === false ? undefined : new ApprovalNotifier(getBackend, review, log);
+
+  let pendingCount = 0;
+  const renderFallbackBadge = (): void => {
+    if (options.badgeFallback === undefined) return;
+    options.badgeFallback.badge = !approvals.resolved && pendingCount > 0 ? { value: pendingCount, tooltip: `${pendingCount} approval${pendingCount === 1 ? '' : 's'} pending` } : undefined;
+  };
+  const onState = (state: DashboardState): void => {
+    pendingCount = state.pending.length;
+    approvals.setPending(pendingCount);
+    renderFallbackBadge();
+    notifier?.update(state.pending);
+  };
+  // Badge and notifications follow changes only; open views also refresh periodically.
+  const watcher = feed.subscribe(DEFAULT_WINDOW_MS, onState, { periodic: false });
+  watcher.refresh();
+
+  const disposables: vscode.Disposable[] = [
+    vscode.window.registerWebviewViewProvider(options.approvalsViewId, approvals),
+    vscode.commands.registerCommand(options.dashboardCommand, () => dashboard.show()),
+    approvals.onDidResolve(renderFallbackBadge),
+    approvals,
+    dashboard,
+    { dispose: () => watcher.dispose() },
+    { dispose: () => feed.dispose() },
+  ];
+  for (const d of disposables) context.subscriptions.push(d);
+
+  const testHooks: OversightTestHooks | undefined =
+    context.extensionMode === vscode.ExtensionMode.Test
+      ? {
+          approvalsView: () => ({
+            resolved: approvals.resolved,
+            ready: approvals.current?.ready ?? false,
+            badge: approvals.badge,
+            pending: (approvals.current?.lastState?.pending ?? []).map((a) => ({ id: a.id, server: a.server, tool: a.tool, digest: a.digest, args: a.args, preview: a.preview.text })),
+          }),
+          postFromApprovalsView: async (message) => {
+            const connection = approvals.current;
+            if (connection === undefined) throw new Error('the Approvals view has no live webview: open it first');
+            return connection.receive(message);
+          },
+          notifications: () => notifier?.shown ?? [],
+          dashboardOpen: () => dashboard.current !== undefined,
+        }
+      : undefined;
+
+  return {
+    openDashboard: () => dashboard.show(),
+    testHooks,
+    dispose: () => {
+      for (const d of disposables) d.dispose();
+    },
+  };
+}

@@ -8,7 +8,7 @@ let emulator: ApiServerEmulator;
 let h: Harness;
 
 before(async () => {
-  emulator = await startEmulator();
+  emulator = await startEmulator({ logTickMs: 200 });
   addBulkPods(emulator, 2, 150);
   h = await connect({ contexts: [{ name: 'emu', emulator, namespace: 'shop' }] });
 });
@@ -133,6 +133,14 @@ describe('kubernetes read tools', () => {
     const noPrevious = await h.call('pods_logs', { pod: 'deployment/web', previous: true });
     assert.equal(noPrevious.isError, true);
     assert.match(noPrevious.text, /^BadRequest: previous terminated container "nginx" in pod "web-\S+" not found \(context "emu"\)/);
+  });
+
+  it('pods_logs follows a container for a bounded time with progress notifications', async () => {
+    const progress: string[] = [];
+    const r = await h.call('pods_logs', { pod: 'deployment/web', tailLines: 1, follow: true, followSeconds: 2 }, { onprogress: (p) => progress.push(p.message ?? '') });
+    assert.equal(r.isError, false, r.text);
+    assert.match(r.text, /^Logs of shop\/web-\S+, picked pod web-\S+ of 3 \(followed for up to 2s\):\nnginx request 39: [^\n]+\nnginx tick 1\nnginx tick 2\n/);
+    assert.ok(progress.length >= 1 && /^\d+ lines so far from web-\S+\/nginx$/.test(progress[0] ?? ''), JSON.stringify(progress));
   });
 
   it('rollout_status explains a stuck rollout with the pods and their warnings', async () => {

@@ -34,7 +34,9 @@ const fixtureEntries = existsSync('test/fixtures/servers')
 const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...node, entryPoints: serverEntries, outdir: 'dist/servers' },
+  // ssh2's optional native modules (cpu-features, the .node crypto binding) are loaded inside
+  // try/catch and fall back to pure JavaScript: they stay external.
+  { ...node, entryPoints: serverEntries, outdir: 'dist/servers', external: ['cpu-features', '*.node'] },
 ];
 if (existsSync('media/src/main.ts')) {
   builds.push({ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['media/src/main.ts'], outfile: 'dist/media/main.js' });

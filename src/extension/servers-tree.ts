@@ -10,8 +10,23 @@ import { COMMANDS } from './commands';
 export type TreeNode =
   | { kind: 'server'; name: string }
   | { kind: 'tool'; server: string; tool: string }
-  | { kind: 'group'; server: string; id: string; label: string; children: TreeNode[] }
+  | { kind: 'group'; server: string; id: string; label: string; uri: string }
+  | { kind: 'target'; server: string; label: string; description: string; tooltip: string; healthy: boolean }
   | { kind: 'message'; server: string; text: string };
+
+/** One entry of a `<scheme>://targets` resource: a cluster, a device. */
+interface TargetEntry {
+  context?: string;
+  name?: string;
+  device?: string;
+  host?: string;
+  server?: string;
+  reachable?: boolean;
+  version?: string;
+  platform?: string;
+  error?: string;
+  checkedAt?: string;
+}
 
 const STATE_ICONS: Record<ServerStatus['state']['kind'], [string, string | undefined]> = {
   running: ['pass-filled', 'testing.iconPassed'],
@@ -37,7 +52,12 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.changed.fire(undefined);
   }
 
-  getChildren(node?: TreeNode): TreeNode[] {
+  getChildren(node?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
+    if (node?.kind === 'group') return this.readTargets(node);
+    return this.children(node);
+  }
+
+  private children(node?: TreeNode): TreeNode[] {
     const plane = this.plane();
     if (!plane) return [];
     if (!node) {
@@ -51,10 +71,31 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       const managed = plane.supervisor.get(node.name);
       const conn = managed?.lastConnection;
       if (!conn) return [{ kind: 'message', server: node.name, text: managed?.status.state.kind === 'failed' ? 'failed to start' : 'no tools yet' }];
-      return conn.tools.map((t) => ({ kind: 'tool' as const, server: node.name, tool: t.name }));
+      const groups: TreeNode[] = conn.targetsUri ? [{ kind: 'group', server: node.name, id: 'targets', label: node.name === 'kubernetes' ? 'Clusters' : 'Targets', uri: conn.targetsUri }] : [];
+      return [...groups, ...conn.tools.map((t) => ({ kind: 'tool' as const, server: node.name, tool: t.name }))];
     }
-    if (node.kind === 'group') return node.children;
     return [];
+  }
+
+  /** Reads the server's targets resource directly (the control plane's own read, not an agent's). */
+  private async readTargets(node: TreeNode & { kind: 'group' }): Promise<TreeNode[]> {
+    const conn = this.plane()?.supervisor.get(node.server)?.connection;
+    if (!conn) return [{ kind: 'message', server: node.server, text: 'server not running' }];
+    try {
+      const result = await conn.client.readResource({ uri: node.uri });
+      const first = result.contents[0];
+      const entries = JSON.parse(first && 'text' in first ? first.text : '[]') as TargetEntry[];
+      if (entries.length === 0) return [{ kind: 'message', server: node.server, text: 'none configured' }];
+      return entries.map((e) => {
+        const label = e.context ?? e.name ?? e.device ?? e.host ?? '?';
+        const healthy = e.reachable === true;
+        const description = healthy ? ['reachable', e.version ?? e.platform].filter(Boolean).join(' · ') : e.reachable === false ? `unreachable${e.error ? `: ${e.error}` : ''}` : 'not checked yet';
+        const tooltip = [label, e.server ?? e.host, description, e.checkedAt ? `checked ${e.checkedAt}` : undefined].filter(Boolean).join('\n');
+        return { kind: 'target' as const, server: node.server, label, description, tooltip, healthy };
+      });
+    } catch (err) {
+      return [{ kind: 'message', server: node.server, text: `cannot read targets: ${err instanceof Error ? err.message : String(err)}` }];
+    }
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
@@ -99,6 +140,15 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       case 'group': {
         const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `group:${node.server}:${node.id}`;
+        item.iconPath = new vscode.ThemeIcon('server-environment');
+        return item;
+      }
+      case 'target': {
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+        item.id = `target:${node.server}:${node.label}`;
+        item.description = node.description;
+        item.tooltip = node.tooltip;
+        item.iconPath = new vscode.ThemeIcon(node.healthy ? 'pass' : 'warning', new vscode.ThemeColor(node.healthy ? 'testing.iconPassed' : 'list.warningForeground'));
         return item;
       }
       case 'message': {
@@ -111,9 +161,9 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   /** What the tree shows, for tests: labels, descriptions and child labels. */
   snapshot(): Array<{ label: string; description?: string; children: string[]; childDescriptions: Record<string, string> }> {
-    return this.getChildren().map((node) => {
+    return this.children().map((node) => {
       const item = this.getTreeItem(node);
-      const childItems = this.getChildren(node).map((c) => this.getTreeItem(c));
+      const childItems = this.children(node).map((c) => this.getTreeItem(c));
       return {
         label: String(item.label),
         ...(typeof item.description === 'string' ? { description: item.description } : {}),

@@ -39,6 +39,8 @@ export interface UpstreamConnection {
   readonly toolsDigest: string;
   readonly resourceCount: number;
   readonly promptCount: number;
+  /** URI of the server's `<scheme>://targets` resource (clusters, devices), if it has one. */
+  readonly targetsUri: string | undefined;
 }
 
 /** What the owner (the gateway) does with traffic a server starts. */
@@ -334,11 +336,13 @@ export class ManagedServer {
       } while (cursor);
     }
     let resourceCount = 0;
+    let targetsUri: string | undefined;
     if (capabilities.resources) {
       let cursor: string | undefined;
       do {
         const page = await client.listResources(cursor ? { cursor } : undefined);
         resourceCount += page.resources.length;
+        targetsUri ??= page.resources.find((r) => /^[a-z][a-z0-9+.-]*:\/\/targets$/.test(r.uri))?.uri;
         cursor = page.nextCursor;
       } while (cursor);
     }
@@ -362,6 +366,7 @@ export class ManagedServer {
       toolsDigest: createHash('sha256').update(JSON.stringify(tools)).digest('hex').slice(0, 16),
       resourceCount,
       promptCount,
+      targetsUri,
     };
   }
 

@@ -139,6 +139,9 @@ export class SshConnection {
         );
       },
     };
+    // Without ssh2's optional native crypto binding (never bundled) a packet can leave in two
+    // writes; with Nagle on, the second waits for a delayed ACK: ~40 ms per command.
+    client.once('connect', () => client.setNoDelay(true));
     client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => {
       finish(prompts.map(() => target.credentials.password ?? ''));
     });

@@ -57,6 +57,7 @@ const ASSETS: Readonly<Record<string, string>> = { 'main.js': 'text/javascript; 
 const clientIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
 const windowSchema = z.coerce.number().int().min(60_000).max(24 * 3_600_000);
 const decisionBodySchema = z.strictObject({ approve: z.boolean(), digest: z.string().min(1).max(128), reason: z.string().max(500).optional() });
+const loginBodySchema = z.object({ credential: z.string() });
 const approverNameSchema = z.string().regex(/^[\w .@-]{1,64}$/);
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -171,17 +172,18 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     } catch (err) {
       return refuse(res, 413, errorMessage(err), !json, { connection: 'close' });
     }
-    let presented: unknown;
+    let presented: string | undefined;
     if (json) {
       try {
-        presented = (JSON.parse(text) as { credential?: unknown } | null)?.credential;
+        const body = loginBodySchema.safeParse(JSON.parse(text));
+        presented = body.success ? body.data.credential : undefined;
       } catch {
         presented = undefined;
       }
     } else {
       presented = new URLSearchParams(text).get('credential') ?? undefined;
     }
-    if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) {
+    if (presented === undefined || presented.length === 0 || presented.length > 512) {
       return refuse(res, 400, 'enter the approver credential', !json);
     }
     if (!(await checkCredential(res, presented.trim(), !json))) return;
@@ -357,8 +359,14 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     const decideMatch = /^\/ui\/api\/approvals\/([^/]+)$/.exec(path);
     if (decideMatch) {
       if (method !== 'POST') return notAllowed(res, 'POST');
+      let approvalId: string;
+      try {
+        approvalId = decodeURIComponent(decideMatch[1]!);
+      } catch {
+        return sendJson(res, 404, { error: 'not found' });
+      }
       const auth = await authenticate(req, res, true);
-      if (auth) await decideApproval(req, res, decodeURIComponent(decideMatch[1]!), auth);
+      if (auth) await decideApproval(req, res, approvalId, auth);
       return;
     }
     sendJson(res, 404, { error: 'not found' });

@@ -182,6 +182,8 @@ describe('web UI at /ui over real HTTP', () => {
     assert.equal(replay.status, 409);
     const unknown = await fetch(`${ui.base}/ui/api/approvals/nope`, { method: 'POST', headers, body: JSON.stringify({ approve: true, digest: a.digest }) });
     assert.equal(unknown.status, 404);
+    const malformed = await fetch(`${ui.base}/ui/api/approvals/%E0%A4%A`, { method: 'POST', headers, body: JSON.stringify({ approve: true, digest: a.digest }) });
+    assert.equal(malformed.status, 404);
     const history = ui.plane.oversight!.store.history().find((h) => h.id === a.id);
     assert.deepEqual(history?.decision?.by, { kind: 'approver-credential', name: 'alice' });
     assert.equal(history?.decision?.reason, 'ticket 42');

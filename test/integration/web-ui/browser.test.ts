@@ -29,7 +29,8 @@ describe('web UI in a real browser', () => {
     ui = await startWebUiPlane();
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     context = await browser.newContext({ colorScheme: 'light', viewport: { width: 1200, height: 900 } });
-    context.setDefaultTimeout(10_000);
+    // Generous for a loaded CI machine (npm test runs two files at once on 2 cores).
+    context.setDefaultTimeout(20_000);
     // Nothing but the gateway: any other request would be a leak.
     await context.route(/^(?!http:\/\/127\.0\.0\.1:\d+\/)/, (route) => {
       problems.push(`request outside the gateway: ${route.request().url()}`);

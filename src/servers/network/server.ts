@@ -1,5 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { createToolServer, type Logger } from '../kit';
+import { ControlPlaneError } from '../../core/errors';
+import { createToolServer, type Logger, type ToolDefinition, type ToolReply } from '../kit';
+import type { NetworkServices } from './define';
 import { NetworkService, type NetworkOptions } from './services';
 import { networkTools } from './tools';
 
@@ -19,6 +21,42 @@ export interface NetworkServerConfig {
   readonly budgetBytes?: number;
 }
 
+/** Replaces every occurrence of the given secret values (longest first). */
+export function scrubber(values: readonly string[]): (text: string) => string {
+  const list = [...new Set(values.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
+  return (text) => list.reduce((t, v) => t.split(v).join('<secret>'), text);
+}
+
+function scrubValue(value: unknown, scrub: (t: string) => string): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, scrub));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, scrub)]));
+  return value;
+}
+
+/**
+ * Every tool with the secret values the server holds (MCPCP_SECRET_*) removed from its replies and
+ * errors: a device may echo a password the sanitizing patterns do not know (a description, a
+ * banner). The kit's redaction covers secret shapes; this covers the known values.
+ */
+function withScrubbing(tools: readonly ToolDefinition<NetworkServices>[], scrub: (t: string) => string): ToolDefinition<NetworkServices>[] {
+  return tools.map((tool) => ({
+    ...tool,
+    handler: async (input: never, ctx) => {
+      try {
+        const reply: ToolReply = await tool.handler(input, ctx);
+        return { text: scrub(reply.text), ...(reply.structured === undefined ? {} : { structured: scrubValue(reply.structured, scrub) as Record<string, unknown> }) };
+      } catch (err) {
+        if (err instanceof ControlPlaneError) {
+          throw new ControlPlaneError(err.code, scrub(err.message), { cause: err, details: scrubValue(err.details, scrub) as Record<string, unknown> });
+        }
+        if (err instanceof Error) err.message = scrub(err.message);
+        throw err;
+      }
+    },
+  }));
+}
+
 /** The network MCP server, ready to connect to a transport; its sessions close when `shutdown` aborts. */
 export function createNetworkServer(config: NetworkServerConfig): McpServer {
   const network = new NetworkService(config.options, config.log);
@@ -31,7 +69,10 @@ export function createNetworkServer(config: NetworkServerConfig): McpServer {
     ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown }),
     ...(config.budgetBytes === undefined ? {} : { budgetBytes: config.budgetBytes }),
     services: () => ({ network }),
-    tools: networkTools,
+    tools: withScrubbing(
+      networkTools,
+      scrubber(Object.entries(config.options.env).flatMap(([k, v]) => (k.startsWith('MCPCP_SECRET_') && v !== undefined ? [v] : []))),
+    ),
   });
   const close = server.close.bind(server);
   server.close = async () => {

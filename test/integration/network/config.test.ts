@@ -22,6 +22,8 @@ before(async () => {
       { name: 'j1', platform: 'juniper_junos' },
       // Drops the connection at the confirming `commit check` (the second one), after commit confirmed.
       { name: 'j2', platform: 'juniper_junos', minuteMs: 100, dropOn: { command: 'commit check', skip: 1, times: 1 } },
+      // Drops the connection at `configure confirm`: the revert timer must restore the device.
+      { name: 'r2', platform: 'cisco_ios', minuteMs: 100, dropOn: { command: 'configure confirm', times: 1 } },
     ],
     { options: { confirmMinutes: 1 } },
   );
@@ -174,6 +176,22 @@ describe('network config tools', () => {
     assert.equal(jun('j2').history[0]?.how, 'confirmed-timeout');
     assert.equal(jun('j2').history[1]?.how, 'cli commit confirmed');
     assert.ok(jun('j2').history[1]?.lines.includes('system host-name j2-unconfirmed'));
+  });
+
+  it('IOS: when configure confirm cannot be sent, the revert timer restores the device', async () => {
+    const r2 = h.sim.device('r2').state as CiscoDevice;
+    const before = r2.configText();
+    const r = await h.call('config_apply', { devices: ['r2'], lines: 'interface Loopback77\n description unconfirmed' });
+    assert.equal(r.isError, true);
+    assert.match(h.text(r), /ROLLBACK-PENDING .*\nconfigure confirm failed \(.*dropped.*\): the revert timer restores the previous configuration within 1 min/);
+    await new Promise((res) => setTimeout(res, 250));
+    assert.equal(r2.configText(), before);
+  });
+
+  it('never shows the secret values it holds, even where no sanitizing pattern applies', async () => {
+    const r = await h.call('config_diff', { device: 'r1', lines: 'interface Loopback1\n description admin-pass en-secret' });
+    assert.match(h.text(r), /\+ description <secret> <secret>/);
+    assert.doesNotMatch(JSON.stringify(r), /admin-pass|en-secret/);
   });
 
   it('config_rollback: IOS configure replace from the backup, NX-OS checkpoint (with dry runs)', async () => {

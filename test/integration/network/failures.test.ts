@@ -21,7 +21,7 @@ before(async () => {
     {
       extraCredentials: ['  wrongpass:', '    username: admin', '    password: ${secret:wrong-pass}', '  wrongenable:', '    username: admin', '    password: ${secret:lab-pass}', '    enable: ${secret:wrong-enable}', '  unset:', '    username: admin', '    password: ${secret:never-set}'].join('\n'),
       extraDevices: '',
-      env: { MCPCP_SECRET_WRONG_PASS: 'nope', MCPCP_SECRET_WRONG_ENABLE: 'nope' },
+      env: { MCPCP_SECRET_WRONG_PASS: 'wrong-password-1', MCPCP_SECRET_WRONG_ENABLE: 'wrong-enable-1' },
       options: { idleMs: 300 },
     },
   );
@@ -68,7 +68,7 @@ describe('network failures', () => {
     assert.match(h.text(auth), /^badpass \(127\.0\.0\.1:\d+\): authentication failed for user "admin"\nCheck the credential of badpass/);
     const enable = await h.call('device_command', { device: 'badenable', command: 'show clock' });
     assert.match(h.text(enable), /^badenable: the enable secret was not accepted/);
-    assert.doesNotMatch(h.text(enable), /nope/);
+    assert.doesNotMatch(h.text(enable), /wrong-enable-1/);
     const missing = await h.call('device_command', { device: 'nosecret', command: 'show clock' });
     assert.match(h.text(missing), /^nosecret: the secret "never-set" \(password\) is not available to the server\n.*MCPCP_SECRET_NEVER_SET/);
     const unknown = await h.call('device_command', { device: 'nope', command: 'show clock' });

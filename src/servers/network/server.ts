@@ -21,9 +21,9 @@ export interface NetworkServerConfig {
   readonly budgetBytes?: number;
 }
 
-/** Replaces every occurrence of the given secret values (longest first). */
+/** Replaces every occurrence of the given secret values (longest first; shorter than 6 characters they would mask ordinary words). */
 export function scrubber(values: readonly string[]): (text: string) => string {
-  const list = [...new Set(values.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
+  const list = [...new Set(values.filter((v) => v.length >= 6))].sort((a, b) => b.length - a.length);
   return (text) => list.reduce((t, v) => t.split(v).join('<secret>'), text);
 }
 

@@ -234,6 +234,17 @@ describe('network config tools', () => {
     assert.match(h.text(outside), /must be a path inside the templates folder/);
   });
 
+  it('changes devices one after another and stops at the first failure', async () => {
+    const nBefore = nx().configText();
+    const rBefore = ios().configText();
+    const r = await h.call('config_apply', { devices: ['n1', 'r1', 'r2'], lines: 'feature ospf' });
+    assert.equal(r.isError, true);
+    assert.match(h.text(r), /^FAILED: stopped at r1; not attempted: r2\.\n== n1: APPLIED \(1\/1 lines applied; backup mcpcp-[\w-]+\)[\s\S]*\n== r1: ROLLED-BACK \(0\/1 lines applied/);
+    assert.match(nx().configText(), /^feature ospf$/m);
+    assert.notEqual(nx().configText(), nBefore);
+    assert.equal(ios().configText(), rBefore);
+  });
+
   it('refuses lines that would leave configuration mode', async () => {
     for (const lines of ['interface Loopback1\nend\nreload', 'do reload']) {
       const r = await h.call('config_apply', { devices: ['r1'], lines, dryRun: true });

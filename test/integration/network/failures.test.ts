@@ -17,6 +17,7 @@ before(async () => {
       { name: 'e1', platform: 'cisco_ios', enableSecret: 'en-secret' },
       { name: 'lg', platform: 'cisco_ios', legacyOnly: true },
       { name: 'i1', platform: 'cisco_nxos' },
+      { name: 's1', platform: 'cisco_ios', slow: { command: 'show tech-support', ms: 1500 } },
     ],
     {
       extraCredentials: ['  wrongpass:', '    username: admin', '    password: ${secret:wrong-pass}', '  wrongenable:', '    username: admin', '    password: ${secret:lab-pass}', '    enable: ${secret:wrong-enable}', '  unset:', '    username: admin', '    password: ${secret:never-set}'].join('\n'),
@@ -72,7 +73,7 @@ describe('network failures', () => {
     const missing = await h.call('device_command', { device: 'nosecret', command: 'show clock' });
     assert.match(h.text(missing), /^nosecret: the secret "never-set" \(password\) is not available to the server\n.*MCPCP_SECRET_NEVER_SET/);
     const unknown = await h.call('device_command', { device: 'nope', command: 'show clock' });
-    assert.match(h.text(unknown), /^Invalid "device": no device "nope" in the inventory\nKnown devices: k1, e1, lg, i1/);
+    assert.match(h.text(unknown), /^Invalid "device": no device "nope" in the inventory\nKnown devices: k1, e1, lg, i1, s1/);
   });
 
   it('reports an unreachable device and remembers it in devices_list', async () => {
@@ -88,6 +89,16 @@ describe('network failures', () => {
     assert.match(h.text(strict), /no common SSH algorithm.*\nOld devices need legacy algorithms: set "legacyAlgorithms: true" on lg-strict/s);
     const legacy = await h.call('device_command', { device: 'lg', command: 'show clock' });
     assert.equal(legacy.isError, undefined, h.text(legacy));
+  });
+
+  it('a command past its timeout is an error; the session is not reused', async () => {
+    const s1 = h.sim.device('s1');
+    const r = await h.call('device_command', { device: 's1', command: 'show tech-support', timeoutSeconds: 1 });
+    assert.equal(r.isError, true);
+    assert.match(h.text(r), /^s1: "show tech-support": no prompt within 1 s/);
+    const next = await h.call('device_command', { device: 's1', command: 'show clock' });
+    assert.equal(next.isError, undefined, h.text(next));
+    assert.equal(s1.logins(), 2);
   });
 
   it('closes idle sessions and reconnects on next use', async () => {

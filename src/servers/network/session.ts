@@ -383,8 +383,10 @@ export class ShellSession implements Session {
         if (this.raw.length > options.maxBytes + TAIL) {
           if (!truncated) head = this.raw.slice(0, options.maxBytes);
           truncated = true;
+          const dropped = this.raw.length - TAIL;
           this.raw = this.raw.slice(-TAIL);
-          answeredAt = Math.min(answeredAt, 0);
+          // Positions are relative to `raw`: a prompt already answered stays answered.
+          answeredAt -= dropped;
         }
         const text = this.tail();
         const last = lastLine(text);

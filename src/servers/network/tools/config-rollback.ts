@@ -5,7 +5,7 @@ import { junosRollbackDiff, listBackups, rollbackDevice } from '../apply';
 import { NetworkErrorCode } from '../client';
 import { localDiff, readConfig, sanitizedDiff } from '../config-read';
 import { sanitize } from '../config-text';
-import { CHANGE_DEVICE, defineNetworkTool, deviceField } from '../define';
+import { defineNetworkTool, deviceField } from '../define';
 import type { NetworkService, Target } from '../services';
 
 async function backupContent(network: NetworkService, target: Target, name: string, signal: AbortSignal): Promise<string> {

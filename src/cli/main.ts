@@ -105,6 +105,8 @@ async function serve(argv: string[]): Promise<number> {
       secrets,
       workspaceTrusted: true,
       defaultCwd: roots[0] ?? process.cwd(),
+      rootPaths: roots,
+      stateDir: dataDir,
     },
     roots: () => hostRoots,
     stateDir: dataDir,

@@ -1,6 +1,21 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { ControlPlaneError } from './errors';
+import { secretEnvName, type SecretStore } from './secrets/secret-store';
+
+/** What a built-in server's defaults and environment may depend on. */
+export interface BuiltinHost {
+  env: NodeJS.ProcessEnv;
+  /** The roots as folders (workspace folders; headless: configured roots). */
+  rootPaths: readonly string[];
+  /** The host's own state folder (global storage; headless: the data directory). */
+  stateDir: string;
+  secrets: SecretStore;
+  /** Sees every secret value handed to a child (for redaction). */
+  onSecret?: (value: string) => void;
+}
 
 /** A server shipped with the control plane: its own esbuild entry under dist/servers/. */
 export interface BuiltinServerDefinition {
@@ -11,7 +26,11 @@ export interface BuiltinServerDefinition {
   /** Host variables passed through besides the defaults. */
   passEnv: readonly string[];
   /** Whether it runs when the configuration does not say. */
-  enabledByDefault(host: { env: NodeJS.ProcessEnv }): boolean;
+  enabledByDefault(host: BuiltinHost): boolean;
+  /** Environment the control plane computes at each start (paths, referenced secrets). */
+  env?(host: BuiltinHost): Promise<Record<string, string>>;
+  /** Driven by a workspace file (the network inventory): never started in an untrusted workspace. */
+  workspaceScoped?: boolean;
 }
 
 export const BUILTIN_SERVERS: readonly BuiltinServerDefinition[] = [
@@ -35,7 +54,49 @@ export const BUILTIN_SERVERS: readonly BuiltinServerDefinition[] = [
     ],
     enabledByDefault: ({ env }) => kubeconfigAvailable(env),
   },
+  {
+    name: 'network',
+    entry: 'network.js',
+    description: 'Cisco IOS/IOS-XE/NX-OS, Junos and Linux devices over SSH (ssh2), from the workspace inventory.',
+    passEnv: ['SSH_AUTH_SOCK', 'MCPCP_NETWORK_INVENTORY', 'MCPCP_NTC_TEMPLATES_DIR', 'MCPCP_NETWORK_FANOUT', 'MCPCP_LOG_LEVEL'],
+    // The inventory names hosts to send credentials to: a workspace that is not trusted gets no say.
+    workspaceScoped: true,
+    enabledByDefault: (host) => networkInventory(host) !== undefined,
+    env: networkEnv,
+  },
 ];
+
+/** The workspace inventory file: MCPCP_NETWORK_INVENTORY, else the first root's `.mcpcp/inventory.yaml`. */
+export function networkInventory(host: Pick<BuiltinHost, 'env' | 'rootPaths'>): string | undefined {
+  const configured = host.env['MCPCP_NETWORK_INVENTORY'];
+  if (configured) return existsSync(configured) ? configured : undefined;
+  return host.rootPaths.map((r) => join(r, '.mcpcp', 'inventory.yaml')).find((f) => existsSync(f));
+}
+
+/**
+ * The network server's environment: where the inventory, templates and known hosts are, and the
+ * value of each secret the inventory references (`${secret:name}` → MCPCP_SECRET_NAME). A missing
+ * secret is an error naming it: the server fails to start rather than log in without it.
+ */
+async function networkEnv(host: BuiltinHost): Promise<Record<string, string>> {
+  const inventory = networkInventory(host);
+  if (!inventory) throw new ControlPlaneError('CONFIG_INVALID', 'no network inventory: create .mcpcp/inventory.yaml in the workspace or set MCPCP_NETWORK_INVENTORY');
+  const env: Record<string, string> = {
+    MCPCP_NETWORK_INVENTORY: inventory,
+    MCPCP_TEMPLATES_DIR: join(dirname(inventory), 'templates'),
+    MCPCP_KNOWN_HOSTS: join(host.stateDir, 'known_hosts'),
+  };
+  const text = await readFile(inventory, 'utf8');
+  for (const name of new Set([...text.matchAll(/\$\{secret:([A-Za-z0-9][A-Za-z0-9._-]{0,127})\}/g)].map((m) => m[1]!))) {
+    const value = await host.secrets.get(name);
+    if (value === undefined) {
+      throw new ControlPlaneError('SECRET_MISSING', `secret "${name}" referenced by ${inventory} is not set; set it with "MCP Control Plane: Set Secret" or \`mcpcp secrets set ${name}\``);
+    }
+    host.onSecret?.(value);
+    env[secretEnvName(name)] = value;
+  }
+  return env;
+}
 
 /** A kubeconfig is found as kubectl finds one (KUBECONFIG, ~/.kube/config), or we run in a pod. */
 export function kubeconfigAvailable(env: NodeJS.ProcessEnv): boolean {

@@ -53,6 +53,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     workspaceTrusted: vscode.workspace.isTrusted,
     workspaceDefined: currentWorkspaceDefined,
     defaultCwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.globalStorageUri.fsPath,
+    rootPaths: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+    stateDir: context.globalStorageUri.fsPath,
   });
   let currentWorkspaceDefined = new Set<string>();
   const settings = (): Config => {
@@ -162,8 +164,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       if (e.affectsConfiguration('mcpControlPlane')) void reapply();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void reapply()),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => void plane.rootsChanged()),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void plane.rootsChanged().then(reapply)),
   );
+
+  // The network server follows its inventory: created, changed or deleted, it starts, restarts or stops.
+  const inventoryWatcher = vscode.workspace.createFileSystemWatcher('**/.mcpcp/inventory.yaml');
+  const onInventory = async (): Promise<void> => {
+    const before = plane.supervisor.get('network');
+    await reapply();
+    // Still the same server (the inventory changed, not appeared or vanished): it re-reads it at start.
+    if (before && plane.supervisor.get('network') === before) await before.restart();
+  };
+  disposables.push(inventoryWatcher, inventoryWatcher.onDidCreate(() => void onInventory()), inventoryWatcher.onDidChange(() => void onInventory()), inventoryWatcher.onDidDelete(() => void onInventory()));
 
   // ---- Commands ---------------------------------------------------------------------------------
   const pickServer = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {

@@ -22,6 +22,10 @@ export interface HostEnvironment {
   workspaceDefined?: ReadonlySet<string>;
   /** Working directory for children without one (the first root). */
   defaultCwd: string;
+  /** The roots as folders. */
+  rootPaths: readonly string[];
+  /** The host's state folder (global storage; headless: the data directory). */
+  stateDir: string;
   /** Sees every secret value expanded into a child's environment (for redaction). */
   onSecret?: (value: string) => void;
 }
@@ -46,13 +50,15 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
       problems.push({ server: builtin.name, message: `"${builtin.name}" is a built-in server; it takes no command (rename your server)` });
       continue;
     }
-    const enabled = entry?.enabled ?? builtin.enabledByDefault({ env: host.env });
+    const builtinHost = { env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, secrets: host.secrets, ...(host.onSecret ? { onSecret: host.onSecret } : {}) };
+    const enabled = entry?.enabled ?? builtin.enabledByDefault(builtinHost);
     if (!enabled) continue;
     const script = join(host.serversDir, builtin.entry);
+    const untrusted = builtin.workspaceScoped === true && !host.workspaceTrusted;
     specs.push(makeSpec(builtin.name, true, entry ?? {}, host, [...builtin.passEnv], async () => {
       if (!existsSync(script)) throw new ControlPlaneError('SPAWN_FAILED', `built-in server bundle ${script} is missing; run \`npm run build\``);
-      return { command: host.nodePath, args: [script] };
-    }));
+      return { command: host.nodePath, args: [script], extraEnv: builtin.env ? await builtin.env(builtinHost) : {} };
+    }, untrusted ? `the workspace is not trusted: ${builtin.name} reads its configuration from the workspace` : undefined));
   }
   for (const [name, entry] of Object.entries(config.servers)) {
     if (findBuiltin(name)) continue;
@@ -73,11 +79,12 @@ function makeSpec(
   entry: ServerConfig,
   host: HostEnvironment,
   extraPass: string[],
-  program: () => Promise<{ command: string; args: string[] }>,
+  program: () => Promise<{ command: string; args: string[]; extraEnv?: Record<string, string> }>,
+  blockedBy?: string,
 ): ServerSpec {
-  const blocked = !host.workspaceTrusted && host.workspaceDefined?.has(name)
+  const blocked = blockedBy ?? (!host.workspaceTrusted && host.workspaceDefined?.has(name)
     ? 'the workspace is not trusted: servers configured by the workspace do not start'
-    : undefined;
+    : undefined);
   const fingerprint = JSON.stringify({ name, builtin, entry, trusted: host.workspaceTrusted, blocked: blocked ?? null });
   return {
     name,
@@ -85,7 +92,7 @@ function makeSpec(
     fingerprint,
     ...(blocked ? { blockedReason: blocked } : {}),
     resolveSpawn: async (): Promise<SpawnSpec> => {
-      const { command, args } = await program();
+      const { command, args, extraEnv } = await program();
       const env: Record<string, string> = {};
       for (const key of [...DEFAULT_PASS_ENV, ...extraPass, ...(entry.passEnv ?? [])]) {
         const value = host.env[key];
@@ -94,6 +101,7 @@ function makeSpec(
       for (const [key, raw] of Object.entries(entry.env ?? {})) {
         env[key] = await expandReferences(raw, { secrets: host.secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
       }
+      Object.assign(env, extraEnv);
       env['MCPCP_WORKSPACE_TRUSTED'] = host.workspaceTrusted ? '1' : '0';
       if (builtin && host.runAsNode) env['ELECTRON_RUN_AS_NODE'] = '1';
       const cwd = entry.cwd === undefined ? host.defaultCwd : isAbsolute(entry.cwd) ? entry.cwd : resolve(host.defaultCwd, entry.cwd);

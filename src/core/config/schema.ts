@@ -21,6 +21,10 @@ export const DEFAULT_PASS_ENV = [
 export const serverConfigSchema = z
   .object({
     enabled: z.boolean().optional().describe('Start this server. Built-in servers have their own default (git: on).'),
+    type: z
+      .enum(['stdio', 'http', 'sse'])
+      .optional()
+      .describe('How to reach a server that is not built in: `stdio` (a supervised child; default with `command`), `http` (Streamable HTTP, falling back to SSE; default with `url`) or `sse`.'),
     command: z
       .string()
       .min(1)
@@ -32,12 +36,39 @@ export const serverConfigSchema = z
       .record(z.string(), z.string())
       .optional()
       .describe('Environment variables for the child. Values may reference `${secret:name}` (secret store) or `${env:NAME}` (host environment); never put a secret here in plain text.'),
+    envFile: z.string().optional().describe('A dotenv file whose variables the child gets (values may reference `${secret:name}`).'),
     passEnv: z
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
       .optional()
       .describe('Extra host environment variables passed through to the child, beyond PATH, HOME, LANG and proxy variables.'),
+    url: z.url({ protocol: /^https?$/ }).optional().describe('For an `http` or `sse` server: its endpoint.'),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('HTTP headers for an `http` or `sse` server. Values may reference `${secret:name}`; never put a token here in plain text.'),
+    timeoutMs: z.number().int().min(1_000).optional().describe('Longest a call to this server may run (default: gateway.callTimeoutMs).'),
+    retries: z.number().int().min(0).max(100).optional().describe('Quick crashes (or failed connections) in a row before the server is left crash-looping (default: supervisor.crashLoopThreshold).'),
+    tools: z
+      .object({
+        include: z.array(z.string()).optional().describe('Only these tools (globs) are offered.'),
+        exclude: z.array(z.string()).optional().describe('These tools (globs) are hidden and refused.'),
+      })
+      .strict()
+      .optional()
+      .describe('Per-server tool filter applied at the gateway (VS Code takes at most 128 tools per request).'),
+    adoptedFrom: z
+      .object({ file: z.string(), name: z.string() })
+      .strict()
+      .optional()
+      .describe('Set by "Adopt servers": the MCP config file and entry this server came from.'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const type = s.type ?? (s.url !== undefined ? 'http' : 'stdio');
+    if (type === 'stdio' && s.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'a stdio server takes `command`, not `url`' });
+    if (type !== 'stdio' && s.command !== undefined) ctx.addIssue({ code: 'custom', path: ['command'], message: `an ${type} server takes \`url\`, not \`command\`` });
+    if (type !== 'stdio' && s.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: `an ${type} server needs \`url\`` });
+  });
 
 export const supervisorConfigSchema = z
   .object({

@@ -159,6 +159,43 @@ export class Oversight implements OversightStages, UiBackend {
     return { approved: true, reason: outcome.reason || 'approved' };
   }
 
+  /**
+   * Asks a human to approve an action of the control plane itself (a remediation of an MCP
+   * configuration, say) through the same approvals UI, with `previewText` (a file diff) shown as
+   * the preview. Resolves when a human decided or the approval expired; audited like a call.
+   */
+  async requestInternalApproval(input: { action: string; args: Record<string, JsonValue>; previewText: string; reason: string; signal?: AbortSignal }): Promise<{ approved: boolean; reason: string; approvalId: string }> {
+    const { approval } = this.store.request({
+      kind: 'tool',
+      server: 'mcpcp',
+      tool: input.action,
+      args: input.args,
+      displayArgs: this.options.redactor.redact(input.args) as Record<string, JsonValue>,
+      preview: { status: 'ok', result: { content: [{ type: 'text', text: this.options.redactor.redactString(input.previewText) }] }, truncated: false },
+      client: { name: 'mcp-control-plane' },
+      rule: { source: 'default', id: 'control-plane-change' },
+      reason: input.reason,
+    });
+    const outcome = await this.store.waitForDecision(approval.id, input.signal ? { signal: input.signal } : {});
+    if (outcome.approved && !this.store.consume('mcpcp', input.action, approval.digest, 'tool')) {
+      return { approved: false, reason: 'the approval was already used', approvalId: approval.id };
+    }
+    return { approved: outcome.approved, reason: outcome.reason, approvalId: approval.id };
+  }
+
+  /** Writes a record for an action of the control plane itself (remediation applied, rolled back...). */
+  recordAction(event: { action: string; outcome: 'ok' | 'error'; detail?: Record<string, unknown>; error?: string; approvalId?: string }): Promise<void> {
+    return this.write({
+      type: event.outcome === 'ok' ? 'call.completed' : 'call.failed',
+      server: 'mcpcp',
+      tool: event.action,
+      outcome: event.outcome,
+      ...(event.approvalId ? { approvalId: event.approvalId } : {}),
+      ...(event.error ? { error: event.error } : {}),
+      ...(event.detail ? { detail: event.detail } : {}),
+    });
+  }
+
   audit(event: PipelineEvent): Promise<void> {
     return this.write(toAuditEvent(event, this.options.redactor));
   }

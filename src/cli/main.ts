@@ -14,6 +14,7 @@ import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
 import { ensureApproverCredential } from '../core/approvals';
+import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
 
 const USAGE = `Usage: mcpcp <command> [options]
 
@@ -95,6 +96,7 @@ async function serve(argv: string[]): Promise<number> {
   const secrets = new FileSecretStore(dataDir);
   const log = (message: string): void => void process.stderr.write(`mcpcp: ${message}\n`);
 
+  let webUi: WebUiRoute | undefined;
   const plane = await ControlPlane.start({
     config,
     host: {
@@ -115,6 +117,11 @@ async function serve(argv: string[]): Promise<number> {
     // .mcpcp/policy.yaml, its rules can only tighten. A file named with --config is the operator's.
     policyLayer: implicit ? 'workspace' : 'config',
     ...(process.env['MCPCP_CLIENT_TOKEN'] ? { token: process.env['MCPCP_CLIENT_TOKEN'] } : {}),
+    // The approvals and dashboard web UI at /ui: its own sign-in with the approver credential.
+    publicRoutes: (p) => {
+      webUi = createWebUiRoute({ backend: () => p.oversight, dataDir, assetsDir: join(__dirname, 'media'), log });
+      return [webUi.handle];
+    },
     logSink: (line) => process.stderr.write(`[${line.server}${line.source === 'supervisor' ? '*' : ''}] ${line.text}\n`),
     log,
     authedRoutes: [
@@ -157,6 +164,7 @@ async function serve(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log(`${signal}: stopping`);
+      webUi?.dispose();
       void plane
         .stop()
         .then(() => rm(instanceFile, { force: true }))

@@ -11,6 +11,7 @@ export const COMMANDS = {
   secretList: 'mcpControlPlane.secret.list',
   secretDelete: 'mcpControlPlane.secret.delete',
   viewFocus: 'mcpControlPlane.view.focus',
+  dashboardOpen: 'mcpControlPlane.dashboard.open',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -26,8 +27,10 @@ export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   secretList: 'List Secrets',
   secretDelete: 'Delete Secret',
   viewFocus: 'Show Servers',
+  dashboardOpen: 'Open Dashboard',
 };
 
 export const VIEW_CONTAINER_ID = 'mcpControlPlane';
 export const SERVERS_VIEW_ID = 'mcpControlPlane.servers';
+export const APPROVALS_VIEW_ID = 'mcpControlPlane.approvals';
 export const MCP_PROVIDER_ID = 'mcpControlPlane.servers';

@@ -9,7 +9,8 @@ import type { HostEnvironment } from '../core/config/server-specs';
 import { ControlPlane } from '../core/control-plane';
 import { errorMessage } from '../core/errors';
 import type { ServerStatus } from '../core/supervisor/state';
-import { COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CONTAINER_ID } from './commands';
+import { APPROVALS_VIEW_ID, COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CONTAINER_ID } from './commands';
+import { registerOversightViews, type OversightTestHooks } from './webviews';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
@@ -22,6 +23,8 @@ export interface ExtensionApi {
   servers(): Array<{ name: string; state: string; toolCount: number; pid?: number; lastError?: string }>;
   treeSnapshot(): Array<{ label: string; description?: string; children: string[]; childDescriptions: Record<string, string> }>;
   onDidChangeServers: vscode.Event<void>;
+  /** Only when the extension runs its tests (ExtensionMode.Test): the approvals UI's own code paths. */
+  oversight?: OversightTestHooks;
 }
 
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
@@ -120,6 +123,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   };
   renderStatusBar();
   disposables.push(tree, view, statusBar);
+
+  // ---- Approvals view, dashboard, notifications ---------------------------------------------------
+  const oversightViews = registerOversightViews(context, plane.oversight, {
+    approvalsViewId: APPROVALS_VIEW_ID,
+    dashboardCommand: COMMANDS.dashboardOpen,
+    badgeFallback: view,
+    log: (m) => output.info(m),
+  });
 
   const lastStates = new Map<string, string>();
   disposables.push(
@@ -264,6 +275,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       })),
     treeSnapshot: () => tree.snapshot(),
     onDidChangeServers: serversChanged.event,
+    ...(oversightViews.testHooks ? { oversight: oversightViews.testHooks } : {}),
   };
 }
 

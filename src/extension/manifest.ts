@@ -8,6 +8,7 @@ const ICONS: Partial<Record<keyof typeof COMMANDS, string>> = {
   serverRestart: '$(debug-restart)',
   serverShowLog: '$(output)',
   clientConfigCopy: '$(copy)',
+  dashboardOpen: '$(dashboard)',
 };
 
 export function manifestContributions(): {

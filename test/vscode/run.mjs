@@ -314,7 +314,10 @@ async function main() {
   const external = new Set();
   context.on('request', (req) => {
     const u = new URL(req.url());
-    if (/^(https?|wss?):$/.test(u.protocol) && !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) external.add(u.origin);
+    // Webview resources are addressed as *.vscode-resource.vscode-cdn.net and answered inside the
+    // workbench by its service worker: they never leave the machine.
+    const webviewResource = u.hostname.endsWith('.vscode-resource.vscode-cdn.net');
+    if (/^(https?|wss?):$/.test(u.protocol) && !webviewResource && !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) external.add(u.origin);
   });
   cleanups.push(() => {
     if (external.size) log(`warning: the workbench made requests beyond 127.0.0.1: ${[...external].join(' ')}`);

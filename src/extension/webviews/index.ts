@@ -22,7 +22,7 @@ export interface OversightViewsOptions {
    * A view that carries the pending-count badge until the Approvals view is first opened (a webview
    * view exists only once resolved): pass the Servers tree view.
    */
-  readonly badgeFallback?: { badge: vscode.ViewBadge | undefined };
+  readonly badgeFallback?: { badge?: vscode.ViewBadge | undefined };
   /** A notification with Approve / Reject / Review per new pending approval. Default true. */
   readonly notify?: boolean;
   readonly log?: (message: string) => void;

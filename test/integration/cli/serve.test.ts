@@ -134,3 +134,56 @@ describe('mcpcp serve / status (headless)', () => {
     assert.match(usage.stderr, /unknown option --bogus; known: --config <value>/);
   });
 });
+
+describe('mcpcp approvals (headless human approval)', () => {
+  it('lists pending approvals with the approver credential; approving needs a terminal confirmation; the call then runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcpcp-cli-'));
+    const dataDir = join(dir, 'data');
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `servers:\n  git: { enabled: false }\n  fx: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(fixtureScript('well-behaved'))}] }\n`);
+    const { child, firstLine } = startServe(['--config', config, '--print-client-config'], dir, dataDir);
+    try {
+      const fx = (JSON.parse(await firstLine) as { servers: Record<string, { url: string; headers: Record<string, string> }> }).servers['fx']!;
+      const rotate = spawnSync(process.execPath, [CLI, 'approver-credential', 'rotate', '--data-dir', dataDir], { encoding: 'utf8' });
+      const credential = rotate.stdout.trim();
+      assert.match(credential, /^mcpcp_appr_/);
+
+      const client = new Client({ name: 'agent', version: '2' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(fx.url), { requestInit: { headers: fx.headers } }));
+      const call = client.callTool({ name: 'delete_thing', arguments: { name: 'staging' } });
+      call.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+
+      const env = { ...process.env, MCPCP_APPROVER_CREDENTIAL: credential };
+      let listed = '';
+      await waitFor(() => {
+        listed = spawnSync(process.execPath, [CLI, 'approvals', 'list', '--data-dir', dataDir], { encoding: 'utf8', env }).stdout;
+        return listed.includes('delete_thing on fx');
+      }, 10_000, 'the pending approval');
+      const id = /^(\S+)\s+delete_thing on fx/m.exec(listed)![1]!;
+      assert.match(listed, /arguments: \{"name":"staging"\}/);
+      assert.match(listed, /why: Tool "delete_thing" of server "fx" may change or delete things/);
+      assert.match(listed, /preview: "fx" is a third-party server: its preview is not run or trusted/);
+
+      // The client token is not an approver credential.
+      const withClientToken = spawnSync(process.execPath, [CLI, 'approvals', 'list', '--data-dir', dataDir], { encoding: 'utf8', env: { ...env, MCPCP_APPROVER_CREDENTIAL: fx.headers['Authorization']!.slice(7) } });
+      assert.equal(withClientToken.status, 1);
+
+      // Piped input is no human: refused, nothing decided.
+      const piped = spawnSync(process.execPath, [CLI, 'approvals', 'approve', id, '--data-dir', dataDir], { encoding: 'utf8', env, input: 'approve\n' });
+      assert.equal(piped.status, 1);
+      assert.match(piped.stderr, /needs an interactive confirmation on a terminal/);
+
+      // On a terminal (script(1) gives it a pty), typing "approve" decides.
+      const command = [process.execPath, CLI, 'approvals', 'approve', id, '--data-dir', dataDir].map((a) => `'${a}'`).join(' ');
+      const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env, input: 'approve\n', timeout: 20_000 });
+      assert.equal(tty.status, 0, tty.stdout + tty.stderr);
+      assert.match(tty.stdout, new RegExp(`${id}: approved`));
+      const result = await call;
+      assert.equal(firstText(result), 'deleted staging; deleted so far: staging');
+      await client.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});

@@ -1,0 +1,399 @@
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import type { ServerConfig } from '../config/schema';
+import { errorMessage } from '../errors';
+import { SecretNamer, serverNameFrom } from './convert';
+import type { JsonPath } from './jsonc';
+import { readMcpConfig, type McpConfigKind, type McpConfigLocation, type ParsedMcpConfig, type SourceServer } from './mcp-config';
+import { SecretScanner, describeSecret, type SecretHit } from './secret-scan';
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+export type Rule =
+  | 'plaintext-secret'
+  | 'unpinned-package'
+  | 'insecure-url'
+  | 'bridge-all-interfaces'
+  | 'missing-timeout'
+  | 'duplicate-tool-name'
+  | 'tool-budget'
+  | 'untrusted-workspace'
+  | 'duplicate-server'
+  | 'config-invalid';
+
+export interface FindingLocation {
+  file: string;
+  /** 1-based; 0 when the finding is not about one place in a file (tool budget). */
+  line: number;
+  column: number;
+  /** JSON pointer of the value (`/servers/github/env/GITHUB_TOKEN`). */
+  pointer: string;
+}
+
+/** A proposed fix. Applying it always goes through an approval with the file diff as preview. */
+export type Remediation =
+  | {
+      kind: 'move-secret';
+      title: string;
+      path: JsonPath;
+      /** The secret's span within the string at `path`. */
+      start: number;
+      end: number;
+      secretName: string;
+      /** SHA-256 of the secret: applying refuses if the file now holds something else. */
+      valueDigest: string;
+      /** `secret`: `${secret:name}` (the control plane's files); `input`: `${input:name}` plus an input (VS Code's mcp.json). */
+      reference: 'secret' | 'input';
+    }
+  | { kind: 'adopt-server'; title: string; server: string }
+  | {
+      kind: 'pin-package';
+      title: string;
+      path: JsonPath;
+      ecosystem: 'npm' | 'pypi';
+      package: string;
+      /** The argument as written; applying refuses if it changed. */
+      arg: string;
+      /** Text before the package spec in the argument (`--package=`), kept. */
+      prefix: string;
+    }
+  | { kind: 'add-timeout'; title: string; path: JsonPath; timeoutMs: number }
+  | { kind: 'remove-server'; title: string; path: JsonPath; server: string };
+
+export interface Finding {
+  /** Stable across runs for the same problem at the same place. */
+  id: string;
+  severity: Severity;
+  rule: Rule;
+  message: string;
+  location: FindingLocation;
+  server?: string;
+  remediation?: Remediation;
+}
+
+export interface AssessedFile {
+  path: string;
+  kind: McpConfigKind;
+  scope: 'workspace' | 'user';
+  status: 'ok' | 'missing' | 'unreadable';
+  servers: number;
+  error?: string;
+}
+
+export interface AssessmentReport {
+  generatedAt: string;
+  files: AssessedFile[];
+  findings: Finding[];
+  summary: Record<Severity, number>;
+  /** Tools over the enabled servers, when known. */
+  toolTotal?: number;
+  toolLimit: number;
+}
+
+export interface AssessOptions {
+  /** False: servers from workspace files are reported as coming from an untrusted workspace. */
+  workspaceTrusted?: boolean;
+  /** Tools of the control plane's enabled servers (names, or only a count), for duplicates and the budget. */
+  tools?: ReadonlyArray<{ server: string; tools: readonly string[] | number }>;
+  /** VS Code sends at most this many tools per request. Default 128. */
+  toolLimit?: number;
+  /** The control plane's servers, for entries adopted but still in their source file. */
+  ownServers?: Readonly<Record<string, ServerConfig>>;
+  /** Names in the secret store (proposed names avoid them). */
+  secretNames?: readonly string[];
+  /** Timeout the add-timeout remediation proposes. Default 60 s. */
+  proposedTimeoutMs?: number;
+  now?: () => Date;
+}
+
+/** Reads every location that exists and assesses them together. */
+export async function assessLocations(locations: readonly McpConfigLocation[], options: AssessOptions = {}): Promise<AssessmentReport> {
+  const parsed: ParsedMcpConfig[] = [];
+  const files: AssessedFile[] = [];
+  for (const location of locations) {
+    try {
+      const p = await readMcpConfig(location);
+      if (!p) {
+        files.push({ path: location.path, kind: location.kind, scope: location.scope, status: 'missing', servers: 0 });
+        continue;
+      }
+      parsed.push(p);
+      files.push({ path: location.path, kind: location.kind, scope: location.scope, status: 'ok', servers: p.servers.length });
+    } catch (err) {
+      files.push({ path: location.path, kind: location.kind, scope: location.scope, status: 'unreadable', servers: 0, error: errorMessage(err) });
+    }
+  }
+  return buildReport(parsed, files, options);
+}
+
+/**
+ * Assesses parsed configurations: plaintext secrets (token shapes and sensitive names, in env,
+ * headers, args and URLs), unpinned packages (`npx`/`bunx`/`pnpm dlx`, `uvx`, `docker run`),
+ * remote URLs without TLS, bridges bound to all interfaces, missing timeouts, servers from an
+ * untrusted workspace, servers adopted but still in their source file, invalid files, duplicate
+ * tool names and the tool budget. Findings are sorted by severity, then file and line.
+ */
+export function buildReport(parsed: readonly ParsedMcpConfig[], files: AssessedFile[], options: AssessOptions = {}): AssessmentReport {
+  const scanner = new SecretScanner();
+  const namer = new SecretNamer(options.secretNames ?? []);
+  const findings: Finding[] = [];
+  const add = (f: Omit<Finding, 'id'>): void => {
+    const id = createHash('sha256').update(`${f.rule}\0${f.location.file}\0${f.location.pointer}\0${f.message}`).digest('hex').slice(0, 12);
+    if (!findings.some((x) => x.id === id)) findings.push({ id, ...f });
+  };
+  for (const file of parsed) {
+    for (const problem of file.problems) {
+      add({ severity: 'high', rule: 'config-invalid', message: `${basename(file.location.path)}: ${problem.message}; clients may ignore the file or part of it`, location: locate(file, problem.path ?? [], problem.position) });
+    }
+    for (const server of file.servers) checkServer(file, server, { scanner, namer, add, options });
+  }
+  checkAdoptedStillInSource(parsed, options, add);
+  const toolLimit = options.toolLimit ?? 128;
+  const toolTotal = checkTools(options, toolLimit, add);
+  findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.location.file.localeCompare(b.location.file) || a.location.line - b.location.line || a.location.column - b.location.column);
+  const summary = Object.fromEntries(SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length])) as Record<Severity, number>;
+  return { generatedAt: (options.now?.() ?? new Date()).toISOString(), files, findings, summary, ...(toolTotal !== undefined ? { toolTotal } : {}), toolLimit };
+}
+
+type Add = (f: Omit<Finding, 'id'>) => void;
+
+const OWN_KINDS: ReadonlySet<McpConfigKind> = new Set(['mcpcp-yaml', 'mcpcp-settings']);
+const VSCODE_KINDS: ReadonlySet<McpConfigKind> = new Set(['vscode-workspace', 'vscode-user']);
+
+function checkServer(file: ParsedMcpConfig, server: SourceServer, ctx: { scanner: SecretScanner; namer: SecretNamer; add: Add; options: AssessOptions }): void {
+  const { add, scanner } = ctx;
+  const own = OWN_KINDS.has(file.location.kind);
+  const where = `"${server.name}" in ${basename(file.location.path)}`;
+  const base = { server: server.name };
+
+  // Plaintext secrets.
+  const secret = (path: JsonPath, value: string, hit: SecretHit, label: string): void => {
+    const part = value.slice(hit.start, hit.end);
+    const name = ctx.namer.allocate(`${serverNameFrom(server.name)}-${label}`);
+    let remediation: Remediation;
+    if (own || VSCODE_KINDS.has(file.location.kind)) {
+      const reference = own ? 'secret' : 'input';
+      remediation = {
+        kind: 'move-secret',
+        title: own ? `Move it into the secret store as "${name}" and reference it as \${secret:${name}}` : `Move it into an input "${name}" (VS Code keeps it in its secret storage) and keep a copy in the control plane's secret store`,
+        path,
+        start: hit.start,
+        end: hit.end,
+        secretName: name,
+        valueDigest: sha256(part),
+        reference,
+      };
+    } else {
+      remediation = { kind: 'adopt-server', title: `Adopt "${server.name}" into the control plane (secret into the secret store) and remove it from ${basename(file.location.path)}`, server: server.name };
+    }
+    add({ ...base, severity: hit.knownFormat ? 'critical' : 'high', rule: 'plaintext-secret', message: `Plaintext secret in ${label} of ${where} (${describeSecret(part, hit.detector)})`, location: locate(file, path), remediation });
+  };
+  for (const [k, v] of Object.entries(server.env)) {
+    if (typeof server.raw['env'] === 'object' && typeof (server.raw['env'] as Record<string, unknown>)[k] !== 'string') continue;
+    for (const hit of scanner.scanValue(v, k)) secret([...server.path, 'env', k], v, hit, `env.${k}`);
+  }
+  for (const [k, v] of Object.entries(server.headers)) for (const hit of scanner.scanValue(v, k)) secret([...server.path, 'headers', k], v, hit, `headers.${k}`);
+  for (const { index, hit } of scanner.scanArgs(server.args)) secret([...server.path, 'args', index], server.args[index]!, hit, `args[${index}]`);
+  if (server.url !== undefined) for (const hit of scanner.scanUrl(server.url)) secret([...server.path, 'url'], server.url, hit, 'url');
+
+  // Unpinned packages.
+  const pkg = packageArgument(server);
+  if (pkg && !pkg.pinned) {
+    add({
+      ...base,
+      severity: 'medium',
+      rule: 'unpinned-package',
+      message: `${where} runs ${pkg.ecosystem === 'docker' ? 'image' : 'package'} "${pkg.spec}" without a fixed version: whatever is published next runs with your credentials`,
+      location: locate(file, [...server.path, 'args', pkg.index]),
+      ...(pkg.ecosystem !== 'docker' ? { remediation: { kind: 'pin-package', title: `Pin ${pkg.name} to the version currently resolved`, path: [...server.path, 'args', pkg.index], ecosystem: pkg.ecosystem, package: pkg.name, arg: server.args[pkg.index]!, prefix: pkg.prefix } } : {}),
+    });
+  }
+
+  // Remote URLs without TLS.
+  const urls: Array<{ path: JsonPath; url: string }> = [];
+  if (server.url !== undefined) urls.push({ path: [...server.path, 'url'], url: server.url });
+  server.args.forEach((a, i) => /^(?:http|ws):\/\//i.test(a) && urls.push({ path: [...server.path, 'args', i], url: a }));
+  for (const u of urls) {
+    const host = hostOf(u.url);
+    if (/^(?:http|ws):/i.test(u.url) && host !== undefined && !isLoopback(host)) {
+      add({ ...base, severity: 'high', rule: 'insecure-url', message: `${where} reaches ${host} over ${u.url.split(':')[0]!.toLowerCase()} without TLS: tokens and tool data cross the network in clear`, location: locate(file, u.path) });
+    }
+  }
+
+  // Bridges listening on every interface.
+  const bind = allInterfacesBinding(server);
+  if (bind) add({ ...base, severity: 'high', rule: 'bridge-all-interfaces', message: `${where} listens on all interfaces (${bind.text}): anyone on the network can reach it; bind it to 127.0.0.1`, location: locate(file, bind.path) });
+
+  // Timeouts.
+  if (server.timeoutMs === undefined) {
+    add({
+      ...base,
+      severity: 'low',
+      rule: 'missing-timeout',
+      message: own ? `${where} has no timeoutMs: a hung call runs until gateway.callTimeoutMs (10 min by default)` : `${where} has no timeout: a hung call can block its client; adopted into the control plane it gets one`,
+      location: locate(file, server.path),
+      ...(own ? { remediation: { kind: 'add-timeout', title: `Add timeoutMs: ${ctx.options.proposedTimeoutMs ?? 60_000}`, path: server.path, timeoutMs: ctx.options.proposedTimeoutMs ?? 60_000 } } : {}),
+    });
+  }
+
+  // Workspace trust.
+  if (file.location.scope === 'workspace' && ctx.options.workspaceTrusted === false && !server.disabled) {
+    add({ ...base, severity: 'medium', rule: 'untrusted-workspace', message: `${where} comes from a workspace that is not trusted: its command was written by whoever wrote the repository`, location: locate(file, server.path) });
+  }
+}
+
+function checkAdoptedStillInSource(parsed: readonly ParsedMcpConfig[], options: AssessOptions, add: Add): void {
+  for (const [name, config] of Object.entries(options.ownServers ?? {})) {
+    const from = config.adoptedFrom;
+    if (!from || config.enabled === false) continue;
+    const file = parsed.find((p) => p.location.path === from.file);
+    const entry = file?.servers.find((s) => s.name === from.name);
+    if (!file || !entry || entry.disabled) continue;
+    add({
+      server: entry.name,
+      severity: 'medium',
+      rule: 'duplicate-server',
+      message: `"${entry.name}" in ${basename(file.location.path)} is also adopted as "${name}": it runs twice, and the file still holds its configuration`,
+      location: locate(file, entry.path),
+      remediation: { kind: 'remove-server', title: `Remove "${entry.name}" from ${basename(file.location.path)} (the control plane runs it)`, path: entry.path, server: entry.name },
+    });
+  }
+}
+
+function checkTools(options: AssessOptions, limit: number, add: Add): number | undefined {
+  if (!options.tools) return undefined;
+  const owners = new Map<string, string[]>();
+  let total = 0;
+  for (const s of options.tools) {
+    if (typeof s.tools === 'number') {
+      total += s.tools;
+      continue;
+    }
+    total += s.tools.length;
+    for (const t of s.tools) owners.set(t, [...(owners.get(t) ?? []), s.server]);
+  }
+  const nowhere = { file: '(running servers)', line: 0, column: 0, pointer: '' };
+  for (const [tool, servers] of owners) {
+    if (servers.length < 2) continue;
+    add({ severity: 'low', rule: 'duplicate-tool-name', message: `Tool "${tool}" is offered by ${servers.map((s) => `"${s}"`).join(' and ')}: a client that does not prefix tool names sees one of them at random; filter one out with \`tools.exclude\``, location: { ...nowhere, pointer: `/tools/${tool}` } });
+  }
+  if (total > limit) {
+    add({ severity: 'high', rule: 'tool-budget', message: `${total} tools over the enabled servers: VS Code takes at most ${limit} per request and drops the rest; disable servers or filter tools (\`tools.include\`/\`tools.exclude\`)`, location: nowhere });
+  } else if (total > Math.floor(limit * 0.8)) {
+    add({ severity: 'low', rule: 'tool-budget', message: `${total} of at most ${limit} tools per request in use: the next server may exceed VS Code's limit`, location: nowhere });
+  }
+  return total;
+}
+
+function locate(file: ParsedMcpConfig, path: JsonPath, position?: { line: number; column: number }): FindingLocation {
+  const p = position ?? file.syntax.locate(file.text, path) ?? { line: 1, column: 1 };
+  return { file: file.location.path, line: p.line, column: p.column, pointer: toPointer(path) };
+}
+
+/** RFC 6901 JSON pointer of a path. */
+export function toPointer(path: JsonPath): string {
+  return path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The package a launcher runs, and whether its version is fixed. */
+export interface PackageArgument {
+  ecosystem: 'npm' | 'pypi' | 'docker';
+  index: number;
+  /** The package spec (`@scope/pkg@1.2.3`, `mcp-server-x==0.4`, `image:tag`). */
+  spec: string;
+  /** Text before the spec in the same argument (`--package=`), usually empty. */
+  prefix: string;
+  name: string;
+  pinned: boolean;
+}
+
+const EXACT_VERSION = /^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/;
+
+/** Finds the package argument of `npx`, `bunx`, `pnpm dlx`, `yarn dlx`, `uvx`, `uv tool run`, `pipx run` or `docker run`. */
+export function packageArgument(server: Pick<SourceServer, 'command' | 'args'>): PackageArgument | undefined {
+  if (!server.command) return undefined;
+  const cmd = basename(server.command).toLowerCase().replace(/\.(?:cmd|exe|bat|ps1)$/, '');
+  const args = server.args;
+  let start = 0;
+  let ecosystem: PackageArgument['ecosystem'];
+  if (cmd === 'npx' || cmd === 'bunx' || cmd === 'pnpx') ecosystem = 'npm';
+  else if ((cmd === 'pnpm' || cmd === 'yarn' || cmd === 'bun') && (args[0] === 'dlx' || args[0] === 'x')) [ecosystem, start] = ['npm', 1];
+  else if (cmd === 'npm' && args[0] === 'exec') [ecosystem, start] = ['npm', 1];
+  else if (cmd === 'uvx') ecosystem = 'pypi';
+  else if (cmd === 'uv' && args[0] === 'tool' && args[1] === 'run') [ecosystem, start] = ['pypi', 2];
+  else if (cmd === 'pipx' && args[0] === 'run') [ecosystem, start] = ['pypi', 1];
+  else if ((cmd === 'docker' || cmd === 'podman') && args[0] === 'run') [ecosystem, start] = ['docker', 1];
+  else return undefined;
+
+  const valued = ecosystem === 'npm' ? ['-p', '--package', '-c', '--call', '--cache', '--registry', '--userconfig'] : ecosystem === 'pypi' ? ['--from', '--with', '--python', '-p', '--index-url', '--spec'] : ['-e', '--env', '-v', '--volume', '-p', '--publish', '-w', '--workdir', '-u', '--user', '--name', '--network', '--mount', '--entrypoint', '--env-file', '-l', '--label', '--platform', '--pull', '-h', '--hostname', '--add-host', '--cpus', '-m', '--memory'];
+  const explicit = ecosystem === 'npm' ? ['-p', '--package'] : ecosystem === 'pypi' ? ['--from', '--spec'] : [];
+  for (let i = start; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      if (ecosystem === 'docker') continue;
+      break;
+    }
+    const eq = /^(--?[\w-]+)=(.*)$/.exec(a);
+    if (eq && explicit.includes(eq[1]!)) return classify(ecosystem, i, eq[2]!, a.slice(0, eq[1]!.length + 1));
+    if (explicit.includes(a) && args[i + 1] !== undefined) return classify(ecosystem, i + 1, args[i + 1]!);
+    if (a.startsWith('-')) {
+      if (valued.includes(a)) i++;
+      continue;
+    }
+    return classify(ecosystem, i, a);
+  }
+  return undefined;
+}
+
+function classify(ecosystem: PackageArgument['ecosystem'], index: number, spec: string, prefix = ''): PackageArgument | undefined {
+  // Local paths, URLs and git specs are not registry packages.
+  if (/^(?:[./~]|[A-Za-z]:\\|file:|https?:|git[+:]|github:)/.test(spec)) return undefined;
+  if (ecosystem === 'npm') {
+    const m = /^(@[^/@]+\/[^@]+|[^@]+)(?:@(.+))?$/.exec(spec);
+    if (!m) return undefined;
+    return { ecosystem, index, spec, prefix, name: m[1]!, pinned: m[2] !== undefined && EXACT_VERSION.test(m[2]) };
+  }
+  if (ecosystem === 'pypi') {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(?:(==|@|>=|~=|<=|>|<|!=)\s*(.+))?$/.exec(spec);
+    if (!m) return undefined;
+    return { ecosystem, index, spec, prefix, name: m[1]!, pinned: (m[2] === '==' || m[2] === '@') && m[3] !== undefined && /^\d[\w.+-]*$/.test(m[3]) };
+  }
+  const digest = spec.includes('@sha256:');
+  const tag = /:([^/:]+)$/.exec(spec)?.[1];
+  return { ecosystem, index, spec, prefix, name: spec.replace(/@sha256:.*$/, '').replace(/:[^/:]+$/, ''), pinned: digest || (tag !== undefined && tag !== 'latest') };
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1';
+}
+
+const BIND_FLAGS = /^--?(?:host|bind|listen|address|addr|ip|interface|server-host|sse-host|http-host)$/i;
+const BIND_ENV = /(?:^|_)(?:HOST|BIND|LISTEN|ADDR|ADDRESS|INTERFACE)(?:_|$)/i;
+const ALL_INTERFACES = /^(?:0\.0\.0\.0|::|\[::\]|\*)(?::\d+)?$/;
+
+function allInterfacesBinding(server: SourceServer): { path: JsonPath; text: string } | undefined {
+  for (let i = 0; i < server.args.length; i++) {
+    const a = server.args[i]!;
+    const eq = /^(--?[\w-]+)=(.*)$/.exec(a);
+    if (eq && BIND_FLAGS.test(eq[1]!) && ALL_INTERFACES.test(eq[2]!)) return { path: [...server.path, 'args', i], text: a };
+    if (BIND_FLAGS.test(a) && ALL_INTERFACES.test(server.args[i + 1] ?? '')) return { path: [...server.path, 'args', i + 1], text: `${a} ${server.args[i + 1]}` };
+    if (/^(?:0\.0\.0\.0|\[::\]):\d+$/.test(a)) return { path: [...server.path, 'args', i], text: a };
+  }
+  for (const [k, v] of Object.entries(server.env)) {
+    if (BIND_ENV.test(k) && ALL_INTERFACES.test(v.trim())) return { path: [...server.path, 'env', k], text: `${k}=${v}` };
+  }
+  return undefined;
+}

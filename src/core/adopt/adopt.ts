@@ -5,12 +5,12 @@ import type { ServerConfig } from '../config/schema';
 import { ControlPlaneError, errorMessage } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { convertServer, SecretNamer, serverNameFrom, type PlannedSecret } from './convert';
-import { applyFileChange, writeAtomic, type ActionRecorder, type AppliedChange, type ChangeApprover, type FileChange } from './file-change';
+import { applyFileChange, storedValue, writeAtomic, type ActionRecorder, type AppliedChange, type ChangeApprover, type FileChange } from './file-change';
 import { isRecord, type McpConfigLocation, type ParsedMcpConfig, type SourceInput } from './mcp-config';
 import { SecretScanner } from './secret-scan';
 import { findExecutable } from './shell-path';
 import { YAML_SYNTAX } from './syntax';
-import { unifiedDiff } from './unified-diff';
+import { maskSecrets, unifiedDiff } from './unified-diff';
 
 /** One server an adoption will add to the control plane's configuration. */
 export interface PlannedServer {
@@ -278,7 +278,7 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
   };
   try {
     for (const [name, value] of values) {
-      previous.set(name, await deps.secrets.get(name));
+      previous.set(name, await storedValue(deps.secrets, name));
       await deps.secrets.set(name, value);
     }
     await deps.servers.update(entries);
@@ -293,7 +293,7 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
   const result: AdoptResult = { servers: entries, secretNames, disabled: [] };
   if (plan.move) {
     try {
-      const change = removalChange(parsed, plan.servers.map((s) => s.sourceName), [...values.entries()].filter(([n]) => plan.servers.some((s) => s.secrets.some((x) => x.name === n && x.kind === 'plaintext'))).map(([, v]) => v));
+      const change = removalChange(parsed, plan.servers.map((s) => s.sourceName), plaintextSecrets(plan));
       result.moved = await applyFileChange(change, {
         action: 'adopt_move_servers',
         reason: `Move ${plan.servers.length} adopted server(s) out of ${plan.source.path}: the control plane runs them now`,
@@ -328,7 +328,7 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
  * The edit that removes entries from a source file (keeping everything else, comments included),
  * as a `FileChange` whose verification checks the entries are gone and `secretValues` with them.
  */
-export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly string[], secretValues: readonly string[] = []): FileChange {
+export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly string[], secrets: ReadonlyArray<{ name: string; value: string }> = []): FileChange {
   let after = parsed.text;
   const expect: FileChange['expect'] = [];
   for (const name of sourceNames) {
@@ -338,8 +338,13 @@ export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly str
     expect.push({ path: server.path, value: undefined });
   }
   // A plaintext secret another entry still uses stays in the file: only forbid what leaves with the moved ones.
-  const remaining = secretValues.filter((v) => !after.includes(v));
-  return { file: parsed.location.path, before: parsed.text, after, diff: unifiedDiff(displayName(parsed.location.path), parsed.text, after), secrets: [], expect, forbid: remaining };
+  const gone = secrets.filter((s) => !after.includes(s.value));
+  return { file: parsed.location.path, before: parsed.text, after, diff: maskSecrets(unifiedDiff(displayName(parsed.location.path), parsed.text, after), secrets), secrets: [], expect, forbid: gone.map((s) => s.value) };
+}
+
+/** The plaintext secrets a plan moves out of its file, by store name. */
+export function plaintextSecrets(plan: AdoptionPlan): Array<{ name: string; value: string }> {
+  return plan.servers.flatMap((s) => s.secrets.filter((x) => x.kind === 'plaintext' && x.value !== undefined).map((x) => ({ name: x.name, value: x.value! })));
 }
 
 function displayName(file: string): string {

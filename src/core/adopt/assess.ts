@@ -168,9 +168,9 @@ function checkServer(file: ParsedMcpConfig, server: SourceServer, ctx: { scanner
   const base = { server: server.name };
 
   // Plaintext secrets.
-  const secret = (path: JsonPath, value: string, hit: SecretHit, label: string): void => {
+  const secret = (path: JsonPath, value: string, hit: SecretHit, label: string, key: string): void => {
     const part = value.slice(hit.start, hit.end);
-    const name = ctx.namer.allocate(`${serverNameFrom(server.name)}-${label}`);
+    const name = ctx.namer.allocate(`${serverNameFrom(server.name)}-${key}`);
     let remediation: Remediation;
     if (own || VSCODE_KINDS.has(file.location.kind)) {
       const reference = own ? 'secret' : 'input';
@@ -191,11 +191,15 @@ function checkServer(file: ParsedMcpConfig, server: SourceServer, ctx: { scanner
   };
   for (const [k, v] of Object.entries(server.env)) {
     if (typeof server.raw['env'] === 'object' && typeof (server.raw['env'] as Record<string, unknown>)[k] !== 'string') continue;
-    for (const hit of scanner.scanValue(v, k)) secret([...server.path, 'env', k], v, hit, `env.${k}`);
+    for (const hit of scanner.scanValue(v, k)) secret([...server.path, 'env', k], v, hit, `env.${k}`, k);
   }
-  for (const [k, v] of Object.entries(server.headers)) for (const hit of scanner.scanValue(v, k)) secret([...server.path, 'headers', k], v, hit, `headers.${k}`);
-  for (const { index, hit } of scanner.scanArgs(server.args)) secret([...server.path, 'args', index], server.args[index]!, hit, `args[${index}]`);
-  if (server.url !== undefined) for (const hit of scanner.scanUrl(server.url)) secret([...server.path, 'url'], server.url, hit, 'url');
+  for (const [k, v] of Object.entries(server.headers)) for (const hit of scanner.scanValue(v, k)) secret([...server.path, 'headers', k], v, hit, `headers.${k}`, k);
+  for (const { index, hit } of scanner.scanArgs(server.args)) {
+    const arg = server.args[index]!;
+    const flag = /^--?([A-Za-z][\w.-]*)=/.exec(arg) ?? /^--([A-Za-z][\w.-]*)$/.exec(server.args[index - 1] ?? '');
+    secret([...server.path, 'args', index], arg, hit, `args[${index}]`, flag?.[1] ?? `arg${index}`);
+  }
+  if (server.url !== undefined) for (const hit of scanner.scanUrl(server.url)) secret([...server.path, 'url'], server.url, hit, 'url', 'url');
 
   // Unpinned packages.
   const pkg = packageArgument(server);

@@ -91,7 +91,7 @@ export async function applyFileChange(change: FileChange, deps: ApplyDeps): Prom
   const audit = { file: change.file, backup, secrets: change.secrets.map((s) => s.name), ...deps.args };
   try {
     for (const s of change.secrets) {
-      previous.set(s.name, await deps.secrets!.get(s.name));
+      previous.set(s.name, await storedValue(deps.secrets!, s.name));
       await deps.secrets!.set(s.name, s.value);
     }
     await writeAtomic(change.file, change.after);
@@ -210,6 +210,14 @@ async function rollBack(file: string, backup: string, previous: Map<string, stri
     }
   }
   return errors.length ? { ok: false, error: errors.join('; ') } : { ok: true };
+}
+
+/**
+ * What the store itself holds under a name, for a rollback: `get` may answer from an override
+ * (`MCPCP_SECRET_<NAME>` headless) that must not be written back into the store.
+ */
+export async function storedValue(secrets: SecretStore, name: string): Promise<string | undefined> {
+  return (await secrets.list()).includes(name) ? secrets.get(name) : undefined;
 }
 
 /** The value at a path of a parsed document. */

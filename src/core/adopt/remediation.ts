@@ -3,12 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ControlPlaneError } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
-import { adoptServers, planAdoption, removalChange, renderPlan, type AdoptionPlan, type OwnServers } from './adopt';
+import { adoptServers, plaintextSecrets, planAdoption, removalChange, renderPlan, type AdoptionPlan, type OwnServers } from './adopt';
 import type { AssessmentReport, Finding } from './assess';
 import { applyFileChange, valueAt, type ActionRecorder, type ChangeApprover, type FileChange } from './file-change';
 import { isRecord, parseMcpConfig, type McpConfigLocation, type ParsedMcpConfig } from './mcp-config';
 import type { VersionResolver } from './package-version';
-import { unifiedDiff } from './unified-diff';
+import { maskSecrets, unifiedDiff } from './unified-diff';
 
 export type RemediationAction = 'remediation_move_secret' | 'remediation_pin_package' | 'remediation_add_timeout' | 'remediation_remove_duplicate' | 'remediation_adopt_server';
 
@@ -83,13 +83,9 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
         const inputs = isRecord(parsed.syntax.parse(after).value) ? (parsed.syntax.parse(after).value as Record<string, unknown>)['inputs'] : undefined;
         after = parsed.syntax.edit(after, Array.isArray(inputs) ? ['inputs', -1] : ['inputs'], Array.isArray(inputs) ? input : [input]);
       }
-      return {
-        ...base,
-        action: 'remediation_move_secret',
-        summary: `Move the secret at ${finding.location.pointer} into the secret store as "${name}"`,
-        change: makeChange(after, { secrets: [{ name, value: secret }], expect: [{ path: r.path, value: replaced }], forbid: [secret] }),
-        diff: unifiedDiff(display, text, after),
-      };
+      const change = makeChange(after, { secrets: [{ name, value: secret }], expect: [{ path: r.path, value: replaced }], forbid: [secret] });
+      change.diff = maskSecrets(change.diff, change.secrets);
+      return { ...base, action: 'remediation_move_secret', summary: `Move the secret at ${finding.location.pointer} into the secret store as "${name}"`, change, diff: change.diff };
     }
     case 'pin-package': {
       const arg = valueAt(parsed.syntax.parse(text).value, r.path);
@@ -117,7 +113,7 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
       if (!ctx.ownServers) throw new ControlPlaneError('REMEDIATION_UNAVAILABLE', 'adopting needs the control plane\'s own configuration');
       const plan = planAdoption(parsed, { existing: await ctx.ownServers.read(), only: [r.server], move: true, editorRunsFile: false, secretNames: await ctx.secrets.list(), ...(ctx.pathValue ? { pathValue: ctx.pathValue } : {}) });
       if (plan.servers.length === 0) throw new ControlPlaneError('REMEDIATION_UNAVAILABLE', `"${r.server}" cannot be adopted: ${plan.skipped[0]?.reason ?? 'not found'}`);
-      const removal = removalChange(parsed, [r.server]);
+      const removal = removalChange(parsed, [r.server], plaintextSecrets(plan));
       const added = plan.servers.map((s) => ({ [s.name]: s.config }));
       const addedText = JSON.stringify(Object.assign({}, ...added), null, 2).split('\n');
       const ownDiff = [`--- a/${ctx.ownServers.label}`, `+++ b/${ctx.ownServers.label}`, `@@ -0,0 +1,${addedText.length} @@`, ...addedText.map((l) => `+${l}`)].join('\n');

@@ -51,6 +51,11 @@ export const YAML_SYNTAX: ConfigSyntax = {
   },
   edit(text, path, value) {
     const doc = parseDocument(text);
+    // A scalar replaced by a scalar is spliced into the text: nothing else moves.
+    const node = path.length > 0 ? doc.getIn([...path], true) : undefined;
+    if (isScalar(node) && node.range && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) {
+      return `${text.slice(0, node.range[0])}${JSON.stringify(value)}${text.slice(node.range[1])}`;
+    }
     if (value === undefined) doc.deleteIn([...path]);
     else {
       // `setIn` cannot create below a missing or null parent: make the maps on the way.
@@ -60,7 +65,7 @@ export const YAML_SYNTAX: ConfigSyntax = {
       }
       doc.setIn([...path], doc.createNode(value));
     }
-    return doc.toString();
+    return doc.toString({ flowCollectionPadding: false });
   },
 };
 

@@ -88,3 +88,15 @@ function middle(a: string[], b: string[]): Array<{ kind: ' ' | '-' | '+'; text: 
   while (j < m) out.push({ kind: '+', text: b[j++]! });
   return out;
 }
+
+/**
+ * Replaces secret values in a preview with `[secret <name>]`: a removed line would otherwise show
+ * the plaintext the change moves away.
+ */
+export function maskSecrets(text: string, secrets: ReadonlyArray<{ name: string; value: string }>): string {
+  let out = text;
+  for (const s of [...secrets].sort((a, b) => b.value.length - a.value.length)) {
+    if (s.value.length > 0) out = out.split(s.value).join(`[secret ${s.name}]`);
+  }
+  return out;
+}

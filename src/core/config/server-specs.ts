@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BUILTIN_SERVERS, findBuiltin } from '../builtin-servers';
 import { ControlPlaneError } from '../errors';
@@ -63,14 +64,57 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
   for (const [name, entry] of Object.entries(config.servers)) {
     if (findBuiltin(name)) continue;
     if (entry.enabled === false) continue;
+    const type = entry.type ?? (entry.url !== undefined ? 'http' : 'stdio');
+    if (type !== 'stdio') {
+      const url = entry.url!;
+      const spec = makeSpec(name, false, entry, host, [], async () => {
+        throw new ControlPlaneError('CONFIG_INVALID', `server "${name}" is an ${type} upstream, not a program`);
+      });
+      specs.push({
+        ...spec,
+        resolveRemote: async () => {
+          const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
+          const headers: Record<string, string> = {};
+          for (const [key, value] of Object.entries(entry.headers ?? {})) headers[key] = await expand(value);
+          return { type, url: await expand(url), headers };
+        },
+      });
+      continue;
+    }
     if (!entry.command) {
-      problems.push({ server: name, message: `server "${name}" is not built in: give it a \`command\` (and \`args\`)` });
+      problems.push({ server: name, message: `server "${name}" is not built in: give it a \`command\` (and \`args\`), or a \`url\`` });
       continue;
     }
     const command = entry.command;
     specs.push(makeSpec(name, false, entry, host, [], async () => ({ command, args: entry.args ?? [] })));
   }
   return { specs, problems };
+}
+
+/**
+ * Reads a dotenv file: `KEY=value` lines, `export KEY=value`, single or double quotes (double
+ * quotes understand \n), `#` comments. Values may reference `${secret:name}` like `env`.
+ */
+export async function readEnvFile(file: string): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ControlPlaneError('CONFIG_INVALID', `envFile ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) throw new ControlPlaneError('CONFIG_INVALID', `${file}:${index + 1}: expected KEY=value`);
+    let value = m[2]!;
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1).replace(/\\n/g, '\n').replace(/\\"/g, '"');
+    else if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, '');
+    out[m[1]!] = value;
+  });
+  return out;
 }
 
 function makeSpec(
@@ -90,6 +134,9 @@ function makeSpec(
     name,
     builtin,
     fingerprint,
+    ...(entry.timeoutMs !== undefined ? { callTimeoutMs: entry.timeoutMs } : {}),
+    ...(entry.retries !== undefined ? { crashLoopThreshold: Math.max(1, entry.retries) } : {}),
+    ...(entry.tools ? { toolFilter: entry.tools } : {}),
     ...(blocked ? { blockedReason: blocked } : {}),
     resolveSpawn: async (): Promise<SpawnSpec> => {
       const { command, args, extraEnv } = await program();
@@ -98,7 +145,8 @@ function makeSpec(
         const value = host.env[key];
         if (value !== undefined) env[key] = value;
       }
-      for (const [key, raw] of Object.entries(entry.env ?? {})) {
+      const fromFile = entry.envFile ? await readEnvFile(isAbsolute(entry.envFile) ? entry.envFile : resolve(host.defaultCwd, entry.envFile)) : {};
+      for (const [key, raw] of Object.entries({ ...fromFile, ...(entry.env ?? {}) })) {
         env[key] = await expandReferences(raw, { secrets: host.secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
       }
       Object.assign(env, extraEnv);

@@ -28,7 +28,7 @@ import type { GatewayConfig } from '../config/schema';
 import { ControlPlaneError, errorMessage } from '../errors';
 import { Metrics, type CallOutcome } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
-import type { UpstreamConnection, UpstreamHooks } from '../supervisor/managed-server';
+import { toolOffered, type UpstreamConnection, type UpstreamHooks } from '../supervisor/managed-server';
 import { RateLimiter, readBody, sendJsonRpcError, sendText, tokenMatches } from './http-util';
 import { allowAllStages, type ClientIdentity, type GatewayCall, type OversightStages, type PipelineEvent, type PolicyVerdict } from './pipeline';
 
@@ -399,7 +399,18 @@ export class Gateway implements UpstreamHooks {
       startedAt: Date.now(),
     };
     const guarded = request.method === 'tools/call' || request.method === 'resources/read' || request.method === 'prompts/get';
+    if (request.method === 'tools/list') {
+      // The server's tool filter applies to what clients see, page by page.
+      const { result } = await this.forward(session, call, request, extra);
+      const filter = managed?.spec.toolFilter;
+      if (!filter) return result;
+      const tools = (result as { tools?: Array<{ name: string }> }).tools ?? [];
+      return { ...result, tools: tools.filter((t) => toolOffered(filter, t.name)) };
+    }
     if (!guarded) return this.forward(session, call, request, extra).then((r) => r.result);
+    if (request.method === 'tools/call' && !toolOffered(managed?.spec.toolFilter, name)) {
+      return this.refuse(call, 'denied', `Tool "${name}" is turned off on server "${session.server}" by the control plane's tool filter; use another tool.`);
+    }
 
     const requested = this.stages.audit({ type: 'call.requested', call });
     let verdict: PolicyVerdict;
@@ -473,7 +484,7 @@ export class Gateway implements UpstreamHooks {
       try {
         const result = await conn.client.request({ method: request.method, params } as Request, AnyResultSchema, {
           signal: extra.signal,
-          timeout: this.options.config.callTimeoutMs,
+          timeout: managed.spec.callTimeoutMs ?? this.options.config.callTimeoutMs,
           ...(call.progressToken !== undefined
             ? {
                 resetTimeoutOnProgress: true,
@@ -518,7 +529,7 @@ export class Gateway implements UpstreamHooks {
       return `Server "${server}" stopped while handling this call${how}. The control plane restarts it; call again once it is running. Nothing was retried automatically.`;
     }
     if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
-      return `Server "${server}" did not answer within ${this.options.config.callTimeoutMs} ms; the call was cancelled.`;
+      return `Server "${server}" did not answer within ${this.supervisor?.get(server)?.spec.callTimeoutMs ?? this.options.config.callTimeoutMs} ms; the call was cancelled.`;
     }
     if (err instanceof ControlPlaneError) return err.message;
     return `Server "${server}" could not handle the call: ${stripMcpPrefix(errorMessage(err))}`;

@@ -15,10 +15,12 @@ import {
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import { Emitter, type Event } from '../events';
+import { compileGlob } from '../policy';
 import { ControlPlaneError, errorMessage } from '../errors';
 import type { SupervisorConfig } from '../config/schema';
 import { backoffDelay } from './backoff';
-import { ChildStdioTransport, StdioChild, type SpawnSpec, type StopTiming, DEFAULT_STOP_TIMING } from './child-process';
+import { type SpawnSpec, type StopTiming, DEFAULT_STOP_TIMING } from './child-process';
+import { RemoteLink, StdioLink, type Link, type RemoteSpec } from './link';
 import { ServerLog, type LogSink } from './server-log';
 import { isServing, type ExitInfo, type ServerState, type ServerStatus } from './state';
 
@@ -57,8 +59,16 @@ export interface ServerSpec {
   /** Our own server: previews trusted, server-to-client requests tagged with the call. */
   builtin: boolean;
   resolveSpawn(): Promise<SpawnSpec>;
+  /** For an HTTP/SSE upstream instead of a child: where it is (secrets expanded at each connect). */
+  resolveRemote?(): Promise<RemoteSpec>;
   /** Equal fingerprints mean the same program and settings: a reconfiguration keeps it running. */
   fingerprint?: string;
+  /** Longest a forwarded request may run (default: the gateway's). */
+  callTimeoutMs?: number;
+  /** Quick crashes in a row before crash-looping (default: the supervisor's). */
+  crashLoopThreshold?: number;
+  /** Tools offered through the gateway: globs to include, then to exclude. */
+  toolFilter?: { include?: string[]; exclude?: string[] };
   /** Why this server may not start (for example an untrusted workspace); it stays stopped. */
   blockedReason?: string;
 }
@@ -72,10 +82,10 @@ export interface ManagedServerOptions {
   random?: () => number;
 }
 
+/** The current link and, once the handshake is done, its client. */
 interface Child {
-  process: StdioChild;
-  transport: ChildStdioTransport;
-  client: Client;
+  link: Link;
+  client: Client | undefined;
 }
 
 /**
@@ -176,7 +186,7 @@ export class ManagedServer {
     const child = this.child;
     if (child) {
       this.log.note(`stopping (${reason})`);
-      await child.process.stop(this.options.stopTiming ?? DEFAULT_STOP_TIMING);
+      await child.link.stop(this.options.stopTiming ?? DEFAULT_STOP_TIMING);
     }
     if (this.state.kind !== 'stopped' && this.state.kind !== 'failed') this.setState({ kind: 'stopped', reason });
   }
@@ -246,42 +256,53 @@ export class ManagedServer {
   private async launch(): Promise<void> {
     const since = this.now();
     this.setState({ kind: 'starting', since });
-    let spawnSpec: SpawnSpec;
+    let link: Link;
     try {
-      spawnSpec = await this.spec.resolveSpawn();
-    } catch (err) {
-      return this.fail('CONFIG_INVALID', errorMessage(err));
-    }
-    if (this.stopping) return;
-    let processHandle: StdioChild;
-    try {
-      const spawning = StdioChild.spawn(spawnSpec);
-      this.spawning = spawning;
-      processHandle = await spawning;
+      const linking = this.openLink();
+      this.spawning = linking;
+      link = await linking;
     } catch (err) {
       const code = err instanceof ControlPlaneError ? err.code : 'SPAWN_FAILED';
       return this.fail(code, errorMessage(err));
     } finally {
       this.spawning = undefined;
     }
-    const transport = new ChildStdioTransport(processHandle);
-    const client = this.createClient();
-    const child: Child = { process: processHandle, transport, client };
+    const child: Child = { link, client: undefined };
     this.child = child;
-    processHandle.process.stderr?.on('data', (chunk: Buffer) => this.log.write(chunk));
-    void processHandle.exited.then((exit) => this.onExit(child, exit));
-    this.log.note(`started pid ${processHandle.pid}: ${[spawnSpec.command, ...spawnSpec.args].join(' ')}`);
+    link.stderr?.on('data', (chunk: Buffer) => this.log.write(chunk));
+    void link.exited.then((exit) => this.onExit(child, exit));
+    this.log.note(link.pid !== undefined ? `started ${link.description}` : `connecting to ${link.description}`);
     if (this.stopping) return; // stop() is waiting for this child and stops it
-    this.setState({ kind: 'starting', pid: processHandle.pid, since });
+    this.setState({ kind: 'starting', ...(link.pid !== undefined ? { pid: link.pid } : {}), since });
 
     try {
       await withTimeout(this.handshake(child), this.options.config.startTimeoutMs, `handshake did not complete within ${this.options.config.startTimeoutMs} ms`);
     } catch (err) {
-      if (this.child !== child || processHandle.hasExited) return; // the exit handler reports it
+      if (this.child !== child || link.hasExited) return; // the exit handler reports it
       this.lastError = `handshake failed: ${errorMessage(err)}`;
       this.log.note(this.lastError);
-      processHandle.signal('SIGKILL');
+      link.kill();
     }
+  }
+
+  /** Spawns the child, or prepares the upstream connection. Config errors reject with CONFIG_INVALID. */
+  private async openLink(): Promise<Link> {
+    if (this.spec.resolveRemote) {
+      let remote: RemoteSpec;
+      try {
+        remote = await this.spec.resolveRemote();
+      } catch (err) {
+        throw new ControlPlaneError('CONFIG_INVALID', errorMessage(err), { cause: err });
+      }
+      return new RemoteLink(remote);
+    }
+    let spawnSpec: SpawnSpec;
+    try {
+      spawnSpec = await this.spec.resolveSpawn();
+    } catch (err) {
+      throw new ControlPlaneError(err instanceof ControlPlaneError && err.code === 'SPAWN_FAILED' ? 'SPAWN_FAILED' : 'CONFIG_INVALID', errorMessage(err), { cause: err });
+    }
+    return StdioLink.spawn(spawnSpec);
   }
 
   private createClient(): Client {
@@ -308,8 +329,11 @@ export class ManagedServer {
   }
 
   private async handshake(child: Child): Promise<void> {
-    await child.client.connect(child.transport);
-    const conn = await this.readLists(child.client, this.generation + 1);
+    const client = await child.link.connect(() => this.createClient());
+    child.client = client;
+    if (child.link.pid === undefined) this.log.note(`connected to ${child.link.description}`);
+    if (this.child !== child || child.link.hasExited) return;
+    const conn = await this.readLists(client, this.generation + 1);
     if (this.child !== child) return;
     const previousDigest = this.upstream?.toolsDigest;
     this.generation = conn.generation;
@@ -317,7 +341,7 @@ export class ManagedServer {
     this.toolCount = conn.tools.length;
     this.runningSince = this.now();
     this.missedPings = 0;
-    this.setState({ kind: 'running', pid: child.process.pid, startedAt: this.runningSince, toolCount: conn.tools.length });
+    this.setState({ kind: 'running', ...(child.link.pid !== undefined ? { pid: child.link.pid } : {}), startedAt: this.runningSince, toolCount: conn.tools.length });
     this.log.note(`running: ${conn.serverInfo.name} ${conn.serverInfo.version}, ${conn.tools.length} tools`);
     this.connected.fire(conn);
     if (previousDigest !== undefined && previousDigest !== conn.toolsDigest) this.toolsChanged.fire(conn);
@@ -331,7 +355,7 @@ export class ManagedServer {
       let cursor: string | undefined;
       do {
         const page = await client.listTools(cursor ? { cursor } : undefined);
-        tools.push(...page.tools);
+        tools.push(...page.tools.filter((t) => toolOffered(this.spec.toolFilter, t.name)));
         cursor = page.nextCursor;
       } while (cursor);
     }
@@ -391,7 +415,7 @@ export class ManagedServer {
     const { healthIntervalMs, pingTimeoutMs, missedPingsBeforeRestart } = this.options.config;
     this.pingTimer = setTimeout(() => {
       void (async () => {
-        if (this.child !== child || !isServing(this.state)) return;
+        if (this.child !== child || !isServing(this.state) || !child.client) return;
         try {
           await child.client.ping({ timeout: pingTimeoutMs });
           if (this.child !== child) return;
@@ -402,15 +426,15 @@ export class ManagedServer {
           // Healthy long enough: the next crash starts the backoff over.
           if (this.runningSince !== undefined && this.now() - this.runningSince >= this.options.config.backoffResetAfterMs) this.backoffAttempt = 0;
         } catch (err) {
-          if (this.child !== child || child.process.hasExited) return;
+          if (this.child !== child || child.link.hasExited) return;
           this.missedPings++;
           const s = this.state;
           if (isServing(s)) this.setState({ kind: 'unhealthy', pid: s.pid, startedAt: s.startedAt, toolCount: s.toolCount, missedPings: this.missedPings });
           this.log.note(`ping ${this.missedPings} missed: ${errorMessage(err)}`);
           if (this.missedPings >= missedPingsBeforeRestart) {
             this.lastError = `unresponsive: ${this.missedPings} pings missed`;
-            this.log.note(`${this.lastError}; killing pid ${child.process.pid}`);
-            child.process.signal('SIGKILL');
+            this.log.note(`${this.lastError}; ${child.link.pid !== undefined ? `killing pid ${child.link.pid}` : 'reconnecting'}`);
+            child.link.kill();
             return;
           }
         }
@@ -426,8 +450,8 @@ export class ManagedServer {
     this.clearPing();
     this.log.flush();
     this.lastExit = exit;
-    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
-    void child.client.close().catch(() => undefined);
+    const how = child.link.pid === undefined ? 'connection closed' : exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+    void child.client?.close().catch(() => undefined);
     if (this.stopping) {
       this.log.note(`exited (${how})`);
       if (this.state.kind !== 'failed') this.setState({ kind: 'stopped', reason: 'stopped' });
@@ -445,7 +469,7 @@ export class ManagedServer {
     if (ranFor >= this.options.config.backoffResetAfterMs) this.backoffAttempt = 0;
     this.quickCrashes = quick ? this.quickCrashes + 1 : 0;
     this.runningSince = undefined;
-    if (this.quickCrashes >= this.options.config.crashLoopThreshold) {
+    if (this.quickCrashes >= (this.spec.crashLoopThreshold ?? this.options.config.crashLoopThreshold)) {
       this.log.note(`crash-looping after ${this.quickCrashes} quick crashes; not restarting until started by hand`);
       this.setState({ kind: 'crash-looping', crashes: this.quickCrashes, since: this.now() });
       return;
@@ -496,4 +520,12 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/** Whether a tool passes a server's filter: included (all when no include list) and not excluded. */
+export function toolOffered(filter: { include?: string[]; exclude?: string[] } | undefined, name: string): boolean {
+  if (!filter) return true;
+  const matches = (globs: string[]): boolean => globs.some((g) => compileGlob(g)(name));
+  if (filter.include && !matches(filter.include)) return false;
+  return !(filter.exclude && matches(filter.exclude));
 }

@@ -12,8 +12,8 @@ export interface ExitInfo {
 export type ServerState =
   | { kind: 'stopped'; reason?: string }
   | { kind: 'starting'; pid?: number; since: number }
-  | { kind: 'running'; pid: number; startedAt: number; toolCount: number }
-  | { kind: 'unhealthy'; pid: number; startedAt: number; toolCount: number; missedPings: number }
+  | { kind: 'running'; pid?: number; startedAt: number; toolCount: number }
+  | { kind: 'unhealthy'; pid?: number; startedAt: number; toolCount: number; missedPings: number }
   | { kind: 'restarting'; attempt: number; delayMs: number; nextStartAt: number }
   | { kind: 'crash-looping'; crashes: number; since: number }
   | { kind: 'failed'; error: string; code: string };

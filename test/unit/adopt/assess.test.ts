@@ -16,7 +16,7 @@ import {
 import { TOKENS, placeFixture, tempDir } from './helpers';
 
 /** A workspace and a home folder holding every fixture where its program looks for it. */
-function fixtureMachine(): { workspace: string; home: string; files: Record<string, string> } {
+function fixtureMachine(): { workspace: string; home: string; files: Record<'vscode' | 'claudeCode' | 'own' | 'desktop' | 'settings', string> } {
   const root = tempDir();
   const workspace = `${root}/project`;
   const home = `${root}/home`;
@@ -30,7 +30,7 @@ function fixtureMachine(): { workspace: string; home: string; files: Record<stri
   return { workspace, home, files };
 }
 
-async function assessMachine(extra: Parameters<typeof assessLocations>[1] = {}): Promise<{ report: AssessmentReport; files: Record<string, string> }> {
+async function assessMachine(extra: Parameters<typeof assessLocations>[1] = {}): Promise<{ report: AssessmentReport; files: ReturnType<typeof fixtureMachine>['files'] }> {
   const m = fixtureMachine();
   const locations = mcpConfigLocations({ workspaceFolders: [m.workspace], home: m.home, platform: 'linux', env: {}, ownConfigFiles: [m.files.settings] });
   return { report: await assessLocations(locations, { now: () => new Date('2025-05-01T10:00:00Z'), ...extra }), files: m.files };

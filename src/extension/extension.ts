@@ -7,6 +7,7 @@ import { defaultConfig } from '../core/config/load';
 import type { Config } from '../core/config/schema';
 import type { HostEnvironment } from '../core/config/server-specs';
 import { ControlPlane } from '../core/control-plane';
+import { VSCODE_TOOL_LIMIT } from '../core/oversight/oversight';
 import { errorMessage } from '../core/errors';
 import type { ServerStatus } from '../core/supervisor/state';
 import { APPROVALS_VIEW_ID, COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CONTAINER_ID } from './commands';
@@ -112,14 +113,29 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
   statusBar.name = 'MCP Control Plane';
   statusBar.command = COMMANDS.viewFocus;
+  let toolBudgetWarned = false;
   const renderStatusBar = (): void => {
     const all = plane.supervisor.statuses();
     const healthy = all.filter((s) => s.state.kind === 'running').length;
     const bad = all.filter((s) => s.state.kind === 'failed' || s.state.kind === 'crash-looping' || s.state.kind === 'unhealthy');
-    statusBar.text = `$(${bad.length > 0 ? 'warning' : 'server'}) MCP ${healthy}/${all.length}`;
-    statusBar.tooltip = all.map((s) => `${s.name}: ${s.state.kind}`).join('\n') || 'No MCP servers';
-    statusBar.backgroundColor = bad.length > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    // VS Code sends at most 128 tools per chat request: warn before the servers offer more.
+    const tools = all.reduce((n, s) => n + s.toolCount, 0);
+    const overBudget = tools > VSCODE_TOOL_LIMIT;
+    const nearBudget = tools > VSCODE_TOOL_LIMIT * 0.8;
+    statusBar.text = `$(${bad.length > 0 || overBudget ? 'warning' : 'server'}) MCP ${healthy}/${all.length} · ${tools} tools`;
+    statusBar.tooltip = [
+      ...all.map((s) => `${s.name}: ${s.state.kind}, ${s.toolCount} tools`),
+      `${tools} of the ${VSCODE_TOOL_LIMIT} tools VS Code sends per request${overBudget ? ' — over the limit: disable servers or filter tools' : nearBudget ? ' — close to the limit' : ''}`,
+    ].join('\n');
+    statusBar.backgroundColor = bad.length > 0 || overBudget ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     statusBar.show();
+    if (nearBudget && !toolBudgetWarned) {
+      toolBudgetWarned = true;
+      void vscode.window.showWarningMessage(
+        `MCP Control Plane: the enabled servers offer ${tools} tools; VS Code sends at most ${VSCODE_TOOL_LIMIT} per request. Disable servers or set a tool filter (mcpControlPlane.servers.<name>.tools).`,
+      );
+    }
+    if (!nearBudget) toolBudgetWarned = false;
   };
   renderStatusBar();
   disposables.push(tree, view, statusBar);

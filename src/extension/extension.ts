@@ -26,6 +26,8 @@ export interface ExtensionApi {
   onDidChangeServers: vscode.Event<void>;
   /** Only when the extension runs its tests (ExtensionMode.Test): the approvals UI's own code paths. */
   oversight?: OversightTestHooks;
+  /** Only in ExtensionMode.Test: store a secret without the input boxes of "Set Secret". */
+  setSecretForTest?: (name: string, value: string) => Promise<void>;
 }
 
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
@@ -292,6 +294,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     treeSnapshot: () => tree.snapshot(),
     onDidChangeServers: serversChanged.event,
     ...(oversightViews.testHooks ? { oversight: oversightViews.testHooks } : {}),
+    ...(context.extensionMode === vscode.ExtensionMode.Test ? { setSecretForTest: (name: string, value: string) => secrets.set(name, value) } : {}),
   };
 }
 

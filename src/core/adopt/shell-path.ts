@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter as hostDelimiter, isAbsolute, join } from 'node:path';
 
@@ -26,23 +26,50 @@ export async function readLoginShellPath(options: LoginShellOptions = {}): Promi
   const shell = options.shell ?? env['SHELL'] ?? '/bin/sh';
   const script = `printf '%s%s%s' '${START}' "$PATH" '${END}'`;
   // bash, zsh and fish all take -i -l -c; -i makes zsh and bash read the rc files that set PATH.
+  // Own process group (no controlling terminal), killed as a whole on timeout: a `sleep` in an rc
+  // file would otherwise keep the pipe open after the shell itself is gone.
   return await new Promise<string | undefined>((resolve) => {
-    const child = execFile(
-      shell,
-      ['-ilc', script],
-      { env: { ...env, DISABLE_AUTO_UPDATE: 'true', ZSH_TMUX_AUTOSTARTED: 'true', ZSH_TMUX_AUTOSTART: 'false' }, timeout: options.timeoutMs ?? 5_000, maxBuffer: 1024 * 1024, windowsHide: true },
-      (err, stdout) => {
-        if (err && !String(stdout).includes(END)) return resolve(undefined);
-        const text = String(stdout);
-        const start = text.lastIndexOf(START);
-        const end = text.indexOf(END, start);
-        if (start === -1 || end === -1) return resolve(undefined);
-        const value = text.slice(start + START.length, end).trim();
-        resolve(value === '' ? undefined : value);
-      },
-    );
-    // An interactive shell must not wait for input from us.
-    child.stdin?.end();
+    let out = '';
+    let done = false;
+    const finish = (value: string | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(value);
+    };
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(shell, ['-ilc', script], {
+        env: { ...env, DISABLE_AUTO_UPDATE: 'true', ZSH_TMUX_AUTOSTARTED: 'true', ZSH_TMUX_AUTOSTART: 'false' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+        detached: true,
+        windowsHide: true,
+      });
+    } catch {
+      return finish(undefined);
+    }
+    const timer = setTimeout(() => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      finish(undefined);
+    }, options.timeoutMs ?? 5_000);
+    timer.unref();
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.length > 1024 * 1024) out = out.slice(-64 * 1024);
+    });
+    child.on('error', () => finish(undefined));
+    child.on('close', () => {
+      const start = out.lastIndexOf(START);
+      const end = out.indexOf(END, start);
+      if (start === -1 || end === -1) return finish(undefined);
+      const value = out.slice(start + START.length, end).trim();
+      finish(value === '' ? undefined : value);
+    });
   });
 }
 

@@ -401,13 +401,14 @@ export class Gateway implements UpstreamHooks {
     const guarded = request.method === 'tools/call' || request.method === 'resources/read' || request.method === 'prompts/get';
     if (request.method === 'tools/list') {
       // The server's tool filter applies to what clients see, page by page.
-      const { result } = await this.forward(session, call, request, extra);
+      const { result } = await this.forward(session, call, request, extra, false);
       const filter = managed?.spec.toolFilter;
       if (!filter) return result;
       const tools = (result as { tools?: Array<{ name: string }> }).tools ?? [];
       return { ...result, tools: tools.filter((t) => toolOffered(filter, t.name)) };
     }
-    if (!guarded) return this.forward(session, call, request, extra).then((r) => r.result);
+    // Lists, completions and subscriptions pass through; only calls count in the metrics.
+    if (!guarded) return this.forward(session, call, request, extra, false).then((r) => r.result);
     if (request.method === 'tools/call' && !toolOffered(managed?.spec.toolFilter, name)) {
       return this.refuse(call, 'denied', `Tool "${name}" is turned off on server "${session.server}" by the control plane's tool filter; use another tool.`);
     }
@@ -523,9 +524,9 @@ export class Gateway implements UpstreamHooks {
 
   private describeForwardError(server: string, err: unknown): string {
     if (err instanceof McpError && err.code === ErrorCode.ConnectionClosed) {
-      const status = this.supervisor?.get(server)?.status;
-      const exit = status?.lastExit;
-      const how = exit ? (exit.signal ? ` (${exit.signal})` : ` (exit code ${exit.code})`) : '';
+      const managed = this.supervisor?.get(server);
+      const exit = managed?.status.lastExit;
+      const how = managed?.spec.resolveRemote ? ' (the connection to the upstream was lost)' : exit ? (exit.signal ? ` (${exit.signal})` : ` (exit code ${exit.code})`) : '';
       return `Server "${server}" stopped while handling this call${how}. The control plane restarts it; call again once it is running. Nothing was retried automatically.`;
     }
     if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {

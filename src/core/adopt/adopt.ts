@@ -149,9 +149,10 @@ export function renderPlan(plan: AdoptionPlan, options: { storeLabel?: string } 
     for (const [k, v] of Object.entries(s.config.headers ?? {})) lines.push(`  header ${k}: ${v}`);
     if (s.config.timeoutMs !== undefined) lines.push(`  timeout: ${s.config.timeoutMs} ms`);
     for (const secret of s.secrets) {
+      // Worded without "name: value" pairs, which a redactor would take for a secret and hide.
       lines.push(secret.kind === 'plaintext'
-        ? `  secret ${secret.name}: moved from ${secret.origin} (plain text, ${secret.detector}) into ${store}`
-        : secret.existing ? `  secret ${secret.name}: input "${secret.inputId}", already in ${store}` : `  secret ${secret.name}: input "${secret.inputId}", asked once now, kept in ${store}`);
+        ? `  moves ${secret.origin} (plain text, ${secret.detector}) into ${store} as ${secret.name}`
+        : secret.existing ? `  input "${secret.inputId}" is already in ${store} as ${secret.name}` : `  input "${secret.inputId}" is asked once now and kept in ${store} as ${secret.name}`);
     }
     for (const w of s.warnings) lines.push(`  ! ${w}`);
   }

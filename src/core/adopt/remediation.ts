@@ -116,7 +116,8 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
       const removal = removalChange(parsed, [r.server], plaintextSecrets(plan));
       const added = plan.servers.map((s) => ({ [s.name]: s.config }));
       const addedText = JSON.stringify(Object.assign({}, ...added), null, 2).split('\n');
-      const ownDiff = [`--- a/${ctx.ownServers.label}`, `+++ b/${ctx.ownServers.label}`, `@@ -0,0 +1,${addedText.length} @@`, ...addedText.map((l) => `+${l}`)].join('\n');
+      const ownLabel = ctx.ownServers.label.replace(/^\/+/, '');
+      const ownDiff = [`--- a/${ownLabel}`, `+++ b/${ownLabel}`, `@@ -0,0 +1,${addedText.length} @@`, ...addedText.map((l) => `+${l}`)].join('\n');
       return {
         ...base,
         action: 'remediation_adopt_server',

@@ -112,8 +112,8 @@ describe('planning an adoption', () => {
     const text = renderPlan(plan);
     assert.match(text, /github: stdio\n {2}runs: npx -y @modelcontextprotocol\/server-github/);
     assert.match(text, /env GITHUB_PERSONAL_ACCESS_TOKEN=\$\{secret:github-github-personal-access-token\}/);
-    assert.match(text, /secret github-github-personal-access-token: moved from env.GITHUB_PERSONAL_ACCESS_TOKEN \(plain text, github-token\)/);
-    assert.match(text, /secret msgraph-graph-token: input "graph-token", asked once now/);
+    assert.match(text, /moves env.GITHUB_PERSONAL_ACCESS_TOKEN \(plain text, github-token\) into the secret store as github-github-personal-access-token/);
+    assert.match(text, /input "graph-token" is asked once now and kept in the secret store as msgraph-graph-token/);
     assert.match(text, /connects to: https:\/\/docs.example.com\/mcp/);
     assert.match(text, /header Authorization: Bearer \$\{secret:docs-authorization\}/);
     assert.match(text, /removed from .*mcp.json \(a backup is kept next to it\)/);

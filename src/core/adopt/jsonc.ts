@@ -4,11 +4,13 @@
 // with "Cannot find module './impl/format'".
 import {
   applyEdits,
+  createScanner,
   findNodeAtLocation,
   getNodeValue,
   modify,
   parseTree,
   printParseErrorCode,
+  SyntaxKind,
   type Node,
   type ParseError,
 } from 'jsonc-parser/lib/esm/main.js';
@@ -55,9 +57,55 @@ export function locateJsonc(doc: JsoncDocument, path: JsonPath): TextPosition | 
  * keeps comments, order and the file's indentation.
  */
 export function editJsonc(text: string, path: JsonPath, value: unknown): string {
+  if (value === undefined) {
+    const removed = removeProperty(text, path);
+    if (removed !== undefined) return removed;
+  }
   const indent = detectIndent(text);
   const edits = modify(text, [...path], value, { formattingOptions: { insertSpaces: indent.spaces, tabSize: indent.size, eol: text.includes('\r\n') ? '\r\n' : '\n' } });
   return applyEdits(text, edits);
+}
+
+/**
+ * Removes an object property with its comma, and its lines when it stood on lines of its own.
+ * (The library's own removal leaves a stray comma behind a property followed by a trailing comma,
+ * and reformats the whole parent object.) Undefined when `path` is not an existing property.
+ */
+function removeProperty(text: string, path: JsonPath): string | undefined {
+  const root = parseTree(text, [], { allowTrailingComma: true });
+  const node = root ? findNodeAtLocation(root, [...path]) : undefined;
+  const prop = node?.parent;
+  if (!prop || prop.type !== 'property' || !prop.parent) return undefined;
+  const siblings = prop.parent.children ?? [];
+  const index = siblings.indexOf(prop);
+  let start = prop.offset;
+  let end = prop.offset + prop.length;
+  // The comma after it goes with it; when it is the last one, the comma before it does.
+  let orphanComma: number | undefined;
+  const comma = nextToken(text, end);
+  if (comma.kind === SyntaxKind.CommaToken) end = comma.offset + 1;
+  else if (index > 0) {
+    const before = nextToken(text, siblings[index - 1]!.offset + siblings[index - 1]!.length);
+    if (before.kind === SyntaxKind.CommaToken) orphanComma = before.offset;
+  }
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const newline = text.indexOf('\n', end);
+  const lineEnd = newline === -1 ? text.length : newline;
+  // Alone on its lines (a line comment after it is its own): the lines go.
+  if (text.slice(lineStart, start).trim() === '' && /^\s*(?:\/\/.*)?$/.test(text.slice(end, lineEnd))) {
+    start = lineStart;
+    end = newline === -1 ? lineEnd : newline + 1;
+  }
+  const out = text.slice(0, start) + text.slice(end);
+  return orphanComma === undefined ? out : out.slice(0, orphanComma) + out.slice(orphanComma + 1);
+}
+
+/** The first token at or after `offset` that is not whitespace or a comment. */
+function nextToken(text: string, offset: number): { kind: SyntaxKind; offset: number } {
+  const scanner = createScanner(text, true);
+  scanner.setPosition(offset);
+  const kind = scanner.scan();
+  return { kind, offset: scanner.getTokenOffset() };
 }
 
 /** 1-based line and column of an offset. */

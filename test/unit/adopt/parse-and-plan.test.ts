@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   claudeDesktopConfigPath,
+  editJsonc,
   defaultVsCodeUserDir,
   locationForFile,
   mcpConfigLocations,
@@ -162,5 +163,14 @@ describe('planning an adoption', () => {
     assert.deepEqual(plan.servers[0]!.config.args, ['--api-key', '${secret:cli-api-key-2}', '--token=${secret:cli-token}', 'plain']);
     assert.equal(plan.servers[1]!.config.url, 'https://u:${secret:remote-url-1}@h.example.com/mcp?token=${secret:remote-url-2}&x=1');
     assert.deepEqual(plan.servers[1]!.secrets.map((s) => s.value), ['pa55word-here', 'tok_0123456789']);
+  });
+
+  it('removes entries from JSONC with their comma, keeping everything else byte for byte', () => {
+    const trailing = '{\n  // keep me\n  "servers": {\n    "a": { "x": 1 },\n    "b": {\n      "y": 2,\n    },\n  },\n}\n';
+    assert.equal(editJsonc(trailing, ['servers', 'b'], undefined), '{\n  // keep me\n  "servers": {\n    "a": { "x": 1 },\n  },\n}\n');
+    assert.equal(editJsonc(trailing, ['servers', 'a'], undefined), '{\n  // keep me\n  "servers": {\n    "b": {\n      "y": 2,\n    },\n  },\n}\n');
+    assert.equal(editJsonc('{"servers": {"a": 1, "b": 2}}', ['servers', 'b'], undefined), '{"servers": {"a": 1 }}');
+    assert.equal(editJsonc('{\n  "s": {\n    "a": 1, // keep\n    "b": 2 // about b\n  }\n}', ['s', 'b'], undefined), '{\n  "s": {\n    "a": 1 // keep\n  }\n}');
+    assert.equal(editJsonc('{"s": {"only": 1,},}', ['s', 'only'], undefined), '{"s": {},}');
   });
 });

@@ -10,7 +10,6 @@ import {
   modify,
   parseTree,
   printParseErrorCode,
-  SyntaxKind,
   type Node,
   type ParseError,
 } from 'jsonc-parser/lib/esm/main.js';
@@ -82,11 +81,11 @@ function removeProperty(text: string, path: JsonPath): string | undefined {
   let end = prop.offset + prop.length;
   // The comma after it goes with it; when it is the last one, the comma before it does.
   let orphanComma: number | undefined;
-  const comma = nextToken(text, end);
-  if (comma.kind === SyntaxKind.CommaToken) end = comma.offset + 1;
+  const after = nextToken(text, end);
+  if (text[after] === ',') end = after + 1;
   else if (index > 0) {
     const before = nextToken(text, siblings[index - 1]!.offset + siblings[index - 1]!.length);
-    if (before.kind === SyntaxKind.CommaToken) orphanComma = before.offset;
+    if (text[before] === ',') orphanComma = before;
   }
   const lineStart = text.lastIndexOf('\n', start - 1) + 1;
   const newline = text.indexOf('\n', end);
@@ -100,12 +99,12 @@ function removeProperty(text: string, path: JsonPath): string | undefined {
   return orphanComma === undefined ? out : out.slice(0, orphanComma) + out.slice(orphanComma + 1);
 }
 
-/** The first token at or after `offset` that is not whitespace or a comment. */
-function nextToken(text: string, offset: number): { kind: SyntaxKind; offset: number } {
+/** Where the first token at or after `offset` that is not whitespace or a comment starts. */
+function nextToken(text: string, offset: number): number {
   const scanner = createScanner(text, true);
   scanner.setPosition(offset);
-  const kind = scanner.scan();
-  return { kind, offset: scanner.getTokenOffset() };
+  scanner.scan();
+  return scanner.getTokenOffset();
 }
 
 /** 1-based line and column of an offset. */

@@ -159,6 +159,15 @@ async function fixInteractively(report: AssessmentReport, ctx: { dataDir: string
   const shellEnv = await new ShellPath().env();
   const resolveVersion = firstResolver(npxCacheResolver(), nodeModulesResolver([process.cwd()]), npmViewResolver({ env: shellEnv }), pypiResolver());
   const audit = await openCliRecorder(ctx.dataDir);
+  // One reader for every question, iterated: readline drops lines that arrive while no question
+  // is pending (typed ahead while a fix is being prepared); the iterator keeps them.
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const lines = rl[Symbol.asyncIterator]();
+  const question = async (text: string): Promise<string> => {
+    process.stderr.write(text);
+    const next = await lines.next();
+    return next.done ? '' : next.value;
+  };
   try {
     for (const finding of fixable) {
       process.stderr.write(`\n[${finding.severity.toUpperCase()}] ${finding.message}\n`);
@@ -170,7 +179,7 @@ async function fixInteractively(report: AssessmentReport, ctx: { dataDir: string
         continue;
       }
       process.stderr.write(`${prepared.summary}\n${prepared.diff}\n`);
-      const answer = (await ask('Apply? [y/N] ')).trim().toLowerCase();
+      const answer = (await question('Apply? [y/N] ')).trim().toLowerCase();
       if (answer !== 'y' && answer !== 'yes') continue;
       try {
         const result = await applyRemediation(prepared, { secrets: ctx.secrets, ownServers: ctx.own, recorder: audit.recorder });
@@ -180,6 +189,7 @@ async function fixInteractively(report: AssessmentReport, ctx: { dataDir: string
       }
     }
   } finally {
+    rl.close();
     await audit.close();
   }
 }

@@ -88,4 +88,21 @@ describe('mcpcp assess and adopt', () => {
     assert.ok(!audit.includes(TOKEN));
     assert.ok(existsSync(serverBin('server-memory')));
   });
+
+  it('assess --fix offers each fix with its diff and applies the confirmed ones', { skip: spawnSync('script', ['--version']).status !== 0 ? 'util-linux script is not installed' : false }, () => {
+    const p = project();
+    mkdirSync(join(p.dir, '.mcpcp'));
+    const config = join(p.dir, '.mcpcp', 'config.yaml');
+    writeFileSync(config, `servers:\n  git: { enabled: false }\n  tickets:\n    command: node\n    args: ["t.js"]\n    env:\n      TICKETS_TOKEN: "${TOKEN}"\n`);
+    const cmd = [process.execPath, '--import', TSX, ENTRY, 'assess', '--fix', config].map((a) => `'${a}'`).join(' ');
+    // Two fixes are offered (move the token, add a timeout): yes to both.
+    const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: p.dir, env: p.env, input: 'y\ny\n', encoding: 'utf8', timeout: 30_000 });
+    assert.match(tty.stdout, /\+      TICKETS_TOKEN: "\$\{secret:tickets-tickets-token\}"/, 'the diff is shown');
+    assert.ok(!tty.stdout.includes(TOKEN), 'never the token, not even in the diff');
+    const after = readFileSync(config, 'utf8');
+    assert.ok(!after.includes(TOKEN));
+    assert.match(after, /timeoutMs: 60000/);
+    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['tickets-tickets-token'], TOKEN);
+    assert.equal(readdirSync(join(p.dir, '.mcpcp')).filter((f) => f.includes('.mcpcp-backup-')).length, 2, 'one backup per change');
+  });
 });

@@ -13,10 +13,16 @@
 //   --self-test            load the harness's probe extension and suite (test/vscode/self-test/)
 //   --grep <pattern>       run only tests whose full title matches
 //   --timeout <seconds>    limit for the run, after the one-time install (default 480)
+//   --fixtures <list>      test fixtures to start before VS Code, comma-separated, or none:
+//                          kubernetes (API emulator; its kubeconfig in the fresh HOME), network
+//                          (device simulator; .mcpcp/inventory.yaml in the generated workspace).
+//                          Default: kubernetes,network; kubernetes with --workspace; none with
+//                          --self-test. Suites whose fixture is absent skip their tests.
 //   --code-server <dir>    an installed code-server (default: scripts/install-code-server.sh,
 //                          which installs it once into ~/.cache/mcpcp/)
 //   --keep                 keep the temporary folder (logs, profile, workspace)
 //   --verbose              print the workbench's console and code-server's output as they come
+//   --help                 this text
 // Exit code 0 only when the suite ran and every test passed. The last line is `N passed, N failed`.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
@@ -25,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FIXTURE_NAMES, startFixtures } from './lib/fixture-processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -39,12 +46,22 @@ const { values: opts } = parseArgs({
     workspace: { type: 'string' },
     'self-test': { type: 'boolean', default: false },
     grep: { type: 'string' },
+    fixtures: { type: 'string' },
     timeout: { type: 'string', default: '480' },
     'code-server': { type: 'string' },
     keep: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (opts.help) {
+  // The usage is the comment at the top of this file.
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const from = lines.findIndex((l) => l.startsWith('// Usage:'));
+  console.log(lines.slice(from, lines.findIndex((l, i) => i > from && !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 
 const selfTest = opts['self-test'];
 const extensionPath = resolve(opts.extension ?? (selfTest ? join(here, 'self-test/extension') : repoRoot));
@@ -101,9 +118,22 @@ function git(cwd, ...args) {
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
 }
 
-/** A fresh git repository with one commit, made from the fixture folder. */
-function makeWorkspace(dir) {
+/** `--fixtures`: names from FIXTURE_NAMES, or none. */
+function parseFixtures(value) {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n && n !== 'none');
+  const unknown = names.filter((n) => !FIXTURE_NAMES.includes(n));
+  if (unknown.length) throw new Error(`--fixtures: unknown ${unknown.join(', ')} (known: ${FIXTURE_NAMES.join(', ')}, none)`);
+  if (names.includes('network') && opts.workspace) throw new Error('--fixtures network writes .mcpcp/inventory.yaml into the generated workspace: not with --workspace');
+  return names;
+}
+
+/** The fixture folder, copied; `commitWorkspace` makes it a repository once fixtures added their files. */
+function copyWorkspace(dir) {
   cpSync(join(here, 'workspace-fixture'), dir, { recursive: true });
+}
+
+/** A fresh git repository with one commit of everything in `dir` (the inventory included). */
+function commitWorkspace(dir) {
   git(dir, 'init', '--quiet');
   git(dir, 'add', '-A');
   git(dir, 'commit', '--quiet', '-m', 'Initial commit of the test workspace');
@@ -188,6 +218,7 @@ async function main() {
   }
   if (!existsSync(testsPath)) throw new Error(`no tests module at ${testsPath}`);
 
+  const fixtureNames = parseFixtures(opts.fixtures ?? (selfTest ? 'none' : opts.workspace ? 'kubernetes' : FIXTURE_NAMES.join(',')));
   const codeServerHome = installCodeServer();
   // The time limit covers the run, not the one-time install above.
   runStarted = Date.now();
@@ -205,8 +236,18 @@ async function main() {
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
 
   const workspace = opts.workspace ? resolve(opts.workspace) : join(tmp, 'workspace');
-  if (!opts.workspace) makeWorkspace(workspace);
+  if (!opts.workspace) copyWorkspace(workspace);
   const resultsBase = join(tmp, 'results');
+
+  // Fixtures start before code-server: the extension looks for a kubeconfig and an inventory when
+  // it activates. Their stops are in `cleanups`, after code-server's (newest first).
+  let fixturesFile;
+  if (fixtureNames.length) {
+    const info = await startFixtures({ names: fixtureNames, repoRoot, home: dirs.home, workspace, logDir: join(dirs.artifacts, 'fixtures'), cleanups, log });
+    fixturesFile = join(tmp, 'fixtures.json');
+    writeFileSync(fixturesFile, JSON.stringify(info, null, 2), { mode: 0o600 });
+  }
+  if (!opts.workspace) commitWorkspace(workspace);
 
   // Settings for a quiet, deterministic workbench; no settings of the extension under test here.
   mkdirSync(join(dirs['user-data'], 'User'), { recursive: true });
@@ -228,6 +269,11 @@ async function main() {
   const authority = `127.0.0.1:${port}`;
   // A clean environment: nothing of npm's, nor of a VS Code this may run inside.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|VSCODE_|ELECTRON_|NODE_OPTIONS$|npm_config)/i.test(k)));
+  // Nor a cluster, inventory or secret of the machine's: the extension would act on them. The
+  // fixtures above are the only targets.
+  for (const k of Object.keys(env)) {
+    if (/^(KUBECONFIG|KUBERNETES_SERVICE_HOST|KUBERNETES_SERVICE_PORT|MCPCP_NETWORK_INVENTORY|MCPCP_K8S_\w+|MCPCP_SECRET_\w+)$/.test(k)) delete env[k];
+  }
   Object.assign(env, {
     HOME: dirs.home,
     XDG_CONFIG_HOME: dirs.config,
@@ -239,6 +285,7 @@ async function main() {
     // No extension gallery (code-server's default is open-vsx.org): tests reach only 127.0.0.1.
     EXTENSIONS_GALLERY: '{}',
     MCPCP_VSCODE_RESULTS: resultsBase,
+    ...(fixturesFile ? { MCPCP_VSCODE_FIXTURES: fixturesFile } : {}),
     ...(opts.grep ? { MCPCP_VSCODE_GREP: opts.grep } : {}),
   });
   const args = [

@@ -92,11 +92,13 @@ export function convertServer(server: SourceServer, ctx: ConvertContext): Conver
   const resolve = (value: string, origin: string): string =>
     value.replace(/\$\{([^}]*)\}/g, (whole, inner: string) => {
       const folder = ctx.location.workspaceFolder;
-      if (inner === 'workspaceFolder' || inner === 'workspaceRoot') {
-        if (folder === undefined) failure ??= `${origin} uses \${${inner}}, but the file belongs to no workspace folder`;
-        return folder ?? whole;
+      if (inner === 'workspaceFolder' || inner === 'workspaceRoot' || inner === 'workspaceFolderBasename') {
+        if (folder === undefined) {
+          failure ??= `${origin} uses \${${inner}}, but the file belongs to no workspace folder`;
+          return whole;
+        }
+        return inner === 'workspaceFolderBasename' ? basename(folder) : folder;
       }
-      if (inner === 'workspaceFolderBasename') return folder ? basename(folder) : ((failure ??= `${origin} uses \${workspaceFolderBasename} outside a workspace`), whole);
       if (inner === 'userHome') return ctx.home ?? homedir();
       if (inner === 'pathSeparator' || inner === '/') return sep;
       if (/^(?:env|secret):[^}]+$/.test(inner)) return whole;

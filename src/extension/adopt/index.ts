@@ -100,8 +100,9 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     }
     const moveLabel = 'Adopt and Move…';
     const keepLabel = plan.editorRunsFile ? 'Adopt Disabled' : 'Adopt Only';
+    const untrusted = parsed.location.scope === 'workspace' && !vscode.workspace.isTrusted;
     const choice = await vscode.window.showWarningMessage(
-      `Adopt ${plan.servers.length} MCP server(s) from ${basename(parsed.location.path)}? These exact commands will run under the control plane.`,
+      `Adopt ${plan.servers.length} MCP server(s) from ${basename(parsed.location.path)}? These exact commands will run under the control plane${untrusted ? ', from your user settings: this workspace is NOT trusted, so whoever wrote the repository wrote them' : ''}.`,
       { modal: true, detail: `${renderPlan(plan, { storeLabel: STORE_LABEL })}\n\n"${moveLabel}" removes them from the file after adopting (you approve the diff in the Approvals view; a backup is kept). "${keepLabel}" leaves the file alone${plan.editorRunsFile ? ' and adopts them disabled, since VS Code keeps running them' : ''}.` },
       moveLabel,
       keepLabel,

@@ -29,7 +29,7 @@ export const configDiff = defineNetworkTool({
     const page = pageLines(shown, { offset: input.offset, budgetBytes: ctx.budgetBytes, more: (n) => `Call config_diff again with offset=${n}.` });
     return {
       text: `${target.device.name}: ${changed} line(s) would change (computed locally; the device has the last word when applying)${note === undefined ? '' : `\n${note}`}\n${page.text}`,
-      structured: { device: target.device.name, changed, diff: shown.slice(0, 2000) },
+      structured: { device: target.device.name, changed, diff: page.text, ...(note === undefined ? {} : { note }) },
     };
   },
 });

@@ -39,6 +39,6 @@ export const configGet = defineNetworkTool({
     }
     const page = pageLines(lines, { offset: input.offset, budgetBytes: ctx.budgetBytes, more: (n) => `Call config_get again with offset=${n}.` });
     const head = `${target.device.name} ${input.source} configuration (${target.platform.title}${input.format === 'set' ? ', set format' : ''}; secrets removed): ${page.totalLines} lines`;
-    return { text: `${head}\n${page.text}`, structured: { device: target.device.name, source: input.source, totalLines: page.totalLines, ...(page.nextOffset === undefined ? {} : { nextOffset: page.nextOffset }) } };
+    return { text: `${head}\n${page.text}`, structured: { device: target.device.name, source: input.source, config: page.text, totalLines: page.totalLines, ...(page.nextOffset === undefined ? {} : { nextOffset: page.nextOffset }) } };
   },
 });

@@ -45,11 +45,11 @@ export const configRollback = defineNetworkTool({
       if (ctx.dryRun) {
         const diff = await junosRollbackDiff(network, target, n, ctx.signal);
         const page = pageLines(sanitize(target.platform, diff || '(no difference)').split('\n'), { budgetBytes: ctx.budgetBytes, more: () => 'Use config_get to see the whole configuration.' });
-        return { text: `Dry run: rollback ${n} on ${target.device.name} would change (device diff, show | compare):\n${page.text}\nNothing was committed.`, structured: { dryRun: true, device: target.device.name, rollback: n } };
+        return { text: `Dry run: rollback ${n} on ${target.device.name} would change (device diff, show | compare):\n${page.text}\nNothing was committed.`, structured: { dryRun: true, device: target.device.name, rollback: n, diff: page.text } };
       }
       const r = await rollbackDevice(network, target, { n }, { comment: `mcpcp config_rollback ${n}`, signal: ctx.signal });
       if (!r.ok) throw new ControlPlaneError(NetworkErrorCode.configFailed, `${target.device.name}: rollback ${n} failed: ${r.output}\ncommands: ${r.steps.join(' ; ')}`);
-      return { text: `${target.device.name}: rolled back to rollback ${n} and committed.\n${sanitize(target.platform, r.output)}`, structured: { device: target.device.name, rollback: n } };
+      return { text: `${target.device.name}: rolled back to rollback ${n} and committed.\n${sanitize(target.platform, r.output)}`, structured: { device: target.device.name, rollback: n, output: sanitize(target.platform, r.output) } };
     }
     if (input.rollback !== undefined) throw invalidArgument('rollback', `${target.platform.title} restores a backup, not a rollback number`, 'Use backup (or nothing: the newest).');
     const backups = await listBackups(network, target, ctx.signal);
@@ -63,10 +63,10 @@ export const configRollback = defineNetworkTool({
       const { diff } = localDiff(target, running, { full: content });
       const shown = sanitizedDiff(target, diff);
       const page = pageLines(shown.length === 0 ? ['(no difference)'] : shown, { budgetBytes: ctx.budgetBytes, more: () => 'Use config_get to see the whole configuration.' });
-      return { text: `Dry run: restoring ${name} on ${target.device.name} would change (computed locally):\n${page.text}\nNothing was sent. Backups: ${backups.join(', ')}`, structured: { dryRun: true, device: target.device.name, backup: name, backups } };
+      return { text: `Dry run: restoring ${name} on ${target.device.name} would change (computed locally):\n${page.text}\nNothing was sent. Backups: ${backups.join(', ')}`, structured: { dryRun: true, device: target.device.name, backup: name, backups, diff: page.text } };
     }
     const r = await rollbackDevice(network, target, { backup: name }, { comment: 'mcpcp config_rollback', signal: ctx.signal });
     if (!r.ok) throw new ControlPlaneError(NetworkErrorCode.configFailed, `${target.device.name}: restoring ${name} failed: ${r.output}`);
-    return { text: `${target.device.name}: restored ${name}.\n${r.output}`, structured: { device: target.device.name, backup: name } };
+    return { text: `${target.device.name}: restored ${name}.\n${r.output}`, structured: { device: target.device.name, backup: name, output: r.output } };
   },
 });

@@ -53,6 +53,7 @@ export const deviceCommandMany = defineNetworkTool({
     );
     const failed = results.filter((r) => !r.ok).length;
     const share = Math.max(300, Math.floor(ctx.budgetBytes / results.length) - 80);
+    const bodies = new Map<string, string>();
     const sections = results.map((r) => {
       const head = `== ${r.device}: ${r.ok ? 'ok' : 'FAILED'} (${r.ms} ms)`;
       let body = r.ok ? (r.rows !== undefined ? rowsTable(r.rows as never) : r.json !== undefined ? JSON.stringify(r.json) : (r.text ?? '')) : (r.error ?? '');
@@ -60,6 +61,7 @@ export const deviceCommandMany = defineNetworkTool({
         const total = byteLength(body);
         body = `${cutToBytes(body, share)}\n${truncationNote(`${share} of ${total} bytes`, `${total - share} bytes`, `Run device_command on ${r.device} for the full output.`)}`;
       }
+      bodies.set(r.device, body);
       return `${head}\n${body}`;
     });
     const head = `${input.command} on ${plural(results.length, 'device')}: ${results.length - failed} ok, ${failed} failed`;
@@ -74,6 +76,8 @@ export const deviceCommandMany = defineNetworkTool({
           ...(r.error === undefined ? {} : { error: r.error }),
           ...(r.rows === undefined ? {} : { rows: r.rows.slice(0, 200) }),
           ...(r.json === undefined ? {} : { json: r.json }),
+          // The text a model would otherwise miss (VS Code shows only the structured result).
+          ...(r.ok && r.rows === undefined && r.json === undefined ? { output: bodies.get(r.device) ?? '' } : {}),
         })),
       },
     };

@@ -79,6 +79,7 @@ export const deviceCommand = defineNetworkTool({
       return { text: `${head}\n${page.text}${capNote}`, structured: { device: out.device, command: out.command, json: out.json as Record<string, unknown> } };
     }
     const page = pageLines(out.text.split('\n'), { offset: input.offset, budgetBytes: ctx.budgetBytes, more: (n) => `Call device_command again with offset=${n}.` });
-    return { text: `${head}\n${page.text}${capNote}`, structured: { device: out.device, command: out.command, totalLines: page.totalLines, ...(page.nextOffset === undefined ? {} : { nextOffset: page.nextOffset }) } };
+    // VS Code hands the model only the structured result when there is one: it carries the output.
+    return { text: `${head}\n${page.text}${capNote}`, structured: { device: out.device, command: out.command, output: `${page.text}${capNote}`, totalLines: page.totalLines, ...(page.nextOffset === undefined ? {} : { nextOffset: page.nextOffset }) } };
   },
 });

@@ -13,6 +13,7 @@ import { describeStatus, type ServerStatus } from '../core/supervisor/state';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
+import { ADOPT_USAGE, adoptCommand, assessCommand } from './adopt-commands';
 import { ensureApproverCredential } from '../core/approvals';
 import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
 
@@ -52,11 +53,15 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(rest);
     case 'approver-credential':
       return approverCredentialCommand(rest);
+    case 'assess':
+      return assessCommand(rest);
+    case 'adopt':
+      return adoptCommand(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      process.stdout.write(`${USAGE}${ADOPT_USAGE}`);
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -69,10 +69,15 @@ export class ControlPlane {
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
+    const sink = options.logSink;
     this.supervisor = new Supervisor({
       config: options.config.supervisor,
       hooks: this.gateway,
-      ...(options.logSink ? { logSink: options.logSink } : {}),
+      // Every line of a child's stderr and of the supervisor (command lines with expanded
+      // arguments), and every last error, passes the redactor, which knows each secret handed to
+      // a child.
+      redact: (text) => this.redactor.redactString(text),
+      ...(sink ? { logSink: sink } : {}),
     });
     this.gateway.attach(this.supervisor);
   }

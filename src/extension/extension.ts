@@ -12,6 +12,8 @@ import { errorMessage } from '../core/errors';
 import type { ServerStatus } from '../core/supervisor/state';
 import { APPROVALS_VIEW_ID, COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CONTAINER_ID } from './commands';
 import { registerOversightViews, type OversightTestHooks } from './webviews';
+import { registerAdoptCommands } from './adopt';
+import { ShellPath } from '../core/adopt';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
@@ -50,11 +52,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const definitionsChanged = new vscode.EventEmitter<void>();
   const disposables: vscode.Disposable[] = [output, serversChanged, definitionsChanged];
 
+  // VS Code started from a desktop launcher has a minimal PATH: npx/uvx come from the login
+  // shell's PATH, read once in the background (activation does not wait for it).
+  const shellPath = new ShellPath();
+  let loginPath: string | undefined;
   const host = (): HostEnvironment => ({
     serversDir: join(context.extensionPath, 'dist', 'servers'),
     nodePath: process.execPath,
     runAsNode: Boolean(process.versions['electron']),
-    env: process.env,
+    env: loginPath ? { ...process.env, PATH: loginPath } : process.env,
     secrets,
     workspaceTrusted: vscode.workspace.isTrusted,
     workspaceDefined: currentWorkspaceDefined,
@@ -205,6 +211,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     if (before && plane.supervisor.get('network') === before) await before.restart();
   };
   disposables.push(inventoryWatcher, inventoryWatcher.onDidCreate(() => void onInventory()), inventoryWatcher.onDidChange(() => void onInventory()), inventoryWatcher.onDidDelete(() => void onInventory()));
+
+  void shellPath.path().then(
+    (p) => {
+      if (p === process.env['PATH']) return;
+      loginPath = p;
+      void reapply();
+    },
+    (err: unknown) => output.warn(`login shell PATH not read: ${errorMessage(err)}`),
+  );
+  disposables.push(
+    registerAdoptCommands(context, {
+      plane: () => running?.plane,
+      secrets,
+      shellPath,
+      log: (m) => output.info(m),
+      reviewApprovals: () => void vscode.commands.executeCommand(`${APPROVALS_VIEW_ID}.focus`),
+    }),
+  );
 
   // ---- Commands ---------------------------------------------------------------------------------
   const pickServer = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {

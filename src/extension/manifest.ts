@@ -9,6 +9,8 @@ const ICONS: Partial<Record<keyof typeof COMMANDS, string>> = {
   serverShowLog: '$(output)',
   clientConfigCopy: '$(copy)',
   dashboardOpen: '$(dashboard)',
+  serversAdopt: '$(cloud-download)',
+  configAssess: '$(shield)',
 };
 
 export function manifestContributions(): {

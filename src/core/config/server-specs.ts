@@ -139,7 +139,10 @@ function makeSpec(
     ...(entry.tools ? { toolFilter: entry.tools } : {}),
     ...(blocked ? { blockedReason: blocked } : {}),
     resolveSpawn: async (): Promise<SpawnSpec> => {
-      const { command, args, extraEnv } = await program();
+      const { command, args: rawArgs, extraEnv } = await program();
+      const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
+      // Built-in servers' arguments are ours; a configured server's may reference secrets and env.
+      const args = builtin ? rawArgs : await Promise.all(rawArgs.map(expand));
       const env: Record<string, string> = {};
       for (const key of [...DEFAULT_PASS_ENV, ...extraPass, ...(entry.passEnv ?? [])]) {
         const value = host.env[key];
@@ -152,7 +155,8 @@ function makeSpec(
       Object.assign(env, extraEnv);
       env['MCPCP_WORKSPACE_TRUSTED'] = host.workspaceTrusted ? '1' : '0';
       if (builtin && host.runAsNode) env['ELECTRON_RUN_AS_NODE'] = '1';
-      const cwd = entry.cwd === undefined ? host.defaultCwd : isAbsolute(entry.cwd) ? entry.cwd : resolve(host.defaultCwd, entry.cwd);
+      const rawCwd = entry.cwd === undefined ? undefined : await expand(entry.cwd);
+      const cwd = rawCwd === undefined ? host.defaultCwd : isAbsolute(rawCwd) ? rawCwd : resolve(host.defaultCwd, rawCwd);
       return { command, args, cwd, env };
     },
   };

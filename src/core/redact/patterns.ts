@@ -95,7 +95,8 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
     name: 'key-value',
     hint: /password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential/,
     regex: new RegExp(
-      `(?<pre>(?:${SECRET_KEYWORDS})["']?\\s{0,16}[:=]\\s{0,16}["']?)(?<secret>[^\\s"'&,;}[\\]]+)`,
+      // A reference (`${secret:name}`, `${env:X}`, `${input:id}`) names a secret, it is not one.
+      `(?<pre>(?<!\\$\\{)(?:${SECRET_KEYWORDS})["']?\\s{0,16}[:=]\\s{0,16}["']?)(?!\\$\\{(?:secret|env|input):)(?<secret>[^\\s"'&,;}[\\]]+)`,
       'gi',
     ),
   },

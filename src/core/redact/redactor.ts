@@ -47,6 +47,9 @@ const SHORTEST_PATTERN_MATCH = 8;
  * instance holds only its own secret set (no shared state); build one in the composition root and
  * pass it to whoever writes or returns text.
  */
+/** A value that only names a secret (`${secret:name}`, `${env:X}`, `${input:id}`): shown as it is. */
+const SECRET_REFERENCE = /^\$\{(?:secret|env|input):[^}]+\}$/;
+
 export class Redactor {
   readonly replacement: string;
   private readonly patterns: readonly { readonly regex: RegExp; readonly hint: RegExp | undefined }[];
@@ -204,7 +207,7 @@ export class Redactor {
         const outKey = this.redactString(key);
         if (item === null || typeof item === 'boolean') {
           out[outKey] = item;
-        } else if (this.isSensitiveKey(key)) {
+        } else if (this.isSensitiveKey(key) && !(typeof item === 'string' && SECRET_REFERENCE.test(item))) {
           if (item !== undefined && typeof item !== 'function' && typeof item !== 'symbol') out[outKey] = this.replacement;
         } else if (isSecretManifest && (key === 'data' || key === 'stringData') && typeof item === 'object') {
           out[outKey] = this.redactSecretData(item);

@@ -77,6 +77,8 @@ export interface ManagedServerOptions {
   config: SupervisorConfig;
   hooks: UpstreamHooks;
   logSink?: LogSink;
+  /** Applied to every log line and error before anyone sees it (secrets). */
+  redact?: (text: string) => string;
   stopTiming?: StopTiming;
   now?: () => number;
   random?: () => number;
@@ -130,7 +132,7 @@ export class ManagedServer {
   ) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.log = new ServerLog(spec.name, options.logSink);
+    this.log = new ServerLog(spec.name, options.logSink, options.redact);
     if (spec.blockedReason) this.state = { kind: 'stopped', reason: spec.blockedReason };
   }
 
@@ -145,7 +147,7 @@ export class ManagedServer {
       state: this.state,
       restarts: this.restarts,
       ...(this.lastExit ? { lastExit: this.lastExit } : {}),
-      ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.lastError ? { lastError: this.options.redact ? this.options.redact(this.lastError) : this.lastError } : {}),
       toolCount: this.toolCount,
     };
   }

@@ -17,6 +17,7 @@ export class ServerLog {
   constructor(
     readonly server: string,
     private readonly sink: LogSink | undefined,
+    private readonly redact: (text: string) => string = (text) => text,
     private readonly maxLines = 1000,
     private readonly maxLineLength = 4000,
   ) {}
@@ -49,7 +50,8 @@ export class ServerLog {
   }
 
   private push(source: LogLine['source'], raw: string): void {
-    const text = raw.length > this.maxLineLength ? `${raw.slice(0, this.maxLineLength)}… [line truncated]` : raw;
+    const cut = raw.length > this.maxLineLength ? `${raw.slice(0, this.maxLineLength)}… [line truncated]` : raw;
+    const text = this.redact(cut);
     const line: LogLine = { at: Date.now(), server: this.server, source, text };
     this.lines.push(line);
     if (this.lines.length > this.maxLines) this.lines.splice(0, this.lines.length - this.maxLines);

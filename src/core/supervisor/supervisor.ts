@@ -10,6 +10,8 @@ export interface SupervisorOptions {
   config: SupervisorConfig;
   hooks: UpstreamHooks;
   logSink?: LogSink;
+  /** Applied to every log line and error before anyone sees it (secrets). */
+  redact?: (text: string) => string;
   stopTiming?: StopTiming;
   random?: () => number;
 }
@@ -75,6 +77,7 @@ export class Supervisor {
         config: this.config,
         hooks: this.options.hooks,
         ...(this.options.logSink ? { logSink: this.options.logSink } : {}),
+        ...(this.options.redact ? { redact: this.options.redact } : {}),
         ...(this.options.stopTiming ? { stopTiming: this.options.stopTiming } : {}),
         ...(this.options.random ? { random: this.options.random } : {}),
       });

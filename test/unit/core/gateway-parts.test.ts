@@ -42,7 +42,10 @@ describe('gateway parts', () => {
 
   it('keeps a bounded log of whole lines', () => {
     const sunk: LogLine[] = [];
-    const log = new ServerLog('fx', (l) => sunk.push(l), 3, 10);
+    const log = new ServerLog('fx', (l) => sunk.push(l), (t) => t.replace('secret', '[REDACTED]'), 3, 10);
+    log.note('secret!');
+    assert.equal(sunk[0]!.text, '[REDACTED]!');
+    sunk.length = 0;
     log.write('one\ntw');
     log.write('o\nthree\nfour\n');
     log.write('x'.repeat(25));

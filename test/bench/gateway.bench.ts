@@ -78,7 +78,7 @@ async function restartTimes(backoffBaseMs: number, trials: number): Promise<numb
     const state = managed.status.state;
     if (state.kind !== 'running') throw new Error(`not running: ${state.kind}`);
     const t0 = process.hrtime.bigint();
-    process.kill(state.pid, 'SIGKILL');
+    process.kill(state.pid!, 'SIGKILL');
     await waitFor(() => {
       const s = managed.status.state;
       return s.kind === 'running' && s.pid !== state.pid;

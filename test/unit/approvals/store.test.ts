@@ -144,7 +144,9 @@ describe('ApprovalStore', () => {
     const { store } = setup();
     const { approval } = store.request(req());
     for (const kind of ['system', 'agent', 'client-token']) {
-      assert.throws(() => store.decide(approval.id, { approve: true, by: { kind } as unknown as HumanDecider }), { code: 'APPROVAL_BAD_DECIDER' });
+      // What an untyped caller (a webview message, a plugin) could send: parsed JSON, not a typed value.
+      const by: HumanDecider = JSON.parse(JSON.stringify({ kind }));
+      assert.throws(() => store.decide(approval.id, { approve: true, by }), { code: 'APPROVAL_BAD_DECIDER' });
     }
     assert.equal(store.get(approval.id)?.status, 'pending');
   });

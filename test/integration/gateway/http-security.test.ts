@@ -81,3 +81,25 @@ describe('gateway: HTTP security', () => {
     assert.match(res.body, /initialize/);
   });
 });
+
+describe('gateway: idle sessions', () => {
+  it('expire after sessionIdleMs; the client must initialize again', async () => {
+    const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { gateway: { sessionIdleMs: 1_000 } });
+    try {
+      const port = plane.gateway.listeningPort;
+      const headers = { authorization: `Bearer ${plane.gateway.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      const init = await fetch(`http://127.0.0.1:${port}/mcp/fx`, { method: 'POST', headers, body: initialize });
+      assert.equal(init.status, 200);
+      const session = init.headers.get('mcp-session-id')!;
+      await init.text();
+      assert.equal(plane.gateway.sessionCount, 1);
+      await new Promise((r) => setTimeout(r, 1_600));
+      assert.equal(plane.gateway.sessionCount, 0);
+      const after = await raw(port, '/mcp/fx', { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' }, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }));
+      assert.equal(after.status, 404);
+      assert.match(after.body, /session not found: it expired or was closed; initialize a new session/);
+    } finally {
+      await plane.stop();
+    }
+  });
+});

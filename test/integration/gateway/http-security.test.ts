@@ -103,3 +103,34 @@ describe('gateway: idle sessions', () => {
     }
   });
 });
+
+describe('gateway: per-session limits', () => {
+  it('answers 429 beyond the request rate and beyond the requests in flight', async () => {
+    const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { gateway: { maxRequestsPerSecondPerSession: 5, maxConcurrentPerSession: 2 } });
+    try {
+      const port = plane.gateway.listeningPort;
+      const headers = { authorization: `Bearer ${plane.gateway.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      const init = await fetch(`http://127.0.0.1:${port}/mcp/fx`, { method: 'POST', headers, body: initialize });
+      const session = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+      await init.text();
+      const list = (id: number) => raw(port, '/mcp/fx', session, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list' }));
+      const burst: Array<{ status: number; body: string }> = [];
+      const started = Date.now();
+      for (let i = 0; i < 12; i++) burst.push(await list(10 + i));
+      const elapsedS = (Date.now() - started) / 1000;
+      const limited = burst.filter((r) => r.status === 429);
+      assert.deepEqual(burst.slice(0, 5).map((r) => r.status), [200, 200, 200, 200, 200], 'the bucket holds 5');
+      // Whatever the machine's speed: no more passed than the bucket plus what refilled meanwhile.
+      assert.ok(12 - limited.length <= 5 + Math.ceil(elapsedS * 5), `${12 - limited.length} passed in ${elapsedS}s`);
+      assert.ok(limited.length > 0, 'some requests were limited');
+      assert.match(limited[0]!.body, /rate limit: more than 5 requests per second in this session/);
+      await new Promise((r) => setTimeout(r, 1_200));
+      const slow = (id: number) => raw(port, '/mcp/fx', session, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow', arguments: { ms: 600, steps: 1 } } }));
+      const calls = await Promise.all([slow(100), slow(101), new Promise<{ status: number; body: string }>((resolve) => setTimeout(() => void slow(102).then(resolve), 150))]);
+      assert.deepEqual(calls.map((c) => c.status), [200, 200, 429]);
+      assert.match(calls[2]!.body, /too many requests in flight in this session \(limit 2\)/);
+    } finally {
+      await plane.stop();
+    }
+  });
+});

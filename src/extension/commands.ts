@@ -15,6 +15,7 @@ export const COMMANDS = {
   secretDelete: 'mcpControlPlane.secret.delete',
   viewFocus: 'mcpControlPlane.view.focus',
   dashboardOpen: 'mcpControlPlane.dashboard.open',
+  auditVerify: 'mcpControlPlane.audit.verify',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -32,6 +33,7 @@ export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   secretDelete: 'Delete Secret',
   viewFocus: 'Show Servers',
   dashboardOpen: 'Open Dashboard',
+  auditVerify: 'Verify Audit Log',
 };
 
 export const VIEW_CONTAINER_ID = 'mcpControlPlane';

@@ -7,6 +7,7 @@ import { defaultConfig } from '../core/config/load';
 import type { Config } from '../core/config/schema';
 import type { HostEnvironment } from '../core/config/server-specs';
 import { ControlPlane } from '../core/control-plane';
+import { verifyAudit } from '../core/audit';
 import { VSCODE_TOOL_LIMIT } from '../core/oversight/oversight';
 import { errorMessage } from '../core/errors';
 import type { ServerStatus } from '../core/supervisor/state';
@@ -297,6 +298,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     vscode.commands.registerCommand(COMMANDS.secretDelete, async () => {
       const name = await vscode.window.showQuickPick(await secrets.list(), { placeHolder: 'Secret to delete' });
       if (name) await secrets.delete(name);
+    }),
+    vscode.commands.registerCommand(COMMANDS.auditVerify, async () => {
+      const dir = join(context.globalStorageUri.fsPath, 'audit');
+      const result = await verifyAudit(dir);
+      output.info(`audit verify ${dir}: ${JSON.stringify({ ok: result.ok, files: result.files, records: result.records, firstBroken: result.firstBroken })}`);
+      if (result.ok) {
+        void vscode.window.showInformationMessage(`Audit log verified: ${result.records} records in ${result.files} files, the hash chain is intact.`);
+        return result;
+      }
+      const b = result.firstBroken;
+      const choice = await vscode.window.showErrorMessage(`Audit log BROKEN${b ? ` at ${b.file}:${b.line}: ${b.reason}` : ''}.`, ...(b ? ['Open File'] : []));
+      if (choice === 'Open File' && b) {
+        const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(dir, b.file)));
+        await vscode.window.showTextDocument(doc, { selection: new vscode.Range(b.line - 1, 0, b.line - 1, 0) });
+      }
+      return result;
     }),
     vscode.commands.registerCommand(COMMANDS.viewFocus, () => vscode.commands.executeCommand(`workbench.view.extension.${VIEW_CONTAINER_ID}`)),
   );

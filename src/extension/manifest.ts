@@ -9,6 +9,7 @@ const ICONS: Partial<Record<keyof typeof COMMANDS, string>> = {
   serverShowLog: '$(output)',
   clientConfigCopy: '$(copy)',
   dashboardOpen: '$(dashboard)',
+  auditVerify: '$(verified)',
   serversAdopt: '$(cloud-download)',
   configAssess: '$(shield)',
 };

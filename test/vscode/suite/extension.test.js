@@ -175,4 +175,11 @@ describe('MCP Control Plane in VS Code', function () {
     await waitForState(GIT, 'running', (s) => s.toolCount > 0);
     await startServerAndWaitForTools(definitionId(EXTENSION_ID, GIT), gitPrefix ?? ((t) => /^mcp_.+_repo_status$/.test(t.name)));
   });
+
+  it('Verify Audit Log checks the hash chain of this window\'s audit records', async () => {
+    const result = await vscode.commands.executeCommand('mcpControlPlane.audit.verify');
+    assert.equal(result.ok, true, JSON.stringify(result.firstBroken));
+    assert.ok(result.records > 0, `records: ${result.records}`);
+    note(`audit: ${result.records} records in ${result.files} file(s) verified`);
+  });
 });

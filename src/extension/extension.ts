@@ -90,7 +90,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     stateDir: context.globalStorageUri.fsPath,
     instancePrefix: 'vscode',
     policyLayer: 'user',
-    logSink: (line) => (line.source === 'supervisor' ? logFor(line.server).info(line.text) : logFor(line.server).trace(line.text)),
+    // The child's stderr as it wrote it; the supervisor's own notes marked as such.
+    logSink: (line) => logFor(line.server).info(line.source === 'supervisor' ? `[control plane] ${line.text}` : line.text),
     log: (message) => output.info(message),
   });
   running = { plane, disposables };

@@ -54,6 +54,8 @@ export class Oversight implements OversightStages, UiBackend {
   private readonly disposables: Array<{ dispose(): void }> = [];
   private auditFailure: string | undefined;
   private closed = false;
+  private recentCache: { windowMs: number; at: number; records: readonly AuditRecord[] } | undefined;
+  private recentDirty = true;
 
   constructor(private readonly options: OversightOptions) {
     this.store = new ApprovalStore({
@@ -226,6 +228,8 @@ export class Oversight implements OversightStages, UiBackend {
     if (this.closed) return;
     try {
       await this.options.audit.append(event);
+      // Written (and fsync'd): the next state() reads it.
+      if (event.type === 'call.completed' || event.type === 'call.failed') this.recentDirty = true;
     } catch (err) {
       if (!this.auditFailure) {
         this.auditFailure = errorMessage(err);
@@ -258,7 +262,7 @@ export class Oversight implements OversightStages, UiBackend {
     const since = now - windowMs;
     const samples = this.options.metrics.recent(since);
     const statuses = this.options.supervisor.statuses();
-    const recent = await queryAudit(this.options.auditDir, { type: ['call.completed', 'call.failed'], from: since }, { limit: 50, order: 'desc' }).catch(() => ({ records: [] }));
+    const recent = await this.recentCalls(windowMs, since, now);
     const pending = this.store.list().map(toApprovalView);
     const history = this.store.history().slice(0, 50).map(toApprovalView);
     const totalTools = this.options.supervisor.list().reduce((n, s) => n + (s.lastConnection?.tools.length ?? 0), 0);
@@ -275,6 +279,19 @@ export class Oversight implements OversightStages, UiBackend {
       toolBudget: { total: totalTools, limit: VSCODE_TOOL_LIMIT },
       policy: { readOnlyMode: this.options.policy.readOnlyMode(), problems: this.options.policy.problems() },
     };
+  }
+
+  /**
+   * The latest calls from the audit files (every instance's). Re-read when this instance recorded
+   * a call since, or after 5 s (other windows write too): the UIs refresh often.
+   */
+  private async recentCalls(windowMs: number, since: number, now: number): Promise<{ records: readonly AuditRecord[] }> {
+    const cached = this.recentCache;
+    if (cached && !this.recentDirty && cached.windowMs === windowMs && now - cached.at < 5_000) return cached;
+    this.recentDirty = false;
+    const page = await queryAudit(this.options.auditDir, { type: ['call.completed', 'call.failed'], from: since }, { limit: 50, order: 'desc' }).catch(() => ({ records: [] as AuditRecord[] }));
+    this.recentCache = { windowMs, at: now, records: page.records };
+    return this.recentCache;
   }
 
   async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status'] }> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { matchSnapshot } from '../../helpers/snapshot';
+import { matchCatalogueSnapshot } from '../../helpers/snapshot';
 import { connect, type Harness } from './fixture';
 
 let h: Harness;
@@ -21,18 +21,7 @@ after(() => h.close());
 
 describe('git tool catalogue', () => {
   it('matches the snapshot', () => {
-    matchSnapshot(
-      'git',
-      tools.map((t) => ({
-        name: t.name,
-        title: t.title,
-        description: t.description,
-        annotations: t.annotations,
-        _meta: t._meta,
-        inputSchema: t.inputSchema,
-        outputSchema: t.outputSchema,
-      })),
-    );
+    matchCatalogueSnapshot('git', tools);
   });
 
   it('names every tool in snake_case with a "Noun: Verb" title', () => {

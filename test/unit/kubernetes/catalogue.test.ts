@@ -10,7 +10,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { silentLogger } from '../../../src/servers/kit';
 import { createKubernetesServer } from '../../../src/servers/kubernetes';
-import { matchSnapshot } from '../../helpers/snapshot';
+import { matchCatalogueSnapshot } from '../../helpers/snapshot';
 
 let client: Client;
 let tools: Tool[];
@@ -32,18 +32,7 @@ after(() => client.close());
 
 describe('kubernetes tool catalogue', () => {
   it('matches the snapshot', () => {
-    matchSnapshot(
-      'kubernetes',
-      tools.map((t) => ({
-        name: t.name,
-        title: t.title,
-        description: t.description,
-        annotations: t.annotations,
-        _meta: t._meta,
-        inputSchema: t.inputSchema,
-        outputSchema: t.outputSchema,
-      })),
-    );
+    matchCatalogueSnapshot('kubernetes', tools);
   });
 
   it('names tools in snake_case with "Noun: Verb" titles', () => {

@@ -8,7 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { silentLogger } from '../../../src/servers/kit';
 import { createNetworkServer, networkOptionsFromEnv } from '../../../src/servers/network';
-import { matchSnapshot } from '../../helpers/snapshot';
+import { matchCatalogueSnapshot } from '../../helpers/snapshot';
 
 let client: Client;
 let server: McpServer;
@@ -29,10 +29,7 @@ after(async () => {
 
 describe('network tool catalogue', () => {
   it('matches the snapshot', () => {
-    matchSnapshot(
-      'network',
-      tools.map((t) => ({ name: t.name, title: t.title, description: t.description, annotations: t.annotations, _meta: t._meta, inputSchema: t.inputSchema, outputSchema: t.outputSchema })),
-    );
+    matchCatalogueSnapshot('network', tools);
   });
 
   it('names tools in snake_case with "Noun: Verb" titles', () => {

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { ControlPlaneError } from '../../core/errors';
 import { NetworkErrorCode } from './client';
 import { PLATFORM_IDS, type PlatformId } from './platforms';
+import { secretEnvName } from '../../core/secrets/secret-store';
 
 const SECRET_REF = /^\$\{secret:([A-Za-z0-9][A-Za-z0-9._-]{0,99})\}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -98,10 +99,8 @@ export interface Inventory {
   readonly groups: readonly string[];
 }
 
-/** `core-pass` → `MCPCP_SECRET_CORE_PASS`. */
-export function secretEnvName(secret: string): string {
-  return `MCPCP_SECRET_${secret.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
+// The control plane passes `${secret:core-pass}` as MCPCP_SECRET_CORE_PASS: one naming, its own.
+export { secretEnvName };
 
 /** Secret names referenced anywhere in the inventory (what the control plane must pass). */
 export function secretReferences(inv: Pick<Inventory, 'credentials'>): string[] {

@@ -1,5 +1,6 @@
 // Recent calls from the audit log: live from state, or a filtered query with paging.
 import type { AuditFilter, AuditRow } from '../../../src/protocol/ui';
+import { CALL_OUTCOMES } from '../../../src/core/outcome';
 import { h, Slot, type Child } from '../dom';
 import { formatClock, formatMs } from '../format';
 
@@ -7,7 +8,7 @@ export interface AuditQuery {
   (filter: AuditFilter, cursor: string | undefined): Promise<{ records: AuditRow[]; nextCursor?: string }>;
 }
 
-const OUTCOMES = ['ok', 'tool-error', 'error', 'timeout', 'cancelled', 'denied', 'rejected'] as const;
+const OUTCOMES = CALL_OUTCOMES;
 const TYPES = ['call.completed', 'call.failed', 'call.requested', 'policy.decided', 'approval.requested', 'approval.decided'] as const;
 
 /** The recent-calls section: a filter form and a table. Without filters the table follows the live state. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../canonical-json';
+import { CALL_OUTCOMES } from '../outcome';
 
 /** Every kind of audit record. */
 export const AUDIT_EVENT_TYPES = [
@@ -27,8 +28,11 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 export const AUDIT_DECISIONS = ['allow', 'approve', 'deny', 'approved', 'rejected', 'expired'] as const;
 export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
 
-/** How a call ended: a superset of the metrics' `CallOutcome`. `tool-error` is a result with `isError: true`. */
-export const AUDIT_OUTCOMES = ['ok', 'tool-error', 'error', 'timeout', 'cancelled', 'denied', 'rejected'] as const;
+/**
+ * How a call ended: the core `CallOutcome` enum, plus two values records written before it existed
+ * may hold (`error`, now `failed`; `timeout`, now `failed` with the time-out in `error`).
+ */
+export const AUDIT_OUTCOMES = [...CALL_OUTCOMES, 'error', 'timeout'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** `prev` of the first record of an instance's first file. */

@@ -497,7 +497,7 @@ export class Gateway implements UpstreamHooks {
             : {}),
         });
         await progressSent;
-        if (record) this.metrics.record(call.server, call.name, Date.now() - call.startedAt, (result as CallToolResult).isError ? 'error' : 'ok');
+        if (record) this.metrics.record(call.server, call.name, Date.now() - call.startedAt, (result as CallToolResult).isError ? 'tool-error' : 'ok');
         return { result: result as Result, failed: false };
       } finally {
         this.calls.delete(call.id);
@@ -508,8 +508,8 @@ export class Gateway implements UpstreamHooks {
       const cancelled = extra.signal.aborted;
       const message = cancelled ? 'request cancelled by the client' : this.describeForwardError(session.server, err);
       if (record) {
-        this.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'error');
-        this.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'error', error: message });
+        this.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'failed');
+        this.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error: message });
       }
       // An error the server itself returned passes through unchanged.
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.RequestTimeout) {

@@ -1,5 +1,6 @@
-/** Outcome of one call through the gateway. */
-export type CallOutcome = 'ok' | 'error' | 'denied' | 'rejected' | 'cancelled';
+import type { CallOutcome } from '../outcome';
+
+export type { CallOutcome };
 
 /** Latency buckets in seconds (Prometheus `le` bounds). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;

@@ -191,7 +191,7 @@ export class Oversight implements OversightStages, UiBackend {
       type: event.outcome === 'ok' ? 'call.completed' : 'call.failed',
       server: 'mcpcp',
       tool: event.action,
-      outcome: event.outcome,
+      outcome: event.outcome === 'ok' ? 'ok' : 'failed',
       ...(event.approvalId ? { approvalId: event.approvalId } : {}),
       ...(event.error ? { error: event.error } : {}),
       ...(event.detail ? { detail: event.detail } : {}),
@@ -391,7 +391,7 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
     case 'call.completed':
       return { ...base, type: 'call.completed', outcome: event.isError ? 'tool-error' : 'ok', durationMs: event.durationMs, resultBytes: event.resultBytes };
     case 'call.failed':
-      return { ...base, type: 'call.failed', outcome: event.outcome === 'error' && /did not answer within/.test(event.error) ? 'timeout' : event.outcome, durationMs: event.durationMs, error: event.error };
+      return { ...base, type: 'call.failed', outcome: event.outcome, durationMs: event.durationMs, error: event.error };
   }
 }
 

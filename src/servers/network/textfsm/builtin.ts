@@ -23,6 +23,8 @@ const IOS = ['cisco_ios', 'cisco_xe'];
 const NXOS = ['cisco_nxos'];
 const CISCO = [...IOS, ...NXOS];
 
+// RELOAD_REASON: routers print "Last reload reason:" (it wins, coming later); Catalyst switches
+// on classic IOS print only "System returned to ROM by <reason>".
 const IOS_SHOW_VERSION = fsm`Value VERSION (.+?)
 Value ROMMON ([^,\s]+)
 Value HOSTNAME (\S+)
@@ -38,6 +40,7 @@ Start
   ^ROM:\s+(?:System\s+Bootstrap,\s+Version\s+)?@{ROMMON}
   ^\s*@{HOSTNAME}\s+uptime\s+is\s+@{UPTIME}
   ^[Ss]ystem\s+image\s+file\s+is\s+"(?:[^:"]*:)?@{RUNNING_IMAGE}"
+  ^System\s+returned\s+to\s+ROM\s+by\s+@{RELOAD_REASON}\s*$$
   ^[Ll]ast\s+reload\s+reason:\s+@{RELOAD_REASON}\s*$$
   ^[Pp]rocessor\s+board\s+ID\s+@{SERIAL}
   ^[Cc]isco\s+@{HARDWARE}\s+\(.+\)\s+(?:processor|with)

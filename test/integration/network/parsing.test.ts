@@ -7,7 +7,12 @@ import { startHarness, type Harness } from './harness';
 let h: Harness;
 
 before(async () => {
-  h = await startHarness([{ name: 'sw1', platform: 'cisco_ios', model: 'WS-C3750X-48P-S', serial: 'FDO1633Q14S' }]);
+  h = await startHarness([
+    { name: 'sw1', platform: 'cisco_ios', model: 'WS-C3750X-48P-S', serial: 'FDO1633Q14S' },
+    { name: 'j1', platform: 'juniper_junos', model: 'mx480', serial: 'JN11F0E2AAFA' },
+    // A release before `| display json` (14.2): the same device, facts only from text.
+    { name: 'j2', platform: 'juniper_junos', model: 'mx480', serial: 'JN11F0E2AAFA', displayJson: false },
+  ]);
 });
 after(() => h.close());
 
@@ -21,5 +26,21 @@ describe('network parsing', () => {
     assert.deepEqual(row?.['HARDWARE'], ['WS-C3750X-48P']);
     const facts = await h.call('device_facts', { device: 'sw1' });
     assert.match(h.text(facts), /^sw1: Cisco WS-C3750X-48P \(Cisco IOS\)\nhostname: sw1\nos version: 15\.2\(4\)E10\n/);
+  });
+
+  it('Junos facts come from text when the device refuses | display json, and agree with the JSON ones', async () => {
+    const viaJson = await h.call('device_facts', { device: 'j1' });
+    assert.equal(viaJson.isError, undefined, h.text(viaJson));
+    const viaText = await h.call('device_facts', { device: 'j2' });
+    assert.equal(viaText.isError, undefined, h.text(viaText));
+    assert.match(h.text(viaText), /^j2: Juniper mx480 \(Juniper Junos\)\nhostname: j2\nos version: 19\.4R1\.10\nuptime: \d+ days?, +\d+:\d\d\nserial: JN11F0E2AAFA$/);
+    const facts = (r: typeof viaJson): Record<string, unknown> => {
+      const { device: _d, hostname: _h, uptime: _u, ...rest } = r.structuredContent as Record<string, unknown>;
+      return rest;
+    };
+    assert.deepEqual(facts(viaText), facts(viaJson));
+    const sent = h.sim.device('j2').received().map((r) => r.line);
+    assert.ok(sent.includes('show version | display json'), 'JSON was tried first');
+    assert.ok(sent.includes('show version') && sent.includes('show chassis hardware') && sent.includes('show system uptime'), sent.join(' / '));
   });
 });

@@ -9,6 +9,7 @@ let h: Harness;
 before(async () => {
   h = await startHarness([
     { name: 'sw1', platform: 'cisco_ios', model: 'WS-C3750X-48P-S', serial: 'FDO1633Q14S' },
+    { name: 'sw2', platform: 'cisco_xe', model: 'WS-C3850-48U', serial: 'FCW1932D0LB' },
     { name: 'j1', platform: 'juniper_junos', model: 'mx480', serial: 'JN11F0E2AAFA' },
     // A release before `| display json` (14.2): the same device, facts only from text.
     { name: 'j2', platform: 'juniper_junos', model: 'mx480', serial: 'JN11F0E2AAFA', displayJson: false },
@@ -26,6 +27,12 @@ describe('network parsing', () => {
     assert.deepEqual(row?.['HARDWARE'], ['WS-C3750X-48P']);
     const facts = await h.call('device_facts', { device: 'sw1' });
     assert.match(h.text(facts), /^sw1: Cisco WS-C3750X-48P \(Cisco IOS\)\nhostname: sw1\nos version: 15\.2\(4\)E10\n/);
+  });
+
+  it('facts of a Catalyst 3850 on IOS-XE 3.x give its version ("Version 03.06.08E RELEASE", no comma)', async () => {
+    const facts = await h.call('device_facts', { device: 'sw2' });
+    assert.equal(facts.isError, undefined, h.text(facts));
+    assert.match(h.text(facts), /^sw2: Cisco WS-C3850-48U \(Cisco IOS-XE\)\nhostname: sw2\nos version: 03\.06\.08E\n/);
   });
 
   it('Junos facts come from text when the device refuses | display json, and agree with the JSON ones', async () => {

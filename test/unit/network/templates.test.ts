@@ -22,6 +22,8 @@ const xe = new CiscoDevice({ name: 'csr1', platform: 'cisco_xe' });
 const nx = new CiscoDevice({ name: 'n1', platform: 'cisco_nxos' });
 // A Catalyst switch on classic IOS: no "Last reload reason:" line.
 const sw = new CiscoDevice({ name: 'sw1', platform: 'cisco_ios', model: 'WS-C3750X-48P-S', serial: 'FDO1633Q14S' });
+// A Catalyst 3850 on IOS-XE 3.x: "Version 03.06.08E RELEASE" without a comma.
+const cat3k = new CiscoDevice({ name: 'sw2', platform: 'cisco_xe', model: 'WS-C3850-48U', serial: 'FCW1932D0LB' });
 
 const OUTPUTS: { platform: string; command: string; text: string }[] = [
   ...[ios, xe].flatMap((d) => [
@@ -37,6 +39,7 @@ const OUTPUTS: { platform: string; command: string; text: string }[] = [
   ]),
   { platform: 'cisco_nxos', command: 'show version', text: showVersion(nx.facts()) },
   { platform: 'cisco_ios', command: 'show version', text: showVersion(sw.facts()) },
+  { platform: 'cisco_xe', command: 'show version', text: showVersion(cat3k.facts()) },
   { platform: 'cisco_nxos', command: 'show ip interface brief', text: showIpInterfaceBrief(nx.facts(), nx.running) },
   { platform: 'cisco_nxos', command: 'show interface', text: showInterfaces(nx.facts(), nx.running) },
   { platform: 'cisco_nxos', command: 'show vlan brief', text: showVlan(nx.facts(), nx.running, true) },
@@ -83,6 +86,17 @@ describe('built-in TextFSM templates', () => {
     assert.deepEqual(r?.['SERIAL'], ['FDO1633Q14S']);
     assert.equal(r?.['RUNNING_IMAGE'], '/c3750e-universalk9-mz.152-4.E10/c3750e-universalk9-mz.152-4.E10.bin');
     assert.equal(r?.['CONFIG_REGISTER'], '0xF');
+  });
+
+  it('IOS-XE 3.x show version of a Catalyst 3850: the version without a comma before RELEASE', () => {
+    const t = templates.find(['cisco_xe'], 'show version');
+    assert.ok(t);
+    const [r] = parseText(t, showVersion(cat3k.facts()));
+    assert.equal(r?.['VERSION'], '03.06.08E');
+    assert.equal(r?.['RELOAD_REASON'], 'Reload command');
+    assert.deepEqual(r?.['HARDWARE'], ['WS-C3850-48U']);
+    assert.deepEqual(r?.['SERIAL'], ['FCW1932D0LB']);
+    assert.equal(r?.['RUNNING_IMAGE'], 'packages.conf');
   });
 
   it('NX-OS show version', () => {

@@ -23,6 +23,7 @@ const IOS = ['cisco_ios', 'cisco_xe'];
 const NXOS = ['cisco_nxos'];
 const CISCO = [...IOS, ...NXOS];
 
+// VERSION: IOS-XE 3.x on Catalyst switches prints "Version 03.06.08E RELEASE" (no comma).
 // RELOAD_REASON: routers print "Last reload reason:" (it wins, coming later); Catalyst switches
 // on classic IOS print only "System returned to ROM by <reason>".
 const IOS_SHOW_VERSION = fsm`Value VERSION (.+?)
@@ -36,7 +37,7 @@ Value List SERIAL (\S+)
 Value CONFIG_REGISTER (\S+)
 
 Start
-  ^.*Software\s.+\),\sVersion\s@{VERSION},\s+RELEASE.*
+  ^.*Software\s.+\),\s+Version\s+@{VERSION}(?:,|\s+RELEASE\s)
   ^ROM:\s+(?:System\s+Bootstrap,\s+Version\s+)?@{ROMMON}
   ^\s*@{HOSTNAME}\s+uptime\s+is\s+@{UPTIME}
   ^[Ss]ystem\s+image\s+file\s+is\s+"(?:[^:"]*:)?@{RUNNING_IMAGE}"

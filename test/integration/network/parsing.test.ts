@@ -50,4 +50,12 @@ describe('network parsing', () => {
     assert.ok(sent.includes('show version | display json'), 'JSON was tried first');
     assert.ok(sent.includes('show version') && sent.includes('show chassis hardware') && sent.includes('show system uptime'), sent.join(' / '));
   });
+
+  it('parse: true on a device that refuses | display json says to run without parse', async () => {
+    const r = await h.call('device_command', { device: 'j2', command: 'show version', parse: true });
+    assert.equal(r.isError, true);
+    assert.match(h.text(r), /^j2 rejected "show version \| display json":\n.*\^\nsyntax error\.\n.*does not accept "\| display json".*parse: false/s);
+    const plain = await h.call('device_command', { device: 'j2', command: 'show version' });
+    assert.match(h.text(plain), /^j2 \(Juniper Junos\) > show version\nHostname: j2\n/);
+  });
 });

@@ -10,6 +10,7 @@ before(async () => {
   h = await startHarness([
     { name: 'sw1', platform: 'cisco_ios', model: 'WS-C3750X-48P-S', serial: 'FDO1633Q14S' },
     { name: 'sw2', platform: 'cisco_xe', model: 'WS-C3850-48U', serial: 'FCW1932D0LB' },
+    { name: 'n7k', platform: 'cisco_nxos', model: 'C7010', serial: 'JAF1752AJCT' },
     { name: 'j1', platform: 'juniper_junos', model: 'mx480', serial: 'JN11F0E2AAFA' },
     // A release before `| display json` (14.2): the same device, facts only from text.
     { name: 'j2', platform: 'juniper_junos', model: 'mx480', serial: 'JN11F0E2AAFA', displayJson: false },
@@ -33,6 +34,12 @@ describe('network parsing', () => {
     const facts = await h.call('device_facts', { device: 'sw2' });
     assert.equal(facts.isError, undefined, h.text(facts));
     assert.match(h.text(facts), /^sw2: Cisco WS-C3850-48U \(Cisco IOS-XE\)\nhostname: sw2\nos version: 03\.06\.08E\n/);
+  });
+
+  it('facts of a Nexus 7000 give its model ("cisco Nexus7000 C7010 (10 Slot) Chassis")', async () => {
+    const facts = await h.call('device_facts', { device: 'n7k' });
+    assert.equal(facts.isError, undefined, h.text(facts));
+    assert.match(h.text(facts), /^n7k: Cisco C7010 \(Cisco NX-OS\)\nhostname: n7k\nos version: 8\.4\(2\)\n.*\nserial: JAF1752AJCT$/);
   });
 
   it('Junos facts come from text when the device refuses | display json, and agree with the JSON ones', async () => {

@@ -23,6 +23,8 @@ const nx = new CiscoDevice({ name: 'n1', platform: 'cisco_nxos' });
 // A Catalyst switch on classic IOS: no "Last reload reason:" line.
 const sw = new CiscoDevice({ name: 'sw1', platform: 'cisco_ios', model: 'WS-C3750X-48P-S', serial: 'FDO1633Q14S' });
 // A Catalyst 3850 on IOS-XE 3.x: "Version 03.06.08E RELEASE" without a comma.
+// A Nexus 7000: "cisco Nexus7000 C7010 (10 Slot) Chassis", system and kickstart images.
+const n7k = new CiscoDevice({ name: 'n7k', platform: 'cisco_nxos', model: 'C7010', serial: 'JAF1752AJCT' });
 const cat3k = new CiscoDevice({ name: 'sw2', platform: 'cisco_xe', model: 'WS-C3850-48U', serial: 'FCW1932D0LB' });
 
 const OUTPUTS: { platform: string; command: string; text: string }[] = [
@@ -40,6 +42,7 @@ const OUTPUTS: { platform: string; command: string; text: string }[] = [
   { platform: 'cisco_nxos', command: 'show version', text: showVersion(nx.facts()) },
   { platform: 'cisco_ios', command: 'show version', text: showVersion(sw.facts()) },
   { platform: 'cisco_xe', command: 'show version', text: showVersion(cat3k.facts()) },
+  { platform: 'cisco_nxos', command: 'show version', text: showVersion(n7k.facts()) },
   { platform: 'cisco_nxos', command: 'show ip interface brief', text: showIpInterfaceBrief(nx.facts(), nx.running) },
   { platform: 'cisco_nxos', command: 'show interface', text: showInterfaces(nx.facts(), nx.running) },
   { platform: 'cisco_nxos', command: 'show vlan brief', text: showVlan(nx.facts(), nx.running, true) },
@@ -106,6 +109,18 @@ describe('built-in TextFSM templates', () => {
     assert.equal(r?.['HOSTNAME'], 'n1');
     assert.equal(r?.['SERIAL'], 'FTX1840ALBP');
     assert.match(String(r?.['UPTIME']), /^3 day\(s\), 4 hour\(s\)/);
+  });
+
+  it('NX-OS show version of a Nexus 7000 (slot count in the chassis line, system image)', () => {
+    const t = templates.find(['cisco_nxos'], 'show version');
+    assert.ok(t);
+    const [r] = parseText(t, showVersion(n7k.facts()));
+    assert.equal(r?.['PLATFORM'], 'C7010');
+    assert.equal(r?.['OS'], '8.4(2)');
+    assert.equal(r?.['HOSTNAME'], 'n7k');
+    assert.equal(r?.['SERIAL'], 'JAF1752AJCT');
+    assert.equal(r?.['BOOT_IMAGE'], 'bootflash:///n7000-s2-dk9.8.4.2.bin');
+    assert.equal(r?.['LAST_REBOOT_REASON'], 'Reset Requested by CLI command reload');
   });
 
   it('show ip interface brief (IOS with "administratively down", NX-OS with the VRF)', () => {

@@ -228,7 +228,7 @@ Start
   ^\s+BIOS:\s+version\s*@{BIOS}
   ^\s+(?:NXOS|system):\s+version\s+@{OS}
   ^\s+(?:NXOS|system)\s+image\s+file\s+is:\s+@{BOOT_IMAGE}
-  ^\s+cisco\s+(?:Nexus\d*\s+)?@{PLATFORM}\s+[Cc]hassis
+  ^\s+cisco\s+(?:Nexus\d*\s+)?@{PLATFORM}\s+(?:\(\d+\s+[Ss]lot\)\s+)?[Cc]hassis
   ^\s+Device\s+name:\s+@{HOSTNAME}
   ^\s+Processor\s+[Bb]oard\s+ID\s+@{SERIAL}
   ^Kernel\s+uptime\s+is\s+@{UPTIME}

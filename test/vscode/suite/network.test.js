@@ -62,7 +62,7 @@ describe('Network server in VS Code (device simulator)', function () {
     await mcp?.close();
   });
 
-  it('is enabled by the workspace inventory and starts without its secrets (a device that needs one fails alone)', async () => {
+  it('is enabled by the workspace inventory and starts before its secrets are set', async () => {
     api = await activateExtension();
     const server = await waitForServer(api, NETWORK, 'running');
     assert.equal(typeof server.pid, 'number');

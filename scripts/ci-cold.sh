@@ -28,8 +28,8 @@ while [ "$#" -gt 0 ]; do
 done
 
 head="$(git -C "${src}" rev-parse HEAD)"
-if [ -n "$(git -C "${src}" status --porcelain --untracked-files=no)" ]; then
-  echo "[ci-cold] note: uncommitted changes in ${src} are not part of this run (it tests ${head:0:12})" >&2
+if [ -n "$(git -C "${src}" status --porcelain)" ]; then
+  echo "[ci-cold] note: uncommitted changes (or untracked files) in ${src} are not part of this run (it tests ${head:0:12})" >&2
 fi
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/mcpcp-cold.XXXXXX")"

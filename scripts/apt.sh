@@ -29,10 +29,12 @@ apt_get() {
   local deadline=$(( $(date +%s) + timeout )) err rc
   err="$(mktemp)"
   while :; do
-    rc=0
+    # stdout to our stderr; stderr through tee, so it is shown as it comes and kept for the check.
+    set +e
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-      apt-get -o "DPkg::Lock::Timeout=${timeout}" "$@" 2> >(tee "${err}" >&2) >&2 || rc=$?
-    wait # the tee
+      apt-get -o "DPkg::Lock::Timeout=${timeout}" "$@" 3>&2 2>&1 1>&3 | tee "${err}" >&2
+    rc=${PIPESTATUS[0]}
+    set -e
     if [ "${rc}" != 0 ] && grep -q 'Could not get lock' "${err}" && [ "$(date +%s)" -lt "${deadline}" ]; then
       log "apt is busy (a lock is held): waiting"
       sleep 2

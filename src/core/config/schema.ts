@@ -112,6 +112,8 @@ export const approvalsConfigSchema = z
   .object({
     expiryMs: z.number().int().min(10_000).max(24 * 3_600_000).default(5 * 60_000).describe('A pending approval nobody decides is rejected after this time.'),
     previewTimeoutMs: z.number().int().min(1_000).max(120_000).default(15_000).describe('Longest a tool\'s preview (dry run) may take before the approval shows without it.'),
+    maxPendingPerSession: z.number().int().min(1).max(1_000).default(10).describe('Approvals one client session may have waiting for a human; further calls needing one are refused.'),
+    maxPending: z.number().int().min(1).max(10_000).default(100).describe('Approvals this instance may have waiting for a human; further calls needing one are refused.'),
   })
   .strict();
 

@@ -154,6 +154,17 @@ export class GatewayHttpServer {
     session.lastSeen = Date.now();
     const counts = req.method === 'POST';
     if (counts) session.activeHttp++;
+    // A POST's answers travel on its own response: when that closes before it ended, the caller
+    // of every request in the body is gone (a pending approval for it is then cancelled).
+    if (counts) {
+      const ids = requestIds(body);
+      if (ids.length > 0) {
+        res.once('close', () => {
+          if (res.writableEnded) return;
+          for (const id of ids) session.callerGone.get(id)?.();
+        });
+      }
+    }
     try {
       await session.transport.handleRequest(req, res, body);
     } finally {
@@ -161,6 +172,16 @@ export class GatewayHttpServer {
       session.lastSeen = Date.now();
     }
   }
+}
+
+/** The ids of the JSON-RPC requests (not notifications or responses) in a POST body. */
+function requestIds(body: unknown): Array<string | number> {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    if (typeof m !== 'object' || m === null || typeof (m as { method?: unknown }).method !== 'string') return [];
+    const id = (m as { id?: unknown }).id;
+    return typeof id === 'string' || typeof id === 'number' ? [id] : [];
+  });
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

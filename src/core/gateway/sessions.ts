@@ -20,6 +20,8 @@ export interface ClientSession {
   subscriptions: Set<string>;
   /** Calls of this session now being forwarded, by call id. */
   calls: Set<string>;
+  /** Requests being handled, by JSON-RPC id: call to say their caller is gone (the HTTP stream closed). */
+  callerGone: Map<string | number, () => void>;
   closed: boolean;
 }
 
@@ -66,7 +68,7 @@ export class Sessions {
     }
     const mcp = new Server(conn.serverInfo, {
       capabilities: mirrorCapabilities(conn.capabilities),
-      ...(conn.instructions ? { instructions: conn.instructions } : {}),
+      ...(conn.instructions ? { instructions: this.ctx.echo.text(serverName, conn.instructions) } : {}),
     });
     const session: ClientSession = {
       id: '',
@@ -78,6 +80,7 @@ export class Sessions {
       limiter: new RateLimiter(this.ctx.options.config.maxRequestsPerSecondPerSession),
       subscriptions: new Set(),
       calls: new Set(),
+      callerGone: new Map(),
       closed: false,
     };
     const transport = new StreamableHTTPServerTransport({

@@ -104,6 +104,11 @@ export class Gateway implements UpstreamHooks {
     return this.sessions.size;
   }
 
+  /** Connections held open that have not shown the client token. */
+  get unauthenticatedConnections(): number {
+    return this.http.unauthenticatedConnections;
+  }
+
   /** Closes every session and stops listening. */
   async close(): Promise<void> {
     this.closing = true;

@@ -150,6 +150,8 @@ export class Oversight implements OversightStages, UiBackend {
         timeoutMs: this.options.approvals.previewTimeoutMs,
       });
     }
+    // Gone while the preview ran: no approval is asked for nobody.
+    if (call.signal.aborted) return { approved: false, outcome: 'caller-disconnected', reason: 'the caller disconnected before the approval was asked; nothing ran' };
     const { approval } = this.store.request({
       kind,
       server: call.server,
@@ -480,9 +482,14 @@ function toAuditRow(r: AuditRecord): AuditRow {
   };
 }
 
+/** A call that did not end well (a dry run that answered is not an error). */
+function isError(sample: CallSample): boolean {
+  return sample.outcome !== 'ok' && sample.outcome !== 'dry-run';
+}
+
 function stats(server: string, tool: string, samples: CallSample[]): CallStats {
   const durations = samples.map((s) => s.durationMs);
-  const errors = samples.filter((s) => s.outcome !== 'ok').length;
+  const errors = samples.filter(isError).length;
   return {
     server,
     tool,
@@ -514,6 +521,6 @@ function series(samples: CallSample[], since: number, now: number): SeriesPoint[
   for (const s of samples) buckets[Math.floor((s.at - start) / minute)]?.push(s);
   return buckets.map((list, i) => {
     const d = list.map((s) => s.durationMs);
-    return { t: start + i * minute, calls: list.length, errors: list.filter((s) => s.outcome !== 'ok').length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95) };
+    return { t: start + i * minute, calls: list.length, errors: list.filter(isError).length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95) };
   });
 }

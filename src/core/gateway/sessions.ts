@@ -68,7 +68,7 @@ export class Sessions {
       return undefined;
     }
     if (!this.makeRoom(res)) return undefined;
-    const mcp = new Server(conn.serverInfo, {
+    const mcp = new Server(this.ctx.echo.outbound(serverName, conn.serverInfo), {
       capabilities: mirrorCapabilities(conn.capabilities),
       ...(conn.instructions ? { instructions: this.ctx.echo.text(serverName, conn.instructions) } : {}),
     });

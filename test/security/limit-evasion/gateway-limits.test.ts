@@ -38,22 +38,40 @@ const batch = (n: number, from = 1): unknown[] => Array.from({ length: n }, (_, 
 
 describe('limit evasion: limits count messages, sessions and connections are bounded', () => {
   it('a JSON-RPC batch counts per message for the rate and concurrency limits', async () => {
-    await withPlane({ gateway: { maxRequestsPerSecondPerSession: 20, maxConcurrentPerSession: 32 } }, async (plane) => {
+    await withPlane({ gateway: { maxRequestsPerSecondPerSession: 8, maxConcurrentPerSession: 4 } }, async (plane) => {
       const post = await rawSession(plane);
       // One request of 1,000 calls: refused whole, nothing reaches the server.
       const big = await post(batch(1_000));
       assert.equal(big.status, 429);
       assert.match(await big.text(), /a batch of 1000 messages exceeds this session's limits/);
-      // Batches within the size limit drain the per-second budget message by message.
-      const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const res = await post(batch(10, 100 + i * 10));
-        statuses.push(res.status);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(echoCalls(plane), 0, 'no call of the refused batch ran');
+      // Rate: two batches of 4 pings take the whole per-second budget of 8; a third waits for it.
+      await new Promise((r) => setTimeout(r, 1_100));
+      const pings = (from: number): unknown[] => Array.from({ length: 4 }, (_, i) => ({ jsonrpc: '2.0', id: from + i, method: 'ping' }));
+      const at = Date.now();
+      for (const from of [200, 300]) {
+        const res = await post(pings(from));
+        assert.equal(res.status, 200);
         await res.text();
       }
-      assert.ok(statuses.filter((s) => s === 429).length >= 2, `statuses ${statuses.join(',')}`);
-      await waitFor(() => echoCalls(plane) >= 10, 5_000, 'the admitted calls');
-      assert.ok(echoCalls(plane) <= 30, `at most the budget ran: ${echoCalls(plane)}`);
+      const third = await post(pings(400));
+      const body = await third.text();
+      if (Date.now() - at < 400) {
+        assert.equal(third.status, 429, 'eight messages spent the budget of eight per second');
+        assert.match(body, /rate limit: more than 8 requests per second in this session \(a batch counts each message\)/);
+      }
+      // Concurrency: three slow calls in flight; a batch of two more would make five of four.
+      await new Promise((r) => setTimeout(r, 1_100));
+      const slow = (from: number, n: number): unknown[] => Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: from + i, method: 'tools/call', params: { name: 'slow', arguments: { ms: 1_500, steps: 1 } } }));
+      const inFlight = post(slow(500, 3));
+      await new Promise((r) => setTimeout(r, 300));
+      const more = await post(slow(600, 2));
+      assert.equal(more.status, 429);
+      assert.match(await more.text(), /too many requests in flight in this session \(limit 4\); a batch counts each message/);
+      const done = await inFlight;
+      assert.equal(done.status, 200);
+      await done.text();
     });
   });
 

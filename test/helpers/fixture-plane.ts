@@ -35,6 +35,8 @@ export interface FixtureServer {
   fixture: string;
   builtin?: boolean;
   env?: Record<string, string>;
+  /** Values the control plane handed the server as secrets (what `${secret:}` expansion records). */
+  secrets?: string[];
 }
 
 export function fixtureSpec(server: FixtureServer): ServerSpec {
@@ -43,6 +45,7 @@ export function fixtureSpec(server: FixtureServer): ServerSpec {
     name: server.name,
     builtin: server.builtin ?? true,
     fingerprint: JSON.stringify(server),
+    ...(server.secrets ? { secretValues: () => server.secrets! } : {}),
     resolveSpawn: async () => ({
       command: process.execPath,
       args: [script],

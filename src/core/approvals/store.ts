@@ -41,7 +41,7 @@ export interface Approval {
   readonly tool: string;
   /** The arguments as shown to the approver: redacted by the caller, never used to run anything. */
   readonly displayArgs: Readonly<Record<string, JsonValue>>;
-  /** SHA-256 of the canonical arguments without `dryRun` (`approvalDigest`). */
+  /** SHA-256 of the canonical arguments, `dryRun` only when true (`approvalDigest`). */
   readonly digest: string;
   readonly preview: ApprovalPreview;
   readonly client?: ClientInfo;
@@ -128,10 +128,13 @@ export interface ApprovalStoreOptions {
 
 const HUMAN_KINDS: ReadonlySet<string> = new Set(['vscode-ui', 'approver-credential']);
 
-/** SHA-256 (hex) of the canonical JSON of the arguments without a top-level `dryRun`. */
+/**
+ * SHA-256 (hex) of the canonical JSON of the arguments. A top-level `dryRun` is left out unless it
+ * is `true`: a dry run is its own call and never shares the real call's approval.
+ */
 export function approvalDigest(args: Readonly<Record<string, unknown>>): string {
-  const { dryRun: _ignored, ...rest } = args;
-  return sha256Hex(canonicalJson(rest));
+  const { dryRun, ...rest } = args;
+  return sha256Hex(canonicalJson(dryRun === true ? { ...rest, dryRun: true } : rest));
 }
 
 interface Entry {
@@ -372,6 +375,20 @@ export class ApprovalStore {
       const entry = this.byId.get(a.id) as Entry;
       return this.settle(entry, 'rejected', reason, { kind: 'system' }, 'decided');
     });
+  }
+
+  /**
+   * Cancels a pending approval whose callers are all gone (nobody waits for it any more): it is
+   * rejected by the system with `reason`, so a later decision runs nothing and a repeat call asks
+   * anew. Returns it, or undefined when it is not pending or another call still waits for it.
+   */
+  cancelUnwaited(id: string, reason: string): Approval | undefined {
+    const entry = this.byId.get(id);
+    if (entry === undefined || entry.approval.status !== 'pending' || entry.waiters.size > 0) return undefined;
+    const approval = this.settle(entry, 'rejected', reason, { kind: 'system', name: 'caller-disconnected' }, 'decided');
+    // Nobody is there to receive this rejection; a repeat call gets a fresh approval.
+    entry.delivered = true;
+    return approval;
   }
 
   /** Cancels the expiry timers and drops the listeners. Pending approvals stay as they are. */

@@ -96,6 +96,9 @@ export const gatewayConfigSchema = z
     maxConcurrentPerSession: z.number().int().min(1).default(32).describe('Requests one client session may have in flight (429 beyond).'),
     maxRequestsPerSecondPerSession: z.number().int().min(1).default(200).describe('Sustained request rate per client session (429 beyond).'),
     callTimeoutMs: z.number().int().min(1_000).default(10 * 60_000).describe('Longest a forwarded request may run in a server.'),
+    maxSessions: z.number().int().min(1).default(1_000).describe('Client sessions kept at most; beyond, the longest-idle sessions are closed to make room (a busy one never is).'),
+    unauthenticatedTimeoutMs: z.number().int().min(100).default(10_000).describe('A connection that has not shown the client token and has no request under way (unfinished headers included) is closed after this time.'),
+    maxUnauthenticatedConnections: z.number().int().min(1).default(64).describe('Such connections kept at most; beyond, the oldest is closed, so they cannot starve real clients.'),
   })
   .strict();
 
@@ -112,6 +115,8 @@ export const approvalsConfigSchema = z
   .object({
     expiryMs: z.number().int().min(10_000).max(24 * 3_600_000).default(5 * 60_000).describe('A pending approval nobody decides is rejected after this time.'),
     previewTimeoutMs: z.number().int().min(1_000).max(120_000).default(15_000).describe('Longest a tool\'s preview (dry run) may take before the approval shows without it.'),
+    maxPendingPerSession: z.number().int().min(1).max(1_000).default(10).describe('Approvals one client session may have waiting for a human; further calls needing one are refused.'),
+    maxPending: z.number().int().min(1).max(10_000).default(100).describe('Approvals this instance may have waiting for a human; further calls needing one are refused.'),
   })
   .strict();
 

@@ -51,12 +51,13 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
       problems.push({ server: builtin.name, message: `"${builtin.name}" is a built-in server; it takes no command (rename your server)` });
       continue;
     }
-    const builtinHost = { env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, secrets: host.secrets, ...(host.onSecret ? { onSecret: host.onSecret } : {}) };
+    const known = new Set<string>();
+    const builtinHost = { env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, secrets: host.secrets, onSecret: tracking(host, known) };
     const enabled = entry?.enabled ?? builtin.enabledByDefault(builtinHost);
     if (!enabled) continue;
     const script = join(host.serversDir, builtin.entry);
     const untrusted = builtin.workspaceScoped === true && !host.workspaceTrusted;
-    specs.push(makeSpec(builtin.name, true, entry ?? {}, host, [...builtin.passEnv], async () => {
+    specs.push(makeSpec(builtin.name, true, entry ?? {}, host, known, [...builtin.passEnv], async () => {
       if (!existsSync(script)) throw new ControlPlaneError('SPAWN_FAILED', `built-in server bundle ${script} is missing; run \`npm run build\``);
       return { command: host.nodePath, args: [script], extraEnv: builtin.env ? await builtin.env(builtinHost) : {} };
     }, untrusted ? `the workspace is not trusted: ${builtin.name} reads its configuration from the workspace` : undefined));
@@ -67,13 +68,15 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
     const type = entry.type ?? (entry.url !== undefined ? 'http' : 'stdio');
     if (type !== 'stdio') {
       const url = entry.url!;
-      const spec = makeSpec(name, false, entry, host, [], async () => {
+      const known = new Set<string>();
+      const spec = makeSpec(name, false, entry, host, known, [], async () => {
         throw new ControlPlaneError('CONFIG_INVALID', `server "${name}" is an ${type} upstream, not a program`);
       });
       specs.push({
         ...spec,
         resolveRemote: async () => {
-          const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
+          known.clear();
+          const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, onSecret: tracking(host, known) });
           const headers: Record<string, string> = {};
           for (const [key, value] of Object.entries(entry.headers ?? {})) headers[key] = await expand(value);
           return { type, url: await expand(url), headers };
@@ -86,7 +89,7 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
       continue;
     }
     const command = entry.command;
-    specs.push(makeSpec(name, false, entry, host, [], async () => ({ command, args: entry.args ?? [] })));
+    specs.push(makeSpec(name, false, entry, host, new Set(), [], async () => ({ command, args: entry.args ?? [] })));
   }
   return { specs, problems };
 }
@@ -122,6 +125,8 @@ function makeSpec(
   builtin: boolean,
   entry: ServerConfig,
   host: HostEnvironment,
+  /** Filled with the secret values handed to the server at each start (for echo filtering). */
+  known: Set<string>,
   extraPass: string[],
   program: () => Promise<{ command: string; args: string[]; extraEnv?: Record<string, string> }>,
   blockedBy?: string,
@@ -138,9 +143,12 @@ function makeSpec(
     ...(entry.retries !== undefined ? { crashLoopThreshold: Math.max(1, entry.retries) } : {}),
     ...(entry.tools ? { toolFilter: entry.tools } : {}),
     ...(blocked ? { blockedReason: blocked } : {}),
+    secretValues: () => [...known],
     resolveSpawn: async (): Promise<SpawnSpec> => {
+      known.clear();
       const { command, args: rawArgs, extraEnv } = await program();
-      const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
+      const onSecret = tracking(host, known);
+      const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, onSecret });
       // Built-in servers' arguments are ours; a configured server's may reference secrets and env.
       const args = builtin ? rawArgs : await Promise.all(rawArgs.map(expand));
       const env: Record<string, string> = {};
@@ -150,7 +158,7 @@ function makeSpec(
       }
       const fromFile = entry.envFile ? await readEnvFile(isAbsolute(entry.envFile) ? entry.envFile : resolve(host.defaultCwd, entry.envFile)) : {};
       for (const [key, raw] of Object.entries({ ...fromFile, ...(entry.env ?? {}) })) {
-        env[key] = await expandReferences(raw, { secrets: host.secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
+        env[key] = await expandReferences(raw, { secrets: host.secrets, env: host.env, onSecret });
       }
       Object.assign(env, extraEnv);
       env['MCPCP_WORKSPACE_TRUSTED'] = host.workspaceTrusted ? '1' : '0';
@@ -159,5 +167,13 @@ function makeSpec(
       const cwd = rawCwd === undefined ? host.defaultCwd : isAbsolute(rawCwd) ? rawCwd : resolve(host.defaultCwd, rawCwd);
       return { command, args, cwd, env };
     },
+  };
+}
+
+/** An `onSecret` that records each value in `known` and still tells the host (its redactor). */
+function tracking(host: HostEnvironment, known: Set<string>): (value: string) => void {
+  return (value) => {
+    known.add(value);
+    host.onSecret?.(value);
   };
 }

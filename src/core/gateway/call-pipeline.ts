@@ -26,9 +26,13 @@ import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
 import type { Subscriptions } from './subscriptions';
+import { ToolCallValidator } from './tool-validation';
 
 /** The `_meta` key by which a tool declares a preview (`dryRun`). */
 export const PREVIEW_META = 'mcpcp/preview';
+
+/** Default policy rules that ask a human because a call may reveal a secret; they hold for dry runs too. */
+const ESCALATING_DEFAULTS: ReadonlySet<string> = new Set(['force-or-reveal', 'secret-resource']);
 
 /**
  * Client → server: the pipeline each request of a session runs, policy → approval → forward,
@@ -36,11 +40,15 @@ export const PREVIEW_META = 'mcpcp/preview';
  * resource reads and prompts are guarded.
  */
 export class CallPipeline {
+  private readonly validator: ToolCallValidator;
+
   constructor(
     private readonly ctx: GatewayContext,
     private readonly router: ServerRequestRouter,
     private readonly subscriptions: Subscriptions,
-  ) {}
+  ) {
+    this.validator = new ToolCallValidator((message) => ctx.log(message));
+  }
 
   /** Installs the request handlers of a new session for the capabilities its server has. */
   registerHandlers(session: ClientSession, caps: ServerCapabilities): void {
@@ -73,21 +81,38 @@ export class CallPipeline {
     const name = callName(request.method, params);
     const tool = request.method === 'tools/call' ? managed?.lastConnection?.tools.find((t) => t.name === name) : undefined;
     const args = request.method === 'tools/call' || request.method === 'prompts/get' ? ((params['arguments'] ?? {}) as Record<string, unknown>) : request.method === 'resources/read' ? { uri: params['uri'] } : {};
-    const call: GatewayCall = {
-      id: randomUUID(),
-      server: session.server,
-      builtin: managed?.spec.builtin ?? false,
-      method: request.method,
-      name,
-      args,
-      annotations: tool?.annotations,
-      hasPreview: tool?._meta?.[PREVIEW_META] === true,
-      client: clientIdentity(session.mcp),
-      sessionId: session.id,
-      signal: extra.signal,
-      progressToken: params._meta?.progressToken as GatewayCall['progressToken'],
-      startedAt: Date.now(),
-    };
+    const builtin = managed?.spec.builtin ?? false;
+    const hasPreview = tool?._meta?.[PREVIEW_META] === true;
+    // The caller is gone when its request is cancelled, its session closes (both abort
+    // extra.signal) or the HTTP stream that carries the answer closes (callerGone).
+    const gone = new AbortController();
+    session.callerGone.set(extra.requestId, () => gone.abort());
+    try {
+      return await this.run(session, request, extra, {
+        id: randomUUID(),
+        server: session.server,
+        builtin,
+        method: request.method,
+        name,
+        args,
+        annotations: tool?.annotations,
+        hasPreview,
+        dryRun: request.method === 'tools/call' && builtin && hasPreview && args['dryRun'] === true,
+        client: clientIdentity(session.mcp),
+        sessionId: session.id,
+        signal: AbortSignal.any([extra.signal, gone.signal]),
+        progressToken: params._meta?.progressToken as GatewayCall['progressToken'],
+        startedAt: Date.now(),
+      });
+    } finally {
+      session.callerGone.delete(extra.requestId);
+    }
+  }
+
+  private async run(session: ClientSession, request: Request, extra: Extra, call: GatewayCall): Promise<Result> {
+    const managed = this.ctx.supervisor()?.get(session.server);
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const { name, args } = call;
     const guarded = request.method === 'tools/call' || request.method === 'resources/read' || request.method === 'prompts/get';
     if (request.method === 'tools/list') {
       // The server's tool filter applies to what clients see, page by page.
@@ -102,6 +127,9 @@ export class CallPipeline {
     if (request.method === 'tools/call' && !toolOffered(managed?.spec.toolFilter, name)) {
       return this.refuse(call, 'denied', `Tool "${name}" is turned off on server "${session.server}" by the control plane's tool filter; use another tool.`);
     }
+    // Only valid calls reach policy and a human: unknown tools and arguments the tool's schema
+    // rejects are refused here with -32602 (nothing is audited or queued for them).
+    if (request.method === 'tools/call') this.validator.check(session.server, managed?.lastConnection?.tools, name, params['arguments']);
 
     const requested = this.ctx.stages().audit({ type: 'call.requested', call });
     let verdict: PolicyVerdict;
@@ -118,7 +146,11 @@ export class CallPipeline {
       return this.refuse(call, 'denied', `Refused: the audit log cannot be written (${errorMessage(err)}); no call runs unrecorded`);
     }
     if (verdict.decision === 'deny') return this.refuse(call, 'denied', `Denied by policy: ${verdict.reason}`);
-    if (verdict.decision === 'approve') {
+    // A dry run of a built-in preview changes nothing: it needs no approval, unless policy asks
+    // one because it reveals secrets (`reveal`/`force`, secret resources) — then it has its own,
+    // whose digest includes `dryRun` so it never stands in for the real call's.
+    const needsApproval = verdict.decision === 'approve' && (!call.dryRun || ESCALATING_DEFAULTS.has(verdict.rule?.id ?? ''));
+    if (needsApproval) {
       const runPreview = async (): Promise<CallToolResult | undefined> => {
         if (!call.builtin || !call.hasPreview) return undefined;
         const previewRequest = { method: 'tools/call', params: { ...params, arguments: { ...args, dryRun: true } } } as Request;
@@ -135,9 +167,9 @@ export class CallPipeline {
       } catch (err) {
         outcome = { approved: false, reason: errorMessage(err) };
       }
-      if (!outcome.approved) return this.refuse(call, 'rejected', `Not approved: ${outcome.reason}`);
+      if (!outcome.approved) return this.refuse(call, outcome.outcome ?? 'rejected', `Not approved: ${outcome.reason}`);
     }
-    const { result, failed } = await this.forward(session, call, request, extra);
+    const { result, failed } = await this.forward(session, call, request, extra, true, call.dryRun ? 'dry-run' : undefined);
     if (!failed) {
       const durationMs = Date.now() - call.startedAt;
       const isError = (result as CallToolResult).isError === true;
@@ -158,7 +190,7 @@ export class CallPipeline {
    * Sends a request to the server's current child. Crashes, restarts and timeouts end the call
    * with a clear message (a tool result for tools/call, a JSON-RPC error otherwise), never a hang.
    */
-  private async forward(session: ClientSession, call: GatewayCall, request: Request, extra: Extra, record = true): Promise<{ result: Result; failed: boolean }> {
+  private async forward(session: ClientSession, call: GatewayCall, request: Request, extra: Extra, record = true, okOutcome?: CallOutcome): Promise<{ result: Result; failed: boolean }> {
     const managed = this.ctx.supervisor()?.get(session.server);
     const release = await this.router.acquireRoute(session, call);
     try {
@@ -172,21 +204,24 @@ export class CallPipeline {
       // Progress goes out in order, and before the result it preceded.
       let progressSent: Promise<void> = Promise.resolve();
       try {
-        const result = await conn.client.request({ method: request.method, params } as Request, AnyResultSchema, {
+        const raw = await conn.client.request({ method: request.method, params } as Request, AnyResultSchema, {
           signal: extra.signal,
           timeout: managed.spec.callTimeoutMs ?? this.ctx.options.config.callTimeoutMs,
           ...(call.progressToken !== undefined
             ? {
                 resetTimeoutOnProgress: true,
                 onprogress: (p) => {
-                  const notification = { method: 'notifications/progress', params: { ...p, progressToken: call.progressToken! } };
+                  const notification = { method: 'notifications/progress', params: { ...this.ctx.echo.outbound(session.server, p), progressToken: call.progressToken! } };
                   progressSent = progressSent.then(() => extra.sendNotification(notification)).catch(() => undefined);
                 },
               }
             : {}),
         });
         await progressSent;
-        if (record) this.ctx.metrics.record(call.server, call.name, Date.now() - call.startedAt, (result as CallToolResult).isError ? 'tool-error' : 'ok');
+        // Nothing the server was given as a secret goes back: results, lists, contents, completions.
+        const tool = request.method === 'tools/call' ? managed.lastConnection?.tools.find((t) => t.name === call.name) : undefined;
+        const result = request.method === 'tools/call' ? this.ctx.echo.toolResult(session.server, tool, raw as CallToolResult) : this.ctx.echo.outbound(session.server, raw);
+        if (record) this.ctx.metrics.record(call.server, call.name, Date.now() - call.startedAt, (result as CallToolResult).isError ? 'tool-error' : (okOutcome ?? 'ok'));
         return { result: result as Result, failed: false };
       } finally {
         this.router.untrack(call.id, session);
@@ -194,14 +229,14 @@ export class CallPipeline {
     } catch (err) {
       const durationMs = Date.now() - call.startedAt;
       const cancelled = extra.signal.aborted;
-      const message = cancelled ? 'request cancelled by the client' : this.describeForwardError(session.server, err);
+      const message = cancelled ? 'request cancelled by the client' : this.ctx.echo.text(session.server, this.describeForwardError(session.server, err));
       if (record) {
         this.ctx.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'failed');
         this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error: message });
       }
       // An error the server itself returned passes through unchanged.
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.RequestTimeout) {
-        throw new McpError(err.code, stripMcpPrefix(err.message), err.data);
+        throw new McpError(err.code, this.ctx.echo.text(session.server, stripMcpPrefix(err.message)), this.ctx.echo.outbound(session.server, err.data));
       }
       if (request.method === 'tools/call' && !cancelled) return { result: { content: [{ type: 'text', text: message }], isError: true }, failed: true };
       throw new McpError(ErrorCode.InternalError, message);

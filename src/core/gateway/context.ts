@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/schema';
 import type { Metrics } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
 import type { OversightStages, PipelineEvent } from './pipeline';
+import type { EchoGuard } from './secret-echo';
 
 /** A root the host exposes to servers (workspace folders, or configured roots headless). */
 export interface HostRoot {
@@ -35,6 +36,8 @@ export interface GatewayOptions {
 export interface GatewayContext {
   readonly options: GatewayOptions;
   readonly metrics: Metrics;
+  /** Masks what a server was given as a secret in everything it sends towards a client. */
+  readonly echo: EchoGuard;
   supervisor(): Supervisor | undefined;
   stages(): OversightStages;
   log(message: string): void;

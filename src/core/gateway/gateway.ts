@@ -8,6 +8,7 @@ import { CallPipeline } from './call-pipeline';
 import type { GatewayContext, GatewayOptions, RouteHandler } from './context';
 import { GatewayHttpServer } from './http-server';
 import { allowAllStages, type OversightStages, type PipelineEvent } from './pipeline';
+import { EchoGuard } from './secret-echo';
 import { ServerRequestRouter } from './server-requests';
 import { Sessions } from './sessions';
 import { Subscriptions } from './subscriptions';
@@ -48,6 +49,7 @@ export class Gateway implements UpstreamHooks {
     const ctx: GatewayContext = {
       options,
       metrics: this.metrics,
+      echo: new EchoGuard(() => this.supervisor),
       supervisor: () => this.supervisor,
       stages: () => this.stages,
       log: (message) => this.log(message),
@@ -100,6 +102,11 @@ export class Gateway implements UpstreamHooks {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Connections held open that have not shown the client token. */
+  get unauthenticatedConnections(): number {
+    return this.http.unauthenticatedConnections;
   }
 
   /** Closes every session and stops listening. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ControlPlaneError, errorMessage } from '../errors';
+import { ConnectionGuard } from './connection-guard';
 import type { GatewayContext, RouteHandler } from './context';
 import { readBody, sendJsonRpcError, sendText, tokenMatches } from './http-util';
 import type { ClientSession, Sessions } from './sessions';
@@ -13,6 +14,7 @@ import type { ClientSession, Sessions } from './sessions';
  */
 export class GatewayHttpServer {
   private readonly http: HttpServer;
+  private readonly guard: ConnectionGuard;
   private port = 0;
 
   constructor(
@@ -32,6 +34,13 @@ export class GatewayHttpServer {
     this.http.requestTimeout = 0;
     this.http.headersTimeout = 30_000;
     this.http.keepAliveTimeout = 5_000;
+    const { config } = ctx.options;
+    this.guard = new ConnectionGuard(this.http, { timeoutMs: config.unauthenticatedTimeoutMs, maxPending: config.maxUnauthenticatedConnections });
+  }
+
+  /** Connections now held open without the client token (for tests and diagnostics). */
+  get unauthenticatedConnections(): number {
+    return this.guard.pendingCount;
   }
 
   get listeningPort(): number {
@@ -60,6 +69,7 @@ export class GatewayHttpServer {
   }
 
   async close(): Promise<void> {
+    this.guard.close();
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       this.http.closeAllConnections();
@@ -86,6 +96,7 @@ export class GatewayHttpServer {
     if (!tokenMatches(req.headers.authorization, this.token)) {
       return sendJsonRpcError(res, 401, -32001, 'unauthorized: send Authorization: Bearer <token> (see "Copy Client Configuration")', { 'www-authenticate': 'Bearer' });
     }
+    this.guard.trust(req.socket);
     if (url.pathname === '/metrics' && req.method === 'GET') {
       return sendText(res, 200, this.ctx.metrics.prometheus(), 'text/plain; version=0.0.4; charset=utf-8');
     }
@@ -128,12 +139,21 @@ export class GatewayHttpServer {
       }
     }
 
+    // Limits count JSON-RPC messages: a batch of n is n requests (an initializing one too).
+    const messages = messageCount(body);
+    if (messages > config.maxRequestsPerSecondPerSession || (req.method === 'POST' && messages > config.maxConcurrentPerSession)) {
+      const limit = Math.min(config.maxRequestsPerSecondPerSession, config.maxConcurrentPerSession);
+      return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `a batch of ${messages} messages exceeds this session's limits (at most ${limit} at once); send fewer messages per request`);
+    }
+
     if (sessionId === undefined) {
       if (req.method !== 'POST' || !isInitializeBody(body)) {
         return sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'no Mcp-Session-Id header: start with an initialize request');
       }
       const session = await this.sessions.open(serverName, res);
       if (!session) return;
+      // The initialize itself is free; whatever was batched with it counts.
+      if (messages > 1) session.limiter.take(messages - 1);
       return this.dispatch(session, req, res, body);
     }
 
@@ -141,11 +161,11 @@ export class GatewayHttpServer {
     if (!session || session.server !== serverName) {
       return sendJsonRpcError(res, 404, -32001, 'session not found: it expired or was closed; initialize a new session');
     }
-    if (!session.limiter.take()) {
-      return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `rate limit: more than ${config.maxRequestsPerSecondPerSession} requests per second in this session`, { 'retry-after': '1' });
+    if (!session.limiter.take(messages)) {
+      return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `rate limit: more than ${config.maxRequestsPerSecondPerSession} requests per second in this session (a batch counts each message)`, { 'retry-after': '1' });
     }
-    if (req.method === 'POST' && session.activeHttp >= config.maxConcurrentPerSession) {
-      return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `too many requests in flight in this session (limit ${config.maxConcurrentPerSession})`, { 'retry-after': '1' });
+    if (req.method === 'POST' && session.activeMessages + messages > config.maxConcurrentPerSession) {
+      return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `too many requests in flight in this session (limit ${config.maxConcurrentPerSession}); a batch counts each message`, { 'retry-after': '1' });
     }
     await this.dispatch(session, req, res, body);
   }
@@ -153,14 +173,41 @@ export class GatewayHttpServer {
   private async dispatch(session: ClientSession, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     session.lastSeen = Date.now();
     const counts = req.method === 'POST';
-    if (counts) session.activeHttp++;
+    const messages = counts ? messageCount(body) : 0;
+    session.activeMessages += messages;
+    // A POST's answers travel on its own response: when that closes before it ended, the caller
+    // of every request in the body is gone (a pending approval for it is then cancelled).
+    if (counts) {
+      const ids = requestIds(body);
+      if (ids.length > 0) {
+        res.once('close', () => {
+          if (res.writableEnded) return;
+          for (const id of ids) session.callerGone.get(id)?.();
+        });
+      }
+    }
     try {
       await session.transport.handleRequest(req, res, body);
     } finally {
-      if (counts) session.activeHttp--;
+      session.activeMessages -= messages;
       session.lastSeen = Date.now();
     }
   }
+}
+
+/** How many JSON-RPC messages a body holds (a batch is an array; anything else is one). */
+function messageCount(body: unknown): number {
+  return Array.isArray(body) ? Math.max(1, body.length) : 1;
+}
+
+/** The ids of the JSON-RPC requests (not notifications or responses) in a POST body. */
+function requestIds(body: unknown): Array<string | number> {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    if (typeof m !== 'object' || m === null || typeof (m as { method?: unknown }).method !== 'string') return [];
+    const id = (m as { id?: unknown }).id;
+    return typeof id === 'string' || typeof id === 'number' ? [id] : [];
+  });
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

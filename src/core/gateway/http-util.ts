@@ -58,12 +58,13 @@ export class RateLimiter {
     this.last = now();
   }
 
-  take(): boolean {
+  /** Takes `count` tokens (one per JSON-RPC message), or none and false when there are fewer. */
+  take(count = 1): boolean {
     const t = this.now();
     this.tokens = Math.min(this.rate, this.tokens + ((t - this.last) / 1000) * this.rate);
     this.last = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < count) return false;
+    this.tokens -= count;
     return true;
   }
 }

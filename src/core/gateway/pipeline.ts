@@ -23,6 +23,13 @@ export interface GatewayCall {
   readonly annotations: ToolAnnotations | undefined;
   /** The tool declares a preview (`_meta["mcpcp/preview"]`) and takes `dryRun`. */
   readonly hasPreview: boolean;
+  /**
+   * A built-in tool that declares a preview, called with `dryRun: true`: its own call, which needs
+   * no approval (unless policy asks one for `reveal`/`force` or a secret resource), never uses or
+   * satisfies the real call's approval, and is audited as `dry-run`. Always false for third-party
+   * servers, whose `dryRun` is just an argument.
+   */
+  readonly dryRun: boolean;
   readonly client: ClientIdentity | undefined;
   readonly sessionId: string;
   readonly signal: AbortSignal;
@@ -42,6 +49,8 @@ export interface PolicyVerdict {
 export interface ApprovalOutcome {
   approved: boolean;
   reason: string;
+  /** How a call that was not approved is recorded (default `rejected`). */
+  outcome?: Extract<CallOutcome, 'rejected' | 'expired' | 'denied' | 'caller-disconnected' | 'stopped'>;
 }
 
 /** Runs the tool's preview (`dryRun: true`) through the same server; undefined without one. */
@@ -53,7 +62,11 @@ export type PreviewRunner = () => Promise<CallToolResult | undefined>;
  */
 export interface OversightStages {
   policy(call: GatewayCall): Promise<PolicyVerdict>;
-  /** Waits for a human decision for a call policy sent to approval. */
+  /**
+   * Waits for a human decision for a call policy sent to approval. `call.signal` aborts when the
+   * caller is gone (request cancelled, stream closed, session deleted): the pending approval is
+   * then cancelled, never left for a later decision to run.
+   */
   approve(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void): Promise<ApprovalOutcome>;
   /**
    * Records a pipeline event. The gateway awaits the records written before a call is forwarded

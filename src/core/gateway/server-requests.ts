@@ -104,7 +104,8 @@ export class ServerRequestRouter {
     if (!target) {
       throw new McpError(ErrorCode.InvalidRequest, `${request.method} can only be sent while handling a client's call; no client session to route it to`);
     }
-    return (await target.session.mcp.request({ method: request.method, params } as never, AnyResultSchema, {
+    // What the server asks the client (sampling, elicitation) carries no secret it was given.
+    return (await target.session.mcp.request({ method: request.method, params: this.ctx.echo.outbound(server, params) } as never, AnyResultSchema, {
       relatedRequestId: target.requestId,
       signal,
       timeout: this.ctx.options.config.callTimeoutMs,
@@ -121,13 +122,13 @@ export class ServerRequestRouter {
       case 'notifications/prompts/list_changed':
         return this.sessions.broadcast(server, (s) => s.mcp.sendPromptListChanged());
       case 'notifications/message':
-        return this.sessions.broadcast(server, (s) => s.mcp.sendLoggingMessage(notification.params as never, s.id));
+        return this.sessions.broadcast(server, (s) => s.mcp.sendLoggingMessage(this.ctx.echo.outbound(server, notification.params) as never, s.id));
       case 'notifications/resources/updated': {
         const uri = (notification.params as { uri?: string } | undefined)?.uri;
         const subscribers = uri ? this.subscriptions.subscribers(server, uri) : undefined;
         for (const id of subscribers ?? []) {
           const session = this.sessions.get(id);
-          if (session) void session.mcp.sendResourceUpdated(notification.params as never).catch(() => undefined);
+          if (session) void session.mcp.sendResourceUpdated(this.ctx.echo.outbound(server, notification.params) as never).catch(() => undefined);
         }
         return;
       }

@@ -15,11 +15,14 @@ export interface ClientSession {
   transport: StreamableHTTPServerTransport;
   mcp: Server;
   lastSeen: number;
-  activeHttp: number;
+  /** JSON-RPC messages of this session's POSTs now being handled (a batch counts each message). */
+  activeMessages: number;
   limiter: RateLimiter;
   subscriptions: Set<string>;
   /** Calls of this session now being forwarded, by call id. */
   calls: Set<string>;
+  /** Requests being handled, by JSON-RPC id: call to say their caller is gone (the HTTP stream closed). */
+  callerGone: Map<string | number, () => void>;
   closed: boolean;
 }
 
@@ -64,9 +67,10 @@ export class Sessions {
       sendJsonRpcError(res, 503, ErrorCode.InternalError, errorMessage(err), { 'retry-after': '5' });
       return undefined;
     }
-    const mcp = new Server(conn.serverInfo, {
+    if (!this.makeRoom(res)) return undefined;
+    const mcp = new Server(this.ctx.echo.outbound(serverName, conn.serverInfo), {
       capabilities: mirrorCapabilities(conn.capabilities),
-      ...(conn.instructions ? { instructions: conn.instructions } : {}),
+      ...(conn.instructions ? { instructions: this.ctx.echo.text(serverName, conn.instructions) } : {}),
     });
     const session: ClientSession = {
       id: '',
@@ -74,10 +78,11 @@ export class Sessions {
       transport: undefined as never,
       mcp,
       lastSeen: Date.now(),
-      activeHttp: 0,
+      activeMessages: 0,
       limiter: new RateLimiter(this.ctx.options.config.maxRequestsPerSecondPerSession),
       subscriptions: new Set(),
       calls: new Set(),
+      callerGone: new Map(),
       closed: false,
     };
     const transport = new StreamableHTTPServerTransport({
@@ -93,6 +98,27 @@ export class Sessions {
     this.hooks.register(session, conn.capabilities);
     await mcp.connect(transport);
     return session;
+  }
+
+  /**
+   * At `maxSessions`, closes the longest-idle sessions (nothing in flight) to make room: one token
+   * is shared by VS Code and every other client, so a cap must not lock anyone out. Answers 503
+   * itself (and returns false) only when every session is busy.
+   */
+  private makeRoom(res: ServerResponse): boolean {
+    const max = this.ctx.options.config.maxSessions;
+    const excess = this.byId.size - max + 1;
+    if (excess <= 0) return true;
+    const idle = [...this.byId.values()].filter((s) => s.activeMessages === 0 && s.calls.size === 0).sort((a, b) => a.lastSeen - b.lastSeen);
+    if (idle.length < excess) {
+      sendJsonRpcError(res, 503, ErrorCode.InternalError, `all ${this.byId.size} client sessions (gateway.maxSessions) are busy; try again shortly`, { 'retry-after': '5' });
+      return false;
+    }
+    for (const session of idle.slice(0, excess)) {
+      this.ctx.log(`session ${session.id} on ${session.server} closed to make room (gateway.maxSessions ${max}; it was the longest idle)`);
+      void this.close(session);
+    }
+    return true;
   }
 
   async close(session: ClientSession): Promise<void> {
@@ -112,7 +138,7 @@ export class Sessions {
     const idleMs = this.ctx.options.config.sessionIdleMs;
     const cutoff = Date.now() - idleMs;
     for (const session of this.byId.values()) {
-      if (session.lastSeen < cutoff && session.activeHttp === 0 && session.calls.size === 0) {
+      if (session.lastSeen < cutoff && session.activeMessages === 0 && session.calls.size === 0) {
         this.ctx.log(`session ${session.id} on ${session.server} expired after ${idleMs} ms idle`);
         void this.close(session);
       }

@@ -15,6 +15,9 @@ import { describeStatus, type ServerStatus } from '../supervisor/state';
 import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, SeriesPoint, ServerView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
 
+/** Why an approval was cancelled when its caller went away (shown on the approval card). */
+export const CALLER_DISCONNECTED_REASON = 'caller disconnected before a decision: cancelled, nothing ran';
+
 /** VS Code sends at most this many tools per chat request. */
 export const VSCODE_TOOL_LIMIT = 128;
 
@@ -52,6 +55,8 @@ export class Oversight implements OversightStages, UiBackend {
   private readonly changed = new Emitter<void>();
   readonly onDidChange: Event<void> = this.changed.event;
   private readonly disposables: Array<{ dispose(): void }> = [];
+  /** Calls waiting in `approve`, per client session (bounded by approvals.maxPendingPerSession). */
+  private readonly waitingBySession = new Map<string, number>();
   private auditFailure: string | undefined;
   private closed = false;
   private recentCache: { windowMs: number; at: number; records: readonly AuditRecord[] } | undefined;
@@ -113,6 +118,26 @@ export class Oversight implements OversightStages, UiBackend {
     const digest = this.store.digest(call.args);
     // A repeat of a call whose approval is already pending needs no second preview.
     const joining = this.store.list().some((a) => a.server === call.server && a.tool === call.name && a.kind === kind && a.digest === digest);
+    // Bounded: a session (or all of them) cannot flood the approvers.
+    const { maxPendingPerSession, maxPending } = this.options.approvals;
+    const mine = this.waitingBySession.get(call.sessionId) ?? 0;
+    if (mine >= maxPendingPerSession) {
+      return { approved: false, outcome: 'denied', reason: `this session already has ${mine} calls waiting for a human (limit ${maxPendingPerSession}, setting approvals.maxPendingPerSession); wait for those decisions before asking for more` };
+    }
+    if (!joining && this.store.list().length >= maxPending) {
+      return { approved: false, outcome: 'denied', reason: `${maxPending} approvals are already waiting for a human (setting approvals.maxPending); try again once they are decided` };
+    }
+    this.waitingBySession.set(call.sessionId, mine + 1);
+    try {
+      return await this.approveBounded(call, verdict, runPreview, progress, kind, digest, joining);
+    } finally {
+      const left = (this.waitingBySession.get(call.sessionId) ?? 1) - 1;
+      if (left > 0) this.waitingBySession.set(call.sessionId, left);
+      else this.waitingBySession.delete(call.sessionId);
+    }
+  }
+
+  private async approveBounded(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void, kind: 'tool' | 'resource' | 'prompt', digest: string, joining: boolean): Promise<ApprovalOutcome> {
     let preview: ApprovalPreview = { status: 'none' };
     if (!joining) {
       preview = await obtainPreview({
@@ -125,6 +150,8 @@ export class Oversight implements OversightStages, UiBackend {
         timeoutMs: this.options.approvals.previewTimeoutMs,
       });
     }
+    // Gone while the preview ran: no approval is asked for nobody.
+    if (call.signal.aborted) return { approved: false, outcome: 'caller-disconnected', reason: 'the caller disconnected before the approval was asked; nothing ran' };
     const { approval } = this.store.request({
       kind,
       server: call.server,
@@ -147,7 +174,10 @@ export class Oversight implements OversightStages, UiBackend {
       });
     } catch (err) {
       if (err instanceof ControlPlaneError && err.code === 'APPROVAL_WAIT_ABORTED') {
-        return { approved: false, reason: `the request ended before a decision; approval ${approval.id} stays pending until ${new Date(approval.expiresAt).toISOString()} — call again with the same arguments to get the decision` };
+        // The caller is gone: an approval nobody waits for is cancelled, so it can never run
+        // later for nobody (and then again on a retry).
+        const cancelled = this.store.cancelUnwaited(approval.id, CALLER_DISCONNECTED_REASON);
+        return { approved: false, outcome: 'caller-disconnected', reason: cancelled ? `the caller disconnected before a decision; approval ${approval.id} was cancelled and nothing ran` : `the caller disconnected before a decision; another call waits for approval ${approval.id}` };
       }
       throw err;
     }
@@ -361,9 +391,10 @@ function kindOf(method: string): 'tool' | 'resource' | 'prompt' {
   return method === 'resources/read' ? 'resource' : method === 'prompts/get' ? 'prompt' : 'tool';
 }
 
+/** The arguments without a `dryRun` that is not `true` (a dry run stays visible as one). */
 function withoutDryRun(args: Record<string, unknown>): Record<string, unknown> {
-  const { dryRun: _dryRun, ...rest } = args;
-  return rest;
+  const { dryRun, ...rest } = args;
+  return dryRun === true ? { ...rest, dryRun } : rest;
 }
 
 function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
@@ -389,7 +420,7 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
     case 'policy.decided':
       return { ...base, type: 'policy.decided', decision: event.verdict.decision, reason: event.verdict.reason, ...(event.verdict.rule ? { rule: event.verdict.rule } : {}) };
     case 'call.completed':
-      return { ...base, type: 'call.completed', outcome: event.isError ? 'tool-error' : 'ok', durationMs: event.durationMs, resultBytes: event.resultBytes };
+      return { ...base, type: 'call.completed', outcome: event.isError ? 'tool-error' : call.dryRun ? 'dry-run' : 'ok', durationMs: event.durationMs, resultBytes: event.resultBytes };
     case 'call.failed':
       return { ...base, type: 'call.failed', outcome: event.outcome, durationMs: event.durationMs, error: event.error };
   }
@@ -451,9 +482,14 @@ function toAuditRow(r: AuditRecord): AuditRow {
   };
 }
 
+/** A call that did not end well (a dry run that answered is not an error). */
+function isError(sample: CallSample): boolean {
+  return sample.outcome !== 'ok' && sample.outcome !== 'dry-run';
+}
+
 function stats(server: string, tool: string, samples: CallSample[]): CallStats {
   const durations = samples.map((s) => s.durationMs);
-  const errors = samples.filter((s) => s.outcome !== 'ok').length;
+  const errors = samples.filter(isError).length;
   return {
     server,
     tool,
@@ -485,6 +521,6 @@ function series(samples: CallSample[], since: number, now: number): SeriesPoint[
   for (const s of samples) buckets[Math.floor((s.at - start) / minute)]?.push(s);
   return buckets.map((list, i) => {
     const d = list.map((s) => s.durationMs);
-    return { t: start + i * minute, calls: list.length, errors: list.filter((s) => s.outcome !== 'ok').length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95) };
+    return { t: start + i * minute, calls: list.length, errors: list.filter(isError).length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95) };
   });
 }

@@ -71,6 +71,8 @@ export interface ServerSpec {
   toolFilter?: { include?: string[]; exclude?: string[] };
   /** Why this server may not start (for example an untrusted workspace); it stays stopped. */
   blockedReason?: string;
+  /** The secret values handed to this server at its last start (env, args, headers): never echoed to clients. */
+  secretValues?(): readonly string[];
 }
 
 export interface ManagedServerOptions {

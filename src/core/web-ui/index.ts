@@ -9,5 +9,5 @@ export {
   type WebUiOptions,
   type WebUiRoute,
 } from './route';
-export { CredentialThrottle, UiSessions, secretEquals, type CredentialThrottleOptions, type UiSession, type UiSessionsOptions } from './sessions';
+export { CredentialThrottle, UiSessions, secretEquals, type CredentialThrottleOptions, type ThrottleVerdict, type UiSession, type UiSessionsOptions } from './sessions';
 export { StateFeed, type StateFeedOptions, type StateSubscription } from './state-feed';

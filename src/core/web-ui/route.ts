@@ -97,7 +97,7 @@ interface Authed {
  *   the page and must come back in `X-CSRF-Token` on every state-changing request;
  * - `X-Approver-Credential: <credential>` authenticates a single API request without a session
  *   (`GET /ui/api/approvals`, `POST /ui/api/approvals/<id>`);
- * - wrong credentials are rate-limited (sign-in and header alike).
+ * - wrong credentials slow their sender (sign-in and header alike); a right one is never refused.
  * Pages carry a nonce CSP without inline script, `X-Frame-Options: DENY` and `Referrer-Policy:
  * same-origin`. State reaches the browser over Server-Sent Events (`GET /ui/events`).
  */
@@ -116,14 +116,11 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
   const backend = (): UiBackend => feed.backend;
   const streams = new Set<Stream>();
 
-  /** Checks a presented credential under the throttle; sends the refusal itself and returns false. */
-  const checkCredential = async (res: ServerResponse, presented: string, form: boolean): Promise<boolean> => {
-    const wait = throttle.retryAfterMs();
-    if (wait > 0) {
-      const message = `too many wrong approver credentials; try again in ${Math.ceil(wait / 1000)} s`;
-      refuse(res, 429, message, form, { 'retry-after': String(Math.ceil(wait / 1000)) });
-      return false;
-    }
+  /**
+   * Checks a presented credential; a right one passes at once, always. The answer to a wrong one is
+   * held by the throttle (per source) or refused with 429; sends the refusal itself and returns false.
+   */
+  const checkCredential = async (req: IncomingMessage, res: ServerResponse, presented: string, form: boolean): Promise<boolean> => {
     let ok: boolean;
     try {
       ok = await verifyApproverCredential(options.dataDir, presented);
@@ -132,12 +129,30 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       refuse(res, 503, errorMessage(err), form);
       return false;
     }
-    if (!ok) {
-      throttle.fail();
-      log('web UI: a wrong approver credential was presented');
-      refuse(res, 401, 'wrong approver credential (the client token of an MCP client does not work here)', form);
+    if (ok) return true;
+    const source = req.socket.remoteAddress ?? 'unknown';
+    const verdict = throttle.fail(source);
+    log('web UI: a wrong approver credential was presented');
+    if ('refuseMs' in verdict) {
+      const seconds = Math.ceil(verdict.refuseMs / 1000);
+      refuse(res, 429, `too many wrong approver credentials at once; try again in ${seconds} s`, form, { 'retry-after': String(seconds) });
+      return false;
     }
-    return ok;
+    if (verdict.holdMs > 0) {
+      // The slot is the guesser's until its turn even if it hangs up (hanging up frees nothing);
+      // the answer waits for the turn, or for the hang-up (nothing is then left waiting).
+      setTimeout(() => throttle.release(source), verdict.holdMs).unref();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, verdict.holdMs);
+        timer.unref();
+        res.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    refuse(res, 401, 'wrong approver credential (the client token of an MCP client does not work here)', form);
+    return false;
   };
 
   const refuse = (res: ServerResponse, status: number, message: string, form: boolean, headers: Record<string, string> = {}): void => {
@@ -148,7 +163,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
   const authenticate = async (req: IncomingMessage, res: ServerResponse, mutating: boolean): Promise<Authed | undefined> => {
     const credential = header(req, APPROVER_CREDENTIAL_HEADER);
     if (credential !== undefined) {
-      if (!(await checkCredential(res, credential, false))) return undefined;
+      if (!(await checkCredential(req, res, credential, false))) return undefined;
       const name = approverNameSchema.safeParse(header(req, APPROVER_NAME_HEADER));
       return { by: { kind: 'approver-credential', name: name.success ? name.data : 'api' } };
     }
@@ -186,7 +201,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     if (presented === undefined || presented.length === 0 || presented.length > 512) {
       return refuse(res, 400, 'enter the approver credential', !json);
     }
-    if (!(await checkCredential(res, presented.trim(), !json))) return;
+    if (!(await checkCredential(req, res, presented.trim(), !json))) return;
     const session = sessions.create();
     log('web UI: signed in with the approver credential');
     const setCookie = `${cookieName(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}`;

@@ -111,40 +111,72 @@ export function secretEquals(presented: string | undefined, expected: string): b
 }
 
 export interface CredentialThrottleOptions {
-  /** Wrong credentials allowed per window before every attempt is refused. Default 10. */
+  /** Wrong credentials per source within the window answered without delay. Default 10. */
   readonly maxFailures?: number;
   /** Default one minute. */
   readonly windowMs?: number;
+  /** Hold of the first slowed answer; it doubles with each further wrong credential. Default 500 ms. */
+  readonly baseDelayMs?: number;
+  /** Longest hold of one answer. Default 10 s. */
+  readonly maxDelayMs?: number;
+  /** Wrong answers of one source held at once; beyond, they are refused with 429 at once. Default 16. */
+  readonly maxHeld?: number;
   readonly now?: () => number;
 }
 
+/** What to do with the answer to a wrong credential. */
+export type ThrottleVerdict = { readonly holdMs: number } | { readonly refuseMs: number };
+
 /**
- * Limits guesses of the approver credential (sign-in and the `X-Approver-Credential` header alike):
- * after `maxFailures` wrong ones within `windowMs`, every attempt is refused unchecked until the
- * oldest failure leaves the window. All callers come from 127.0.0.1, so the limit is global.
+ * Slows whoever guesses the approver credential (sign-in and the `X-Approver-Credential` header
+ * alike), never the holder of the right one: every credential is checked at once, and only the
+ * answer to a *wrong* one is held — not at all for the first `maxFailures` of a source within
+ * `windowMs`, then for `baseDelayMs` doubling up to `maxDelayMs`. A source's held answers are
+ * released one after another, so guessing in parallel is no faster; more than `maxHeld` at once
+ * are refused with 429 without holding a socket. The source is the remote address (on loopback,
+ * every local process shares it — which slows a guesser, and still cannot lock a right
+ * credential out).
  */
 export class CredentialThrottle {
   private readonly maxFailures: number;
   private readonly windowMs: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxHeld: number;
   private readonly now: () => number;
-  private failures: number[] = [];
+  private readonly sources = new Map<string, { failures: number[]; nextAnswerAt: number; held: number }>();
 
   constructor(options: CredentialThrottleOptions = {}) {
     this.maxFailures = options.maxFailures ?? 10;
     this.windowMs = options.windowMs ?? 60_000;
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.maxHeld = options.maxHeld ?? 16;
     this.now = options.now ?? Date.now;
   }
 
-  /** Milliseconds until an attempt may be checked; 0 when it may be now. */
-  retryAfterMs(): number {
+  /** Records a wrong credential from `source`; says how long to hold its answer, or to refuse it now. */
+  fail(source: string): ThrottleVerdict {
     const now = this.now();
-    this.failures = this.failures.filter((t) => now - t < this.windowMs);
-    if (this.failures.length < this.maxFailures) return 0;
-    const oldest = this.failures[0] ?? now;
-    return Math.max(1, oldest + this.windowMs - now);
+    for (const [key, entry] of this.sources) {
+      entry.failures = entry.failures.filter((t) => now - t < this.windowMs);
+      if (entry.failures.length === 0 && entry.held === 0) this.sources.delete(key);
+    }
+    const entry = this.sources.get(source) ?? { failures: [], nextAnswerAt: 0, held: 0 };
+    this.sources.set(source, entry);
+    entry.failures.push(now);
+    const over = entry.failures.length - this.maxFailures;
+    if (over <= 0) return { holdMs: 0 };
+    if (entry.held >= this.maxHeld) return { refuseMs: Math.max(1, entry.nextAnswerAt - now) };
+    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(over - 1, 30));
+    entry.nextAnswerAt = Math.max(now, entry.nextAnswerAt) + delay;
+    entry.held++;
+    return { holdMs: entry.nextAnswerAt - now };
   }
 
-  fail(): void {
-    this.failures.push(this.now());
+  /** A held answer of `source` was sent. */
+  release(source: string): void {
+    const entry = this.sources.get(source);
+    if (entry && entry.held > 0) entry.held--;
   }
 }

@@ -24,5 +24,7 @@ export { createToolServer } from './server';
 export type { ToolServerOptions } from './server';
 export { runStdioServer } from './stdio';
 export type { StdioServerOptions } from './stdio';
+export { OUTPUT_KIND_META_KEY, outputKindMeta } from './output-kind';
+export type { OutputKind } from './output-kind';
 export { CALL_ID_META_KEY, PREVIEW_META_KEY, defineTool, toolDefiner } from './tool';
 export type { ToolContext, ToolDefinition, ToolHints, ToolReply } from './tool';

@@ -12,6 +12,7 @@ import { errorToToolResult } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_BUDGET_BYTES, capText } from './output';
 import { redactDeep, redactSecrets } from './redact';
+import { outputKindMeta } from './output-kind';
 import { CALL_ID_META_KEY, PREVIEW_META_KEY, type ToolContext, type ToolDefinition } from './tool';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -63,7 +64,7 @@ export function registerTools<S>(server: McpServer, tools: readonly ToolDefiniti
         inputSchema,
         ...(tool.output === undefined ? {} : { outputSchema: tool.output }),
         annotations: { title: tool.title, ...tool.annotations },
-        ...(tool.preview === true ? { _meta: { [PREVIEW_META_KEY]: true } } : {}),
+        ...(tool.preview === true || tool.outputKind !== undefined ? { _meta: { ...(tool.preview === true ? { [PREVIEW_META_KEY]: true } : {}), ...outputKindMeta(tool.outputKind) } } : {}),
       },
       (args, extra) => invoke(tool, args, extra, options),
     );

@@ -6,6 +6,7 @@ import type {
   ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from './log';
+import type { OutputKind } from './output-kind';
 
 /** `_meta` key on a tool definition: the tool takes `dryRun` and honours it (server contract). */
 export const PREVIEW_META_KEY = 'mcpcp/preview';
@@ -83,6 +84,8 @@ export interface ToolDefinition<S, I extends z.ZodObject = z.ZodObject> {
   readonly annotations: ToolHints;
   /** The tool honours `dryRun` (required for destructive tools of built-in servers). */
   readonly preview?: boolean;
+  /** Its output is a log or a command's output: the gateway masks credential patterns in it (see output-kind.ts). */
+  readonly outputKind?: OutputKind;
   handler(input: z.output<I>, ctx: ToolContext<S>): Promise<ToolReply>;
 }
 

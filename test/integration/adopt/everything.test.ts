@@ -78,7 +78,10 @@ describe('adopting server-everything from .vscode/mcp.json', () => {
       const echo = await client.callTool({ name: 'echo', arguments: { message: 'through the gateway' } });
       assert.match(firstText(echo), /through the gateway/);
       const env = JSON.parse(firstText(await client.callTool({ name: 'get-env', arguments: {} }))) as Record<string, string>;
-      assert.equal(env['EVERYTHING_API_KEY'], API_KEY, 'the secret reaches the child as its env names it');
+      // The child has exactly the secret (only that value is masked so), and its echo of it never
+      // reaches the agent (see test/security/secret-echo).
+      assert.equal(env['EVERYTHING_API_KEY'], '[SECRET]', 'the secret reaches the child as its env names it, and is masked on the way back');
+      assert.ok(!JSON.stringify(env).includes(API_KEY));
       assert.equal(env['PROJECT_DIR'], t.project);
 
       client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({ role: 'assistant', model: 'test-model', content: { type: 'text', text: `sampled: ${JSON.stringify(req.params.messages[0]?.content)}` } }));

@@ -73,7 +73,7 @@ describe('mcpcp serve / status (headless)', () => {
       const childPids = servers.map((s) => s.state.pid);
       const table = spawnSync(process.execPath, [CLI, 'status', '--data-dir', dataDir], { encoding: 'utf8' });
       assert.match(table.stdout, /SERVER\s+STATE\s+PID\s+RESTARTS\s+TOOLS/);
-      assert.match(table.stdout, /fx\s+running · up \d+s\s+\d+\s+0\s+11/);
+      assert.match(table.stdout, /fx\s+running · up \d+s\s+\d+\s+0\s+12/);
 
       child.kill('SIGTERM');
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -98,7 +98,7 @@ describe('gateway oversight: policy, approvals, audit through the real pipeline'
     });
   });
 
-  it('the client gives up; the approval stays pending and a repeat call gets the decision once', async () => {
+  it('the client gives up; the approval is cancelled and a repeat call asks anew (see test/security/orphaned-approval)', async () => {
     await withPlane({ oversight: {} }, async (plane) => {
       const client = await connectClient(plane, 'fx');
       const controller = new AbortController();
@@ -106,11 +106,13 @@ describe('gateway oversight: policy, approvals, audit through the real pipeline'
       const approval = await pendingFor(plane, 'delete_thing');
       controller.abort();
       await assert.rejects(first);
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(plane.oversight!.store.get(approval.id)?.status, 'pending');
-      await plane.oversight!.decide({ approvalId: approval.id, digest: approval.digest, approve: true }, { kind: 'approver-credential', name: 'ops' });
-      const repeat = await client.callTool({ name: 'delete_thing', arguments: { name: 'z' } });
-      assert.equal(firstText(repeat), 'deleted z; deleted so far: z');
+      await waitFor(() => plane.oversight!.store.get(approval.id)?.status === 'rejected', 5_000, 'the approval to be cancelled');
+      await assert.rejects(plane.oversight!.decide({ approvalId: approval.id, digest: approval.digest, approve: true }, { kind: 'approver-credential', name: 'ops' }), /no longer pending/);
+      const repeat = client.callTool({ name: 'delete_thing', arguments: { name: 'z' } });
+      const second = await pendingFor(plane, 'delete_thing');
+      assert.notEqual(second.id, approval.id);
+      await plane.oversight!.decide({ approvalId: second.id, digest: second.digest, approve: true }, { kind: 'approver-credential', name: 'ops' });
+      assert.equal(firstText(await repeat), 'deleted z; deleted so far: z');
       await client.close();
     });
   });

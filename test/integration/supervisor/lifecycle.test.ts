@@ -58,7 +58,7 @@ describe('supervisor and gateway under failure', () => {
       assert.equal(result.isError, true);
       await waitFor(() => listChanged > 0, 10_000, 'tools/list_changed');
       assert.ok((await client.listTools()).tools.some((t) => t.name === 'extra'));
-      assert.equal(managed.status.toolCount, 12);
+      assert.equal(managed.status.toolCount, 13);
       await client.close();
     } finally {
       await plane.stop();

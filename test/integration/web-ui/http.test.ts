@@ -212,17 +212,28 @@ describe('web UI at /ui over real HTTP', () => {
     assert.equal((await fetch(`${ui.base}/ui/api/approvals`, { headers: { cookie: session } })).status, 401);
   });
 
-  it('wrong credentials are throttled: after the limit even the right one waits', async () => {
-    const attempt = (credential: string) => fetch(`${ui.base}/ui/login`, { method: 'POST', headers: json, body: JSON.stringify({ credential }) });
+  it('wrong credentials slow the guesser; the right credential is never locked out', async () => {
+    const attempt = (credential: string, signal?: AbortSignal) => fetch(`${ui.base}/ui/login`, { method: 'POST', headers: json, body: JSON.stringify({ credential }), ...(signal ? { signal } : {}) });
     // Earlier tests' wrong attempts leave the window first.
     ui.skew(61_000);
     for (let i = 0; i < 4; i++) assert.equal((await attempt(`mcpcp_appr_guess${i}`)).status, 401);
-    const res = await attempt(ui.credential);
-    assert.equal(res.status, 429);
-    assert.ok(Number(res.headers.get('retry-after')) > 0);
-    const header = await fetch(`${ui.base}/ui/api/approvals`, { headers: { 'x-approver-credential': ui.credential } });
-    assert.equal(header.status, 429);
-    ui.skew(61_000);
+    // Beyond the free failures, each wrong answer is held.
+    let started = Date.now();
+    assert.equal((await attempt('mcpcp_appr_guess4')).status, 401);
+    assert.ok(Date.now() - started >= 450, `held ${Date.now() - started} ms`);
+    // A flood of wrong guesses in parallel: held in line or refused at once.
+    const flood = new AbortController();
+    const guesses = Array.from({ length: 24 }, (_, i) => attempt(`mcpcp_appr_flood${i}`, flood.signal).then((r) => r.status).catch(() => 0));
+    const refusedAtOnce = await Promise.race([Promise.all(guesses.slice(16)), new Promise<number[]>((resolve) => setTimeout(() => resolve([]), 3_000))]);
+    assert.ok(refusedAtOnce.length > 0 && refusedAtOnce.every((s) => s === 429), `beyond 16 held, refused at once: ${refusedAtOnce.join(',')}`);
+    // Meanwhile the right credential gets in at once, by sign-in and by header.
+    started = Date.now();
     assert.equal((await attempt(ui.credential)).status, 200);
+    const header = await fetch(`${ui.base}/ui/api/approvals`, { headers: { 'x-approver-credential': ui.credential } });
+    assert.equal(header.status, 200);
+    assert.ok(Date.now() - started < 2_000, `the right credential waited ${Date.now() - started} ms`);
+    flood.abort();
+    await Promise.all(guesses);
+    ui.skew(61_000);
   });
 });

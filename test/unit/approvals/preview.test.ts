@@ -36,7 +36,7 @@ describe('obtainPreview', () => {
     );
     assert.deepEqual(calls, [{ name: 'web', replicas: 0, dryRun: true }]);
     assert.deepEqual(preview, { status: 'ok', result: { content: [{ type: 'text', text: 'would delete 2 pods' }] }, truncated: false });
-    assert.equal(approvalDigest(calls[0] ?? {}), approvalDigest({ name: 'web', replicas: 0 }), 'the dry run shares the digest');
+    assert.notEqual(approvalDigest(calls[0] ?? {}), approvalDigest({ name: 'web', replicas: 0 }), 'the dry run never shares the real call\'s digest');
   });
 
   it('does not run or trust a third-party preview', async () => {

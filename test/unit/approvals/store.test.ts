@@ -36,11 +36,12 @@ function req(args: Record<string, unknown> = { name: 'web-1', namespace: 'defaul
 }
 
 describe('approvalDigest', () => {
-  it('is SHA-256 of the canonical arguments without dryRun', () => {
+  it('is SHA-256 of the canonical arguments, with dryRun only when true', () => {
     const d = approvalDigest({ b: 1, a: { y: 2, x: 1 } });
     assert.match(d, /^[0-9a-f]{64}$/);
     assert.equal(approvalDigest({ a: { x: 1, y: 2 }, b: 1 }), d, 'key order does not matter');
-    assert.equal(approvalDigest({ a: { x: 1, y: 2 }, b: 1, dryRun: true }), d, 'dryRun is not part of it');
+    assert.equal(approvalDigest({ a: { x: 1, y: 2 }, b: 1, dryRun: false }), d, 'dryRun: false is the real call');
+    assert.notEqual(approvalDigest({ a: { x: 1, y: 2 }, b: 1, dryRun: true }), d, 'a dry run is its own call');
     assert.notEqual(approvalDigest({ a: { x: 1, y: 2 }, b: 2 }), d);
     assert.notEqual(approvalDigest({ a: { x: 1, y: 2, dryRun: true }, b: 1 }), d, 'only the top-level dryRun is ignored');
   });
@@ -121,11 +122,13 @@ describe('ApprovalStore', () => {
     assert.ok(store.consume('kubernetes', 'pod_delete', approval.digest) !== undefined, 'the original still runs once');
   });
 
-  it('a dry-run flag does not change which approval a call needs', () => {
+  it('an approved dry run is never spent by (nor stands in for) the real call', () => {
     const { store } = setup();
     const { approval } = store.request(req({ name: 'web-1', dryRun: true }));
     store.decide(approval.id, { approve: true, by: UI });
-    assert.ok(store.consume('kubernetes', 'pod_delete', approvalDigest({ name: 'web-1' })));
+    assert.equal(store.consume('kubernetes', 'pod_delete', approvalDigest({ name: 'web-1' })), undefined);
+    assert.equal(store.request(req({ name: 'web-1' })).created, true, 'the real call asks for its own approval');
+    assert.ok(store.consume('kubernetes', 'pod_delete', approvalDigest({ name: 'web-1', dryRun: true })));
   });
 
   it('a replayed decision is refused', () => {

@@ -61,17 +61,19 @@ describe('web UI sessions', () => {
     assert.equal(secretEquals(undefined, 'abc'), false);
   });
 
-  it('the credential throttle refuses after maxFailures until the oldest failure leaves the window', () => {
+  it('the credential throttle holds wrong answers per source, doubling and one after another; another source is not slowed', () => {
     let now = 0;
-    const throttle = new CredentialThrottle({ maxFailures: 3, windowMs: 1000, now: () => now });
-    for (let i = 0; i < 3; i++) {
-      assert.equal(throttle.retryAfterMs(), 0);
-      throttle.fail();
-      now += 100;
-    }
-    assert.equal(throttle.retryAfterMs(), 700);
-    now += 700;
-    assert.equal(throttle.retryAfterMs(), 0);
+    const throttle = new CredentialThrottle({ maxFailures: 2, windowMs: 1000, baseDelayMs: 100, maxDelayMs: 400, maxHeld: 3, now: () => now });
+    assert.deepEqual(throttle.fail('a'), { holdMs: 0 });
+    assert.deepEqual(throttle.fail('a'), { holdMs: 0 });
+    assert.deepEqual(throttle.fail('a'), { holdMs: 100 });
+    assert.deepEqual(throttle.fail('a'), { holdMs: 300 }, 'released after the previous one: parallel guessing is no faster');
+    assert.deepEqual(throttle.fail('a'), { holdMs: 700 }, 'the hold doubles up to maxDelayMs');
+    assert.deepEqual(throttle.fail('a'), { refuseMs: 700 }, 'more than maxHeld at once are refused without holding');
+    assert.deepEqual(throttle.fail('b'), { holdMs: 0 }, 'another source is not slowed');
+    for (let i = 0; i < 3; i++) throttle.release('a');
+    now += 1_000;
+    assert.deepEqual(throttle.fail('a'), { holdMs: 0 }, 'failures leave the window');
   });
 });
 

@@ -23,6 +23,7 @@ export const podsExec = defineK8sTool({
     maxBytes: z.number().int().min(100).max(1_000_000).optional().describe('Most bytes of stdout and stderr together to keep (default: the output budget); the connection is closed beyond.'),
   }),
   annotations: DESTRUCTIVE,
+  outputKind: 'command',
   preview: true,
   async handler(input, ctx) {
     const { clusters } = ctx.services;

@@ -24,6 +24,7 @@ export const podsLogs = defineK8sTool({
     followSeconds: z.number().int().min(1).max(300).default(10).describe('How long to follow.'),
   }),
   annotations: READ_ONLY,
+  outputKind: 'log',
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);

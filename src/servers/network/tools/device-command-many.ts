@@ -29,6 +29,7 @@ export const deviceCommandMany = defineNetworkTool({
     timeoutSeconds: timeoutField,
   }),
   annotations: READ_DEVICE,
+  outputKind: 'command',
   async handler(input, ctx) {
     const network = ctx.services.network;
     if ((input.devices?.length ?? 0) + (input.groups?.length ?? 0) + (input.tags?.length ?? 0) === 0) {

@@ -62,6 +62,7 @@ export const deviceCommand = defineNetworkTool({
     offset: z.number().int().min(0).default(0).describe('First output line to show (for the next page of a long output).'),
   }),
   annotations: READ_DEVICE,
+  outputKind: 'command',
   async handler(input, ctx) {
     const network = ctx.services.network;
     const target = await network.target(input.device);

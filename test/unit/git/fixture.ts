@@ -92,7 +92,7 @@ export async function connect(
   const server = createGitServer({
     log: silentLogger,
     env: { PATH: process.env['PATH'], HOME: home, TMPDIR: tmpdir() },
-    options: { trusted: options.trusted ?? true, allowForcePush: options.allowForcePush ?? false },
+    options: { trusted: options.trusted ?? true, allowForcePush: options.allowForcePush ?? false, ...(options.hooksAllow === undefined ? {} : { hooksAllow: options.hooksAllow }) },
     ...(options.budgetBytes === undefined ? {} : { budgetBytes: options.budgetBytes }),
   });
   const client = new Client({ name: 'test', version: '1.0.0' }, { capabilities: roots === undefined ? {} : { roots: { listChanged: true } } });

@@ -101,14 +101,15 @@ const RULES: readonly KeyRule[] = [
   { section: 'mergetool', sub: '*', name: 'cmd', neutral: '' },
   { section: 'mergetool', sub: '*', name: 'path', neutral: '' },
   { section: 'merge', sub: '*', name: 'driver', neutral: NEUTRAL_MERGE_DRIVER },
-  // Empty clean/smudge/process means "no filter"; required would then fail every checkout.
-  ...['clean', 'smudge', 'process', 'required'].map(
-    (name): KeyRule => ({ section: 'filter', sub: '*', name, neutral: name === 'required' ? 'false' : '', siblings: { clean: '', smudge: '', process: '', required: 'false' } }),
-  ),
+  // An empty clean/smudge means "no filter" that way; an empty process disables the driver's
+  // clean and smudge too (convert.c), so only keys the repository set are touched. required
+  // would then fail every checkout: it is put back as well.
+  ...['clean', 'smudge', 'process'].map((name): KeyRule => ({ section: 'filter', sub: '*', name, neutral: '', siblings: { required: 'false' } })),
+  { section: 'filter', sub: '*', name: 'required', neutral: 'false' },
   { section: 'credential', sub: undefined, name: 'helper', neutral: '', list: true },
   { section: 'credential', sub: '*', name: 'helper', neutral: '', list: true },
-  { section: 'remote', sub: '*', name: 'uploadpack', neutral: 'git-upload-pack' },
-  { section: 'remote', sub: '*', name: 'receivepack', neutral: 'git-receive-pack' },
+  // remote.<name>.uploadpack/receivepack are first-value-wins, so a later scope cannot put them
+  // back: transport.ts refuses a remote whose repository config sets them.
   // A remote helper git-remote-<vcs>: empty makes git fail instead of running the named helper.
   { section: 'remote', sub: '*', name: 'vcs', neutral: '' },
   { section: 'submodule', sub: '*', name: 'update', neutral: 'checkout' },

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { ControlPlaneError } from '../../core/errors';
 import { GitErrorCode } from './client';
-import { applyRewrite, rewriteRules, type ConfigEntry } from './config-guard';
+import { applyRewrite, isUserScope, rewriteRules, type ConfigEntry } from './config-guard';
 import type { Repository } from './repo';
 
 export interface ResolvedRemote {
@@ -83,6 +83,17 @@ export async function resolveRemote(repo: Repository, remote: string, direction:
     throw new ControlPlaneError(GitErrorCode.unsafeConfig, `Refused: this repository's own config rewrites the URL of "${remote}" (url.${hostile[0]?.base}.${hostile[0]?.push ? 'pushInsteadOf' : 'insteadOf'} = ${hostile[0]?.prefix}), so git would connect somewhere other than ${redactUrl(original)}.`, {
       details: { field: 'remote', hint: 'A repository-level URL rewrite is not followed. The user can remove it (git config --remove-section url.<base>) or move it to their global config.' },
     });
+  }
+  // First value wins for these, so the server cannot override a repository's own: refuse instead.
+  for (const key of ['uploadpack', 'receivepack']) {
+    for (const name of new Set([remote, original])) {
+      const set = values(entries, `remote.${name}.${key}`).filter((e) => !isUserScope(e.scope));
+      if (set.length > 0) {
+        throw new ControlPlaneError(GitErrorCode.unsafeConfig, `Refused: this repository's own config names the program git runs for "${remote}" (remote.${name}.${key} = ${set[0]?.value}).`, {
+          details: { field: 'remote', hint: `The user can remove it (git config --unset-all remote.${name}.${key}); the server never runs a program a repository names.` },
+        });
+      }
+    }
   }
   const userRules = rules.filter((r) => r.user);
   const pushRules = userRules.filter((r) => r.push);

@@ -114,6 +114,13 @@ const RULES: readonly KeyRule[] = [
   { section: 'remote', sub: '*', name: 'vcs', neutral: '' },
   { section: 'submodule', sub: '*', name: 'update', neutral: 'checkout' },
   { section: 'protocol', sub: undefined, name: 'allow', neutral: 'user' },
+  // Not programs, but they send the user's traffic and credentials through a host the repository
+  // names, or accept any certificate: put back too (an empty proxy means none).
+  { section: 'http', sub: undefined, name: 'proxy', neutral: '' },
+  { section: 'http', sub: '*', name: 'proxy', neutral: '' },
+  { section: 'remote', sub: '*', name: 'proxy', neutral: '' },
+  { section: 'http', sub: undefined, name: 'sslverify', neutral: 'true' },
+  { section: 'http', sub: '*', name: 'sslverify', neutral: 'true' },
   { section: 'lfs', sub: '*', name: 'path', neutral: '' },
   { section: 'lfs', sub: '*', name: 'clean', neutral: '' },
   { section: 'lfs', sub: '*', name: 'smudge', neutral: '' },
@@ -198,6 +205,8 @@ export function neutralise(entries: readonly ConfigEntry[], hooksPath: string): 
   // core.gitProxy is first-match-wins, so a later scope cannot override it: close git:// instead.
   if (gitProxy) overrides.push(['protocol.git.allow', 'never']);
   for (const [key, value] of ALWAYS) if (!done.has(key.toLowerCase())) overrides.push([key, value]);
+  // Always, so that a submodule's own config (or one the guard did not see) cannot name a monitor.
+  putBack('core.fsmonitor', { neutral: 'false' });
   overrides.push(['core.hooksPath', hooksPath]);
   return { overrides, neutralisedKeys };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, realpath, rm, stat, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ControlPlaneError } from '../../core/errors';
@@ -114,8 +114,15 @@ export class GitService {
     if (cached?.stamp === stamp) return cached.guard;
     const out = await this.runner.run(loc.toplevel, ['config', '--list', '--show-scope', '-z'], { signal, env: { ...repoEnv(loc, true), PATH: path } });
     const entries = parseConfigList(out);
+    // Git runs inside submodules with their own config (status of a submodule, for one); the
+    // command-scope overrides reach those processes too, so their program keys are put back as well.
+    const submodules: ConfigEntry[] = [];
+    for (const file of await submoduleConfigs(loc.commonDir)) {
+      const sub = await this.runner.run(loc.toplevel, ['config', '--file', file, '--includes', '--list', '-z'], { signal, env: { ...repoEnv(loc, true), PATH: path } });
+      for (const e of parseConfigList(sub.split('\0').flatMap((entry) => ['submodule', entry]).join('\0'))) submodules.push(e);
+    }
     const hooksPath = await this.hooksDir(loc, entries);
-    const { overrides, neutralisedKeys } = neutralise(entries, hooksPath);
+    const { overrides, neutralisedKeys } = neutralise([...entries, ...submodules], hooksPath);
     const guard: RepoGuard = { entries, overrides, env: configEnv(overrides), neutralisedKeys, hooksPath };
     const includes = entries.some((e) => !isUserScope(e.scope) && /^include(if)?\./i.test(e.key));
     if (!includes) this.guards.set(loc.gitDir, { stamp, guard });
@@ -159,6 +166,22 @@ export class GitService {
     this.paths.set(key, path);
     return path;
   }
+}
+
+/** Config files of the submodules' git directories (`<common dir>/modules/<name>/config`, nested ones too). */
+async function submoduleConfigs(commonDir: string): Promise<string[]> {
+  const found: string[] = [];
+  let level = [join(commonDir, 'modules')];
+  for (let depth = 0; depth < 6 && level.length > 0 && found.length < 200; depth++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      if (entries.some((e) => e.name === 'config' && e.isFile()) && dir !== join(commonDir, 'modules')) found.push(join(dir, 'config'));
+      for (const e of entries) if (e.isDirectory() && !['objects', 'refs', 'logs', 'hooks', 'info'].includes(e.name)) next.push(join(dir, e.name));
+    }
+    level = next;
+  }
+  return found;
 }
 
 /** The repository's own hooks directory: a repository-level core.hooksPath inside the repository, else <common dir>/hooks. */

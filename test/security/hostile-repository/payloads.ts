@@ -251,7 +251,7 @@ export const PAYLOADS: readonly Payload[] = [
       await userGit(lab.repo, ['status']);
       await userGit(lab.repo, ['log', '-p', '-2']);
     },
-    liveMarkers: ['include-fsmonitor', 'include-textconv', 'includeif-clean'],
+    liveMarkers: ['include-fsmonitor', 'include-textconv', 'includeif-smudge'],
   },
   {
     id: 'hooks',

@@ -84,7 +84,8 @@ describe('hooks are off unless a human opted the repository in', () => {
     assert.ok(fired().includes('plain-pre-commit'), 'the hooks are live');
     for (const f of fired()) cleanup(join(markers, f));
     let n = 0;
-    for (const env of [{}, { MCPCP_GIT_HOOKS_ALLOW: '' }, { MCPCP_GIT_HOOKS_ALLOW: '[]' }, { MCPCP_GIT_HOOKS_ALLOW: '{not json' }, { MCPCP_GIT_HOOKS_ALLOW: JSON.stringify([{ repo, hooks: ['pre-commit', 'rm -rf /'] }]) }]) {
+    const envs: Record<string, string>[] = [{}, { MCPCP_GIT_HOOKS_ALLOW: '' }, { MCPCP_GIT_HOOKS_ALLOW: '[]' }, { MCPCP_GIT_HOOKS_ALLOW: '{not json' }, { MCPCP_GIT_HOOKS_ALLOW: JSON.stringify([{ repo, hooks: ['pre-commit', 'rm -rf /'] }]) }];
+    for (const env of envs) {
       await withServer(env, (call) => commitThrough(call, repo, ++n));
     }
     assert.deepEqual(fired(), []);

@@ -213,6 +213,33 @@ describe('values read back from the repository are validated', () => {
   });
 });
 
+describe('remote names read back from the repository', () => {
+  it('a remote named like an option is never chosen, and nothing it names runs', async () => {
+    const lab = newLab();
+    const script = evil(lab, 'option-remote');
+    const name = `--receive-pack=${script}`;
+    const trap = join(lab.outside, 'option-trap.git');
+    git(lab.outside, 'init', '-q', '--bare', trap);
+    git(lab.repo, 'config', `remote.${name}.url`, trap);
+    git(lab.repo, 'config', 'branch.main.remote', name);
+    clearMarkers(lab);
+    const h = await connect([lab.ws]);
+    try {
+      write(lab.repo, 'b.txt', 'pushed\n');
+      git(lab.repo, 'commit', '-qam', 'to push');
+      for (const [tool, args] of [['fetch', {}], ['push', { dryRun: true }], ['push', {}], ['pull', {}]] as const) {
+        const r = await h.call(tool, { repo: lab.repo, ...args });
+        assert.ok(!r.text.includes(`${script} `), r.text);
+      }
+      assert.equal(git(lab.bare, 'rev-parse', 'main').trim(), git(lab.repo, 'rev-parse', 'main').trim(), 'the push went to origin');
+      assert.equal(git(trap, 'for-each-ref').trim(), '', 'the option-named remote was used');
+    } finally {
+      await h.close();
+    }
+    assert.deepEqual(markersSet(lab), []);
+  });
+});
+
 describe('confinement is on the resolved repository', () => {
   /** A repository outside the roots holding a secret. */
   function victim(lab: Lab): { dir: string; secret: string } {

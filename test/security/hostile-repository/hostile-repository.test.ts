@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -156,6 +157,75 @@ describe('previews have no side effects', () => {
       assert.equal(r.isError, true);
       assert.match(r.text, /changed since its preview/);
       assert.equal(git(trap, 'for-each-ref').trim(), '', 'something was pushed to the swapped destination');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+/** Every file under `dir` with its content hash and mtime: any write shows. */
+function digest(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.set(p, `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${statSync(p).mtimeMs}`);
+      else out.set(p, 'other');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('every preview leaves the repository untouched', () => {
+  it('no file under the work tree or .git changes, no request is made, nothing runs', async () => {
+    const lab = newLab();
+    git(lab.repo, 'config', 'core.fsmonitor', evil(lab, 'fsmonitor'));
+    const h = await connect([lab.ws]);
+    try {
+      // A backup to preview restoring, stash to preview popping, changes to preview discarding.
+      write(lab.repo, 'a.txt', 'one\nto be restored\nthree\n');
+      assert.equal((await h.call('restore', { repo: lab.repo, paths: ['a.txt'] })).isError, false);
+      write(lab.repo, 'b.txt', 'stashed\n');
+      assert.equal((await h.call('stash_push', { repo: lab.repo })).isError, false);
+      write(lab.repo, 'a.txt', 'one\nlocal\nthree\n');
+      write(lab.repo, 'junk.txt', 'junk\n');
+      git(lab.repo, 'add', 'a.txt');
+      write(lab.repo, 'a.txt', 'one\nlocal again\nthree\n');
+      const backups = (await h.call('backup_list', { repo: lab.repo })).text;
+      const id = /^(\d{8}-\d{6}Z-restore-[0-9a-f]{6})/m.exec(backups)?.[1];
+      assert.ok(id !== undefined, backups);
+      clearMarkers(lab);
+      const before = digest(lab.repo);
+      const bareBefore = digest(lab.bare);
+      const requestsBefore = requests;
+      const previews: [string, Record<string, unknown>][] = [
+        ['commit', { message: 'x' }],
+        ['commit', { amend: true, message: 'x' }],
+        ['switch', { branch: 'side' }],
+        ['switch', { branch: 'side', discardChanges: true }],
+        ['switch', { branch: 'new', create: true, startPoint: 'side' }],
+        ['reset', { mode: 'hard', target: 'HEAD~1' }],
+        ['restore', { paths: ['a.txt'], staged: true }],
+        ['clean', {}],
+        ['stash_pop', {}],
+        ['branch_delete', { name: 'side', force: true }],
+        ['push', {}],
+        ['push', { remote: 'web' }],
+        ['push', { branch: 'side', force: true }],
+        ['backup_restore', { id }],
+      ];
+      for (const [tool, args] of previews) {
+        const r = await h.call(tool, { repo: lab.repo, ...args, dryRun: true });
+        assert.match(r.text, /Dry run|Refused: forced pushes/, `${tool}: ${r.text}`);
+      }
+      const after = digest(lab.repo);
+      const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
+      assert.deepEqual(changed, [], 'a preview wrote to the repository');
+      assert.deepEqual(digest(lab.bare), bareBefore);
+      assert.equal(requests, requestsBefore, 'a preview contacted a remote');
+      assert.deepEqual(markersSet(lab), []);
     } finally {
       await h.close();
     }

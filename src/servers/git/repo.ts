@@ -84,8 +84,8 @@ export class GitService {
   async open(repoArg: string | undefined, signal: AbortSignal): Promise<Repository> {
     const loc = await this.workspace.locate(repoArg);
     const roots = await this.workspace.allowedRoots();
-    await this.workspace.checkConfinement(loc, roots);
-    return new Repository(loc, this, signal, await this.safePath(roots));
+    const [, path] = await Promise.all([this.workspace.checkConfinement(loc, roots), this.safePath(roots)]);
+    return new Repository(loc, this, signal, path);
   }
 
   /** Runs `fn` after every earlier write to the same repository has finished. */
@@ -117,7 +117,8 @@ export class GitService {
     // Git runs inside submodules with their own config (status of a submodule, for one); the
     // command-scope overrides reach those processes too, so their program keys are put back as well.
     const submodules: ConfigEntry[] = [];
-    for (const file of await submoduleConfigs(loc.commonDir)) {
+    const submoduleFiles = await submoduleConfigs(loc.commonDir);
+    for (const file of submoduleFiles) {
       const sub = await this.runner.run(loc.toplevel, ['config', '--file', file, '--includes', '--list', '-z'], { signal, env: { ...repoEnv(loc, true), PATH: path } });
       for (const e of parseConfigList(sub.split('\0').flatMap((entry) => ['submodule', entry]).join('\0'))) submodules.push(e);
     }
@@ -125,7 +126,8 @@ export class GitService {
     const { overrides, neutralisedKeys } = neutralise([...entries, ...submodules], hooksPath);
     const guard: RepoGuard = { entries, overrides, env: configEnv(overrides), neutralisedKeys, hooksPath };
     const includes = entries.some((e) => !isUserScope(e.scope) && /^include(if)?\./i.test(e.key));
-    if (!includes) this.guards.set(loc.gitDir, { stamp, guard });
+    // Included files and submodules' configs are not in the stamp: such repositories are re-read every call.
+    if (!includes && submoduleFiles.length === 0) this.guards.set(loc.gitDir, { stamp, guard });
     return guard;
   }
 
@@ -372,10 +374,7 @@ function repoEnv(loc: RepoLocation, readOnly: boolean): Record<string, string> {
 }
 
 async function configStamp(loc: RepoLocation, userFiles: readonly string[]): Promise<string> {
-  const parts: string[] = [];
-  for (const file of [join(loc.commonDir, 'config'), join(loc.gitDir, 'config.worktree'), ...userFiles]) {
-    const s = await stat(file).catch(() => undefined);
-    parts.push(s === undefined ? '-' : `${s.ino}:${s.size}:${s.mtimeMs}`);
-  }
-  return parts.join('|');
+  const files = [join(loc.commonDir, 'config'), join(loc.gitDir, 'config.worktree'), join(loc.commonDir, 'modules'), ...userFiles];
+  const stats = await Promise.all(files.map((file) => stat(file).catch(() => undefined)));
+  return stats.map((s) => (s === undefined ? '-' : `${s.ino}:${s.size}:${s.mtimeMs}`)).join('|');
 }

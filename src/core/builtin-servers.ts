@@ -38,7 +38,7 @@ export const BUILTIN_SERVERS: readonly BuiltinServerDefinition[] = [
     name: 'git',
     entry: 'git.js',
     description: 'Git repositories in the workspace (simple-git), confined to the roots.',
-    passEnv: ['SSH_AUTH_SOCK', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL'],
+    passEnv: ['SSH_AUTH_SOCK', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'MCPCP_GIT_HOOKS_ALLOW'],
     enabledByDefault: () => true,
   },
   {

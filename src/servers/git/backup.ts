@@ -20,16 +20,22 @@ export const BACKUP_NAMESPACE = 'refs/mcp-control-plane/backup/';
  */
 export type BackupKind = 'commit' | 'files' | 'stash';
 
+/**
+ * Backup metadata is read back from the repository, which anyone who can write to it can forge:
+ * every field that reaches git is held to the shape the server writes (a full hash, a ref name,
+ * plain relative paths), and the target is checked against the backup commit's own parent.
+ */
+const SINGLE_LINE = /^[^\u0000-\u001f\u007f]*$/;
 const MetaSchema = z.object({
   v: z.literal(1),
-  op: z.string(),
+  op: z.string().regex(/^[a-z_]{1,40}$/),
   kind: z.enum(['commit', 'files', 'stash']),
   /** The saved commit (commit, stash kinds). */
-  target: z.string().optional(),
+  target: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/).optional(),
   /** The branch (or remote branch) it belonged to. */
-  label: z.string().optional(),
-  files: z.array(z.string()).optional(),
-  summary: z.string(),
+  label: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/).max(250).optional(),
+  files: z.array(z.string().min(1).max(4096).regex(SINGLE_LINE).refine((f) => !f.startsWith('-') && !f.startsWith('/'))).optional(),
+  summary: z.string().max(500).regex(SINGLE_LINE),
 });
 type BackupMeta = z.infer<typeof MetaSchema>;
 
@@ -130,10 +136,27 @@ export async function listBackups(repo: Repository): Promise<Backup[]> {
     if (ref === undefined || commit === undefined || created === undefined || body === undefined) continue;
     const json = body.split('\n').find((line) => line.startsWith('{'));
     const parsed = json === undefined ? undefined : MetaSchema.safeParse(safeJson(json));
-    if (parsed === undefined || !parsed.success) continue;
-    backups.push({ ...parsed.data, id: ref.slice(BACKUP_NAMESPACE.length), ref, commit, created });
+    if (parsed === undefined || !parsed.success || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) continue;
+    const id = ref.slice(BACKUP_NAMESPACE.length);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) continue;
+    backups.push({ ...parsed.data, id, ref, commit, created });
   }
   return backups;
+}
+
+/**
+ * The commit a commit or stash backup saved, checked against what the server recorded when it
+ * made the backup: the backup commit's first parent. Forged metadata naming anything else is
+ * refused.
+ */
+export async function verifiedTarget(repo: Repository, backup: Backup): Promise<string> {
+  const parent = await repo.revParse(`${backup.commit}^1`);
+  if (parent === undefined || (backup.target !== undefined && backup.target !== parent)) {
+    throw new ControlPlaneError(GitErrorCode.refused, `Refused: backup ${backup.id} names ${backup.target ?? 'no commit'}, but the commit it saved is ${parent ?? 'missing'}; its metadata was changed after it was made.`, {
+      details: { field: 'id', hint: 'Do not restore this backup; ask the user to inspect it (git log ' + backup.ref + ').' },
+    });
+  }
+  return parent;
 }
 
 function safeJson(text: string): unknown {

@@ -1,6 +1,7 @@
 // The only file that touches simple-git: it runs git and turns every library failure into our
 // ControlPlaneError with a code a tool can branch on and a hint a model can act on.
-import { GitError, GitPluginError, simpleGit, type SimpleGitProgressEvent } from 'simple-git';
+import { vulnerabilityCheck } from '@simple-git/argv-parser';
+import { GitError, GitPluginError, simpleGit, type SimpleGitProgressEvent, type SimpleGitOptions } from 'simple-git';
 import { ControlPlaneError, errorMessage } from '../../core/errors';
 import { KitErrorCode } from '../kit';
 
@@ -85,9 +86,13 @@ class GitExitError extends GitError {
 }
 
 /**
- * Runs git through simple-git with its unsafe-operation guard left on (no `unsafe` option is ever
- * passed), so option-smuggling patterns it knows (`--upload-pack`, `-c core.*`, `--template`...)
- * are refused even if a bug upstream let one through.
+ * Runs git through simple-git. simple-git's own guard (`vulnerabilityCheck`) checks every argument
+ * list with nothing allowed, so option-smuggling patterns it knows (`--upload-pack`, `-c core.*`,
+ * `--template`...) are refused even if a bug upstream let one through. The environment is another
+ * matter: the server itself sets command-scope config there (GIT_CONFIG_COUNT, see config-guard.ts)
+ * to put back program-valued keys a repository sets, which simple-git would refuse as a whole.
+ * Only the categories that this generated environment needs are enabled, and only for the
+ * environment: the arguments are checked separately, with none enabled (docs/git.md).
  */
 export class GitRunner {
   constructor(private readonly baseEnv: Readonly<Record<string, string>>) {}
@@ -99,10 +104,18 @@ export class GitRunner {
     // simple-git's progress plugin appends --progress at the very end, after `--end-of-options`
     // and the refspecs, where git reads it as a name; put it right after the subcommand instead.
     const argv = onProgress !== undefined && !args.includes('--progress') ? [args[0] ?? '', '--progress', ...args.slice(1)] : [...args];
+    const env = { ...this.baseEnv, ...options.env };
+    const refused = vulnerabilityCheck(argv, {});
+    if (refused.length > 0) {
+      throw new ControlPlaneError(GitErrorCode.refused, `git ${args[0] ?? ''} was refused by the git library's safety guard: ${refused.map((v) => v.message).join('; ')}`);
+    }
+    const unsafe: Record<string, boolean> = {};
+    for (const v of vulnerabilityCheck([], env)) unsafe[v.category] = true;
     try {
       const git = simpleGit({
         baseDir: cwd,
         maxConcurrentProcesses: 1,
+        unsafe: unsafe as SimpleGitOptions['unsafe'],
         trimmed: false,
         timeout: { block: options.idleTimeoutMs ?? 60_000 },
         ...(options.signal === undefined ? {} : { abort: options.signal }),
@@ -118,7 +131,7 @@ export class GitRunner {
             Buffer.concat(result.stdErr).toString('utf8'),
           );
         },
-      }).env({ ...this.baseEnv, ...options.env });
+      }).env(env);
       return await git.raw(argv);
     } catch (err) {
       throw mapGitError(err, args);

@@ -1,13 +1,16 @@
 import { invalidArgument, type ToolContext } from '../kit';
 import type { Repository } from './repo';
 
+const SAFE_REMOTE = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
 /** The remote a tool acts on: the given one (checked to exist), else the branch's upstream remote, else origin, else the only remote. */
 export async function chooseRemote(repo: Repository, given: string | undefined, branch: string | undefined): Promise<string> {
   if (given !== undefined) {
     await repo.requireRemote(given, 'remote');
     return given;
   }
-  const remotes = (await repo.read(['remote'])).split('\n').filter((r) => r.length > 0);
+  // Names read back from the repository's config: only those a model could also have given.
+  const remotes = (await repo.read(['remote'])).split('\n').filter((r) => SAFE_REMOTE.test(r));
   if (branch !== undefined) {
     const upstream = await repo.config(`branch.${branch}.remote`);
     if (upstream !== undefined && remotes.includes(upstream)) return upstream;

@@ -1,31 +1,63 @@
-import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ControlPlaneError } from '../../core/errors';
-import { invalidArgument, type RootsTracker } from '../kit';
+import { invalidArgument, type RootsTracker, type WorkspaceRoot } from '../kit';
 import { GitErrorCode, GitRunner, gitBaseEnv, type GitRunOptions } from './client';
-import { Workspace, type RepoLocation } from './workspace';
+import { configEnv, isUserScope, neutralise, parseConfigList, type ConfigEntry } from './config-guard';
+import { isInside, Workspace, type RepoLocation } from './workspace';
+
+/** A human's opt-in: these hooks of this repository run on the agent's calls. */
+export interface HooksOptIn {
+  /** Real path of the work tree's top level. */
+  readonly repo: string;
+  readonly hooks: readonly string[];
+}
 
 export interface GitServerOptions {
   /** False in an untrusted workspace: no repository is opened. */
   readonly trusted: boolean;
   /** Whether push may force (always as --force-with-lease). */
   readonly allowForcePush: boolean;
+  /** Repositories whose named hooks run (from the consent store, MCPCP_GIT_HOOKS_ALLOW). Default: none. */
+  readonly hooksAllow?: readonly HooksOptIn[];
 }
 
-type RunOptions = Pick<GitRunOptions, 'env' | 'okExitCodes' | 'onProgress' | 'idleTimeoutMs'>;
+type RunOptions = Pick<GitRunOptions, 'env' | 'okExitCodes' | 'onProgress' | 'idleTimeoutMs'> & {
+  /** More command-scope config for this command, after the guard's (it wins). */
+  readonly config?: readonly (readonly [string, string])[];
+};
 
-/** Config values git treats as booleans; any other core.fsmonitor value names a program. */
-const GIT_BOOLEANS = new Set(['', 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0']);
+/** What the server computed from a repository's config: the environment every git call gets. */
+export interface RepoGuard {
+  /** Config as git sees it before the server's overrides. */
+  readonly entries: readonly ConfigEntry[];
+  /** The command-scope config the server sets. */
+  readonly overrides: readonly (readonly [string, string])[];
+  /** GIT_CONFIG_COUNT and friends. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Program-valued keys the repository set and the server put back. */
+  readonly neutralisedKeys: readonly string[];
+  /** The (empty, or opted-in) hooks directory git uses. */
+  readonly hooksPath: string;
+}
 
 /**
  * What the git tools share, one per server: the workspace (confinement), the git runner, the
- * per-repository write queue and the config-check cache.
+ * per-repository write queue, the config guard cache and the server's own hooks directories.
  */
 export class GitService {
   readonly workspace: Workspace;
   readonly runner: GitRunner;
   private readonly writeQueues = new Map<string, Promise<unknown>>();
-  private readonly configChecks = new Map<string, string>();
+  private readonly guards = new Map<string, { stamp: string; guard: RepoGuard }>();
+  private hooksRoot: Promise<string> | undefined;
+  private readonly inheritedPath: string;
+  private readonly paths = new Map<string, string>();
+  private readonly userConfigFiles: readonly string[];
+  /** What each push preview showed, by call arguments: the approved call must push the same. */
+  readonly pushPreviews = new Map<string, { readonly shown: string; readonly at: number }>();
 
   constructor(
     roots: RootsTracker,
@@ -34,11 +66,26 @@ export class GitService {
   ) {
     this.workspace = new Workspace(roots, options.trusted);
     this.runner = new GitRunner(gitBaseEnv(env));
+    this.inheritedPath = env['PATH'] ?? '';
+    const home = env['HOME'];
+    const xdg = env['XDG_CONFIG_HOME'] ?? (home === undefined ? undefined : join(home, '.config'));
+    this.userConfigFiles = [
+      '/etc/gitconfig',
+      ...(home === undefined ? [] : [join(home, '.gitconfig')]),
+      ...(xdg === undefined ? [] : [join(xdg, 'git', 'config')]),
+    ];
   }
 
-  /** Opens the repository named by a tool's `repo` field, bound to the call's abort signal. */
+  /**
+   * Opens the repository named by a tool's `repo` field, bound to the call's abort signal, after
+   * checking that everything git will use (git dir, common dir, objects, alternates) is inside
+   * the roots.
+   */
   async open(repoArg: string | undefined, signal: AbortSignal): Promise<Repository> {
-    return new Repository(await this.workspace.locate(repoArg), this, signal);
+    const loc = await this.workspace.locate(repoArg);
+    const roots = await this.workspace.allowedRoots();
+    const [, path] = await Promise.all([this.workspace.checkConfinement(loc, roots), this.safePath(roots)]);
+    return new Repository(loc, this, signal, path);
   }
 
   /** Runs `fn` after every earlier write to the same repository has finished. */
@@ -57,51 +104,121 @@ export class GitService {
   }
 
   /**
-   * Refuses read-only work in a repository whose own config (local or worktree scope) names an
-   * fsmonitor program: git would run it on status and diff. simple-git rightly refuses
-   * `-c core.fsmonitor=...` overrides, so the server checks instead of overriding. The answer is
-   * cached until the repository's config files change (never when they include other files).
+   * The config guard of a repository: reads its config as git sees it (includes followed) and
+   * computes the command-scope overrides (config-guard.ts). Cached until one of the config files
+   * changes; never cached when the repository's config includes other files.
    */
-  async checkReadOnlyConfig(loc: RepoLocation, signal: AbortSignal): Promise<void> {
-    const stamp = await configStamp(loc);
-    if (this.configChecks.get(loc.gitDir) === stamp) return;
-    const out = await this.runner.run(loc.toplevel, ['config', '--list', '--show-scope', '-z'], { signal, env: repoEnv(loc, true) });
-    const fields = out.split('\0');
-    let includes = false;
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const scope = fields[i] ?? '';
-      const entry = fields[i + 1] ?? '';
-      const newline = entry.indexOf('\n');
-      const key = (newline === -1 ? entry : entry.slice(0, newline)).toLowerCase();
-      const value = newline === -1 ? '' : entry.slice(newline + 1);
-      const repoScope = scope === 'local' || scope === 'worktree';
-      // Only the repository's own includes defeat the cache: the user's global ones do not matter here.
-      if (repoScope && (key.startsWith('include.') || key.startsWith('includeif.'))) includes = true;
-      if (key === 'core.fsmonitor' && repoScope && !GIT_BOOLEANS.has(value.trim().toLowerCase())) {
-        throw new ControlPlaneError(
-          GitErrorCode.unsafeConfig,
-          `This repository's config sets core.fsmonitor to a program (${value}), which git would run on read-only commands. The git server does not run programs named by a repository's config for read-only tools.`,
-          { details: { hint: 'The user can remove it (git config --unset core.fsmonitor) or use the built-in monitor (core.fsmonitor=true).' } },
-        );
-      }
+  async guard(loc: RepoLocation, signal: AbortSignal, path: string): Promise<RepoGuard> {
+    const stamp = await configStamp(loc, this.userConfigFiles);
+    const cached = this.guards.get(loc.gitDir);
+    if (cached?.stamp === stamp) return cached.guard;
+    const out = await this.runner.run(loc.toplevel, ['config', '--list', '--show-scope', '-z'], { signal, env: { ...repoEnv(loc, true), PATH: path } });
+    const entries = parseConfigList(out);
+    // Git runs inside submodules with their own config (status of a submodule, for one); the
+    // command-scope overrides reach those processes too, so their program keys are put back as well.
+    const submodules: ConfigEntry[] = [];
+    const submoduleFiles = await submoduleConfigs(loc.commonDir);
+    for (const file of submoduleFiles) {
+      const sub = await this.runner.run(loc.toplevel, ['config', '--file', file, '--includes', '--list', '-z'], { signal, env: { ...repoEnv(loc, true), PATH: path } });
+      for (const e of parseConfigList(sub.split('\0').flatMap((entry) => ['submodule', entry]).join('\0'))) submodules.push(e);
     }
-    if (!includes) this.configChecks.set(loc.gitDir, stamp);
+    const hooksPath = await this.hooksDir(loc, entries);
+    const { overrides, neutralisedKeys } = neutralise([...entries, ...submodules], hooksPath);
+    const guard: RepoGuard = { entries, overrides, env: configEnv(overrides), neutralisedKeys, hooksPath };
+    const includes = entries.some((e) => !isUserScope(e.scope) && /^include(if)?\./i.test(e.key));
+    // Included files and submodules' configs are not in the stamp: such repositories are re-read every call.
+    if (!includes && submoduleFiles.length === 0) this.guards.set(loc.gitDir, { stamp, guard });
+    return guard;
+  }
+
+  /**
+   * Where git looks for hooks: an empty directory the server owns (outside every repository),
+   * or, for a repository a human opted in, a directory of links to exactly the hooks named.
+   */
+  private async hooksDir(loc: RepoLocation, entries: readonly ConfigEntry[]): Promise<string> {
+    this.hooksRoot ??= (async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'mcpcp-git-hooks-'));
+      await mkdir(join(dir, 'none'));
+      return dir;
+    })();
+    const root = await this.hooksRoot;
+    const optIn = (this.options.hooksAllow ?? []).find((o) => o.repo === loc.toplevel);
+    if (optIn === undefined || optIn.hooks.length === 0) return join(root, 'none');
+    const dir = join(root, createHash('sha256').update(loc.toplevel).digest('hex').slice(0, 16));
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    const source = repoHooksSource(loc, entries);
+    for (const hook of optIn.hooks) await symlink(join(source, hook), join(dir, hook));
+    return dir;
+  }
+
+  /** PATH without entries inside the workspace roots (or relative ones): a repository cannot ship its own `git` or `ssh`. */
+  private async safePath(roots: readonly WorkspaceRoot[]): Promise<string> {
+    const key = roots.map((r) => r.path).join('\0');
+    const cached = this.paths.get(key);
+    if (cached !== undefined) return cached;
+    const kept: string[] = [];
+    for (const entry of this.inheritedPath.split(delimiter)) {
+      if (entry === '' || !isAbsolute(entry)) continue;
+      const real = await realpath(entry).catch(() => resolve(entry));
+      if (roots.some((r) => isInside(real, r.path) || isInside(resolve(entry), r.path))) continue;
+      kept.push(entry);
+    }
+    const path = kept.join(delimiter);
+    this.paths.set(key, path);
+    return path;
   }
 }
 
+/** Config files of the submodules' git directories (`<common dir>/modules/<name>/config`, nested ones too). */
+async function submoduleConfigs(commonDir: string): Promise<string[]> {
+  const found: string[] = [];
+  let level = [join(commonDir, 'modules')];
+  for (let depth = 0; depth < 6 && level.length > 0 && found.length < 200; depth++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      if (entries.some((e) => e.name === 'config' && e.isFile()) && dir !== join(commonDir, 'modules')) found.push(join(dir, 'config'));
+      for (const e of entries) if (e.isDirectory() && !['objects', 'refs', 'logs', 'hooks', 'info'].includes(e.name)) next.push(join(dir, e.name));
+    }
+    level = next;
+  }
+  return found;
+}
+
+/** The repository's own hooks directory: a repository-level core.hooksPath inside the repository, else <common dir>/hooks. */
+function repoHooksSource(loc: RepoLocation, entries: readonly ConfigEntry[]): string {
+  const set = entries.filter((e) => !isUserScope(e.scope) && e.key.toLowerCase() === 'core.hookspath').pop();
+  if (set !== undefined && set.value !== '') {
+    const dir = resolve(loc.toplevel, set.value);
+    if (isInside(dir, loc.toplevel) || isInside(dir, loc.gitDir) || isInside(dir, loc.commonDir)) return dir;
+  }
+  return join(loc.commonDir, 'hooks');
+}
+
+/** Hook names git 2.39 runs (githooks(5)); an opt-in naming anything else is refused. */
+export const GIT_HOOKS = new Set([
+  'applypatch-msg', 'pre-applypatch', 'post-applypatch', 'pre-commit', 'pre-merge-commit', 'prepare-commit-msg',
+  'commit-msg', 'post-commit', 'pre-rebase', 'post-checkout', 'post-merge', 'pre-push', 'pre-receive', 'update',
+  'proc-receive', 'post-receive', 'post-update', 'reference-transaction', 'push-to-checkout', 'pre-auto-gc',
+  'post-rewrite', 'sendemail-validate', 'fsmonitor-watchman', 'p4-changelist', 'p4-prepare-changelist',
+  'p4-post-changelist', 'p4-pre-submit', 'post-index-change',
+]);
+
 /**
- * One repository for one tool call. `read` is for commands that change nothing: they run without
- * optional locks (status does not rewrite the index, so no index hook fires) after the config
- * check above; callers add `--no-ext-diff --no-textconv` where a diff is produced. `write` runs
- * with the user's configuration as is (hooks included) inside `exclusive`.
+ * One repository for one tool call. Every git command runs with the repository's config guard
+ * (program-valued keys put back, hooks from the server's directory), a PATH without workspace
+ * entries and GIT_DIR/GIT_WORK_TREE pinned. `read` is for commands that change nothing: they run
+ * without optional locks (status does not rewrite the index); `write` runs inside `exclusive`.
  */
 export class Repository {
-  private configChecked: Promise<void> | undefined;
+  private guarded: Promise<RepoGuard> | undefined;
 
   constructor(
     readonly loc: RepoLocation,
-    private readonly service: GitService,
+    readonly service: GitService,
     readonly signal: AbortSignal,
+    private readonly searchPath: string,
   ) {}
 
   get path(): string {
@@ -112,21 +229,31 @@ export class Repository {
     return this.service.options;
   }
 
+  /** The repository's config guard (computed once per call). */
+  guard(): Promise<RepoGuard> {
+    this.guarded ??= this.service.guard(this.loc, this.signal, this.searchPath);
+    return this.guarded;
+  }
+
   async read(args: readonly string[], options: RunOptions = {}): Promise<string> {
-    this.configChecked ??= this.service.checkReadOnlyConfig(this.loc, this.signal);
-    await this.configChecked;
-    return this.service.runner.run(this.loc.toplevel, args, {
-      ...options,
-      signal: this.signal,
-      env: { ...repoEnv(this.loc, true), ...options.env },
-    });
+    return this.run(args, options, true);
   }
 
   async write(args: readonly string[], options: RunOptions = {}): Promise<string> {
+    return this.run(args, options, false);
+  }
+
+  private async run(args: readonly string[], options: RunOptions, readOnly: boolean): Promise<string> {
+    const guard = await this.guard();
     return this.service.runner.run(this.loc.toplevel, args, {
       ...options,
       signal: this.signal,
-      env: { ...repoEnv(this.loc, false), ...options.env },
+      env: {
+        ...repoEnv(this.loc, readOnly),
+        PATH: this.searchPath,
+        ...(options.config === undefined ? guard.env : configEnv([...guard.overrides, ...options.config])),
+        ...options.env,
+      },
     });
   }
 
@@ -246,11 +373,8 @@ function repoEnv(loc: RepoLocation, readOnly: boolean): Record<string, string> {
   };
 }
 
-async function configStamp(loc: RepoLocation): Promise<string> {
-  const parts: string[] = [];
-  for (const file of [join(loc.commonDir, 'config'), join(loc.gitDir, 'config.worktree')]) {
-    const s = await stat(file).catch(() => undefined);
-    parts.push(s === undefined ? '-' : `${s.ino}:${s.size}:${s.mtimeMs}`);
-  }
-  return parts.join('|');
+async function configStamp(loc: RepoLocation, userFiles: readonly string[]): Promise<string> {
+  const files = [join(loc.commonDir, 'config'), join(loc.gitDir, 'config.worktree'), join(loc.commonDir, 'modules'), ...userFiles];
+  const stats = await Promise.all(files.map((file) => stat(file).catch(() => undefined)));
+  return stats.map((s) => (s === undefined ? '-' : `${s.ino}:${s.size}:${s.mtimeMs}`)).join('|');
 }

@@ -1,6 +1,8 @@
+import { isAbsolute } from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
 import { createToolServer, type Logger } from '../kit';
-import { GitService, type GitServerOptions } from './repo';
+import { GIT_HOOKS, GitService, type GitServerOptions, type HooksOptIn } from './repo';
 import { gitTools } from './tools';
 
 export const GIT_SERVER_NAME = 'mcpcp-git';
@@ -12,12 +14,39 @@ const INSTRUCTIONS = [
   'Destructive tools (reset, restore, switch with discardChanges, branch_delete, clean, push, commit, stash_pop, backup_restore) accept dryRun: true to preview; what they discard is kept in backup refs (backup_list, backup_restore).',
 ].join(' ');
 
-/** Reads the server's options from its environment: MCPCP_WORKSPACE_TRUSTED=0 closes every repository; MCPCP_GIT_ALLOW_FORCE_PUSH=1 allows forced pushes. */
+/**
+ * Reads the server's options from its environment: MCPCP_WORKSPACE_TRUSTED=0 closes every
+ * repository; MCPCP_GIT_ALLOW_FORCE_PUSH=1 allows forced pushes; MCPCP_GIT_HOOKS_ALLOW is the
+ * hooks opt-in the control plane passes from the consent store (see parseHooksAllow).
+ */
 export function gitOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): GitServerOptions {
   return {
     trusted: env['MCPCP_WORKSPACE_TRUSTED'] !== '0',
     allowForcePush: env['MCPCP_GIT_ALLOW_FORCE_PUSH'] === '1',
+    hooksAllow: parseHooksAllow(env['MCPCP_GIT_HOOKS_ALLOW']),
   };
+}
+
+const HooksAllowSchema = z.array(
+  z.object({
+    repo: z.string().refine((p) => isAbsolute(p), 'must be an absolute path'),
+    hooks: z.array(z.string().refine((h) => GIT_HOOKS.has(h), 'must be a git hook name')),
+  }),
+);
+
+/**
+ * `[{"repo":"<real path of the work tree>","hooks":["pre-commit","commit-msg"]}]`: the hooks a
+ * human allowed per repository. Absent, empty or malformed: no hook runs anywhere (a malformed
+ * value never widens what runs).
+ */
+export function parseHooksAllow(value: string | undefined): HooksOptIn[] {
+  if (value === undefined || value.trim() === '') return [];
+  try {
+    const parsed = HooksAllowSchema.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data.map((o) => ({ repo: o.repo, hooks: [...new Set(o.hooks)] })) : [];
+  } catch {
+    return [];
+  }
 }
 
 export interface GitServerConfig {

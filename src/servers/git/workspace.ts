@@ -78,7 +78,11 @@ export class Workspace {
     const outer: { root: string; toplevel: string }[] = [];
     for (const root of roots) {
       const found = await this.scan(root.path);
-      for (const loc of found) if (!repositories.some((r) => r.toplevel === loc.toplevel)) repositories.push(loc);
+      for (const loc of found) {
+        if (repositories.some((r) => r.toplevel === loc.toplevel)) continue;
+        // A repository whose git data lives outside the roots is not offered (open refuses it with the reason).
+        if (await this.checkConfinement(loc, roots).then(() => true, () => false)) repositories.push(loc);
+      }
       if (!found.some((r) => r.toplevel === root.path)) {
         const above = await findGitAbove(root.path);
         if (above !== undefined) outer.push({ root: root.path, toplevel: above });
@@ -157,6 +161,36 @@ export class Workspace {
       throw invalidArgument(field, `"${input}" points into the git directory.`, 'Git metadata is not a path these tools act on.');
     }
     return rel === '' ? '.' : rel.split(sep).join('/');
+  }
+
+  /**
+   * Refuses a repository git would read from outside the roots: a `.git` file or `commondir`
+   * pointing elsewhere, an objects directory that is a link out, or alternates (followed
+   * transitively, as git does) outside. Git would read objects, config and refs there.
+   */
+  async checkConfinement(loc: RepoLocation, roots: readonly WorkspaceRoot[]): Promise<void> {
+    const inRoots = (p: string) => roots.some((r) => isInside(p, r.path));
+    const refuse = (what: string, where: string) =>
+      outsideRoots('repo', `the repository ${loc.toplevel} uses ${what} at ${where}, which is outside the workspace roots.`, roots);
+    if (!inRoots(loc.gitDir)) throw refuse('a git directory (named by its .git file)', loc.gitDir);
+    if (!inRoots(loc.commonDir)) throw refuse('a common git directory (named by its commondir file)', loc.commonDir);
+    const objects = await realpath(join(loc.commonDir, 'objects')).catch(() => join(loc.commonDir, 'objects'));
+    if (!inRoots(objects)) throw refuse('an object store', objects);
+    const seen = new Set<string>([objects]);
+    let pending = [objects];
+    for (let depth = 0; depth < 6 && pending.length > 0; depth++) {
+      const next: string[] = [];
+      for (const dir of pending) {
+        for (const alt of await readAlternates(dir)) {
+          if (!inRoots(alt)) throw refuse('alternate objects (objects/info/alternates)', alt);
+          if (!seen.has(alt)) {
+            seen.add(alt);
+            next.push(alt);
+          }
+        }
+      }
+      pending = next;
+    }
   }
 
   private async onlyRepository(roots: readonly WorkspaceRoot[]): Promise<RepoLocation> {
@@ -253,5 +287,28 @@ function outsideRepo(field: string, problem: string, loc: RepoLocation): Control
       field,
       hint: `Paths must stay inside the repository ${loc.toplevel} (workspace root ${loc.root}): give them relative to its top level.`,
     },
+  });
+}
+
+/** The object directories listed in `<objects>/info/alternates`, as real paths (git's own rules: one per line, # comments, relative to the objects directory). */
+async function readAlternates(objects: string): Promise<string[]> {
+  const text = await readFile(join(objects, 'info', 'alternates'), 'utf8').catch(() => '');
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    let line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('"')) line = unquoteC(line);
+    const abs = resolve(objects, line);
+    out.push(await realpath(abs).catch(() => abs));
+  }
+  return out;
+}
+
+/** git's C-style quoting of a path ("a\tb"), enough to know where it points. */
+function unquoteC(quoted: string): string {
+  const body = quoted.slice(1, quoted.endsWith('"') ? -1 : undefined);
+  return body.replace(/\\([0-7]{3}|.)/g, (_, c: string) => {
+    if (/^[0-7]{3}$/.test(c)) return String.fromCharCode(parseInt(c, 8));
+    return ({ n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\' } as Record<string, string>)[c] ?? c;
   });
 }

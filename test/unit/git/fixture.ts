@@ -85,14 +85,14 @@ export interface Harness {
  */
 export async function connect(
   roots: readonly string[] | undefined,
-  options: Partial<GitServerOptions> & { home?: string; budgetBytes?: number } = {},
+  options: Partial<GitServerOptions> & { home?: string; budgetBytes?: number; path?: string } = {},
 ): Promise<Harness> {
   let current = roots ?? [];
   const home = options.home ?? tempDir('mcpcp-home-');
   const server = createGitServer({
     log: silentLogger,
-    env: { PATH: process.env['PATH'], HOME: home, TMPDIR: tmpdir() },
-    options: { trusted: options.trusted ?? true, allowForcePush: options.allowForcePush ?? false },
+    env: { PATH: options.path ?? process.env['PATH'], HOME: home, TMPDIR: tmpdir() },
+    options: { trusted: options.trusted ?? true, allowForcePush: options.allowForcePush ?? false, ...(options.hooksAllow === undefined ? {} : { hooksAllow: options.hooksAllow }) },
     ...(options.budgetBytes === undefined ? {} : { budgetBytes: options.budgetBytes }),
   });
   const client = new Client({ name: 'test', version: '1.0.0' }, { capabilities: roots === undefined ? {} : { roots: { listChanged: true } } });

@@ -2,7 +2,7 @@ import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { capList, invalidArgument } from '../../kit';
-import { backupFiles, backupNote, listBackups } from '../backup';
+import { backupFiles, backupNote, listBackups, verifiedTarget } from '../backup';
 import { defineGitTool, plural, short } from '../define';
 import { refNameField, repoField } from '../fields';
 
@@ -28,7 +28,7 @@ export const backupRestore = defineGitTool({
     if (backup === undefined) throw invalidArgument('id', `no backup "${input.id}" in this repository.`, 'List them with backup_list.');
 
     if (backup.kind === 'commit') {
-      const target = backup.target ?? `${backup.commit}^1`;
+      const target = await verifiedTarget(repo, backup);
       const exists = async (name: string) => (await repo.revParse(`refs/heads/${name}`)) !== undefined;
       let name = input.branch;
       if (name === undefined) {
@@ -38,27 +38,26 @@ export const backupRestore = defineGitTool({
       }
       await repo.checkRefName(name, 'branch', 'branch');
       if (await exists(name)) throw invalidArgument('branch', `a branch "${name}" already exists.`, 'Pass another name in "branch".');
-      const subject = (await repo.read(['log', '-1', '--format=%h %s', target])).trim();
+      const subject = (await repo.read(['log', '-1', '--format=%h %s', '--end-of-options', target, '--'])).trim();
       if (ctx.dryRun) return { text: `Dry run: would create branch ${name} at ${subject} (${backup.summary}).\nNothing was changed.` };
       await repo.exclusive(() => repo.write(['branch', '--end-of-options', name, target]));
       return { text: `Created branch ${name} at ${subject}, restoring ${backup.summary}.` };
     }
 
     if (backup.kind === 'stash') {
-      const target = backup.target ?? `${backup.commit}^1`;
+      const target = await verifiedTarget(repo, backup);
       if (ctx.dryRun) return { text: `Dry run: would add ${short(target)} back to the stash as a new entry (${backup.summary}).\nNothing was changed.` };
-      await repo.exclusive(() => repo.write(['stash', 'store', `--message=restored ${backup.summary}`, target]));
+      await repo.exclusive(() => repo.write(['stash', 'store', `--message=restored ${backup.summary}`, '--end-of-options', target]));
       return { text: `Added the stash entry back as stash@{0} (${backup.summary}); stash_pop applies it.` };
     }
 
     // files: write the saved versions back; what would be overwritten is backed up first.
-    const files = backup.files ?? [];
+    const files = await repo.resolvePaths(backup.files ?? [], 'id');
     const overwritten: string[] = [];
-    for (const file of files) {
-      const path = await repo.resolvePath(file, 'id');
+    for (const path of files) {
       const current = await lstat(join(repo.path, path)).catch(() => undefined);
       if (current === undefined) continue;
-      const saved = await repo.read(['cat-file', 'blob', `${backup.commit}:${path}`]);
+      const saved = await repo.read(['cat-file', 'blob', '--end-of-options', `${backup.commit}:${path}`]);
       const now = current.isFile() ? await readFile(join(repo.path, path), 'utf8') : undefined;
       if (now !== saved) overwritten.push(path);
     }

@@ -13,7 +13,7 @@ export const commit = defineGitTool({
   name: 'commit',
   title: 'Repo: Commit',
   description:
-    "Records the staged changes (see repo_status; stage with add) as a new commit on the current branch, with the given message (first line: a short summary). amend: true replaces the last commit instead (its old version is kept in a backup ref); without a message it keeps the old one. The repository's commit hooks run as usual. Refused when the staged content holds an obvious secret (private key, cloud access key, API token): unstage it or remove the secret. dryRun: true shows the files and message that would be committed.",
+    "Records the staged changes (see repo_status; stage with add) as a new commit on the current branch, with the given message (first line: a short summary). amend: true replaces the last commit instead (its old version is kept in a backup ref); without a message it keeps the old one. The repository's hooks (pre-commit, commit-msg...) do not run unless the user opted this repository in for them. Refused when the staged content holds an obvious secret (private key, cloud access key, API token): unstage it or remove the secret. dryRun: true shows the files and message that would be committed.",
   input: z.object({
     repo: repoField(),
     message: messageField('Commit message: a summary line of at most ~72 characters, optionally a blank line and a body.').optional(),

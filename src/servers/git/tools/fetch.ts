@@ -3,6 +3,7 @@ import { capList } from '../../kit';
 import { defineGitTool, plural, short } from '../define';
 import { remoteField, repoField } from '../fields';
 import { chooseRemote, progressReporter, trackingRefs } from '../remote';
+import { resolveRemote } from '../transport';
 
 export const fetch = defineGitTool({
   name: 'fetch',
@@ -19,11 +20,13 @@ export const fetch = defineGitTool({
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const { branch } = await repo.head();
     const remote = await chooseRemote(repo, input.remote, branch);
+    const resolved = await resolveRemote(repo, remote, 'fetch');
     const { before, after } = await repo.exclusive(async () => {
       const refsBefore = await trackingRefs(repo, remote);
       await repo.write(['fetch', ...(input.prune ? ['--prune'] : []), '--end-of-options', remote], {
         idleTimeoutMs: 120_000,
         onProgress: progressReporter(ctx, `fetch ${remote}`),
+        config: resolved.config,
       });
       return { before: refsBefore, after: await trackingRefs(repo, remote) };
     });

@@ -4,7 +4,9 @@ import { capList, invalidArgument } from '../../kit';
 import { GitErrorCode } from '../client';
 import { defineGitTool, plural, short } from '../define';
 import { refNameField, remoteField, repoField } from '../fields';
+import type { Repository } from '../repo';
 import { chooseRemote, progressReporter } from '../remote';
+import { resolveRemote } from '../transport';
 import { readStatus } from '../status';
 
 export const pull = defineGitTool({
@@ -27,8 +29,9 @@ export const pull = defineGitTool({
       throw invalidArgument('branch', `branch ${before.branch} has no upstream.`, 'Pass remote and branch, or push with setUpstream: true once.');
     }
     const explicit = input.branch !== undefined || input.remote !== undefined;
-    const remote = explicit ? await chooseRemote(repo, input.remote, before.branch) : undefined;
-    const target = explicit ? [remote ?? 'origin', input.branch ?? before.branch] : [];
+    const remote = explicit ? await chooseRemote(repo, input.remote, before.branch) : await upstreamRemote(repo, before.branch);
+    const resolved = await resolveRemote(repo, remote, 'fetch');
+    const target = explicit ? [remote, input.branch ?? before.branch] : [];
     const mode = input.mode === 'ff-only' ? ['--ff-only'] : ['--no-rebase', '--no-edit'];
     let conflict = false;
     await repo.exclusive(async () => {
@@ -36,6 +39,7 @@ export const pull = defineGitTool({
         await repo.write(['pull', ...mode, ...(target.length > 0 ? ['--end-of-options', ...target] : [])], {
           idleTimeoutMs: 120_000,
           onProgress: progressReporter(ctx, 'pull'),
+          config: resolved.config,
         });
       } catch (err) {
         if (err instanceof ControlPlaneError && err.code === GitErrorCode.conflict) conflict = true;
@@ -61,3 +65,19 @@ export const pull = defineGitTool({
     };
   },
 });
+
+/**
+ * The remote of the branch's upstream. branch.<name>.remote is read back from the repository and
+ * can be a URL or a path; only a configured remote is used, so its URL is resolved and checked.
+ */
+async function upstreamRemote(repo: Repository, branch: string): Promise<string> {
+  const name = await repo.config(`branch.${branch}.remote`);
+  if (name === undefined) throw invalidArgument('remote', `branch ${branch} has no upstream remote.`, 'Pass remote and branch.');
+  const remotes = (await repo.read(['remote'])).split('\n').filter((r) => r.length > 0);
+  if (!remotes.includes(name)) {
+    throw new ControlPlaneError(GitErrorCode.unsafeConfig, `Refused: the upstream of ${branch} is ${JSON.stringify(name)}, which is not a configured remote (a URL or path there bypasses the remote's checks).`, {
+      details: { field: 'remote', hint: `Pass remote (configured: ${remotes.join(', ') || 'none'}) and branch.` },
+    });
+  }
+  return name;
+}

@@ -5,8 +5,9 @@ import { backupCommit, backupNote } from '../backup';
 import { GitErrorCode } from '../client';
 import { defineGitTool, plural, short } from '../define';
 import { refNameField, remoteField, repoField } from '../fields';
+import { planPush, pushIdentity } from '../push-plan';
 import type { Repository } from '../repo';
-import { chooseRemote, progressReporter } from '../remote';
+import { progressReporter } from '../remote';
 
 const FLAGS: Record<string, string> = {
   ' ': 'fast-forward',
@@ -21,7 +22,7 @@ export const push = defineGitTool({
   name: 'push',
   title: 'Remotes: Push',
   description:
-    "Publishes a local branch (default: the current one) to a remote (default: its upstream's remote, else origin), under the same name or its upstream's name. setUpstream: true records the remote branch as upstream. A push that would drop commits on the remote is rejected unless force: true, which is only available when the server allows forced pushes and always runs as --force-with-lease against the last fetched state (the dropped commits are kept in a local backup ref). dryRun: true lists the commits that would be published or dropped, and asks the remote what it would do.",
+    "Publishes a local branch (default: the current one) to a remote (default: its upstream's remote, else origin), under the same name or its upstream's name. setUpstream: true records the remote branch as upstream. A push that would drop commits on the remote is rejected unless force: true, which is only available when the server allows forced pushes and always runs as --force-with-lease against the last fetched state (the dropped commits are kept in a local backup ref). dryRun: true lists the commits that would be published or dropped and the URL pushed to, computed locally from the last fetch (the remote is not contacted); the push itself refuses if the branch's commit or the destination changed since that preview.",
   input: z.object({
     repo: repoField(),
     remote: remoteField(),
@@ -35,20 +36,16 @@ export const push = defineGitTool({
   preview: true,
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
-    const branch = input.branch ?? (await repo.currentBranch('branch'));
-    const local = await repo.revParse(`refs/heads/${branch}`);
-    if (local === undefined) throw invalidArgument('branch', `there is no local branch "${branch}".`, 'Check the name with branch_list.');
-    const remote = await chooseRemote(repo, input.remote, branch);
-    const remoteBranch = input.remoteBranch ?? (await upstreamName(repo, branch, remote)) ?? branch;
-    const tracking = await repo.revParse(`refs/remotes/${remote}/${remoteBranch}`);
+    const plan = await planPush(repo, input);
+    const { branch, source: local, remoteBranch, tracking, fastForward } = plan;
+    const remote = plan.remote.name;
 
     const published = await commitsBetween(repo, local, tracking === undefined ? ['--remotes'] : [tracking]);
-    const fastForward = tracking === undefined || (await repo.isAncestor(tracking, local));
     const dropped = tracking !== undefined && !fastForward ? await commitsBetween(repo, tracking, [local]) : [];
 
     const section = (list: string[], title: string): string[] =>
       list.length === 0 ? [] : [`${title} (${list.length > 50 ? 'more than 50' : list.length}):`, ...list.slice(0, 50).map((c) => `  ${c}`)];
-    const target = `push ${branch} (${short(local)}) to ${remote}/${remoteBranch}${tracking === undefined ? ' (a new remote branch, as far as the last fetch knows)' : ` (last fetched at ${short(tracking)})`}`;
+    const target = `push ${branch} (${short(local)}) to ${remote}/${remoteBranch} at ${plan.remote.display}${tracking === undefined ? ' (a new remote branch, as far as the last fetch knows)' : ` (last fetched at ${short(tracking)})`}`;
     const summary = [
       target,
       ...section(published, 'Commits that would be published'),
@@ -56,13 +53,12 @@ export const push = defineGitTool({
     ];
     if (!fastForward && !input.force) summary.push('This is not a fast-forward: without force: true the remote rejects it. Fetch and merge (or pull) first.');
 
-    const refspec = `refs/heads/${branch}:refs/heads/${remoteBranch}`;
-    const lease = `--force-with-lease=refs/heads/${remoteBranch}:${tracking ?? ''}`;
-    const args = (dry: boolean) => [
+    const refspec = `refs/heads/${branch}:${plan.destination}`;
+    const lease = `--force-with-lease=${plan.destination}:${tracking ?? ''}`;
+    const args = [
       'push',
       '--porcelain',
-      ...(dry ? ['--dry-run'] : []),
-      ...(input.setUpstream && !dry ? ['--set-upstream'] : []),
+      ...(input.setUpstream ? ['--set-upstream'] : []),
       ...(input.tags ? ['--follow-tags'] : []),
       ...(input.force ? [lease] : []),
       '--end-of-options',
@@ -75,30 +71,40 @@ export const push = defineGitTool({
         details: { hint: 'Integrate the remote changes instead (fetch, then merge or pull). The user can allow forced pushes with MCPCP_GIT_ALLOW_FORCE_PUSH=1.' },
       });
     }
+    const previews = repo.service.pushPreviews;
+    const key = JSON.stringify([repo.path, input.branch, input.remote, input.remoteBranch, input.setUpstream, input.tags, input.force]);
     if (ctx.dryRun) {
-      let remoteSays: string;
-      try {
-        remoteSays = describePorcelain(await repo.write(args(true), { idleTimeoutMs: 60_000 }));
-      } catch (err) {
-        remoteSays = `the remote could not be asked: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-      }
-      return { text: `Dry run: ${summary.join('\n')}\nRemote check (git push --dry-run): ${remoteSays}\nNothing was changed.` };
+      // Local only: a preview runs before a human decides, so it never contacts the remote.
+      for (const [k, v] of previews) if (Date.now() - v.at > PREVIEW_TTL_MS || previews.size > 200) previews.delete(k);
+      previews.set(key, { shown: pushIdentity(plan), at: Date.now() });
+      return {
+        text: `Dry run, computed locally from the remote-tracking refs of the last fetch (the remote was not contacted): ${summary.join('\n')}\nNothing was changed.`,
+      };
     }
     const id = await repo.exclusive(async () => {
+      // The approval showed a preview: push exactly that, or nothing.
+      const again = await planPush(repo, input);
+      const shown = previews.get(key);
+      previews.delete(key);
+      if (shown !== undefined && Date.now() - shown.at <= PREVIEW_TTL_MS && shown.shown !== pushIdentity(again)) {
+        throw new ControlPlaneError(GitErrorCode.refused, `Refused: the push changed since its preview was shown (${shown.shown}; now ${pushIdentity(again)}).`, {
+          details: { hint: 'Nothing was pushed. Call push again so the new preview can be approved.' },
+        });
+      }
+      if (pushIdentity(again) !== pushIdentity(plan)) {
+        throw new ControlPlaneError(GitErrorCode.refused, 'Refused: the branch or the remote changed while the push was being prepared.', { details: { hint: 'Nothing was pushed. Call push again.' } });
+      }
       const backup = dropped.length > 0 && tracking !== undefined ? await backupCommit(repo, 'push', tracking, `${remote}/${remoteBranch}`, `${remote}/${remoteBranch} before forced push`) : undefined;
-      const out = await repo.write(args(false), { idleTimeoutMs: 120_000, onProgress: progressReporter(ctx, `push ${remote}`) });
+      const out = await repo.write(args, { idleTimeoutMs: 120_000, onProgress: progressReporter(ctx, `push ${remote}`), config: plan.remote.config });
       return { backup, out };
     });
     const done = [...section(published, 'Commits published'), ...section(dropped, 'Commits dropped from the remote')];
-    return { text: [`Pushed: ${describePorcelain(id.out)}`, ...done].join('\n') + backupNote([id.backup]) };
+    return { text: [`Pushed to ${plan.remote.display}: ${describePorcelain(id.out)}`, ...done].join('\n') + backupNote([id.backup]) };
   },
 });
 
-async function upstreamName(repo: Repository, branch: string, remote: string): Promise<string | undefined> {
-  const upRemote = await repo.config(`branch.${branch}.remote`);
-  const merge = await repo.config(`branch.${branch}.merge`);
-  return upRemote === remote && merge?.startsWith('refs/heads/') === true ? merge.slice('refs/heads/'.length) : undefined;
-}
+/** How long a preview stands for the approved call that follows it. */
+const PREVIEW_TTL_MS = 60 * 60_000;
 
 /** One-line commits reachable from `tip` and from none of `not` (commits, or --remotes). */
 async function commitsBetween(repo: Repository, tip: string, not: readonly string[]): Promise<string[]> {

@@ -48,6 +48,7 @@ export const reset = defineGitTool({
     const ids = await repo.exclusive(async () => {
       const commitBackup = leaving.length > 0 && oldHead !== undefined ? await backupCommit(repo, 'reset', oldHead, where, `${where} before reset to ${short(target)}`) : undefined;
       const filesBackup = lost.length > 0 ? await backupFiles(repo, 'reset', lost, `changes discarded by hard reset of ${where}`) : undefined;
+      // git reset (2.39) rejects --end-of-options here; target is a full hash from resolveCommit.
       await repo.write(['reset', `--${input.mode}`, target]);
       return [commitBackup, filesBackup];
     });

@@ -24,9 +24,10 @@ export const restore = defineGitTool({
     const source = input.source === undefined ? undefined : await repo.resolveCommit(input.source, 'source');
     const base = source ?? (input.staged ? 'HEAD' : undefined);
     const compare = ['diff', ...SAFE_DIFF_FLAGS, ...(base === undefined ? [] : [base])];
-    const [names, stat] = await Promise.all([
+    const [names, stat, patch] = await Promise.all([
       repo.read([...compare, '--name-only', '--', ...paths]),
       repo.read([...compare, '--stat=200,160', '--', ...paths]),
+      ctx.dryRun ? repo.read([...compare, '--unified=1', '--', ...paths]) : Promise.resolve(''),
     ]);
     const files = names.split('\n').filter((f) => f.length > 0);
     const from = input.source ?? (input.staged ? 'HEAD' : 'the index');
@@ -34,7 +35,7 @@ export const restore = defineGitTool({
     const { items, omitted } = capList(stat.trimEnd().split('\n'), 150);
     const summary = [...items, ...(omitted > 0 ? [`[truncated: ${omitted} more lines; narrow "paths" to see them]`] : [])].join('\n');
     if (ctx.dryRun) {
-      return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\nNothing was changed.` };
+      return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\n${lostLines(patch)}\nNothing was changed.` };
     }
     const id = await repo.exclusive(async () => {
       const backup = await backupFiles(repo, 'restore', files, `restore ${plural(files.length, 'file')} from ${from}`);
@@ -44,3 +45,16 @@ export const restore = defineGitTool({
     return { text: `Restored ${plural(files.length, 'file')} from ${from}; their local changes were discarded:\n${summary}${backupNote([id])}` };
   },
 });
+
+const MAX_PREVIEW_LINES = 200;
+
+/**
+ * The lines a restore throws away, from the diff of the work tree against what it restores to:
+ * "+" lines are local content that would be lost, "-" lines what comes back. Capped.
+ */
+function lostLines(patch: string): string {
+  const lines = patch.split('\n').filter((l) => l.length > 0 && !l.startsWith('index ') && !l.startsWith('diff --git'));
+  const { items, omitted } = capList(lines, MAX_PREVIEW_LINES);
+  const note = omitted > 0 ? `\n[truncated: ${omitted} more diff lines; narrow "paths" to see them all. Everything is kept in a backup ref either way.]` : '';
+  return `Changes that would be lost ("+" lines are local content that goes away, "-" lines come back):\n${items.join('\n')}${note}`;
+}

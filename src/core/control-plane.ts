@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config/schema';
-import { resolveServerSpecs, type HostEnvironment, type SpecProblem } from './config/server-specs';
+import { resolveServerSpecs, type HostEnvironment, type ServerConsent, type SpecProblem } from './config/server-specs';
+import { findBuiltin } from './builtin-servers';
+import { canonicalJson, sha256Hex } from './canonical-json';
+import { prepareNetworkInventory } from './consent/devices';
+import { serverProposal } from './consent/server-proposal';
+import { ConsentStore, type ConsentGrant, type Proposal, type ServerGrant } from './consent/store';
 import { ControlPlaneError } from './errors';
 import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
@@ -55,11 +60,16 @@ export class ControlPlane {
   private problemsList: SpecProblem[] = [];
   private host: HostEnvironment;
   private config: Config;
+  /** What a human allowed: servers and devices the workspace proposed, git hooks. */
+  readonly consent: ConsentStore;
+  private waitingList: Proposal[] = [];
+  private consentQueue: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
     this.config = options.config;
     this.policy = new LayeredPolicy(options.log);
+    this.consent = new ConsentStore(options.stateDir);
     this.gateway = new Gateway({
       config: options.config.gateway,
       ...(options.token ? { token: options.token } : {}),
@@ -105,6 +115,11 @@ export class ControlPlane {
     plane.policy.onDidChange((source) => plane.oversightImpl?.configChanged(source, { problems: plane.policy.problems() }));
     const routes = typeof options.publicRoutes === 'function' ? options.publicRoutes(plane) : (options.publicRoutes ?? []);
     plane.gateway.addPublicRoutes(routes);
+    // A grant or revocation (the CLI, the VS Code dialog) applies at once: proposals re-evaluated.
+    plane.consent.watch();
+    plane.consent.onDidChange(() => {
+      plane.consentQueue = plane.consentQueue.then(() => plane.applyConfig(plane.config, plane.host)).catch((err: unknown) => plane.options.log?.(`consent: ${String(err)}`));
+    });
     try {
       await plane.applyPolicy(options.config);
       await plane.gateway.listen();
@@ -164,8 +179,10 @@ export class ControlPlane {
       this.oversightImpl?.configChanged('configuration', { servers: Object.keys(config.servers) });
     }
     const redactor = this.redactor;
+    const consent = await this.evaluateConsent(config, host);
     const { specs, problems } = resolveServerSpecs(config, {
       ...host,
+      consent,
       onSecret: (value) => {
         redactor.addSecret(value);
         host.onSecret?.(value);
@@ -174,6 +191,54 @@ export class ControlPlane {
     this.problemsList = problems;
     for (const p of problems) this.options.log?.(`configuration: ${p.message}`);
     await this.supervisor.apply(specs, config.supervisor);
+  }
+
+  /** Proposals from the workspace that wait for a human (servers and devices). */
+  get waiting(): readonly Proposal[] {
+    return this.waitingList;
+  }
+
+  /**
+   * Which workspace-proposed servers have a grant for their current spec, which wait, and digests
+   * of the grants built-in servers depend on; publishes what waits for `mcpcp consent list`.
+   */
+  private async evaluateConsent(config: Config, host: HostEnvironment): Promise<ServerConsent> {
+    const granted = new Map<string, ServerGrant>();
+    const waiting = new Map<string, Proposal>();
+    const source = host.proposalSource ?? `workspace:${host.rootPaths[0] ?? host.defaultCwd}`;
+    const ctx = { source, env: host.env, defaultCwd: host.defaultCwd, rootPaths: host.rootPaths };
+    const grants: ConsentGrant[] = await this.consent.grants().catch((err: unknown) => {
+      this.options.log?.(`consent: ${String(err)}; every proposal waits`);
+      return [];
+    });
+    for (const name of host.workspaceDefined ?? []) {
+      const entry = config.servers[name];
+      if (!entry || entry.enabled === false || findBuiltin(name)) continue;
+      const proposal = await serverProposal(name, entry, ctx);
+      const grant = grants.filter((g): g is ServerGrant => g.kind === 'server').find((g) => g.source === proposal.source && g.name === name && g.hash === proposal.hash);
+      if (grant) granted.set(name, grant);
+      else waiting.set(name, proposal);
+    }
+    let devices: Proposal[] = [];
+    if (host.workspaceTrusted) {
+      try {
+        devices = (await prepareNetworkInventory({ env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, trustedInventory: host.trustedInventory }, this.consent)).waiting;
+      } catch (err) {
+        this.options.log?.(`network inventory: ${String(err)}`);
+      }
+    }
+    const digest = (kind: string): string => sha256Hex(canonicalJson(grants.filter((g) => g.kind === kind).map((g) => ({ ...g, grantedAt: '' }))));
+    const hint = host.consentHint ?? ((p: Proposal) => `grant it with \`mcpcp consent grant ${p.id}\``);
+    this.waitingList = [...waiting.values(), ...devices];
+    for (const p of this.waitingList) this.options.log?.(`${p.kind} "${p.name}" waits for consent (${p.id}): ${hint(p)}`);
+    await this.consent.setPending(String(process.pid), this.waitingList).catch(() => undefined);
+    return {
+      granted,
+      waiting,
+      hint,
+      recheck: (name, entry) => serverProposal(name, entry, ctx),
+      builtinDigests: { network: digest('device'), git: digest('git-hooks') },
+    };
   }
 
   /** Client configuration in VS Code's mcp.json shape, for every supervised server. */
@@ -197,6 +262,8 @@ export class ControlPlane {
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
     await this.oversightImpl?.close().catch(() => undefined);
     this.policy.dispose();
+    this.consent.dispose();
+    await this.consent.setPending(String(process.pid), []).catch(() => undefined);
     this.supervisor.dispose();
   }
 }

@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config/schema';
@@ -63,6 +64,7 @@ export class ControlPlane {
   /** What a human allowed: servers and devices the workspace proposed, git hooks. */
   readonly consent: ConsentStore;
   private waitingList: Proposal[] = [];
+  private readonly inventoryWatchers = new Map<string, FSWatcher>();
   private consentQueue: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: ControlPlaneOptions) {
@@ -117,9 +119,7 @@ export class ControlPlane {
     plane.gateway.addPublicRoutes(routes);
     // A grant or revocation (the CLI, the VS Code dialog) applies at once: proposals re-evaluated.
     plane.consent.watch();
-    plane.consent.onDidChange(() => {
-      plane.consentQueue = plane.consentQueue.then(() => plane.applyConfig(plane.config, plane.host)).catch((err: unknown) => plane.options.log?.(`consent: ${String(err)}`));
-    });
+    plane.consent.onDidChange(() => plane.reevaluateConsent());
     try {
       await plane.applyPolicy(options.config);
       await plane.gateway.listen();
@@ -193,6 +193,30 @@ export class ControlPlane {
     await this.supervisor.apply(specs, config.supervisor);
   }
 
+  /** Grants changed, or a workspace inventory: proposals are evaluated again (serially). */
+  private reevaluateConsent(): void {
+    this.consentQueue = this.consentQueue.then(() => this.applyConfig(this.config, this.host)).catch((err: unknown) => this.options.log?.(`consent: ${String(err)}`));
+  }
+
+  /**
+   * Watches each root's .mcpcp folder: an edited workspace inventory is evaluated at once, so a
+   * device whose destination changed leaves the server's inventory and waits for consent again.
+   */
+  private watchInventories(rootPaths: readonly string[]): void {
+    for (const dir of rootPaths.map((r) => join(r, '.mcpcp'))) {
+      if (this.inventoryWatchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, (_e, name) => {
+          if (name === null || name === 'inventory.yaml') this.reevaluateConsent();
+        });
+        w.on('error', () => undefined);
+        this.inventoryWatchers.set(dir, w);
+      } catch {
+        // No .mcpcp folder: nothing proposed there.
+      }
+    }
+  }
+
   /** Proposals from the workspace that wait for a human (servers and devices). */
   get waiting(): readonly Proposal[] {
     return this.waitingList;
@@ -221,6 +245,7 @@ export class ControlPlane {
     }
     let devices: Proposal[] = [];
     if (host.workspaceTrusted) {
+      this.watchInventories(host.rootPaths);
       try {
         devices = (await prepareNetworkInventory({ env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, trustedInventory: host.trustedInventory }, this.consent)).waiting;
       } catch (err) {
@@ -263,6 +288,7 @@ export class ControlPlane {
     await this.oversightImpl?.close().catch(() => undefined);
     this.policy.dispose();
     this.consent.dispose();
+    for (const w of this.inventoryWatchers.values()) w.close();
     await this.consent.setPending(String(process.pid), []).catch(() => undefined);
     this.supervisor.dispose();
   }

@@ -17,7 +17,21 @@ export const CONSENT_USAGE = `  consent list [--json] [--data-dir DIR]
         or withdraw a grant. Needs the approver credential and a confirmation on a terminal.
   consent hooks --repo PATH --hooks pre-commit[,pre-push…] [--data-dir DIR]
         Allow the git server to run these hooks of this repository (approver credential, terminal).
+  policy reload [--data-dir DIR]
+        Drop workspace policy rules kept from removed or loosened files (approver credential, terminal).
 `;
+
+/** `mcpcp policy reload`: drops workspace rules kept from removed or loosened files (a human gesture). */
+export async function policyCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['data-dir'], []);
+  if (args.positionals[0] !== 'reload') throw new UsageError('mcpcp policy reload');
+  const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
+  process.stdout.write('Reloading drops the workspace rules kept from removed or changed .mcpcp/policy.yaml files (see `mcpcp status`): the files as they are now become the whole workspace policy.\n');
+  await humanGesture(dataDir, 'Reload the workspace policy?', 'reload');
+  await new ConsentStore(dataDir).requestPolicyReload();
+  process.stdout.write('reload requested; running instances apply it now\n');
+  return 0;
+}
 
 export async function consentCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['data-dir', 'repo', 'hooks'], ['json', 'allow-secret-in-args']);

@@ -14,7 +14,7 @@ import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
 import { ADOPT_USAGE, adoptCommand, assessCommand } from './adopt-commands';
-import { CONSENT_USAGE, consentCommand } from './consent-commands';
+import { CONSENT_USAGE, consentCommand, policyCommand } from './consent-commands';
 import { loadWorkspaceConfigFile } from '../core/config/workspace';
 import { findBuiltin } from '../core/builtin-servers';
 import type { Proposal } from '../core/consent/store';
@@ -64,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
       return adoptCommand(rest);
     case 'consent':
       return consentCommand(rest);
+    case 'policy':
+      return policyCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -12,7 +12,7 @@ import { ControlPlaneError } from './errors';
 import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { openOversight, type Oversight } from './oversight/oversight';
-import { LayeredPolicy, WORKSPACE_POLICY_FILE } from './oversight/policy-source';
+import { LayeredPolicy } from './oversight/policy-source';
 import { Redactor } from './redact';
 import type { LogSink } from './supervisor/server-log';
 import { Supervisor } from './supervisor/supervisor';
@@ -120,6 +120,10 @@ export class ControlPlane {
     // A grant or revocation (the CLI, the VS Code dialog) applies at once: proposals re-evaluated.
     plane.consent.watch();
     plane.consent.onDidChange(() => plane.reevaluateConsent());
+    const startedAt = new Date().toISOString();
+    plane.consent.onPolicyReload((at) => {
+      if (at >= startedAt) plane.policy.dropKept('a human with the approver credential');
+    });
     try {
       await plane.applyPolicy(options.config);
       await plane.gateway.listen();
@@ -148,8 +152,8 @@ export class ControlPlane {
     } else {
       this.policy.setBase({ [layer]: rules, readOnlyMode: config.policy.readOnlyMode });
     }
-    const files = this.options.roots().map((r) => join(fileURLToPath(r.uri), WORKSPACE_POLICY_FILE));
-    await this.policy.setWorkspaceFiles(this.host.workspaceTrusted ? files : []);
+    const roots = this.options.roots().filter((r) => r.uri.startsWith('file:')).map((r) => fileURLToPath(r.uri));
+    await this.policy.setWorkspaceRoots(this.host.workspaceTrusted ? roots : []);
   }
 
   get port(): number {

@@ -10,6 +10,8 @@ import { Emitter, type Event } from '../events';
 export const CONSENT_FILE = 'consent.json';
 /** File where running instances list what waits for consent (shown by `mcpcp consent list`). */
 export const PENDING_FILE = 'consent-pending.json';
+/** Written by a human's `mcpcp policy reload`: running instances drop kept workspace rules. */
+export const POLICY_RELOAD_FILE = 'policy-reload.json';
 
 const serverGrantSchema = z.object({
   kind: z.literal('server'),
@@ -97,6 +99,9 @@ export class ConsentStore {
   private watcher: FSWatcher | undefined;
   /** Fires when the grants file changes (another process granted or revoked). */
   readonly onDidChange: Event<void> = this.changed.event;
+  private readonly reloadRequested = new Emitter<string>();
+  /** Fires with the request's time when a human asked (approver credential) to reload the workspace policy. */
+  readonly onPolicyReload: Event<string> = this.reloadRequested.event;
 
   constructor(readonly dir: string) {}
 
@@ -179,6 +184,11 @@ export class ConsentStore {
     try {
       this.watcher = watch(this.dir, { persistent: false }, (_e, name) => {
         if (name === null || name === CONSENT_FILE) this.changed.fire();
+        if (name === POLICY_RELOAD_FILE) {
+          void readOptional(join(this.dir, POLICY_RELOAD_FILE))
+            .then((text) => text && this.reloadRequested.fire((JSON.parse(text) as { at: string }).at))
+            .catch(() => undefined);
+        }
       });
       this.watcher.on('error', () => undefined);
     } catch {
@@ -186,9 +196,15 @@ export class ConsentStore {
     }
   }
 
+  /** Asks running instances to drop kept workspace rules. Only after a human gesture (CLI). */
+  async requestPolicyReload(now = new Date()): Promise<void> {
+    await writeOwnerOnly(this.dir, join(this.dir, POLICY_RELOAD_FILE), `${JSON.stringify({ at: now.toISOString() })}\n`);
+  }
+
   dispose(): void {
     this.watcher?.close();
     this.changed.dispose();
+    this.reloadRequested.dispose();
   }
 
   private async write(grants: ConsentGrant[]): Promise<void> {

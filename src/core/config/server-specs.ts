@@ -173,6 +173,14 @@ function makeSpec(
     resolveSpawn: async (): Promise<SpawnSpec> => {
       const secrets = await consentedSecrets(name, entry, host, builtin);
       const { command, args: rawArgs, extraEnv } = await program();
+      const inArgs = builtin ? [] : rawArgs.flatMap((a, i) => (/\$\{secret:[^}]+\}/.test(a) ? [i] : []));
+      const optedIn = entry.allowSecretInArgs === true || (host.workspaceDefined?.has(name) === true && host.consent?.granted.get(name)?.argSecrets === true);
+      if (inArgs.length > 0 && !optedIn) {
+        throw new ControlPlaneError(
+          'CONFIG_INVALID',
+          `servers.${name}.args: ${inArgs.map((i) => `args[${i}]`).join(', ')} holds a \${secret:…}, which every local user can read in the process list; pass it in \`env\` if the server reads it there, or opt in with allowSecretInArgs: true`,
+        );
+      }
       const expand = (v: string): Promise<string> => expandReferences(v, { secrets, env: host.env, ...(host.onSecret ? { onSecret: host.onSecret } : {}) });
       // Built-in servers' arguments are ours; a configured server's may reference secrets and env.
       const args = builtin ? rawArgs : await Promise.all(rawArgs.map(expand));

@@ -14,6 +14,7 @@ const ALLOWED_POLICY = new Set(['rules', 'readOnlyMode']);
 const ALLOWED_BUILTIN = new Set(['enabled', 'tools']);
 /** Proposed servers: what runs and what it gets; never limits or adoption bookkeeping. */
 const ALLOWED_PROPOSED = new Set(['enabled', 'type', 'command', 'args', 'cwd', 'env', 'envFile', 'passEnv', 'url', 'headers', 'tools']);
+// `allowSecretInArgs` is not among them: for a proposal the opt-in is the human's, at consent.
 
 const WHY = 'a workspace configuration (found in the current directory, not named with --config) may only tighten policy and propose servers; put it in a configuration you name with --config';
 

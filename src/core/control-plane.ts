@@ -1,7 +1,7 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from './config/schema';
+import type { Config, ServerConfig } from './config/schema';
 import { resolveServerSpecs, type HostEnvironment, type ServerConsent, type SpecProblem } from './config/server-specs';
 import { findBuiltin } from './builtin-servers';
 import { canonicalJson, sha256Hex } from './canonical-json';
@@ -39,6 +39,14 @@ export interface ControlPlaneOptions {
   publicRoutes?: RouteHandler[] | ((plane: ControlPlane) => RouteHandler[]);
   authedRoutes?: RouteHandler[];
   log?: (message: string) => void;
+}
+
+function realPathOr(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** VS Code's mcp.json shape for the gateway's servers. */
@@ -186,6 +194,7 @@ export class ControlPlane {
     const consent = await this.evaluateConsent(config, host);
     const { specs, problems } = resolveServerSpecs(config, {
       ...host,
+      workspaceDefined: new Set([...consent.granted.keys(), ...consent.waiting.keys(), ...(host.workspaceDefined ?? [])]),
       consent,
       onSecret: (value) => {
         redactor.addSecret(value);
@@ -233,17 +242,14 @@ export class ControlPlane {
   private async evaluateConsent(config: Config, host: HostEnvironment): Promise<ServerConsent> {
     const granted = new Map<string, ServerGrant>();
     const waiting = new Map<string, Proposal>();
-    const source = host.proposalSource ?? `workspace:${host.rootPaths[0] ?? host.defaultCwd}`;
-    const ctx = { source, env: host.env, defaultCwd: host.defaultCwd, rootPaths: host.rootPaths };
     const grants: ConsentGrant[] = await this.consent.grants().catch((err: unknown) => {
       this.options.log?.(`consent: ${String(err)}; every proposal waits`);
       return [];
     });
-    for (const name of host.workspaceDefined ?? []) {
-      const entry = config.servers[name];
-      if (!entry || entry.enabled === false || findBuiltin(name)) continue;
-      const proposal = await serverProposal(name, entry, ctx);
-      const grant = grants.filter((g): g is ServerGrant => g.kind === 'server').find((g) => g.source === proposal.source && g.name === name && g.hash === proposal.hash);
+    const serverGrants = grants.filter((g): g is ServerGrant => g.kind === 'server');
+    for (const [name, source] of this.proposedServers(config, host)) {
+      const proposal = await serverProposal(name, config.servers[name]!, this.proposalContext(host, source));
+      const grant = serverGrants.find((g) => g.source === proposal.source && g.name === name && g.hash === proposal.hash);
       if (grant) granted.set(name, grant);
       else waiting.set(name, proposal);
     }
@@ -265,9 +271,52 @@ export class ControlPlane {
       granted,
       waiting,
       hint,
-      recheck: (name, entry) => serverProposal(name, entry, ctx),
+      recheck: (name, entry) => serverProposal(name, entry, this.proposalContext(host, this.proposedServers(config, host).get(name) ?? '')),
       builtinDigests: { network: digest('device'), git: digest('git-hooks') },
     };
+  }
+
+  /**
+   * Servers that are proposals, with the file that proposed each: those the host says came from the
+   * workspace (a config found in the working directory, workspace settings) and those adopted from
+   * a file inside a root (`adoptedFrom`), which the workspace wrote.
+   */
+  private proposedServers(config: Config, host: HostEnvironment): Map<string, string> {
+    const out = new Map<string, string>();
+    const inRoots = (file: string): boolean => host.rootPaths.some((r) => file === r || file.startsWith(`${r}/`) || file.startsWith(`${r}\\`));
+    for (const [name, entry] of Object.entries(config.servers)) {
+      if (entry.enabled === false || findBuiltin(name)) continue;
+      if (host.workspaceDefined?.has(name)) out.set(name, host.proposalSource ?? `workspace:${host.rootPaths[0] ?? host.defaultCwd}`);
+      else if (entry.adoptedFrom && inRoots(realPathOr(entry.adoptedFrom.file))) out.set(name, realPathOr(entry.adoptedFrom.file));
+    }
+    return out;
+  }
+
+  private proposalContext(host: HostEnvironment, source: string): { source: string; env: NodeJS.ProcessEnv; defaultCwd: string; rootPaths: readonly string[] } {
+    return { source, env: host.env, defaultCwd: host.defaultCwd, rootPaths: host.rootPaths };
+  }
+
+  /**
+   * Records consent for these proposed servers as they are now. Only for a caller that just had a
+   * human's gesture over exactly these servers (the VS Code modal of Adopt Servers or of the
+   * consent dialog); never reachable from the gateway.
+   */
+  async grantProposals(names: readonly string[], options: { allowSecretInArgs?: boolean; entries?: Readonly<Record<string, ServerConfig>> } = {}): Promise<Proposal[]> {
+    // The entries just written may not have reached this.config yet (a settings update in flight).
+    const config = { ...this.config, servers: { ...this.config.servers, ...(options.entries ?? {}) } };
+    const proposed = this.proposedServers(config, this.host);
+    const done: Proposal[] = [];
+    for (const name of names) {
+      const source = proposed.get(name);
+      const entry = config.servers[name];
+      if (source === undefined || entry === undefined) continue;
+      const p = await serverProposal(name, entry, this.proposalContext(this.host, source));
+      if (p.argSecrets.length > 0 && options.allowSecretInArgs !== true) continue;
+      await this.consent.grant({ kind: 'server', id: p.id, source: p.source, name, hash: p.hash, secrets: p.secrets, argSecrets: p.argSecrets.length > 0, summary: p.summary, grantedAt: new Date().toISOString() });
+      done.push(p);
+    }
+    await this.applyConfig(this.config, this.host);
+    return done;
   }
 
   /** Client configuration in VS Code's mcp.json shape, for every supervised server. */

@@ -126,6 +126,9 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
         });
       },
     );
+    // The modal above showed these exact commands: the user's choice is their consent (servers
+    // adopted from a workspace file are proposals in the consent store).
+    await plane.grantProposals(Object.keys(result.servers), { entries: result.servers }).catch((err: unknown) => deps.log(`adopt: consent not recorded: ${String(err)}`));
     const lines = [`Adopted ${Object.keys(result.servers).join(', ')}.`];
     if (result.secretNames.length) lines.push(`Secrets in ${STORE_LABEL}: ${result.secretNames.join(', ')}.`);
     if (result.moved) lines.push(`Removed from ${basename(parsed.location.path)} (backup ${basename(result.moved.backup)}; it still holds the old text, delete it once the servers work).`);

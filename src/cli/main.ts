@@ -128,6 +128,7 @@ async function serve(argv: string[]): Promise<number> {
       ...(implicit && file
         ? { workspaceDefined: new Set(Object.keys(config.servers).filter((n) => !findBuiltin(n))), proposalSource: realpathSync(file) }
         : {}),
+      trustedInventory: config.network.trustedInventory ? resolve(base, config.network.trustedInventory) : undefined,
       consentHint: (p: Proposal) => `grant it with \`mcpcp consent grant ${p.id}${p.argSecrets.length ? ' --allow-secret-in-args' : ''}\` (see \`mcpcp consent list\`)`,
     },
     roots: () => hostRoots,

@@ -119,6 +119,15 @@ export const approvalsConfigSchema = z
   })
   .strict();
 
+export const networkConfigSchema = z
+  .object({
+    trustedInventory: z
+      .string()
+      .optional()
+      .describe('Your own device inventory (same format as `.mcpcp/inventory.yaml`): its devices need no consent. A workspace\'s `.mcpcp/inventory.yaml` only proposes devices; each waits until you bind its secrets to its destination. User settings only.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     roots: z
@@ -130,6 +139,7 @@ export const configSchema = z
     supervisor: supervisorConfigSchema.default(supervisorConfigSchema.parse({})),
     policy: policyConfigSchema.default(policyConfigSchema.parse({})),
     approvals: approvalsConfigSchema.default(approvalsConfigSchema.parse({})),
+    network: networkConfigSchema.default(networkConfigSchema.parse({})),
     servers: z
       .record(serverNameSchema, serverConfigSchema)
       .default({})

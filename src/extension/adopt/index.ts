@@ -187,6 +187,8 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
           return applyRemediation(prepared, { ...ctx, approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
         },
       );
+      // The approval showed the entry being moved (its command included): the human's consent to run it.
+      if (result.adopted && result.adopted.length > 0) await plane.grantProposals(result.adopted, { entries: await own.read() });
       panel.setOutcome(findingId, `applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}`);
     } catch (err) {
       const rejected = err instanceof ControlPlaneError && err.code === 'CHANGE_REJECTED';

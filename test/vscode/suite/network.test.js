@@ -62,20 +62,14 @@ describe('Network server in VS Code (device simulator)', function () {
     await mcp?.close();
   });
 
-  it('is enabled by the workspace inventory, whose devices wait for consent; consented, it fails without their secrets, naming the missing one', async () => {
+  it('is enabled by the workspace inventory, whose devices wait for consent; it starts before their secrets are set', async () => {
     api = await activateExtension();
     // The workspace's devices are proposals: the tree says so, and the server gets none of them yet.
     await waitFor('the devices to wait for consent', () => api.treeSnapshot().find((r) => /workspace proposals? waits? for consent/.test(r.label)));
     const granted = await api.grantProposalsForTest(); // the modal dialog's "Bind Secrets and Connect"
     assert.ok(granted.includes(device), `granted: ${granted.join(', ')}`);
-    const server = await waitForServer(api, NETWORK, 'failed');
-    assert.match(server.lastError ?? '', /secret "lab-pass" referenced by \S+ is not set; set it with "MCP Control Plane: Set Secret"/);
-    assert.equal(server.pid, undefined);
-    const row = await waitFor('the tree to show network failed', () => {
-      const r = api.treeSnapshot().find((x) => x.label === NETWORK);
-      return r && /^failed\b/.test(r.description ?? '') ? r : undefined;
-    });
-    assert.deepEqual(row.children, ['failed to start']);
+    const server = await waitForServer(api, NETWORK, 'running');
+    assert.equal(typeof server.pid, 'number');
   });
 
   it('starts once its secrets are in SecretStorage and it is restarted', async () => {

@@ -32,10 +32,11 @@ const fixtureEntries = existsSync('test/fixtures/servers')
   : [];
 
 const builds = [
-  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // ssh2's optional native modules (cpu-features, the .node crypto binding) are loaded inside
-  // try/catch and fall back to pure JavaScript: they stay external.
+  // try/catch and fall back to pure JavaScript: they stay external. The extension and the CLI read
+  // the device inventory with the network server's own parser (src/core/consent/devices.ts).
+  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'cpu-features', '*.node'] },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['cpu-features', '*.node'] },
   { ...node, entryPoints: serverEntries, outdir: 'dist/servers', external: ['cpu-features', '*.node'] },
 ];
 if (existsSync('media/src/main.ts')) {

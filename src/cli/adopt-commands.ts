@@ -114,7 +114,7 @@ export async function adoptCommand(argv: string[]): Promise<number> {
     if (result.moved) process.stdout.write(`Removed from ${path}; backup: ${result.moved.backup} (it still holds the old text: delete it once the servers work)\n`);
     if (result.moveError) process.stderr.write(`${path} was not changed: ${result.moveError}\n`);
     if (result.disabled.length > 0) process.stderr.write(`Left disabled (VS Code still runs them from ${path}): ${result.disabled.join(', ')}\n`);
-    process.stdout.write('A running `mcpcp serve` picks them up at its next start.\n');
+    process.stdout.write('A running `mcpcp serve` picks them up at its next start. Servers adopted from a file inside the workspace are proposals: they wait for `mcpcp consent grant` (see `mcpcp consent list`).\n');
     return result.moveError ? 1 : 0;
   } finally {
     await audit.close();

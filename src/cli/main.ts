@@ -14,6 +14,10 @@ import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
 import { ADOPT_USAGE, adoptCommand, assessCommand } from './adopt-commands';
+import { CONSENT_USAGE, consentCommand, policyCommand } from './consent-commands';
+import { loadWorkspaceConfigFile } from '../core/config/workspace';
+import { findBuiltin } from '../core/builtin-servers';
+import type { Proposal } from '../core/consent/store';
 import { ensureApproverCredential } from '../core/approvals';
 import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
 
@@ -23,7 +27,8 @@ Commands:
   serve [--config FILE] [--port N] [--data-dir DIR] [--print-client-config]
         Run the control plane: supervised MCP servers behind the loopback gateway.
         Configuration: --config, else .mcpcp/config.yaml here, else the embedded default
-        (the git server on the current directory).
+        (the git server on the current directory). A .mcpcp/config.yaml found here came with
+        the project: it may only tighten policy and propose servers, which wait for consent.
   status [--json] [--data-dir DIR]
         Show the servers of the running instances.
   secrets list | set NAME | delete NAME [--data-dir DIR]
@@ -36,7 +41,7 @@ Commands:
         Check the hash chain (first broken link), search or export the audit log.
   approver-credential rotate
         Replace the approver credential and print the new one (once).
-`;
+${CONSENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -57,6 +62,10 @@ async function main(argv: string[]): Promise<number> {
       return assessCommand(rest);
     case 'adopt':
       return adoptCommand(rest);
+    case 'consent':
+      return consentCommand(rest);
+    case 'policy':
+      return policyCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -72,10 +81,11 @@ async function main(argv: string[]): Promise<number> {
 async function loadConfiguration(flag: string | undefined): Promise<{ config: Config; file: string | undefined; base: string; implicit: boolean }> {
   const file = flag ? resolve(flag) : existsSync('.mcpcp/config.yaml') ? resolve('.mcpcp/config.yaml') : undefined;
   if (!file) return { config: defaultConfig(), file: undefined, base: process.cwd(), implicit: false };
-  const config = await loadConfigFile(file);
   // Relative roots in .mcpcp/config.yaml are relative to the project, the folder above .mcpcp.
   const dir = dirname(file);
   const base = dir.endsWith(`${join('/', '.mcpcp')}`) || dir.endsWith('.mcpcp') ? dirname(dir) : dir;
+  // A file found here came with the project: the allowlist applies (tighten policy, propose servers).
+  const config = flag === undefined ? await loadWorkspaceConfigFile(file, base) : await loadConfigFile(file);
   return { config, file, base, implicit: flag === undefined };
 }
 
@@ -114,6 +124,12 @@ async function serve(argv: string[]): Promise<number> {
       defaultCwd: roots[0] ?? process.cwd(),
       rootPaths: roots,
       stateDir: dataDir,
+      // Servers in a configuration found here are proposals: each waits for `mcpcp consent grant`.
+      ...(implicit && file
+        ? { workspaceDefined: new Set(Object.keys(config.servers).filter((n) => !findBuiltin(n))), proposalSource: realpathSync(file) }
+        : {}),
+      trustedInventory: config.network.trustedInventory ? resolve(base, config.network.trustedInventory) : undefined,
+      consentHint: (p: Proposal) => `grant it with \`mcpcp consent grant ${p.id}${p.argSecrets.length ? ' --allow-secret-in-args' : ''}\` (see \`mcpcp consent list\`)`,
     },
     roots: () => hostRoots,
     stateDir: dataDir,
@@ -132,7 +148,7 @@ async function serve(argv: string[]): Promise<number> {
     authedRoutes: [
       (req, res, url) => {
         if (url.pathname !== '/status' || req.method !== 'GET') return false;
-        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses() });
+        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), waiting: plane.waiting, policy: plane.policy.problems() });
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(body);
         return true;
@@ -201,13 +217,13 @@ async function status(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['data-dir'], ['json']);
   const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
   const instances = await readInstances(dataDir);
-  const results: Array<{ pid: number; port: number; servers: ServerStatus[] } | { pid: number; port: number; error: string }> = [];
+  const results: Array<{ pid: number; port: number; servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[] } | { pid: number; port: number; error: string }> = [];
   for (const instance of instances) {
     try {
       const res = await fetch(`http://127.0.0.1:${instance.port}/status`, { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(5_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { servers: ServerStatus[] };
-      results.push({ pid: instance.pid, port: instance.port, servers: body.servers });
+      const body = (await res.json()) as { servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[] };
+      results.push({ pid: instance.pid, port: instance.port, servers: body.servers, waiting: body.waiting ?? [], policy: body.policy ?? [] });
     } catch (err) {
       results.push({ pid: instance.pid, port: instance.port, error: errorMessage(err) });
     }
@@ -231,6 +247,11 @@ async function status(argv: string[]): Promise<number> {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     for (const row of [header, ...rows]) process.stdout.write(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
     for (const s of r.servers.filter((x) => x.lastError)) process.stdout.write(`  ${s.name}: last error: ${s.lastError}\n`);
+    for (const s of r.servers) if (s.state.kind === 'stopped' && s.state.reason) process.stdout.write(`  ${s.name}: ${s.state.reason}\n`);
+    for (const p of r.waiting ?? []) {
+      if (p.kind === 'device') process.stdout.write(`  device ${p.name} (${p.destination ?? ''}): waiting for consent: mcpcp consent grant ${p.id}\n`);
+    }
+    for (const line of r.policy ?? []) process.stdout.write(`  policy: ${line}\n`);
   }
   return 0;
 }

@@ -131,7 +131,7 @@ async function pickInstance(dataDir: string, pid: string | undefined): Promise<I
 }
 
 /** The approver credential: MCPCP_APPROVER_CREDENTIAL, else asked for on the terminal (hidden). */
-async function approverCredential(): Promise<string> {
+export async function approverCredential(): Promise<string> {
   const fromEnv = process.env['MCPCP_APPROVER_CREDENTIAL'];
   if (fromEnv) return fromEnv.trim();
   if (!process.stdin.isTTY) throw new ControlPlaneError('CREDENTIAL_NEEDED', 'set MCPCP_APPROVER_CREDENTIAL or run on a terminal to be asked for the approver credential');

@@ -4,6 +4,9 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ControlPlaneError } from './errors';
 import { secretEnvName, type SecretStore } from './secrets/secret-store';
+import { prepareNetworkInventory, trustedInventories, workspaceInventories } from './consent/devices';
+import { ConsentStore } from './consent/store';
+import { gitHooksAllowed } from './consent/git-hooks';
 
 /** What a built-in server's defaults and environment may depend on. */
 export interface BuiltinHost {
@@ -15,6 +18,8 @@ export interface BuiltinHost {
   secrets: SecretStore;
   /** Sees every secret value handed to a child (for redaction). */
   onSecret?: (value: string) => void;
+  /** A trusted device inventory the user named (VS Code application-scope setting). */
+  trustedInventory?: string | undefined;
 }
 
 /** A server shipped with the control plane: its own esbuild entry under dist/servers/. */
@@ -40,6 +45,7 @@ export const BUILTIN_SERVERS: readonly BuiltinServerDefinition[] = [
     description: 'Git repositories in the workspace (simple-git), confined to the roots.',
     passEnv: ['SSH_AUTH_SOCK', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'MCPCP_GIT_HOOKS_ALLOW'],
     enabledByDefault: () => true,
+    env: gitEnv,
   },
   {
     name: 'kubernetes',
@@ -66,11 +72,18 @@ export const BUILTIN_SERVERS: readonly BuiltinServerDefinition[] = [
   },
 ];
 
-/** The workspace inventory file: MCPCP_NETWORK_INVENTORY, else the first root's `.mcpcp/inventory.yaml`. */
-export function networkInventory(host: Pick<BuiltinHost, 'env' | 'rootPaths'>): string | undefined {
-  const configured = host.env['MCPCP_NETWORK_INVENTORY'];
-  if (configured) return existsSync(configured) ? configured : undefined;
-  return host.rootPaths.map((r) => join(r, '.mcpcp', 'inventory.yaml')).find((f) => existsSync(f));
+/**
+ * The first device inventory found: MCPCP_NETWORK_INVENTORY, else the user's trusted ones (data
+ * directory, setting), else a root's `.mcpcp/inventory.yaml` (whose devices are proposals).
+ */
+export function networkInventory(host: Pick<BuiltinHost, 'env' | 'rootPaths'> & Partial<Pick<BuiltinHost, 'stateDir' | 'trustedInventory'>>): string | undefined {
+  const deviceHost = { env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir ?? '/nonexistent', trustedInventory: host.trustedInventory };
+  return [...trustedInventories(deviceHost), ...workspaceInventories(deviceHost)][0];
+}
+
+/** The git server's environment: the hooks a human allowed per repository (MCPCP_GIT_HOOKS_ALLOW). */
+async function gitEnv(host: BuiltinHost): Promise<Record<string, string>> {
+  return { MCPCP_GIT_HOOKS_ALLOW: JSON.stringify(await gitHooksAllowed(new ConsentStore(host.stateDir))) };
 }
 
 /**
@@ -79,11 +92,13 @@ export function networkInventory(host: Pick<BuiltinHost, 'env' | 'rootPaths'>): 
  * that is not set is left out: one device's missing password must not stop the others.
  */
 async function networkEnv(host: BuiltinHost): Promise<Record<string, string>> {
-  const inventory = networkInventory(host);
+  // Trusted devices plus the workspace devices a human bound secrets to, written to the state folder.
+  const prepared = await prepareNetworkInventory(host);
+  const inventory = prepared.file;
   if (!inventory) throw new ControlPlaneError('CONFIG_INVALID', 'no network inventory: create .mcpcp/inventory.yaml in the workspace or set MCPCP_NETWORK_INVENTORY');
   const env: Record<string, string> = {
     MCPCP_NETWORK_INVENTORY: inventory,
-    MCPCP_TEMPLATES_DIR: join(dirname(inventory), 'templates'),
+    MCPCP_TEMPLATES_DIR: prepared.templatesDir ?? join(dirname(inventory), 'templates'),
     MCPCP_KNOWN_HOSTS: join(host.stateDir, 'known_hosts'),
   };
   const text = await readFile(inventory, 'utf8');

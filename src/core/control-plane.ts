@@ -1,12 +1,18 @@
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from './config/schema';
-import { resolveServerSpecs, type HostEnvironment, type SpecProblem } from './config/server-specs';
+import type { Config, ServerConfig } from './config/schema';
+import { resolveServerSpecs, type HostEnvironment, type ServerConsent, type SpecProblem } from './config/server-specs';
+import { findBuiltin } from './builtin-servers';
+import { canonicalJson, sha256Hex } from './canonical-json';
+import { prepareNetworkInventory } from './consent/devices';
+import { serverProposal } from './consent/server-proposal';
+import { ConsentStore, type ConsentGrant, type Proposal, type ServerGrant } from './consent/store';
 import { ControlPlaneError } from './errors';
 import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { openOversight, type Oversight } from './oversight/oversight';
-import { LayeredPolicy, WORKSPACE_POLICY_FILE } from './oversight/policy-source';
+import { LayeredPolicy } from './oversight/policy-source';
 import { Redactor } from './redact';
 import type { LogSink } from './supervisor/server-log';
 import { Supervisor } from './supervisor/supervisor';
@@ -35,6 +41,14 @@ export interface ControlPlaneOptions {
   log?: (message: string) => void;
 }
 
+function realPathOr(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+
 /** VS Code's mcp.json shape for the gateway's servers. */
 export interface ClientConfiguration {
   servers: Record<string, { type: 'http'; url: string; headers: { Authorization: string } }>;
@@ -55,11 +69,17 @@ export class ControlPlane {
   private problemsList: SpecProblem[] = [];
   private host: HostEnvironment;
   private config: Config;
+  /** What a human allowed: servers and devices the workspace proposed, git hooks. */
+  readonly consent: ConsentStore;
+  private waitingList: Proposal[] = [];
+  private readonly inventoryWatchers = new Map<string, FSWatcher>();
+  private consentQueue: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
     this.config = options.config;
     this.policy = new LayeredPolicy(options.log);
+    this.consent = new ConsentStore(options.stateDir);
     this.gateway = new Gateway({
       config: options.config.gateway,
       ...(options.token ? { token: options.token } : {}),
@@ -105,6 +125,13 @@ export class ControlPlane {
     plane.policy.onDidChange((source) => plane.oversightImpl?.configChanged(source, { problems: plane.policy.problems() }));
     const routes = typeof options.publicRoutes === 'function' ? options.publicRoutes(plane) : (options.publicRoutes ?? []);
     plane.gateway.addPublicRoutes(routes);
+    // A grant or revocation (the CLI, the VS Code dialog) applies at once: proposals re-evaluated.
+    plane.consent.watch();
+    plane.consent.onDidChange(() => plane.reevaluateConsent());
+    const startedAt = new Date().toISOString();
+    plane.consent.onPolicyReload((at) => {
+      if (at >= startedAt) plane.policy.dropKept('a human with the approver credential');
+    });
     try {
       await plane.applyPolicy(options.config);
       await plane.gateway.listen();
@@ -133,8 +160,8 @@ export class ControlPlane {
     } else {
       this.policy.setBase({ [layer]: rules, readOnlyMode: config.policy.readOnlyMode });
     }
-    const files = this.options.roots().map((r) => join(fileURLToPath(r.uri), WORKSPACE_POLICY_FILE));
-    await this.policy.setWorkspaceFiles(this.host.workspaceTrusted ? files : []);
+    const roots = this.options.roots().filter((r) => r.uri.startsWith('file:')).map((r) => fileURLToPath(r.uri));
+    await this.policy.setWorkspaceRoots(this.host.workspaceTrusted ? roots : []);
   }
 
   get port(): number {
@@ -164,8 +191,11 @@ export class ControlPlane {
       this.oversightImpl?.configChanged('configuration', { servers: Object.keys(config.servers) });
     }
     const redactor = this.redactor;
+    const consent = await this.evaluateConsent(config, host);
     const { specs, problems } = resolveServerSpecs(config, {
       ...host,
+      workspaceDefined: new Set([...consent.granted.keys(), ...consent.waiting.keys(), ...(host.workspaceDefined ?? [])]),
+      consent,
       onSecret: (value) => {
         redactor.addSecret(value);
         host.onSecret?.(value);
@@ -174,6 +204,119 @@ export class ControlPlane {
     this.problemsList = problems;
     for (const p of problems) this.options.log?.(`configuration: ${p.message}`);
     await this.supervisor.apply(specs, config.supervisor);
+  }
+
+  /** Grants changed, or a workspace inventory: proposals are evaluated again (serially). */
+  private reevaluateConsent(): void {
+    this.consentQueue = this.consentQueue.then(() => this.applyConfig(this.config, this.host)).catch((err: unknown) => this.options.log?.(`consent: ${String(err)}`));
+  }
+
+  /**
+   * Watches each root's .mcpcp folder: an edited workspace inventory is evaluated at once, so a
+   * device whose destination changed leaves the server's inventory and waits for consent again.
+   */
+  private watchInventories(rootPaths: readonly string[]): void {
+    for (const dir of rootPaths.map((r) => join(r, '.mcpcp'))) {
+      if (this.inventoryWatchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, (_e, name) => {
+          if (name === null || name === 'inventory.yaml') this.reevaluateConsent();
+        });
+        w.on('error', () => undefined);
+        this.inventoryWatchers.set(dir, w);
+      } catch {
+        // No .mcpcp folder: nothing proposed there.
+      }
+    }
+  }
+
+  /** Proposals from the workspace that wait for a human (servers and devices). */
+  get waiting(): readonly Proposal[] {
+    return this.waitingList;
+  }
+
+  /**
+   * Which workspace-proposed servers have a grant for their current spec, which wait, and digests
+   * of the grants built-in servers depend on; publishes what waits for `mcpcp consent list`.
+   */
+  private async evaluateConsent(config: Config, host: HostEnvironment): Promise<ServerConsent> {
+    const granted = new Map<string, ServerGrant>();
+    const waiting = new Map<string, Proposal>();
+    const grants: ConsentGrant[] = await this.consent.grants().catch((err: unknown) => {
+      this.options.log?.(`consent: ${String(err)}; every proposal waits`);
+      return [];
+    });
+    const serverGrants = grants.filter((g): g is ServerGrant => g.kind === 'server');
+    for (const [name, source] of this.proposedServers(config, host)) {
+      const proposal = await serverProposal(name, config.servers[name]!, this.proposalContext(host, source));
+      const grant = serverGrants.find((g) => g.source === proposal.source && g.name === name && g.hash === proposal.hash);
+      if (grant) granted.set(name, grant);
+      else waiting.set(name, proposal);
+    }
+    let devices: Proposal[] = [];
+    if (host.workspaceTrusted) {
+      this.watchInventories(host.rootPaths);
+      try {
+        devices = (await prepareNetworkInventory({ env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, trustedInventory: host.trustedInventory }, this.consent)).waiting;
+      } catch (err) {
+        this.options.log?.(`network inventory: ${String(err)}`);
+      }
+    }
+    const digest = (kind: string): string => sha256Hex(canonicalJson(grants.filter((g) => g.kind === kind).map((g) => ({ ...g, grantedAt: '' }))));
+    const hint = host.consentHint ?? ((p: Proposal) => `grant it with \`mcpcp consent grant ${p.id}\``);
+    this.waitingList = [...waiting.values(), ...devices];
+    for (const p of this.waitingList) this.options.log?.(`${p.kind} "${p.name}" waits for consent (${p.id}): ${hint(p)}`);
+    await this.consent.setPending(String(process.pid), this.waitingList).catch(() => undefined);
+    return {
+      granted,
+      waiting,
+      hint,
+      recheck: (name, entry) => serverProposal(name, entry, this.proposalContext(host, this.proposedServers(config, host).get(name) ?? '')),
+      builtinDigests: { network: digest('device'), git: digest('git-hooks') },
+    };
+  }
+
+  /**
+   * Servers that are proposals, with the file that proposed each: those the host says came from the
+   * workspace (a config found in the working directory, workspace settings) and those adopted from
+   * a file inside a root (`adoptedFrom`), which the workspace wrote.
+   */
+  private proposedServers(config: Config, host: HostEnvironment): Map<string, string> {
+    const out = new Map<string, string>();
+    const inRoots = (file: string): boolean => host.rootPaths.some((r) => file === r || file.startsWith(`${r}/`) || file.startsWith(`${r}\\`));
+    for (const [name, entry] of Object.entries(config.servers)) {
+      if (entry.enabled === false || findBuiltin(name)) continue;
+      if (host.workspaceDefined?.has(name)) out.set(name, host.proposalSource ?? `workspace:${host.rootPaths[0] ?? host.defaultCwd}`);
+      else if (entry.adoptedFrom && inRoots(realPathOr(entry.adoptedFrom.file))) out.set(name, realPathOr(entry.adoptedFrom.file));
+    }
+    return out;
+  }
+
+  private proposalContext(host: HostEnvironment, source: string): { source: string; env: NodeJS.ProcessEnv; defaultCwd: string; rootPaths: readonly string[] } {
+    return { source, env: host.env, defaultCwd: host.defaultCwd, rootPaths: host.rootPaths };
+  }
+
+  /**
+   * Records consent for these proposed servers as they are now. Only for a caller that just had a
+   * human's gesture over exactly these servers (the VS Code modal of Adopt Servers or of the
+   * consent dialog); never reachable from the gateway.
+   */
+  async grantProposals(names: readonly string[], options: { allowSecretInArgs?: boolean; entries?: Readonly<Record<string, ServerConfig>> } = {}): Promise<Proposal[]> {
+    // The entries just written may not have reached this.config yet (a settings update in flight).
+    const config = { ...this.config, servers: { ...this.config.servers, ...(options.entries ?? {}) } };
+    const proposed = this.proposedServers(config, this.host);
+    const done: Proposal[] = [];
+    for (const name of names) {
+      const source = proposed.get(name);
+      const entry = config.servers[name];
+      if (source === undefined || entry === undefined) continue;
+      const p = await serverProposal(name, entry, this.proposalContext(this.host, source));
+      if (p.argSecrets.length > 0 && options.allowSecretInArgs !== true) continue;
+      await this.consent.grant({ kind: 'server', id: p.id, source: p.source, name, hash: p.hash, secrets: p.secrets, argSecrets: p.argSecrets.length > 0, summary: p.summary, grantedAt: new Date().toISOString() });
+      done.push(p);
+    }
+    await this.applyConfig(this.config, this.host);
+    return done;
   }
 
   /** Client configuration in VS Code's mcp.json shape, for every supervised server. */
@@ -197,6 +340,9 @@ export class ControlPlane {
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
     await this.oversightImpl?.close().catch(() => undefined);
     this.policy.dispose();
+    this.consent.dispose();
+    for (const w of this.inventoryWatchers.values()) w.close();
+    await this.consent.setPending(String(process.pid), []).catch(() => undefined);
     this.supervisor.dispose();
   }
 }

@@ -16,6 +16,10 @@ export const COMMANDS = {
   viewFocus: 'mcpControlPlane.view.focus',
   dashboardOpen: 'mcpControlPlane.dashboard.open',
   auditVerify: 'mcpControlPlane.audit.verify',
+  consentReview: 'mcpControlPlane.consent.review',
+  consentGitHooks: 'mcpControlPlane.consent.gitHooks',
+  consentRevoke: 'mcpControlPlane.consent.revoke',
+  policyReload: 'mcpControlPlane.policy.reload',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -34,6 +38,10 @@ export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   viewFocus: 'Show Servers',
   dashboardOpen: 'Open Dashboard',
   auditVerify: 'Verify Audit Log',
+  consentReview: 'Review Workspace Proposals…',
+  consentGitHooks: 'Allow Git Hooks for a Repository…',
+  consentRevoke: 'Withdraw a Consent…',
+  policyReload: 'Reload Workspace Policy (Drop Kept Rules)…',
 };
 
 export const VIEW_CONTAINER_ID = 'mcpControlPlane';

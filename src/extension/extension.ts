@@ -14,6 +14,7 @@ import type { ServerStatus } from '../core/supervisor/state';
 import { APPROVALS_VIEW_ID, COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CONTAINER_ID } from './commands';
 import { registerOversightViews, type OversightTestHooks } from './webviews';
 import { registerAdoptCommands } from './adopt';
+import { registerConsentCommands } from './consent';
 import { ShellPath } from '../core/adopt';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
@@ -31,6 +32,8 @@ export interface ExtensionApi {
   oversight?: OversightTestHooks;
   /** Only in ExtensionMode.Test: store a secret without the input boxes of "Set Secret". */
   setSecretForTest?: (name: string, value: string) => Promise<void>;
+  /** Only in ExtensionMode.Test: consent to every waiting workspace proposal without the modal; returns their names. */
+  grantProposalsForTest?: () => Promise<string[]>;
 }
 
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
@@ -68,8 +71,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     defaultCwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.globalStorageUri.fsPath,
     rootPaths: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
     stateDir: context.globalStorageUri.fsPath,
+    // Workspace and folder values of mcpControlPlane.servers are proposals: a modal consents.
+    proposalSource: `vscode-settings:${vscode.workspace.workspaceFile?.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? 'none'}`,
+    consentHint: () => 'run "MCP Control Plane: Review Workspace Proposals…"',
+    trustedInventory: currentTrustedInventory,
   });
   let currentWorkspaceDefined = new Set<string>();
+  let currentTrustedInventory: string | undefined;
   const settings = (): Config => {
     const read = readSettings();
     if ('error' in read) {
@@ -78,6 +86,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       return running?.plane.currentConfig ?? defaultConfig();
     }
     currentWorkspaceDefined = read.workspaceDefined;
+    currentTrustedInventory = read.config.network.trustedInventory;
     return read.config;
   };
   const roots = (): Array<{ uri: string; name: string }> =>
@@ -150,6 +159,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   renderStatusBar();
   disposables.push(tree, view, statusBar);
 
+  // What the workspace proposes waits for a modal consent: say so once per new set of proposals.
+  let announced = '';
+  const announceProposals = (): void => {
+    const ids = plane.waiting.map((p) => p.id).sort().join(',');
+    if (ids !== '' && ids !== announced) {
+      const n = plane.waiting.length;
+      void vscode.window
+        .showInformationMessage(`MCP Control Plane: the workspace proposes ${n} server${n === 1 ? '' : 's'} or device${n === 1 ? '' : 's'}; none runs or gets a secret until you review it.`, 'Review…')
+        .then((choice) => choice && vscode.commands.executeCommand(COMMANDS.consentReview));
+    }
+    announced = ids;
+  };
+  announceProposals();
+  disposables.push({ dispose: plane.policy.onDidChange(() => tree.refresh()).dispose });
+
   // ---- Approvals view, dashboard, notifications ---------------------------------------------------
   const oversightViews = registerOversightViews(context, plane.oversight, {
     approvalsViewId: APPROVALS_VIEW_ID,
@@ -162,6 +186,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   disposables.push(
     { dispose: plane.supervisor.onDidChangeStatus((s) => {
       tree.refresh();
+      announceProposals();
       renderStatusBar();
       serversChanged.fire();
       const previous = lastStates.get(s.name);
@@ -223,6 +248,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     (err: unknown) => output.warn(`login shell PATH not read: ${errorMessage(err)}`),
   );
   disposables.push(
+    registerConsentCommands({ plane: () => running?.plane, log: (m) => output.info(m) }),
     registerAdoptCommands(context, {
       plane: () => running?.plane,
       secrets,
@@ -336,7 +362,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     treeSnapshot: () => tree.snapshot(),
     onDidChangeServers: serversChanged.event,
     ...(oversightViews.testHooks ? { oversight: oversightViews.testHooks } : {}),
-    ...(context.extensionMode === vscode.ExtensionMode.Test ? { setSecretForTest: (name: string, value: string) => secrets.set(name, value) } : {}),
+    ...(context.extensionMode === vscode.ExtensionMode.Test
+      ? {
+          setSecretForTest: (name: string, value: string) => secrets.set(name, value),
+          grantProposalsForTest: async () => {
+            const waiting = [...plane.waiting];
+            for (const p of waiting) {
+              if (p.kind === 'server') await plane.grantProposals([p.name], { allowSecretInArgs: true });
+              else await plane.consent.grant({ kind: 'device', id: p.id, source: p.source, name: p.name, hash: p.hash, destination: p.destination ?? '', secrets: p.secrets, hostKeys: p.hostKeys ?? {}, summary: p.summary, grantedAt: new Date().toISOString() });
+            }
+            return waiting.map((p) => p.name);
+          },
+        }
+      : {}),
   };
 }
 

@@ -12,7 +12,8 @@ export type TreeNode =
   | { kind: 'tool'; server: string; tool: string }
   | { kind: 'group'; server: string; id: string; label: string; uri: string }
   | { kind: 'target'; server: string; label: string; description: string; tooltip: string; healthy: boolean }
-  | { kind: 'message'; server: string; text: string };
+  | { kind: 'message'; server: string; text: string }
+  | { kind: 'notice'; id: string; text: string; tooltip: string; command: string };
 
 /** One entry of a `<scheme>://targets` resource: a cluster, a device. */
 interface TargetEntry {
@@ -61,11 +62,36 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const plane = this.plane();
     if (!plane) return [];
     if (!node) {
-      return plane.supervisor.list().map((s) => {
-        const existing = this.nodes.get(s.name) ?? { kind: 'server' as const, name: s.name };
-        this.nodes.set(s.name, existing);
-        return existing;
-      });
+      const notices: TreeNode[] = [];
+      const waiting = plane.waiting;
+      if (waiting.length > 0) {
+        notices.push({
+          kind: 'notice',
+          id: 'consent',
+          text: `${waiting.length} workspace proposal${waiting.length === 1 ? '' : 's'} wait${waiting.length === 1 ? 's' : ''} for consent: Review…`,
+          tooltip: waiting.map((p) => `${p.kind} ${p.name}${p.destination ? ` (${p.destination})` : ''}`).join('\n'),
+          command: COMMANDS.consentReview,
+        });
+      }
+      const kept = plane.policy.keptSummary();
+      const rules = kept.reduce((n, k) => n + k.rules, 0);
+      if (rules > 0) {
+        notices.push({
+          kind: 'notice',
+          id: 'policy-kept',
+          text: `${rules} rule${rules === 1 ? '' : 's'} kept from ${kept.every((k) => k.removed) ? 'a removed file' : 'removed or changed files'}: Reload…`,
+          tooltip: kept.map((k) => `${k.rules} from ${k.file}`).join('\n'),
+          command: COMMANDS.policyReload,
+        });
+      }
+      return [
+        ...notices,
+        ...plane.supervisor.list().map((s) => {
+          const existing = this.nodes.get(s.name) ?? { kind: 'server' as const, name: s.name };
+          this.nodes.set(s.name, existing);
+          return existing;
+        }),
+      ];
     }
     if (node.kind === 'server') {
       const managed = plane.supervisor.get(node.name);
@@ -99,7 +125,7 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.kind === 'server' ? undefined : this.nodes.get(node.server);
+    return node.kind === 'server' || node.kind === 'notice' ? undefined : this.nodes.get(node.server);
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -149,6 +175,15 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         item.description = node.description;
         item.tooltip = node.tooltip;
         item.iconPath = new vscode.ThemeIcon(node.healthy ? 'pass' : 'warning', new vscode.ThemeColor(node.healthy ? 'testing.iconPassed' : 'list.warningForeground'));
+        return item;
+      }
+      case 'notice': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.id = `notice:${node.id}`;
+        item.iconPath = new vscode.ThemeIcon('shield', new vscode.ThemeColor('list.warningForeground'));
+        item.tooltip = node.tooltip;
+        // No arguments: the command asks in a modal dialog what to consent to or drop.
+        item.command = { command: node.command, title: node.text };
         return item;
       }
       case 'message': {

@@ -19,6 +19,7 @@ export type Rule =
   | 'duplicate-tool-name'
   | 'tool-budget'
   | 'untrusted-workspace'
+  | 'secret-in-args'
   | 'duplicate-server'
   | 'config-invalid';
 
@@ -200,6 +201,18 @@ function checkServer(file: ParsedMcpConfig, server: SourceServer, ctx: { scanner
     secret([...server.path, 'args', index], arg, hit, `args[${index}]`, flag?.[1] ?? `arg${index}`);
   }
   if (server.url !== undefined) for (const hit of scanner.scanUrl(server.url)) secret([...server.path, 'url'], server.url, hit, 'url', 'url');
+  // Secrets in arguments, by reference or in plain text: every local user reads them in the process list.
+  const argHits = new Set(scanner.scanArgs(server.args).map((h) => h.index));
+  server.args.forEach((arg, index) => {
+    if (!argHits.has(index) && !/\$\{(?:secret|input):[^}]+\}/.test(arg)) return;
+    add({
+      ...base,
+      severity: 'high',
+      rule: 'secret-in-args',
+      message: `args[${index}] of ${where} carries a secret: every local user can read a process's arguments (ps); pass it in the environment if the server reads it there (adoption does this for servers known to), else it needs an explicit opt-in (allowSecretInArgs)`,
+      location: locate(file, [...server.path, 'args', index]),
+    });
+  });
 
   // Unpinned packages.
   const pkg = packageArgument(server);

@@ -4,6 +4,7 @@ import { serverConfigSchema, type ServerConfig } from '../config/schema';
 import { SECRET_NAME } from '../secrets/secret-store';
 import type { McpConfigLocation, SourceInput, SourceServer } from './mcp-config';
 import type { SecretScanner } from './secret-scan';
+import { moveArgSecretsToEnv } from './arg-secrets';
 
 /** A secret an adoption puts in the secret store. */
 export interface PlannedSecret {
@@ -178,6 +179,13 @@ export function convertServer(server: SourceServer, ctx: ConvertContext): Conver
   if (server.retries !== undefined) config.retries = Math.min(100, Math.max(0, Math.round(server.retries)));
   config.adoptedFrom = { file: ctx.location.path, name: server.name };
   if (failure) return { ok: false, reason: failure };
+  // A secret in the arguments is readable by every local user (the process list): into the
+  // environment where the server reads it there; otherwise it waits for a human's opt-in.
+  const { config: moved, moved: movedNotes, left } = moveArgSecretsToEnv(config);
+  Object.assign(config, moved);
+  if (moved.args === undefined) delete config.args;
+  for (const note of movedNotes) warnings.push(`secret moved out of the arguments: ${note}`);
+  if (left.length > 0) warnings.push(`${left.map((i) => `args[${i}]`).join(', ')} holds a secret, visible in the process list; the server does not read it from the environment, so it starts only after you opt in with allowSecretInArgs: true`);
   for (const f of server.unknownFields) warnings.push(`field "${f}" is not carried over`);
   const checked = serverConfigSchema.safeParse(config);
   if (!checked.success) {

@@ -46,6 +46,10 @@ export const serverConfigSchema = z
       .record(z.string(), z.string())
       .optional()
       .describe('HTTP headers for an `http` or `sse` server. Values may reference `${secret:name}`; never put a token here in plain text.'),
+    allowSecretInArgs: z
+      .boolean()
+      .optional()
+      .describe('Opt in to `${secret:name}` in `args`, which every local user can read in the process list. Prefer `env` when the server reads the secret there.'),
     timeoutMs: z.number().int().min(1_000).optional().describe('Longest a call to this server may run (default: gateway.callTimeoutMs).'),
     retries: z.number().int().min(0).max(100).optional().describe('Quick crashes (or failed connections) in a row before the server is left crash-looping (default: supervisor.crashLoopThreshold).'),
     tools: z
@@ -120,6 +124,15 @@ export const approvalsConfigSchema = z
   })
   .strict();
 
+export const networkConfigSchema = z
+  .object({
+    trustedInventory: z
+      .string()
+      .optional()
+      .describe('Your own device inventory (same format as `.mcpcp/inventory.yaml`): its devices need no consent. A workspace\'s `.mcpcp/inventory.yaml` only proposes devices; each waits until you bind its secrets to its destination. User settings only.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     roots: z
@@ -131,6 +144,7 @@ export const configSchema = z
     supervisor: supervisorConfigSchema.default(supervisorConfigSchema.parse({})),
     policy: policyConfigSchema.default(policyConfigSchema.parse({})),
     approvals: approvalsConfigSchema.default(approvalsConfigSchema.parse({})),
+    network: networkConfigSchema.default(networkConfigSchema.parse({})),
     servers: z
       .record(serverNameSchema, serverConfigSchema)
       .default({})

@@ -6,6 +6,7 @@ import { ControlPlaneError } from '../errors';
 import { expandReferences, type SecretStore } from '../secrets/secret-store';
 import type { SpawnSpec } from '../supervisor/child-process';
 import type { ServerSpec } from '../supervisor/managed-server';
+import type { Proposal, ServerGrant } from '../consent/store';
 import { DEFAULT_PASS_ENV, type Config, type ServerConfig } from './schema';
 
 /** What the host (VS Code or the CLI) tells spec resolution about itself. */
@@ -29,6 +30,31 @@ export interface HostEnvironment {
   stateDir: string;
   /** Sees every secret value expanded into a child's environment (for redaction). */
   onSecret?: (value: string) => void;
+  /** Real path of the file that proposed `workspaceDefined` (headless), or `vscode-settings:<folder>`. */
+  proposalSource?: string;
+  /** How the human grants a proposal, in this host's words. */
+  consentHint?: (proposal: Proposal) => string;
+  /** A trusted device inventory the user named (VS Code application-scope setting). */
+  trustedInventory?: string | undefined;
+  /**
+   * Consent for the servers in `workspaceDefined`: they are proposals, started only with a grant
+   * for their exact spec. Without this, every workspace-defined server waits.
+   */
+  consent?: ServerConsent;
+}
+
+/** What spec resolution needs to know about the consent store, computed before it runs. */
+export interface ServerConsent {
+  /** Grants matching the current proposal of each workspace-defined server. */
+  granted: ReadonlyMap<string, ServerGrant>;
+  /** Proposals without a grant. */
+  waiting: ReadonlyMap<string, Proposal>;
+  /** Per built-in server, a digest of the grants it depends on (devices, git hooks): a change restarts it. */
+  builtinDigests?: Readonly<Record<string, string>>;
+  /** How to grant, in the host's words (`mcpcp consent grant <id>`, a VS Code command). */
+  hint(proposal: Proposal): string;
+  /** The proposal as it stands now (envFile content and program re-read), checked again at each start. */
+  recheck(name: string, entry: ServerConfig): Promise<Proposal>;
 }
 
 /** A configured server that could not be turned into a spec. */
@@ -52,7 +78,7 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
       continue;
     }
     const known = new Set<string>();
-    const builtinHost = { env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, secrets: host.secrets, onSecret: tracking(host, known) };
+    const builtinHost = { env: host.env, rootPaths: host.rootPaths, stateDir: host.stateDir, secrets: host.secrets, trustedInventory: host.trustedInventory, onSecret: tracking(host, known) };
     const enabled = entry?.enabled ?? builtin.enabledByDefault(builtinHost);
     if (!enabled) continue;
     const script = join(host.serversDir, builtin.entry);
@@ -76,7 +102,8 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
         ...spec,
         resolveRemote: async () => {
           known.clear();
-          const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, onSecret: tracking(host, known) });
+          const secrets = await consentedSecrets(name, entry, host);
+          const expand = (v: string): Promise<string> => expandReferences(v, { secrets, env: host.env, onSecret: tracking(host, known) });
           const headers: Record<string, string> = {};
           for (const [key, value] of Object.entries(entry.headers ?? {})) headers[key] = await expand(value);
           return { type, url: await expand(url), headers };
@@ -131,10 +158,15 @@ function makeSpec(
   program: () => Promise<{ command: string; args: string[]; extraEnv?: Record<string, string> }>,
   blockedBy?: string,
 ): ServerSpec {
+  const proposed = !builtin && host.workspaceDefined?.has(name) === true;
+  const grant = proposed ? host.consent?.granted.get(name) : undefined;
+  const waiting = proposed ? host.consent?.waiting.get(name) : undefined;
   const blocked = blockedBy ?? (!host.workspaceTrusted && host.workspaceDefined?.has(name)
     ? 'the workspace is not trusted: servers configured by the workspace do not start'
-    : undefined);
-  const fingerprint = JSON.stringify({ name, builtin, entry, trusted: host.workspaceTrusted, blocked: blocked ?? null });
+    : proposed && grant === undefined
+      ? `waiting for consent: the workspace proposes this server; ${waiting && host.consent ? host.consent.hint(waiting) : 'review it before it runs'}`
+      : undefined);
+  const fingerprint = JSON.stringify({ name, builtin, entry, trusted: host.workspaceTrusted, blocked: blocked ?? null, consent: builtin ? (host.consent?.builtinDigests?.[name] ?? null) : (grant?.hash ?? null) });
   return {
     name,
     builtin,
@@ -146,9 +178,18 @@ function makeSpec(
     secretValues: () => [...known],
     resolveSpawn: async (): Promise<SpawnSpec> => {
       known.clear();
-      const { command, args: rawArgs, extraEnv } = await program();
+      const secrets = await consentedSecrets(name, entry, host, builtin);
       const onSecret = tracking(host, known);
-      const expand = (v: string): Promise<string> => expandReferences(v, { secrets: host.secrets, env: host.env, onSecret });
+      const { command, args: rawArgs, extraEnv } = await program();
+      const inArgs = builtin ? [] : rawArgs.flatMap((a, i) => (/\$\{secret:[^}]+\}/.test(a) ? [i] : []));
+      const optedIn = entry.allowSecretInArgs === true || (host.workspaceDefined?.has(name) === true && host.consent?.granted.get(name)?.argSecrets === true);
+      if (inArgs.length > 0 && !optedIn) {
+        throw new ControlPlaneError(
+          'CONFIG_INVALID',
+          `servers.${name}.args: ${inArgs.map((i) => `args[${i}]`).join(', ')} holds a \${secret:…}, which every local user can read in the process list; pass it in \`env\` if the server reads it there, or opt in with allowSecretInArgs: true`,
+        );
+      }
+      const expand = (v: string): Promise<string> => expandReferences(v, { secrets, env: host.env, onSecret });
       // Built-in servers' arguments are ours; a configured server's may reference secrets and env.
       const args = builtin ? rawArgs : await Promise.all(rawArgs.map(expand));
       const env: Record<string, string> = {};
@@ -158,7 +199,7 @@ function makeSpec(
       }
       const fromFile = entry.envFile ? await readEnvFile(isAbsolute(entry.envFile) ? entry.envFile : resolve(host.defaultCwd, entry.envFile)) : {};
       for (const [key, raw] of Object.entries({ ...fromFile, ...(entry.env ?? {}) })) {
-        env[key] = await expandReferences(raw, { secrets: host.secrets, env: host.env, onSecret });
+        env[key] = await expand(raw);
       }
       Object.assign(env, extraEnv);
       env['MCPCP_WORKSPACE_TRUSTED'] = host.workspaceTrusted ? '1' : '0';
@@ -175,5 +216,35 @@ function tracking(host: HostEnvironment, known: Set<string>): (value: string) =>
   return (value) => {
     known.add(value);
     host.onSecret?.(value);
+  };
+}
+
+/**
+ * The secret store a server may read from. A workspace-proposed server must still match its grant
+ * at this start (the envFile or the program may have changed since), and reads only the secrets
+ * bound to that grant; a secret in its arguments needs the grant's explicit opt-in.
+ */
+async function consentedSecrets(name: string, entry: ServerConfig, host: HostEnvironment, builtin = false): Promise<SecretStore> {
+  if (builtin || host.workspaceDefined?.has(name) !== true) return host.secrets;
+  const grant = host.consent?.granted.get(name);
+  if (!grant || !host.consent) throw new ControlPlaneError('CONSENT_NEEDED', `server "${name}" was proposed by the workspace and has no consent`);
+  const now = await host.consent.recheck(name, entry);
+  if (now.hash !== grant.hash) {
+    throw new ControlPlaneError('CONSENT_NEEDED', `server "${name}" changed since consent was given (program, arguments, environment, env file, working directory or URL); it waits for consent again: ${host.consent.hint(now)}`);
+  }
+  if (now.argSecrets.length > 0 && !grant.argSecrets) {
+    throw new ControlPlaneError('CONSENT_NEEDED', `server "${name}" has a secret in its arguments (${now.argSecrets.join(', ')}); consent must opt in to that explicitly`);
+  }
+  const bound = new Set(grant.secrets);
+  const inner = host.secrets;
+  return {
+    get: async (secret) => {
+      if (!bound.has(secret)) throw new ControlPlaneError('SECRET_NOT_BOUND', `secret "${secret}" is not bound to server "${name}"; consent to the server's current spec binds the secrets it names`);
+      return inner.get(secret);
+    },
+    set: (k, v) => inner.set(k, v),
+    delete: (k) => inner.delete(k),
+    list: () => inner.list(),
+    onDidChange: inner.onDidChange,
   };
 }

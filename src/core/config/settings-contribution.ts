@@ -5,14 +5,14 @@ import { settingsSchema } from './schema';
 export const SETTINGS_SECTION = 'mcpControlPlane';
 
 /** Configuration groups whose leaves are one VS Code setting each. */
-export const SETTINGS_GROUPS = ['gateway', 'supervisor', 'policy', 'approvals'] as const;
+export const SETTINGS_GROUPS = ['gateway', 'supervisor', 'policy', 'approvals', 'network'] as const;
 
 /**
  * Groups a workspace must not set: a cloned repository's .vscode/settings.json could otherwise
  * loosen the policy, lengthen approvals or open the gateway to a browser origin. VS Code only
  * honours `application` settings from user settings; the extension reads only the user value.
  */
-export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'policy', 'approvals']);
+export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'policy', 'approvals', 'network']);
 
 type JsonSchema = Record<string, unknown>;
 

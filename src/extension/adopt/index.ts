@@ -126,6 +126,9 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
         });
       },
     );
+    // The modal above showed these exact commands: the user's choice is their consent (servers
+    // adopted from a workspace file are proposals in the consent store).
+    await plane.grantProposals(Object.keys(result.servers), { entries: result.servers }).catch((err: unknown) => deps.log(`adopt: consent not recorded: ${String(err)}`));
     const lines = [`Adopted ${Object.keys(result.servers).join(', ')}.`];
     if (result.secretNames.length) lines.push(`Secrets in ${STORE_LABEL}: ${result.secretNames.join(', ')}.`);
     if (result.moved) lines.push(`Removed from ${basename(parsed.location.path)} (backup ${basename(result.moved.backup)}; it still holds the old text, delete it once the servers work).`);
@@ -184,6 +187,8 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
           return applyRemediation(prepared, { ...ctx, approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
         },
       );
+      // The approval showed the entry being moved (its command included): the human's consent to run it.
+      if (result.adopted && result.adopted.length > 0) await plane.grantProposals(result.adopted, { entries: await own.read() });
       panel.setOutcome(findingId, `applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}`);
     } catch (err) {
       const rejected = err instanceof ControlPlaneError && err.code === 'CHANGE_REJECTED';

@@ -66,6 +66,9 @@ export async function startAdoptPlane(options: { rules?: unknown[]; roots?: stri
     update: async (entries) => {
       await yaml.update(entries);
       await plane.applyConfig(await loadConfigFile(configFile));
+      // Servers adopted from a file inside the workspace are proposals: the adopt gesture these tests
+      // play (VS Code's modal over the exact commands) is the human's consent to them.
+      await plane.grantProposals(Object.keys(entries).filter((n) => entries[n] !== undefined));
     },
   };
   const clients: Client[] = [];

@@ -1,4 +1,5 @@
-// The network server as a user gets it: `mcpcp serve` in a workspace holding .mcpcp/inventory.yaml
+// The network server as a user gets it: `mcpcp serve` with the user's own inventory (the data
+// directory's inventory.yaml; a workspace's devices are proposals, see test/security/hostile-workspace)
 // starts it by default, hands it the secrets the inventory references from the control plane's
 // store, and its tools work through the gateway; the password appears in no output or audit file.
 import assert from 'node:assert/strict';
@@ -19,8 +20,8 @@ describe('mcpcp serve with a workspace inventory', () => {
     const sim = await startSimulator([{ name: 'r1', platform: 'cisco_ios', enableSecret: ENABLE }]);
     const workspace = mkdtempSync(join(tmpdir(), 'mcpcp-ws-'));
     const dataDir = join(workspace, '..', `${workspace.split('/').pop()}-data`);
-    mkdirSync(join(workspace, '.mcpcp'));
-    writeFileSync(join(workspace, '.mcpcp', 'inventory.yaml'), inventoryYaml(sim, {}));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, 'inventory.yaml'), inventoryYaml(sim, {}));
     const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli.js'), 'serve', '--print-client-config', '--data-dir', dataDir], {
       cwd: workspace,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -62,8 +62,12 @@ describe('Network server in VS Code (device simulator)', function () {
     await mcp?.close();
   });
 
-  it('is enabled by the workspace inventory and starts before its secrets are set', async () => {
+  it('is enabled by the workspace inventory, whose devices wait for consent; it starts before their secrets are set', async () => {
     api = await activateExtension();
+    // The workspace's devices are proposals: the tree says so, and the server gets none of them yet.
+    await waitFor('the devices to wait for consent', () => api.treeSnapshot().find((r) => /workspace proposals? waits? for consent/.test(r.label)));
+    const granted = await api.grantProposalsForTest(); // the modal dialog's "Bind Secrets and Connect"
+    assert.ok(granted.includes(device), `granted: ${granted.join(', ')}`);
     const server = await waitForServer(api, NETWORK, 'running');
     assert.equal(typeof server.pid, 'number');
   });

@@ -31,7 +31,8 @@ Commands:
   approvals list | approve ID | reject ID [--reason TEXT] [--pid PID]
         Decide pending approvals of a running instance (needs the approver credential:
         MCPCP_APPROVER_CREDENTIAL or asked for; approve/reject confirm on a terminal).
-  audit verify | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T]
+  audit verify [--dir D] [--key-file F] [--checkpoint-dir C] | rotate-key
+  audit query | export [--format jsonl|csv] [--server S] [--tool T] [--type T]
         [--decision D] [--outcome O] [--from ISO] [--to ISO] [--limit N]
         Check the hash chain (first broken link), search or export the audit log.
   approver-credential rotate

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AuditKeyStorage } from './audit';
 import type { Config } from './config/schema';
 import { resolveServerSpecs, type HostEnvironment, type SpecProblem } from './config/server-specs';
 import { ControlPlaneError } from './errors';
@@ -23,6 +24,8 @@ export interface ControlPlaneOptions {
   stateDir: string;
   /** Prefix of this instance's audit id: `vscode` (one per window) or `cli`. */
   instancePrefix: string;
+  /** Where the audit key ring is kept: VS Code SecretStorage; default `<stateDir>/keys/audit.key`. */
+  auditKeys?: AuditKeyStorage;
   /**
    * Which policy layer the configuration's `policy` is: `user` (VS Code user settings), `config`
    * (a config file the operator named), or `workspace` (a `.mcpcp/config.yaml` found in the
@@ -93,6 +96,7 @@ export class ControlPlane {
     plane.oversightImpl = await openOversight({
       stateDir: options.stateDir,
       instancePrefix: options.instancePrefix,
+      ...(options.auditKeys ? { auditKeys: options.auditKeys } : {}),
       policy: plane.policy,
       approvals: options.config.approvals,
       redactor: plane.redactor,

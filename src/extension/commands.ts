@@ -16,6 +16,8 @@ export const COMMANDS = {
   viewFocus: 'mcpControlPlane.view.focus',
   dashboardOpen: 'mcpControlPlane.dashboard.open',
   auditVerify: 'mcpControlPlane.audit.verify',
+  auditExportKey: 'mcpControlPlane.audit.exportKey',
+  auditRotateKey: 'mcpControlPlane.audit.rotateKey',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -34,6 +36,8 @@ export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   viewFocus: 'Show Servers',
   dashboardOpen: 'Open Dashboard',
   auditVerify: 'Verify Audit Log',
+  auditExportKey: 'Export Audit Key',
+  auditRotateKey: 'Rotate Audit Key',
 };
 
 export const VIEW_CONTAINER_ID = 'mcpControlPlane';

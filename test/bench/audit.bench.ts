@@ -3,7 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, verifyAudit, type AuditEvent } from '../../src/core/audit';
+import { AuditLog, newAuditKeyring, verifyAudit, type AuditEvent } from '../../src/core/audit';
+
+const keys = newAuditKeyring();
 import { Redactor } from '../../src/core/redact';
 
 interface Config {
@@ -48,7 +50,7 @@ async function measure(config: Config): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'mcpcp-audit-bench-'));
   try {
     const redactor = new Redactor({ secrets: ['a-known-gateway-token-value'] });
-    const log = await AuditLog.open({ dir, instanceId: 'bench', redactor, fsync: config.fsync, groupCommit: config.groupCommit });
+    const log = await AuditLog.open({ dir, instanceId: 'bench', redactor, keys, fsync: config.fsync, groupCommit: config.groupCommit });
     const latencies: number[] = [];
     let n = 0;
     const started = performance.now();
@@ -65,7 +67,7 @@ async function measure(config: Config): Promise<Result> {
     const seconds = (performance.now() - started) / 1000;
     const { records, writes } = log.stats;
     await log.close();
-    const verified = (await verifyAudit(dir)).ok;
+    const verified = (await verifyAudit(dir, { keys })).ok;
     latencies.sort((a, b) => a - b);
     return { config, records, seconds, writes, p50: percentile(latencies, 50), p99: percentile(latencies, 99), verified };
   } finally {

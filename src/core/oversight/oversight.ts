@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
-import { AuditLog, queryAudit, type AuditEvent, type AuditRecord } from '../audit';
+import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditKeyStorage, type AuditKeyring, type AuditRecord } from '../audit';
 import type { JsonValue } from '../canonical-json';
 import type { ApprovalsConfig } from '../config/schema';
 import { ControlPlaneError, errorMessage } from '../errors';
@@ -202,6 +202,11 @@ export class Oversight implements OversightStages, UiBackend {
     return this.write(toAuditEvent(event, this.options.redactor));
   }
 
+  /** Switches this instance's audit log to the key ring's current key (recorded in the chain). */
+  async rotateAuditKey(keys: AuditKeyring): Promise<void> {
+    await this.options.audit.rotateKey(keys);
+  }
+
   /** Audits a configuration change (settings, policy file, config file). */
   configChanged(source: string, detail: Record<string, unknown> = {}): void {
     void this.write({ type: 'config.changed', reason: source, detail });
@@ -340,12 +345,15 @@ export class Oversight implements OversightStages, UiBackend {
  * builds the oversight stages. Throws when the audit log cannot be opened: nothing is served
  * unrecorded.
  */
-export async function openOversight(options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal'> & { stateDir: string; instancePrefix: string }): Promise<Oversight> {
+export async function openOversight(
+  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage },
+): Promise<Oversight> {
   const auditDir = join(options.stateDir, 'audit');
+  const keys = await loadOrCreateAuditKeyring(options.auditKeys ?? fileAuditKeyStorage(defaultAuditKeyFile(options.stateDir)));
   let audit: AuditLog | undefined;
   for (let n = 1; n <= 64 && !audit; n++) {
     try {
-      audit = await AuditLog.open({ dir: auditDir, instanceId: `${options.instancePrefix}-${n}`, redactor: options.redactor });
+      audit = await AuditLog.open({ dir: auditDir, instanceId: `${options.instancePrefix}-${n}`, redactor: options.redactor, keys });
     } catch (err) {
       if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_LOCKED')) throw err;
     }
@@ -353,7 +361,7 @@ export async function openOversight(options: Omit<OversightOptions, 'audit' | 'a
   if (!audit) throw new ControlPlaneError('AUDIT_OPEN_FAILED', `64 live instances already write audit logs in ${auditDir}`);
   const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
   await journal.recoverOrphans(audit);
-  const { stateDir: _stateDir, instancePrefix: _prefix, ...rest } = options;
+  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, ...rest } = options;
   return new Oversight({ ...rest, audit, auditDir, journal });
 }
 

@@ -392,8 +392,20 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
     ...(call.client ? { client: call.client } : {}),
   };
   switch (event.type) {
-    case 'call.requested':
-      return { ...base, type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested', detail: { args: redactor.redact(withoutDryRun(call.args)) } };
+    case 'call.requested': {
+      // The policy inputs, replayable by a what-if run: the arguments as sent (the audit log masks
+      // only the secret values it knows), the effect when the call carries one, the annotations,
+      // and who asked.
+      const effect = (call as GatewayCall & { readonly effect?: unknown }).effect;
+      return {
+        ...base,
+        type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested',
+        args: call.args,
+        ...(effect !== undefined ? { effect } : {}),
+        ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
+        principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
+      };
+    }
     case 'policy.decided':
       return { ...base, type: 'policy.decided', decision: event.verdict.decision, reason: event.verdict.reason, ...(event.verdict.rule ? { rule: event.verdict.rule } : {}) };
     case 'call.completed':

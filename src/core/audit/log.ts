@@ -79,7 +79,11 @@ export interface AuditOpenReport {
  * (`noteRefused`) and records lost meanwhile, and the last error.
  */
 export type AuditHealth =
-  | { readonly state: 'ok' }
+  | {
+      readonly state: 'ok';
+      /** On the event that ends a failure: the gap, and the seq of its `audit.write-resumed` record. */
+      readonly resumed?: { readonly since: number; readonly until: number; readonly refusedCount: number; readonly lostRecords: number; readonly seq: number };
+    }
   | { readonly state: 'failing'; readonly since: number; readonly refusedCount: number; readonly lostRecords: number; readonly lastError: string };
 
 /** A record that could not be written while the log was failing (listed in `audit.write-resumed`). */
@@ -161,6 +165,7 @@ export class AuditLog {
   private failure: Failure | undefined;
   private probing: Promise<boolean> | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  private lastProbeAt = 0;
   private readonly healthChanged = new Emitter<AuditHealth>();
   /** Fires when `health` changes (ok → failing, failing → ok). */
   readonly onDidChangeHealth: Event<AuditHealth> = this.healthChanged.event;
@@ -352,7 +357,10 @@ export class AuditLog {
    */
   probe(): Promise<boolean> {
     if (this.state !== 'failing') return Promise.resolve(this.state === 'open');
+    // Calls arriving in a burst share one attempt, and attempts are at least 100 ms apart.
+    if (this.probing === undefined && this.now() - this.lastProbeAt < 100) return Promise.resolve(false);
     this.probing ??= this.recover().finally(() => {
+      this.lastProbeAt = this.now();
       this.probing = undefined;
     });
     return this.probing;
@@ -552,6 +560,7 @@ export class AuditLog {
   private async recover(): Promise<boolean> {
     const f = this.failure;
     if (this.state !== 'failing' || f === undefined) return this.state === 'open';
+    let resumed: Extract<AuditHealth, { state: 'ok' }>['resumed'];
     await this.flush();
     await this.checkpointing?.catch(() => undefined);
     if (!this.writing && this.queue.length === 0) {
@@ -589,6 +598,7 @@ export class AuditLog {
       this.markDurable(seq, seq, hash);
       this.records++;
       await this.writeCheckpointNow();
+      resumed = { since: f.since, until, refusedCount: f.refused, lostRecords: f.lostCount, seq };
     } catch (err) {
       this.seq = this.durableSeq;
       this.lastHash = this.durableHash;
@@ -599,7 +609,7 @@ export class AuditLog {
     this.state = 'open';
     this.failure = undefined;
     this.stopProbing();
-    this.healthChanged.fire(this.health);
+    this.healthChanged.fire({ state: 'ok', ...(resumed !== undefined ? { resumed } : {}) });
     if (this.queue.length > 0 && !this.writing) void this.drain();
     return true;
   }

@@ -75,8 +75,8 @@ export function auditVerifyExitCode(result: Pick<AuditVerifyResult, 'status'>): 
  * unless it is an `audit.key-rotated` record. Records of the unkeyed format are accepted only as the
  * start of a chain. Then the checkpoint: it must be signed, the records it names (the head, the last
  * record of each listed file) must be in the files, in the files it says, and every file it lists
- * must exist — so records cut off the end and deleted files are found. An instance with keyed
- * records and no checkpoint, or a checkpoint with no files, is broken; so is an
+ * must exist — so records cut off the end and deleted files are found. An instance with records
+ * and no checkpoint, or a checkpoint with no files, is broken; so is an
  * `audit.checkpoint-mismatch` record (the writer found such a loss at open). The first failure per
  * instance is reported and that instance's verification stops there. Streams the files.
  */
@@ -209,8 +209,11 @@ async function verifyInstance(instance: string, files: readonly AuditFileRef[], 
       records++;
     }
   }
-  if (cp === undefined && kid !== undefined) {
-    return report({ firstBroken: { instance, file: cpFile, line: 0, reason: `there is no checkpoint for ${instance} (it was deleted, or --checkpoint-dir is wrong): records cut off the end could not be found` } });
+  if (cp === undefined && seq > 0) {
+    return report({
+      firstBroken: { instance, file: cpFile, line: 0, reason: `there is no checkpoint for ${instance} (it was deleted, --checkpoint-dir is wrong, or the log predates checkpoints and was never reopened): records cut off the end could not be found` },
+      ...(tornTail !== undefined ? { tornTail } : {}),
+    });
   }
   if (cp !== undefined && cp.head.seq > seq) {
     return report({

@@ -4,12 +4,13 @@ import type { AuditKeyStorage } from './audit';
 import type { Config } from './config/schema';
 import { resolveServerSpecs, type HostEnvironment, type SpecProblem } from './config/server-specs';
 import { ControlPlaneError } from './errors';
-import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
+import { Gateway, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { openOversight, type Oversight } from './oversight/oversight';
 import { LayeredPolicy, WORKSPACE_POLICY_FILE } from './oversight/policy-source';
 import { Redactor } from './redact';
 import type { LogSink } from './supervisor/server-log';
+import { isServing } from './supervisor/state';
 import { Supervisor } from './supervisor/supervisor';
 
 export interface ControlPlaneOptions {
@@ -71,6 +72,7 @@ export class ControlPlane {
       publicRoutes: [],
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
+      readiness: () => this.readiness(),
     });
     const sink = options.logSink;
     this.supervisor = new Supervisor({
@@ -118,6 +120,24 @@ export class ControlPlane {
       throw err;
     }
     return plane;
+  }
+
+  /**
+   * Whether calls can be taken now (`/readyz`): the audit log can be written (while it can't,
+   * every call is refused), and every server is serving (running, or unhealthy but answering) —
+   * servers stopped on purpose (disabled, stopped by a human) do not count. The reasons are short
+   * and carry no error text; `mcpcp status` has the details.
+   */
+  readiness(): Readiness {
+    const reasons: string[] = [];
+    const audit = this.oversightImpl?.auditHealth;
+    if (this.oversightImpl === undefined) reasons.push('starting');
+    else if (audit?.state === 'failing') reasons.push(`audit log cannot be written since ${new Date(audit.since).toISOString()} (calls are refused)`);
+    for (const s of this.supervisor.statuses()) {
+      if (s.state.kind === 'stopped' || isServing(s.state)) continue;
+      reasons.push(`server ${s.name} is ${s.state.kind}`);
+    }
+    return { ready: reasons.length === 0, reasons };
   }
 
   /** The policy, approval and audit stages, and the UIs' backend. */

@@ -86,8 +86,9 @@ describe('AuditLog on a full disk', { skip: !canMountTmpfs() && 'needs root to m
     assert.equal(log.health.state, 'failing');
     disk.free();
     const freed = Date.now();
-    while (log.health.state !== 'ok' && Date.now() - freed < 3000) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(log.health.state, 'ok');
+    const healthOf = (): string => log.health.state;
+    while (healthOf() !== 'ok' && Date.now() - freed < 3000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(healthOf(), 'ok');
     await log.close();
     const verified = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(verified.status, 'intact', JSON.stringify(verified.firstBroken));

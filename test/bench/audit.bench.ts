@@ -47,7 +47,9 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 async function measure(config: Config): Promise<Result> {
-  const dir = mkdtempSync(join(tmpdir(), 'mcpcp-audit-bench-'));
+  const parent = mkdtempSync(join(tmpdir(), 'mcpcp-audit-bench-'));
+  // The checkpoint goes next to the audit folder: both inside this run's own directory.
+  const dir = join(parent, 'audit');
   try {
     const redactor = new Redactor({ secrets: ['a-known-gateway-token-value'] });
     const log = await AuditLog.open({ dir, instanceId: 'bench', redactor, keys, fsync: config.fsync, groupCommit: config.groupCommit });
@@ -71,7 +73,7 @@ async function measure(config: Config): Promise<Result> {
     latencies.sort((a, b) => a - b);
     return { config, records, seconds, writes, p50: percentile(latencies, 50), p99: percentile(latencies, 99), verified };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(parent, { recursive: true, force: true });
   }
 }
 
@@ -95,7 +97,7 @@ export async function run(): Promise<string> {
   return [
     '## Audit log',
     '',
-    `Sustained appends through \`AuditLog\` (redaction, canonical JSON, SHA-256 chain, write, fdatasync) for ${DURATION_MS / 1000} s each, ` +
+    `Sustained appends through \`AuditLog\` (redaction, canonical JSON, HMAC-SHA256 chain, write, fdatasync; checkpoint at most once a second) for ${DURATION_MS / 1000} s each, ` +
       'on the temp directory\'s file system; ~450-byte records. "Writes/s" counts write+fdatasync pairs; a record is acknowledged only after its fdatasync. ' +
       `Group commit is ${ratio}× the throughput of one fsync per record at 64 concurrent appenders.`,
     '',

@@ -29,7 +29,7 @@ import {
   type McpConfigLocation,
   type SourceInput,
 } from '../core/adopt';
-import { AuditLog } from '../core/audit';
+import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring } from '../core/audit';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { Redactor } from '../core/redact';
 import { FileSecretStore } from '../core/secrets/secret-store';
@@ -200,10 +200,11 @@ async function fixInteractively(report: AssessmentReport, ctx: { dataDir: string
  */
 async function openCliRecorder(dataDir: string): Promise<{ recorder: ActionRecorder; close(): Promise<void> }> {
   const redactor = new Redactor();
+  const keys = await loadOrCreateAuditKeyring(fileAuditKeyStorage(defaultAuditKeyFile(dataDir)));
   let log: AuditLog | undefined;
   for (let n = 1; n <= 64 && !log; n++) {
     try {
-      log = await AuditLog.open({ dir: join(dataDir, 'audit'), instanceId: `cli-adopt-${n}`, redactor });
+      log = await AuditLog.open({ dir: join(dataDir, 'audit'), instanceId: `cli-adopt-${n}`, redactor, keys });
     } catch (err) {
       if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_LOCKED')) throw err;
     }

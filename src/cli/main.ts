@@ -7,6 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { defaultConfig, loadConfigFile } from '../core/config/load';
 import type { Config } from '../core/config/schema';
 import { ControlPlane } from '../core/control-plane';
+import type { AuditHealth } from '../core/audit';
+import type { Readiness } from '../core/gateway/gateway';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { FileSecretStore, assertSecretName } from '../core/secrets/secret-store';
 import { describeStatus, type ServerStatus } from '../core/supervisor/state';
@@ -36,7 +38,8 @@ Commands:
   approvals list | approve ID | reject ID [--reason TEXT] [--pid PID]
         Decide pending approvals of a running instance (needs the approver credential:
         MCPCP_APPROVER_CREDENTIAL or asked for; approve/reject confirm on a terminal).
-  audit verify | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T]
+  audit verify [--dir D] [--key-file F] [--checkpoint-dir C] | rotate-key
+  audit query | export [--format jsonl|csv] [--server S] [--tool T] [--type T]
         [--decision D] [--outcome O] [--from ISO] [--to ISO] [--limit N]
         Check the hash chain (first broken link), search or export the audit log.
   approver-credential rotate
@@ -148,7 +151,7 @@ async function serve(argv: string[]): Promise<number> {
     authedRoutes: [
       (req, res, url) => {
         if (url.pathname !== '/status' || req.method !== 'GET') return false;
-        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), waiting: plane.waiting, policy: plane.policy.problems() });
+        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), waiting: plane.waiting, policy: plane.policy.problems(), audit: plane.oversight.auditHealth, readiness: plane.readiness() });
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(body);
         return true;
@@ -217,13 +220,13 @@ async function status(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['data-dir'], ['json']);
   const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
   const instances = await readInstances(dataDir);
-  const results: Array<{ pid: number; port: number; servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[] } | { pid: number; port: number; error: string }> = [];
+  const results: Array<{ pid: number; port: number; servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness } | { pid: number; port: number; error: string }> = [];
   for (const instance of instances) {
     try {
       const res = await fetch(`http://127.0.0.1:${instance.port}/status`, { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(5_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[] };
-      results.push({ pid: instance.pid, port: instance.port, servers: body.servers, waiting: body.waiting ?? [], policy: body.policy ?? [] });
+      const body = (await res.json()) as { servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness };
+      results.push({ pid: instance.pid, port: instance.port, servers: body.servers, waiting: body.waiting ?? [], policy: body.policy ?? [], ...(body.audit ? { audit: body.audit } : {}), ...(body.readiness ? { readiness: body.readiness } : {}) });
     } catch (err) {
       results.push({ pid: instance.pid, port: instance.port, error: errorMessage(err) });
     }
@@ -241,6 +244,15 @@ async function status(argv: string[]): Promise<number> {
     if ('error' in r) {
       process.stdout.write(`  not answering: ${r.error}\n`);
       continue;
+    }
+    if (r.readiness) process.stdout.write(`  ready: ${r.readiness.ready ? 'yes' : `NO (${r.readiness.reasons.join('; ')})`}\n`);
+    if (r.audit?.state === 'failing') {
+      const a = r.audit;
+      process.stdout.write(
+        `  audit: FAILING since ${new Date(a.since).toISOString()}: ${a.lastError}; ${a.refusedCount} calls refused, ${a.lostRecords} records not written so far; calls resume by themselves once it can be written\n`,
+      );
+    } else if (r.audit) {
+      process.stdout.write('  audit: ok\n');
     }
     const rows = r.servers.map((s) => [s.name, describeStatus(s), 'pid' in s.state ? String(s.state.pid ?? '-') : '-', String(s.restarts), String(s.toolCount)]);
     const header = ['SERVER', 'STATE', 'PID', 'RESTARTS', 'TOOLS'];

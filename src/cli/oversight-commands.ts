@@ -1,10 +1,20 @@
 // `mcpcp approvals …`, `mcpcp audit …` and `mcpcp approver-credential rotate`: the headless
 // human-oversight commands.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { APPROVER_CREDENTIAL_PREFIX, rotateApproverCredential } from '../core/approvals';
-import { exportAudit, queryAudit, verifyAudit, type AuditFilter } from '../core/audit';
-import { ControlPlaneError } from '../core/errors';
+import {
+  auditVerifyExitCode,
+  defaultAuditKeyFile,
+  exportAudit,
+  fileAuditKeyStorage,
+  parseAuditKeyring,
+  queryAudit,
+  rotateStoredAuditKeyring,
+  verifyAudit,
+  type AuditFilter,
+} from '../core/audit';
+import { ControlPlaneError, errorMessage } from '../core/errors';
 import type { ApprovalView } from '../protocol/ui';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, type InstanceRecord } from './data-dir';
@@ -64,9 +74,11 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
 }
 
 export async function auditCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['data-dir', 'server', 'tool', 'type', 'decision', 'outcome', 'from', 'to', 'limit', 'format'], ['json']);
+  const args = parseArgs(argv, ['data-dir', 'dir', 'key-file', 'checkpoint-dir', 'server', 'tool', 'type', 'decision', 'outcome', 'from', 'to', 'limit', 'format'], ['json']);
   const [action] = args.positionals;
-  const dir = join(dataDirFrom(stringFlag(args, 'data-dir'), undefined), 'audit');
+  const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
+  // --dir: another audit folder (VS Code's: <globalStorage>/audit), verified with --key-file.
+  const dir = stringFlag(args, 'dir') !== undefined ? resolve(stringFlag(args, 'dir')!) : join(dataDir, 'audit');
   const filter: AuditFilter = {
     ...(stringFlag(args, 'server') ? { server: stringFlag(args, 'server')! } : {}),
     ...(stringFlag(args, 'tool') ? { tool: stringFlag(args, 'tool')! } : {}),
@@ -78,15 +90,38 @@ export async function auditCommand(argv: string[]): Promise<number> {
   };
   switch (action) {
     case 'verify': {
-      const result = await verifyAudit(dir);
-      if (args.flags.has('json')) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else if (result.ok) process.stdout.write(`audit OK: ${result.records} records in ${result.files} files (${dir})\n`);
-      else {
-        const b = result.firstBroken;
-        process.stdout.write(`audit BROKEN: ${b ? `${b.file}:${b.line}: ${b.reason}` : 'see --json'}\n`);
+      // Exit codes: 0 intact, 1 broken, 3 torn tail after a crash (2: usage or the key is missing).
+      const keyFile = stringFlag(args, 'key-file') ?? defaultAuditKeyFile(dataDir);
+      let keys;
+      try {
+        const text = await fileAuditKeyStorage(keyFile).read();
+        if (text === undefined) throw new ControlPlaneError('AUDIT_KEY_MISSING', `no audit key file at ${keyFile}: give the key that signed the log with --key-file (VS Code: run "MCP Control Plane: Export Audit Key")`);
+        keys = parseAuditKeyring(text, keyFile);
+      } catch (err) {
+        // Not a verdict on the log: exit 2, never 0, 1 or 3.
+        process.stderr.write(`mcpcp: ${errorMessage(err)}\n`);
+        return 2;
       }
-      for (const t of result.tornTails ?? []) process.stdout.write(`torn tail quarantined: ${JSON.stringify(t)}\n`);
-      return result.ok ? 0 : 1;
+      const checkpointDir = stringFlag(args, 'checkpoint-dir');
+      const result = await verifyAudit(dir, { keys, ...(checkpointDir !== undefined ? { checkpointDir: resolve(checkpointDir) } : {}) });
+      if (args.flags.has('json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else if (result.status === 'broken') {
+        const b = result.firstBroken;
+        process.stdout.write(`audit BROKEN: ${b ? `${b.file}${b.line > 0 ? `:${b.line}` : ''}: ${b.reason}` : 'see --json'}\n`);
+      } else {
+        const unkeyed = result.instances.reduce((n, i) => n + i.unkeyedRecords, 0);
+        process.stdout.write(`audit ${result.status === 'torn' ? 'INTACT UP TO A TORN TAIL' : 'OK'}: ${result.records} records in ${result.files} files (${dir})${unkeyed > 0 ? `; the first ${unkeyed} were written before the keyed format (plain SHA-256)` : ''}\n`);
+      }
+      for (const t of result.tornTails) {
+        process.stdout.write(`torn tail: ${t.file} line ${t.line} (${t.bytes} bytes) was cut short by a crash; the next start of instance ${t.instance} quarantines it\n`);
+      }
+      return auditVerifyExitCode(result);
+    }
+    case 'rotate-key': {
+      const keyFile = stringFlag(args, 'key-file') ?? defaultAuditKeyFile(dataDir);
+      const ring = await rotateStoredAuditKeyring(fileAuditKeyStorage(keyFile));
+      process.stdout.write(`audit key rotated: ${ring.current} is current (${ring.keys.size} keys kept in ${keyFile}); running instances switch at their next start\n`);
+      return 0;
     }
     case 'query': {
       const limit = Number(stringFlag(args, 'limit') ?? 50);
@@ -102,7 +137,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError('mcpcp audit verify | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T] [--decision D] [--outcome O] [--from ISO] [--to ISO]');
+      throw new UsageError('mcpcp audit verify [--dir D] [--key-file F] [--checkpoint-dir C] | rotate-key [--key-file F] | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T] [--decision D] [--outcome O] [--from ISO] [--to ISO]');
   }
 }
 

@@ -1,6 +1,7 @@
 import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AuditKeyStorage } from './audit';
 import type { Config, ServerConfig } from './config/schema';
 import { resolveServerSpecs, type HostEnvironment, type ServerConsent, type SpecProblem } from './config/server-specs';
 import { findBuiltin } from './builtin-servers';
@@ -9,12 +10,13 @@ import { prepareNetworkInventory } from './consent/devices';
 import { serverProposal } from './consent/server-proposal';
 import { ConsentStore, type ConsentGrant, type Proposal, type ServerGrant } from './consent/store';
 import { ControlPlaneError } from './errors';
-import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
+import { Gateway, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { openOversight, type Oversight } from './oversight/oversight';
 import { LayeredPolicy } from './oversight/policy-source';
 import { Redactor } from './redact';
 import type { LogSink } from './supervisor/server-log';
+import { isServing } from './supervisor/state';
 import { Supervisor } from './supervisor/supervisor';
 
 export interface ControlPlaneOptions {
@@ -29,6 +31,8 @@ export interface ControlPlaneOptions {
   stateDir: string;
   /** Prefix of this instance's audit id: `vscode` (one per window) or `cli`. */
   instancePrefix: string;
+  /** Where the audit key ring is kept: VS Code SecretStorage; default `<stateDir>/keys/audit.key`. */
+  auditKeys?: AuditKeyStorage;
   /**
    * Which policy layer the configuration's `policy` is: `user` (VS Code user settings), `config`
    * (a config file the operator named), or `workspace` (a `.mcpcp/config.yaml` found in the
@@ -88,6 +92,7 @@ export class ControlPlane {
       publicRoutes: [],
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
+      readiness: () => this.readiness(),
     });
     const sink = options.logSink;
     this.supervisor = new Supervisor({
@@ -113,6 +118,7 @@ export class ControlPlane {
     plane.oversightImpl = await openOversight({
       stateDir: options.stateDir,
       instancePrefix: options.instancePrefix,
+      ...(options.auditKeys ? { auditKeys: options.auditKeys } : {}),
       policy: plane.policy,
       approvals: options.config.approvals,
       redactor: plane.redactor,
@@ -141,6 +147,24 @@ export class ControlPlane {
       throw err;
     }
     return plane;
+  }
+
+  /**
+   * Whether calls can be taken now (`/readyz`): the audit log can be written (while it can't,
+   * every call is refused), and every server is serving (running, or unhealthy but answering) —
+   * servers stopped on purpose (disabled, stopped by a human) do not count. The reasons are short
+   * and carry no error text; `mcpcp status` has the details.
+   */
+  readiness(): Readiness {
+    const reasons: string[] = [];
+    const audit = this.oversightImpl?.auditHealth;
+    if (this.oversightImpl === undefined) reasons.push('starting');
+    else if (audit?.state === 'failing') reasons.push(`audit log cannot be written since ${new Date(audit.since).toISOString()} (calls are refused)`);
+    for (const s of this.supervisor.statuses()) {
+      if (s.state.kind === 'stopped' || isServing(s.state)) continue;
+      reasons.push(`server ${s.name} is ${s.state.kind}`);
+    }
+    return { ready: reasons.length === 0, reasons };
   }
 
   /** The policy, approval and audit stages, and the UIs' backend. */

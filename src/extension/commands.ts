@@ -20,6 +20,8 @@ export const COMMANDS = {
   consentGitHooks: 'mcpControlPlane.consent.gitHooks',
   consentRevoke: 'mcpControlPlane.consent.revoke',
   policyReload: 'mcpControlPlane.policy.reload',
+  auditExportKey: 'mcpControlPlane.audit.exportKey',
+  auditRotateKey: 'mcpControlPlane.audit.rotateKey',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -42,6 +44,8 @@ export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   consentGitHooks: 'Allow Git Hooks for a Repository…',
   consentRevoke: 'Withdraw a Consent…',
   policyReload: 'Reload Workspace Policy (Drop Kept Rules)…',
+  auditExportKey: 'Export Audit Key',
+  auditRotateKey: 'Rotate Audit Key',
 };
 
 export const VIEW_CONTAINER_ID = 'mcpControlPlane';

@@ -7,7 +7,7 @@ import { defaultConfig } from '../core/config/load';
 import type { Config } from '../core/config/schema';
 import type { HostEnvironment } from '../core/config/server-specs';
 import { ControlPlane } from '../core/control-plane';
-import { verifyAudit } from '../core/audit';
+import { fileAuditKeyStorage, loadOrCreateAuditKeyring, rotateStoredAuditKeyring, secretStoreAuditKeyStorage, serializeAuditKeyring, verifyAudit } from '../core/audit';
 import { VSCODE_TOOL_LIMIT } from '../core/oversight/oversight';
 import { errorMessage } from '../core/errors';
 import type { ServerStatus } from '../core/supervisor/state';
@@ -52,6 +52,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     return channel;
   };
   const secrets = new VsCodeSecretStore(context.secrets, context.globalState);
+  // The audit key ring, in SecretStorage under its own key: outside the `secret:` names, so no
+  // configuration can hand it to a server as `${secret:…}` and the secrets list never shows it.
+  const auditKeys = secretStoreAuditKeyStorage({ get: async (n) => context.secrets.get(n), set: async (n, v) => context.secrets.store(n, v) }, 'mcpControlPlane.auditKeys');
   const serversChanged = new vscode.EventEmitter<void>();
   const definitionsChanged = new vscode.EventEmitter<void>();
   const disposables: vscode.Disposable[] = [output, serversChanged, definitionsChanged];
@@ -98,6 +101,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     roots,
     stateDir: context.globalStorageUri.fsPath,
     instancePrefix: 'vscode',
+    auditKeys,
     policyLayer: 'user',
     // The child's stderr as it wrote it; the supervisor's own notes marked as such.
     logSink: (line) => logFor(line.server).info(line.source === 'supervisor' ? `[control plane] ${line.text}` : line.text),
@@ -328,10 +332,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     }),
     vscode.commands.registerCommand(COMMANDS.auditVerify, async () => {
       const dir = join(context.globalStorageUri.fsPath, 'audit');
-      const result = await verifyAudit(dir);
-      output.info(`audit verify ${dir}: ${JSON.stringify({ ok: result.ok, files: result.files, records: result.records, firstBroken: result.firstBroken })}`);
-      if (result.ok) {
-        void vscode.window.showInformationMessage(`Audit log verified: ${result.records} records in ${result.files} files, the hash chain is intact.`);
+      const result = await verifyAudit(dir, { keys: await loadOrCreateAuditKeyring(auditKeys) });
+      output.info(`audit verify ${dir}: ${JSON.stringify({ status: result.status, files: result.files, records: result.records, firstBroken: result.firstBroken, tornTails: result.tornTails })}`);
+      if (result.status === 'intact') {
+        void vscode.window.showInformationMessage(`Audit log verified: ${result.records} records in ${result.files} files; the signed chain and its checkpoints are intact.`);
+        return result;
+      }
+      if (result.status === 'torn') {
+        void vscode.window.showWarningMessage(`Audit log intact up to a last line cut short by a crash (${result.tornTails.map((t) => `${t.file}:${t.line}`).join(', ')}); the next start of that window quarantines it.`);
         return result;
       }
       const b = result.firstBroken;
@@ -341,6 +349,29 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         await vscode.window.showTextDocument(doc, { selection: new vscode.Range(b.line - 1, 0, b.line - 1, 0) });
       }
       return result;
+    }),
+    vscode.commands.registerCommand(COMMANDS.auditExportKey, async () => {
+      // A human gesture (the command, the save dialog, a modal confirmation) writes the key ring to
+      // an owner-only file, for `mcpcp audit verify --dir <globalStorage>/audit --key-file <file>`.
+      const picked = await vscode.window.showSaveDialog({ title: 'Export the audit key ring (owner-only file)', defaultUri: vscode.Uri.file(join(context.globalStorageUri.fsPath, '..', 'mcpcp-audit.key')), saveLabel: 'Export Key' });
+      if (!picked || picked.scheme !== 'file') return undefined;
+      const confirm = await vscode.window.showWarningMessage(
+        `Write the audit key to ${picked.fsPath}? Whoever can read that file can re-sign this window's audit log: keep it owner-only and delete it after verifying.`,
+        { modal: true },
+        'Export',
+      );
+      if (confirm !== 'Export') return undefined;
+      await fileAuditKeyStorage(picked.fsPath).write(serializeAuditKeyring(await loadOrCreateAuditKeyring(auditKeys)));
+      output.info(`audit key ring exported to ${picked.fsPath} (mode 0600)`);
+      void vscode.window.showInformationMessage(`Audit key exported (mode 0600). Verify with: mcpcp audit verify --dir "${join(context.globalStorageUri.fsPath, 'audit')}" --key-file "${picked.fsPath}"`);
+      return picked.fsPath;
+    }),
+    vscode.commands.registerCommand(COMMANDS.auditRotateKey, async () => {
+      const ring = await rotateStoredAuditKeyring(auditKeys);
+      await plane.oversight.rotateAuditKey(ring);
+      output.info(`audit key rotated: ${ring.current} (${ring.keys.size} keys kept)`);
+      void vscode.window.showInformationMessage(`Audit key rotated: new records are signed with ${ring.current}; the old keys are kept to verify older records. Other windows switch at their next start.`);
+      return ring.current;
     }),
     vscode.commands.registerCommand(COMMANDS.viewFocus, () => vscode.commands.executeCommand(`workbench.view.extension.${VIEW_CONTAINER_ID}`)),
   );

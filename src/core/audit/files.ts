@@ -71,8 +71,21 @@ export async function* readLines(path: string): AsyncGenerator<FileLine> {
   let rest: Buffer = Buffer.alloc(0);
   let restOffset = 0;
   let line = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    const buf: Buffer = rest.length === 0 ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
+  // Chunks of a line longer than a chunk, joined once its end arrives (not once per chunk).
+  let pending: Buffer[] = [];
+  for await (const data of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    const chunk = data as Buffer;
+    if (chunk.indexOf(10) === -1) {
+      if (rest.length > 0) pending.push(rest);
+      rest = Buffer.alloc(0);
+      pending.push(chunk);
+      continue;
+    }
+    if (pending.length > 0) {
+      rest = Buffer.concat([...pending, rest]);
+      pending = [];
+    }
+    const buf: Buffer = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
       yield { text: buf.toString('utf8', start, nl), line: ++line, offset: restOffset + start, terminated: true };
@@ -81,6 +94,7 @@ export async function* readLines(path: string): AsyncGenerator<FileLine> {
     rest = buf.subarray(start);
     restOffset += start;
   }
+  if (pending.length > 0) rest = Buffer.concat([...pending, rest]);
   if (rest.length > 0) yield { text: rest.toString('utf8'), line: ++line, offset: restOffset, terminated: false };
 }
 

@@ -3,6 +3,7 @@ export {
   AuditLog,
   isProcessAlive,
   type AuditAppendResult,
+  type AuditHealth,
   type AuditLogOptions,
   type AuditOpenReport,
   type AuditQuarantine,
@@ -23,6 +24,7 @@ export {
   auditEventSchema,
   auditRecordSchema,
   recordHash,
+  recordMac,
   type AuditDecision,
   type AuditEvent,
   type AuditEventType,
@@ -30,9 +32,30 @@ export {
   type AuditRecord,
 } from './record';
 export {
+  auditVerifyExitCode,
   verifyAudit,
   type AuditBreak,
   type AuditInstanceReport,
   type AuditTornTail,
+  type AuditVerifyOptions,
   type AuditVerifyResult,
+  type AuditVerifyStatus,
 } from './verify';
+export {
+  AUDIT_KEYRING_FORMAT,
+  auditKeyId,
+  defaultAuditKeyFile,
+  fileAuditKeyStorage,
+  loadOrCreateAuditKeyring,
+  mergeAuditKeyrings,
+  newAuditKeyring,
+  parseAuditKeyring,
+  rotateAuditKeyring,
+  rotateStoredAuditKeyring,
+  secretStoreAuditKeyStorage,
+  serializeAuditKeyring,
+  writeOwnerOnly,
+  type AuditKeyStorage,
+  type AuditKeyring,
+} from './keys';
+export { CHECKPOINT_FORMAT, checkpointFileName, defaultCheckpointDir, readCheckpoint, type AuditCheckpoint, type AuditManifestEntry } from './checkpoint';

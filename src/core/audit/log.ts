@@ -1,9 +1,12 @@
-import { mkdir, open, readFile, rm, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../canonical-json';
 import { ControlPlaneError, errorMessage } from '../errors';
+import { Emitter, type Event } from '../events';
 import type { Redactor } from '../redact';
-import { INSTANCE_ID_RE, auditFileName, listAuditFiles, lockFileName, quarantineFileName, syncDir, type AuditFileRef } from './files';
+import { defaultCheckpointDir, readCheckpoint, signCheckpoint, writeCheckpoint, type AuditManifestEntry } from './checkpoint';
+import { INSTANCE_ID_RE, auditFileName, listAuditFiles, lockFileName, quarantineFileName, readLines, syncDir, type AuditFileRef } from './files';
+import { auditMac, type AuditKeyring } from './keys';
 import { GENESIS_HASH, auditEventSchema, type AuditEvent } from './record';
 
 export interface AuditLogOptions {
@@ -16,8 +19,16 @@ export interface AuditLogOptions {
    * give each VS Code window its own id (e.g. try `vscode-1`, `vscode-2`… until one opens).
    */
   readonly instanceId: string;
-  /** Applied to every event before it is hashed and written. */
+  /** Applied to every event before it is signed and written (`args`: known secret values only). */
   readonly redactor: Redactor;
+  /** The keys that sign records and checkpoints (see `keys.ts`); records use the current one. */
+  readonly keys: AuditKeyring;
+  /** Where the instance's checkpoint lives. Default: `audit-checkpoints` next to `dir`. */
+  readonly checkpointDir?: string;
+  /** The checkpoint is rewritten at most this often while records arrive (ms). Default 1000. */
+  readonly checkpointIntervalMs?: number;
+  /** While writes fail, how often a write is tried again (ms). Default 2000. */
+  readonly probeIntervalMs?: number;
   /** A file is rotated before a record would take it past this size. Default 16 MiB. */
   readonly maxFileBytes?: number;
   /** fdatasync before acknowledging. Default true; false only for throwaway logs and baselines. */
@@ -59,24 +70,57 @@ export interface AuditOpenReport {
   /** Seq of the last record before this open. */
   readonly previousSeq: number;
   readonly quarantined?: AuditQuarantine;
+  /** The checkpoint did not match the files (recorded as `audit.checkpoint-mismatch`). */
+  readonly checkpointMismatch?: string;
+}
+
+/**
+ * Whether the log can be written. `failing`: since when (epoch ms), how many calls were refused
+ * (`noteRefused`) and records lost meanwhile, and the last error.
+ */
+export type AuditHealth =
+  | {
+      readonly state: 'ok';
+      /** On the event that ends a failure: the gap, and the seq of its `audit.write-resumed` record. */
+      readonly resumed?: { readonly since: number; readonly until: number; readonly refusedCount: number; readonly lostRecords: number; readonly seq: number };
+    }
+  | { readonly state: 'failing'; readonly since: number; readonly refusedCount: number; readonly lostRecords: number; readonly lastError: string };
+
+/** A record that could not be written while the log was failing (listed in `audit.write-resumed`). */
+interface LostRecord {
+  readonly type: string;
+  readonly callId?: string;
+  readonly server?: string;
+  readonly tool?: string;
 }
 
 interface Pending {
   readonly line: Buffer;
   readonly seq: number;
   readonly hash: string;
+  readonly lost: LostRecord;
   file: string;
   readonly resolve: (result: AuditAppendResult) => void;
   readonly reject: (err: unknown) => void;
 }
 
-type State = 'open' | 'closing' | 'closed' | 'failed';
+type State = 'open' | 'failing' | 'closing' | 'closed';
 
 const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const MAX_LOST_LISTED = 100;
+
+interface Failure {
+  since: number;
+  firstError: string;
+  lastError: string;
+  refused: number;
+  lostCount: number;
+  lost: LostRecord[];
+}
 
 /**
- * Append-only, hash-chained, redacted audit log of one running instance.
+ * Append-only, keyed (HMAC-SHA256) hash-chained, redacted audit log of one running instance.
  *
  * Guarantees:
  * - Order: records get `seq` and `prev` in the order `append` is called, and are written in that
@@ -84,20 +128,29 @@ const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
  * - Durability: an `append` resolves only after its line is written and (with `fsync`) fdatasync'd.
  *   Appends that arrive while a write is in flight are written together (group commit), so
  *   throughput grows with concurrency at the same durability.
- * - Redaction: the event goes through the redactor before anything is hashed or written.
+ * - Integrity: each record is signed with the keyring's current key (`kid`) and carries the
+ *   previous record's MAC; a keyed checkpoint (head and file manifest, see `checkpoint.ts`) is kept
+ *   in another folder, so edits, cut-off ends and deleted files are found by `verifyAudit`. A key
+ *   change is an `audit.key-rotated` record (at open, or `rotateKey`).
+ * - Redaction: the event goes through the redactor before anything is signed or written; `args`
+ *   (a call's policy inputs) only loses the secret values the control plane knows.
  * - Rotation: before a record would take a file past `maxFileBytes`, a new file with the next index
  *   starts; the chain simply continues (its first record's `prev` is the last record's `hash`).
  * - Crash repair: at open, bytes after the last complete, parseable line of the instance's newest
  *   file (a torn write from a crash) are moved to `<file>.torn-<ms>`, the file is cut there, and an
  *   `audit.tail-quarantined` record (offset, size, SHA-256 of the bytes) is appended before `open`
- *   resolves. Nothing is dropped or merged silently. Complete lines are never cut: a parseable line
- *   whose hash is wrong stays, and `verifyAudit` reports it.
- * - Failure: after a write error every pending and later append rejects with `AUDIT_WRITE_FAILED`
- *   (the caller should stop forwarding calls); reopen to continue, which repairs any torn tail.
+ *   resolves. A checkpoint that the files no longer reach is recorded as `audit.checkpoint-mismatch`
+ *   before the checkpoint is replaced. Nothing is dropped or merged silently.
+ * - Failure is a state, not an end: after a write error (a full disk), `health` is `failing` and
+ *   every append rejects at once with `AUDIT_WRITE_FAILED` (the caller refuses calls). Every
+ *   `probeIntervalMs`, and on `probe()`, the log cuts what a failed write left in the file, and tries
+ *   to write an `audit.write-resumed` record describing the gap (since, until, refused calls, the
+ *   records lost); when that is durable, `health` is `ok` again and appends work.
  */
 export class AuditLog {
   readonly dir: string;
   readonly instanceId: string;
+  readonly checkpointDir: string;
   readonly openReport: AuditOpenReport;
   private readonly redactor: Redactor;
   private readonly maxFileBytes: number;
@@ -105,59 +158,95 @@ export class AuditLog {
   private readonly fsync: boolean;
   private readonly groupCommit: boolean;
   private readonly now: () => number;
+  private readonly checkpointIntervalMs: number;
+  private readonly probeIntervalMs: number;
+  private keys: AuditKeyring;
   private state: State = 'open';
-  private failure: unknown;
+  private failure: Failure | undefined;
+  private probing: Promise<boolean> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private lastProbeAt = 0;
+  private readonly healthChanged = new Emitter<AuditHealth>();
+  /** Fires when `health` changes (ok → failing, failing → ok). */
+  readonly onDidChangeHealth: Event<AuditHealth> = this.healthChanged.event;
+  /** Last record assigned (queued or written). */
   private seq: number;
   private lastHash: string;
+  /** Last record written and synced: what a checkpoint names and where a recovery resumes. */
+  private durableSeq: number;
+  private durableHash: string;
+  private kid: string | undefined;
   private index: number;
-  private handle: FileHandle;
+  private handle: FileHandle | undefined;
+  /** Durable bytes of the current file. */
   private fileBytes: number;
+  private manifest: Map<number, { firstSeq?: number; lastSeq?: number; lastHash?: string }>;
   private queue: Pending[] = [];
   private writing = false;
   private idleWaiters: (() => void)[] = [];
   private writes = 0;
   private records = 0;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  private checkpointedSeq = -1;
+  private lastCheckpointAt = 0;
 
   private constructor(
     options: AuditLogOptions,
-    start: { seq: number; hash: string; index: number; handle: FileHandle; size: number; report: AuditOpenReport },
+    start: { head: Head; handle: FileHandle; report: AuditOpenReport; manifest: AuditLog['manifest'] },
   ) {
     this.dir = options.dir;
     this.instanceId = options.instanceId;
+    this.checkpointDir = options.checkpointDir ?? defaultCheckpointDir(options.dir);
     this.redactor = options.redactor;
+    this.keys = options.keys;
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.fsync = options.fsync ?? true;
     this.groupCommit = options.groupCommit ?? true;
     this.now = options.now ?? Date.now;
-    this.seq = start.seq;
-    this.lastHash = start.hash;
-    this.index = start.index;
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 1000;
+    this.probeIntervalMs = options.probeIntervalMs ?? 2000;
+    this.seq = start.head.seq;
+    this.lastHash = start.head.hash;
+    this.durableSeq = start.head.seq;
+    this.durableHash = start.head.hash;
+    this.kid = start.head.kid;
+    this.index = start.head.index;
     this.handle = start.handle;
-    this.fileBytes = start.size;
+    this.fileBytes = start.head.size;
+    this.manifest = start.manifest;
     this.openReport = start.report;
   }
 
   /**
    * Opens (or creates) the instance's log: takes the lock, finds the chain head, quarantines a
-   * torn tail (see the class comment). Fails with `AUDIT_LOCKED` when a live process holds the
-   * instance, `AUDIT_OPEN_FAILED` on I/O errors.
+   * torn tail, compares the checkpoint with the files, switches to the keyring's current key
+   * (see the class comment). Fails with `AUDIT_LOCKED` when a live process holds the instance,
+   * `AUDIT_OPEN_FAILED` on I/O errors.
    */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
     if (!INSTANCE_ID_RE.test(options.instanceId)) {
       throw new ControlPlaneError('AUDIT_BAD_INSTANCE', `audit instance id "${options.instanceId}" must match ${INSTANCE_ID_RE}`);
     }
+    if (!options.keys.keys.has(options.keys.current)) throw new ControlPlaneError('AUDIT_KEY_INVALID', `the audit key ring has no key ${options.keys.current}`);
     const isAlive = options.isProcessAlive ?? isProcessAlive;
     const fsync = options.fsync ?? true;
+    const checkpointDir = options.checkpointDir ?? defaultCheckpointDir(options.dir);
     try {
       await mkdir(options.dir, { recursive: true, mode: 0o700 });
+      await mkdir(checkpointDir, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw new ControlPlaneError('AUDIT_OPEN_FAILED', `cannot create audit directory ${options.dir}: ${errorMessage(err)}`, { cause: err });
     }
     await acquireLock(options.dir, options.instanceId, isAlive);
     let handle: FileHandle | undefined;
     try {
-      const head = await findHead(options.dir, options.instanceId, fsync, options.now ?? Date.now);
+      const files = await listAuditFiles(options.dir, options.instanceId);
+      const head = await findHead(options.dir, options.instanceId, files, fsync, options.now ?? Date.now);
+      const previous = await readCheckpoint(checkpointDir, options.instanceId, options.keys);
+      const manifest = await buildManifest(files, head, previous.status === 'ok' ? previous.checkpoint.files : []);
+      const mismatch = checkpointMismatch(previous, head, files);
       handle = await open(join(options.dir, auditFileName(options.instanceId, head.index)), 'a', 0o600);
       if (head.created && fsync) await syncDir(options.dir);
       const torn = head.torn;
@@ -168,15 +257,21 @@ export class AuditLog {
         ...(torn !== undefined
           ? { quarantined: { file: torn.file, quarantineFile: torn.quarantineFile, offset: torn.offset, bytes: torn.bytes, sha256: torn.sha256, seq: head.seq + 1 } }
           : {}),
+        ...(mismatch !== undefined ? { checkpointMismatch: mismatch.reason } : {}),
       };
-      const log = new AuditLog(options, { seq: head.seq, hash: head.hash, index: head.index, handle, size: head.size, report });
+      const log = new AuditLog(options, { head, handle, report, manifest });
+      const opening: Promise<AuditAppendResult>[] = [];
+      if (log.kid !== options.keys.current && head.seq > 0) opening.push(log.append({ type: 'audit.key-rotated', reason: 'the key ring names another current key', detail: { from: log.kid ?? null, to: options.keys.current } }));
       if (torn !== undefined) {
-        await log.append({
+        opening.push(log.append({
           type: 'audit.tail-quarantined',
           reason: torn.reason,
           detail: { file: torn.file, quarantineFile: torn.quarantineFile, offset: torn.offset, bytes: torn.bytes, sha256: torn.sha256 },
-        });
+        }));
       }
+      if (mismatch !== undefined) opening.push(log.append({ type: 'audit.checkpoint-mismatch', reason: mismatch.reason, detail: mismatch.detail }));
+      await Promise.all(opening);
+      await log.writeCheckpointNow();
       return log;
     } catch (err) {
       await handle?.close().catch(() => undefined);
@@ -196,17 +291,38 @@ export class AuditLog {
     return auditFileName(this.instanceId, this.index);
   }
 
+  /** The key that signs new records. */
+  get currentKeyId(): string {
+    return this.keys.current;
+  }
+
   /** Counters: records acknowledged, and the writes (each followed by one fsync) they took. */
   get stats(): { readonly records: number; readonly writes: number } {
     return { records: this.records, writes: this.writes };
   }
 
+  get health(): AuditHealth {
+    const f = this.failure;
+    if (this.state !== 'failing' || f === undefined) return { state: 'ok' };
+    return { state: 'failing', since: f.since, refusedCount: f.refused, lostRecords: f.lostCount, lastError: f.lastError };
+  }
+
+  /** Counts a call refused because the log is failing (reported in `health` and the gap record). */
+  noteRefused(): void {
+    if (this.failure !== undefined) this.failure.refused++;
+  }
+
   /**
-   * Redacts, chains and queues one record; resolves once it is durable. Rejects with
+   * Redacts, signs, chains and queues one record; resolves once it is durable. Rejects with
    * `AUDIT_EVENT_INVALID` (nothing assigned) for an event outside the schema, `AUDIT_CLOSED` after
-   * `close`, `AUDIT_WRITE_FAILED` after a write error.
+   * `close`, `AUDIT_WRITE_FAILED` while the log is failing (the record is counted as lost and
+   * listed in the `audit.write-resumed` record).
    */
   append(event: AuditEvent): Promise<AuditAppendResult> {
+    if (this.state === 'failing') {
+      this.noteLost(lostOf(event));
+      return Promise.reject(this.unavailable());
+    }
     if (this.state !== 'open') return Promise.reject(this.unavailable());
     let line: Buffer;
     let seq: number;
@@ -217,9 +333,37 @@ export class AuditLog {
       return Promise.reject(err);
     }
     return new Promise<AuditAppendResult>((resolve, reject) => {
-      this.queue.push({ line, seq, hash, file: '', resolve, reject });
+      this.queue.push({ line, seq, hash, lost: lostOf(event), file: '', resolve, reject });
       if (!this.writing) void this.drain();
     });
+  }
+
+  /**
+   * Switches to the keyring's current key now: appends `audit.key-rotated` (signed with the new
+   * key); later records and checkpoints use it. The keyring must hold the previous keys too.
+   */
+  async rotateKey(keys: AuditKeyring): Promise<AuditAppendResult> {
+    if (!keys.keys.has(keys.current)) throw new ControlPlaneError('AUDIT_KEY_INVALID', `the audit key ring has no key ${keys.current}`);
+    const from = this.kid ?? null;
+    this.keys = keys;
+    const result = await this.append({ type: 'audit.key-rotated', reason: 'key rotated', detail: { from, to: keys.current } });
+    await this.writeCheckpointNow();
+    return result;
+  }
+
+  /**
+   * While failing: tries to write again now (see the class comment). Resolves true when the log is
+   * writable (it was, or it recovered). Concurrent calls share one attempt.
+   */
+  probe(): Promise<boolean> {
+    if (this.state !== 'failing') return Promise.resolve(this.state === 'open');
+    // Calls arriving in a burst share one attempt, and attempts are at least 100 ms apart.
+    if (this.probing === undefined && this.now() - this.lastProbeAt < 100) return Promise.resolve(false);
+    this.probing ??= this.recover().finally(() => {
+      this.lastProbeAt = this.now();
+      this.probing = undefined;
+    });
+    return this.probing;
   }
 
   /** Resolves when every append made so far is durable (or has failed). */
@@ -228,38 +372,58 @@ export class AuditLog {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Waits for pending appends, closes the file and releases the instance lock. Idempotent. */
+  /** Waits for pending appends, writes the checkpoint, closes the file and releases the instance lock. Idempotent. */
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') return this.flush();
-    if (this.state === 'open') this.state = 'closing';
+    const wasFailing = this.state === 'failing';
+    this.state = 'closing';
+    this.stopProbing();
     await this.flush();
-    await this.handle.close().catch(() => undefined);
+    if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    await this.checkpointing?.catch(() => undefined);
+    if (!wasFailing) await this.writeCheckpointNow().catch(() => undefined);
+    await this.handle?.close().catch(() => undefined);
     await rm(join(this.dir, lockFileName(this.instanceId)), { force: true });
     this.state = 'closed';
+    this.healthChanged.dispose();
   }
 
   private unavailable(): ControlPlaneError {
-    if (this.state === 'failed') {
-      return new ControlPlaneError('AUDIT_WRITE_FAILED', `audit log ${this.instanceId} failed earlier: ${errorMessage(this.failure)}`, { cause: this.failure });
+    if (this.state === 'failing') {
+      return new ControlPlaneError('AUDIT_WRITE_FAILED', `the audit log ${this.instanceId} cannot be written: ${this.failure?.lastError ?? 'unknown error'}`);
     }
     return new ControlPlaneError('AUDIT_CLOSED', `audit log ${this.instanceId} is closed`);
   }
 
-  /** Redacts, validates, numbers and hashes an event; advances the chain head. */
+  private noteLost(lost: LostRecord): void {
+    const f = this.failure;
+    if (f === undefined) return;
+    f.lostCount++;
+    if (f.lost.length < MAX_LOST_LISTED) f.lost.push(lost);
+  }
+
+  /** Redacts, validates, numbers and signs an event; advances the chain head. */
   private seal(event: AuditEvent): { line: Buffer; seq: number; hash: string } {
-    const redacted = this.redactor.redactRecord(event);
+    const { args, ...rest } = event;
+    const redacted = this.redactor.redactRecord(rest);
     redacted.type = event.type;
+    if (args !== undefined) redacted.args = this.redactor.redactKnown(args);
     const checked = auditEventSchema.safeParse(redacted);
     if (!checked.success) {
       const issue = checked.error.issues[0];
       throw new ControlPlaneError('AUDIT_EVENT_INVALID', `audit event ${event.type}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.trim());
     }
+    const kid = this.keys.current;
+    const key = this.keys.keys.get(kid);
+    if (key === undefined) throw new ControlPlaneError('AUDIT_KEY_INVALID', `the audit key ring has no key ${kid}`);
     const seq = this.seq + 1;
-    const body = { ...redacted, seq, ts: new Date(this.now()).toISOString(), instance: this.instanceId, prev: this.lastHash };
-    const hash = sha256Hex(canonicalJson(body));
+    const body = { ...redacted, seq, ts: new Date(this.now()).toISOString(), instance: this.instanceId, kid, prev: this.lastHash };
+    const hash = auditMac(key, 'record', canonicalJson(body));
     const line = Buffer.from(`${canonicalJson({ ...body, hash })}\n`, 'utf8');
     this.seq = seq;
     this.lastHash = hash;
+    this.kid = kid;
     return { line, seq, hash };
   }
 
@@ -278,27 +442,31 @@ export class AuditLog {
     this.writing = true;
     let batch: Pending[] = [];
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && this.state !== 'failing') {
         batch = this.takeBatch();
         await this.writeBatch(batch);
-        this.records += batch.length;
+        // Acknowledged here, in the same turn as the next write starts (as a crash test relies on).
         for (const p of batch) p.resolve({ seq: p.seq, hash: p.hash, file: p.file });
         batch = [];
       }
     } catch (err) {
-      this.state = 'failed';
-      this.failure = err;
-      const failed = new ControlPlaneError('AUDIT_WRITE_FAILED', `audit write failed: ${errorMessage(err)}`, { cause: err });
-      for (const p of [...batch, ...this.queue.splice(0)]) p.reject(failed);
+      if (this.state === 'open') this.enterFailing(err);
+      else if (this.failure !== undefined) this.failure.lastError = errorMessage(err);
+      // Chunks of the batch written before the failure are durable: acknowledged, not lost.
+      for (const p of batch) if (p.seq <= this.durableSeq) p.resolve({ seq: p.seq, hash: p.hash, file: p.file });
+      this.giveUp(batch.filter((p) => p.seq > this.durableSeq));
     } finally {
+      // Failing (a write, or a checkpoint, failed): what is still queued is lost, and the chain
+      // resumes after the durable head. Nothing is in flight now.
+      if (this.state === 'failing') this.giveUp([]);
       this.writing = false;
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 
-  /** Writes a batch in order, rotating between records when the file would outgrow its limit. */
+  /** Writes a batch in order, rotating between records when the file would outgrow its limit; acknowledges per durable chunk. */
   private async writeBatch(batch: readonly Pending[]): Promise<void> {
-    let chunk: Buffer[] = [];
+    let chunk: Pending[] = [];
     let chunkBytes = 0;
     for (const p of batch) {
       const size = this.fileBytes + chunkBytes;
@@ -308,33 +476,199 @@ export class AuditLog {
         chunkBytes = 0;
         await this.rotate();
       }
-      chunk.push(p.line);
+      chunk.push(p);
       chunkBytes += p.line.length;
       p.file = this.currentFile;
     }
     await this.writeChunk(chunk, chunkBytes);
   }
 
-  private async writeChunk(chunk: readonly Buffer[], bytes: number): Promise<void> {
+  private async writeChunk(chunk: readonly Pending[], bytes: number): Promise<void> {
     if (bytes === 0) return;
-    const buffer = chunk.length === 1 && chunk[0] !== undefined ? chunk[0] : Buffer.concat(chunk, bytes);
+    const buffer = chunk.length === 1 && chunk[0] !== undefined ? chunk[0].line : Buffer.concat(chunk.map((p) => p.line), bytes);
+    await this.writeBytes(buffer);
+    const last = chunk[chunk.length - 1];
+    const first = chunk[0];
+    if (last !== undefined && first !== undefined) this.markDurable(first.seq, last.seq, last.hash);
+    this.records += chunk.length;
+    this.scheduleCheckpoint();
+  }
+
+  /** Writes and syncs bytes at the end of the current file; `fileBytes` counts them only once synced. */
+  private async writeBytes(buffer: Buffer): Promise<void> {
+    const handle = this.handle;
+    if (handle === undefined) throw new Error('no audit file is open');
     let offset = 0;
     while (offset < buffer.length) {
-      const { bytesWritten } = await this.handle.write(buffer, offset, buffer.length - offset);
+      const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset);
       offset += bytesWritten;
     }
-    this.fileBytes += bytes;
     this.writes++;
-    if (this.fsync) await this.handle.datasync();
+    if (this.fsync) await handle.datasync();
+    this.fileBytes += buffer.length;
+  }
+
+  private markDurable(firstSeq: number, lastSeq: number, lastHash: string): void {
+    this.durableSeq = lastSeq;
+    this.durableHash = lastHash;
+    const entry = this.manifest.get(this.index) ?? {};
+    this.manifest.set(this.index, { firstSeq: entry.firstSeq ?? firstSeq, lastSeq, lastHash });
   }
 
   private async rotate(): Promise<void> {
-    await this.handle.close();
+    const old = this.handle;
+    this.handle = undefined;
     this.index++;
-    this.handle = await open(join(this.dir, this.currentFile), 'a', 0o600);
     this.fileBytes = 0;
+    await old?.close();
+    this.handle = await open(join(this.dir, this.currentFile), 'a', 0o600);
+    this.manifest.set(this.index, {});
     if (this.fsync) await syncDir(this.dir);
   }
+
+  // ---- Failure and recovery -----------------------------------------------------------------
+
+  /** Rejects `batch` and the queue as lost; the chain resumes after the durable head. Only when no write is in flight. */
+  private giveUp(batch: readonly Pending[]): void {
+    const rest = [...batch, ...this.queue.splice(0)];
+    this.seq = this.durableSeq;
+    this.lastHash = this.durableHash;
+    if (rest.length === 0) return;
+    const failed = this.unavailable();
+    for (const p of rest) {
+      this.noteLost(p.lost);
+      p.reject(failed);
+    }
+  }
+
+  private enterFailing(err: unknown): void {
+    const message = errorMessage(err);
+    if (this.state !== 'open') return;
+    this.state = 'failing';
+    this.failure = { since: this.now(), firstError: message, lastError: message, refused: 0, lostCount: 0, lost: [] };
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
+    this.probeTimer.unref();
+    this.healthChanged.fire(this.health);
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** Cuts what failed writes left, writes the gap record and a checkpoint; back to `open` when all are durable. */
+  private async recover(): Promise<boolean> {
+    const f = this.failure;
+    if (this.state !== 'failing' || f === undefined) return this.state === 'open';
+    let resumed: Extract<AuditHealth, { state: 'ok' }>['resumed'];
+    await this.flush();
+    await this.checkpointing?.catch(() => undefined);
+    if (!this.writing && this.queue.length === 0) {
+      this.seq = this.durableSeq;
+      this.lastHash = this.durableHash;
+    }
+    try {
+      await this.handle?.close().catch(() => undefined);
+      this.handle = undefined;
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const path = join(this.dir, this.currentFile);
+      this.handle = await open(path, 'a', 0o600);
+      const size = (await this.handle.stat()).size;
+      if (size > this.fileBytes) {
+        await this.handle.truncate(this.fileBytes);
+        if (this.fsync) await this.handle.sync();
+      }
+      if (!this.manifest.has(this.index)) this.manifest.set(this.index, {});
+      const until = this.now();
+      const { line, seq, hash } = this.seal({
+        type: 'audit.write-resumed',
+        reason: `the audit log could not be written for ${Math.round((until - f.since) / 1000)} s (${f.firstError}); ${f.refused} calls were refused and ${f.lostCount} records were not written meanwhile`,
+        error: f.lastError,
+        detail: {
+          since: new Date(f.since).toISOString(),
+          until: new Date(until).toISOString(),
+          refusedCalls: f.refused,
+          lostRecords: f.lostCount,
+          lost: f.lost,
+          ...(f.lostCount > f.lost.length ? { lostNotListed: f.lostCount - f.lost.length } : {}),
+          firstError: f.firstError,
+        },
+      });
+      await this.writeBytes(line);
+      this.markDurable(seq, seq, hash);
+      this.records++;
+      await this.writeCheckpointNow();
+      resumed = { since: f.since, until, refusedCount: f.refused, lostRecords: f.lostCount, seq };
+    } catch (err) {
+      this.seq = this.durableSeq;
+      this.lastHash = this.durableHash;
+      f.lastError = errorMessage(err);
+      return false;
+    }
+    if (this.state !== 'failing') return false;
+    this.state = 'open';
+    this.failure = undefined;
+    this.stopProbing();
+    this.healthChanged.fire({ state: 'ok', ...(resumed !== undefined ? { resumed } : {}) });
+    if (this.queue.length > 0 && !this.writing) void this.drain();
+    return true;
+  }
+
+  // ---- Checkpoint ---------------------------------------------------------------------------
+
+  private scheduleCheckpoint(): void {
+    if (this.checkpointTimer !== undefined || this.state !== 'open') return;
+    const wait = Math.max(0, this.lastCheckpointAt + this.checkpointIntervalMs - this.now());
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      if (this.state !== 'open') return;
+      void this.writeCheckpointNow().catch((err: unknown) => {
+        // A checkpoint that cannot be written is an audit that cannot be written.
+        if (this.state !== 'open') return;
+        this.enterFailing(err);
+        if (!this.writing) this.giveUp([]);
+      });
+    }, wait);
+    this.checkpointTimer.unref();
+  }
+
+  /** Writes the checkpoint for the durable head (one write at a time; skipped when nothing changed). */
+  private async writeCheckpointNow(): Promise<void> {
+    while (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
+    if (this.checkpointedSeq === this.durableSeq && this.keys.current === this.checkpointKid) return;
+    const seq = this.durableSeq;
+    const kid = this.keys.current;
+    const files: AuditManifestEntry[] = [...this.manifest.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([index, e]) => ({ name: auditFileName(this.instanceId, index), ...(e.firstSeq !== undefined ? { firstSeq: e.firstSeq } : {}), ...(e.lastSeq !== undefined ? { lastSeq: e.lastSeq } : {}), ...(e.lastHash !== undefined ? { lastHash: e.lastHash } : {}) }));
+    const checkpoint = signCheckpoint(this.keys, {
+      instance: this.instanceId,
+      ts: new Date(this.now()).toISOString(),
+      head: { seq, hash: this.durableHash, file: this.headFile(seq) },
+      files,
+    });
+    this.lastCheckpointAt = this.now();
+    this.checkpointing = writeCheckpoint(this.checkpointDir, checkpoint, this.fsync);
+    try {
+      await this.checkpointing;
+      this.checkpointedSeq = seq;
+      this.checkpointKid = kid;
+    } finally {
+      this.checkpointing = undefined;
+    }
+  }
+
+  private checkpointKid: string | undefined;
+
+  /** The file that holds record `seq` (the current one when none has records yet). */
+  private headFile(seq: number): string {
+    for (const [index, e] of this.manifest) if (e.lastSeq === seq) return auditFileName(this.instanceId, index);
+    return this.currentFile;
+  }
+}
+
+function lostOf(event: AuditEvent): LostRecord {
+  return { type: event.type, ...(event.callId !== undefined ? { callId: event.callId } : {}), ...(event.server !== undefined ? { server: event.server } : {}), ...(event.tool !== undefined ? { tool: event.tool } : {}) };
 }
 
 /** Default liveness test: signal 0 reaches a live process (EPERM: alive, owned by someone else). */
@@ -375,22 +709,29 @@ async function acquireLock(dir: string, instance: string, isAlive: (pid: number)
   throw new ControlPlaneError('AUDIT_LOCKED', `audit instance ${instance}: lock contended`);
 }
 
-interface Head {
-  readonly seq: number;
-  readonly hash: string;
+interface Head extends ChainPoint {
   readonly index: number;
+  /** First and last record of the newest file (none when it holds no complete record). */
+  readonly newest?: { readonly firstSeq: number; readonly lastSeq: number; readonly lastHash: string };
   readonly size: number;
   readonly resumed: boolean;
   readonly created: boolean;
   readonly torn?: Omit<AuditQuarantine, 'seq'> & { readonly reason: string };
 }
 
+interface ChainPoint {
+  readonly seq: number;
+  readonly hash: string;
+  /** Key of the record; undefined for a record of the unkeyed format (and for the genesis). */
+  readonly kid?: string;
+}
+
 /** The last record of a line, if the line is one of this instance's records. */
-function parseHead(text: string, instance: string): { seq: number; hash: string } | undefined {
+function parseHead(text: string, instance: string): ChainPoint | undefined {
   try {
-    const value = JSON.parse(text) as { seq?: unknown; hash?: unknown; instance?: unknown };
+    const value = JSON.parse(text) as { seq?: unknown; hash?: unknown; instance?: unknown; kid?: unknown };
     if (typeof value.seq === 'number' && Number.isInteger(value.seq) && typeof value.hash === 'string' && /^[0-9a-f]{64}$/.test(value.hash) && value.instance === instance) {
-      return { seq: value.seq, hash: value.hash };
+      return { seq: value.seq, hash: value.hash, ...(typeof value.kid === 'string' ? { kid: value.kid } : {}) };
     }
   } catch {
     // Not a record: part of a torn tail.
@@ -399,7 +740,7 @@ function parseHead(text: string, instance: string): { seq: number; hash: string 
 }
 
 /** Last complete record of a buffer, and where the torn part (if any) starts. */
-function scanTail(content: Buffer, instance: string): { head?: { seq: number; hash: string }; tornStart: number } {
+function scanTail(content: Buffer, instance: string): { head?: ChainPoint; tornStart: number } {
   let end = content.lastIndexOf(10);
   let tornStart = end + 1;
   while (end >= 0) {
@@ -412,8 +753,7 @@ function scanTail(content: Buffer, instance: string): { head?: { seq: number; ha
   return { tornStart };
 }
 
-async function findHead(dir: string, instance: string, fsync: boolean, now: () => number): Promise<Head> {
-  const files = await listAuditFiles(dir, instance);
+async function findHead(dir: string, instance: string, files: readonly AuditFileRef[], fsync: boolean, now: () => number): Promise<Head> {
   const last = files[files.length - 1];
   if (last === undefined) return { seq: 0, hash: GENESIS_HASH, index: 1, size: 0, resumed: false, created: true };
   const content = await readFile(last.path);
@@ -442,11 +782,17 @@ async function findHead(dir: string, instance: string, fsync: boolean, now: () =
         : 'the last lines of the audit file were not audit records; their bytes were moved to the quarantine file',
     };
   }
-  return { seq: head.seq, hash: head.hash, index: last.index, size: tornStart, resumed: true, created: false, ...(torn !== undefined ? { torn } : {}) };
+  let newest: Head['newest'];
+  if (found !== undefined) {
+    const firstEnd = content.indexOf(10);
+    const first = firstEnd > 0 ? parseHead(content.toString('utf8', 0, firstEnd), instance) : undefined;
+    newest = { firstSeq: first?.seq ?? found.seq, lastSeq: found.seq, lastHash: found.hash };
+  }
+  return { ...head, index: last.index, size: tornStart, resumed: true, created: false, ...(newest !== undefined ? { newest } : {}), ...(torn !== undefined ? { torn } : {}) };
 }
 
 /** The chain head in earlier files (when the newest one is empty or all torn). */
-async function headBefore(files: readonly AuditFileRef[], instance: string): Promise<{ seq: number; hash: string }> {
+async function headBefore(files: readonly AuditFileRef[], instance: string): Promise<ChainPoint> {
   for (let i = files.length - 1; i >= 0; i--) {
     const file = files[i];
     if (file === undefined) continue;
@@ -463,4 +809,67 @@ async function syncFile(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+type Manifest = Map<number, { firstSeq?: number; lastSeq?: number; lastHash?: string }>;
+
+/**
+ * The manifest the writer carries on: entries of the previous (valid) checkpoint for files it
+ * listed that are complete (not the newest), the others read from the files.
+ */
+async function buildManifest(files: readonly AuditFileRef[], head: Head, previous: readonly AuditManifestEntry[]): Promise<Manifest> {
+  const known = new Map(previous.map((e) => [e.name, e]));
+  const manifest: Manifest = new Map();
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    if (f === undefined) continue;
+    const prior = known.get(f.name);
+    const isNewest = i === files.length - 1;
+    if (isNewest) {
+      manifest.set(f.index, head.newest ?? {});
+    } else if (prior !== undefined && prior.lastSeq !== undefined) {
+      manifest.set(f.index, { ...(prior.firstSeq !== undefined ? { firstSeq: prior.firstSeq } : {}), lastSeq: prior.lastSeq, ...(prior.lastHash !== undefined ? { lastHash: prior.lastHash } : {}) });
+    } else {
+      manifest.set(f.index, await summarizeFile(f.path, f.instance));
+    }
+  }
+  if (!manifest.has(head.index)) manifest.set(head.index, {});
+  return manifest;
+}
+
+/** First and last record of a file (complete lines of the instance only). */
+async function summarizeFile(path: string, instance: string): Promise<{ firstSeq?: number; lastSeq?: number; lastHash?: string }> {
+  let first: ChainPoint | undefined;
+  let last: ChainPoint | undefined;
+  for await (const { text, terminated } of readLines(path)) {
+    if (!terminated) break;
+    const point = parseHead(text, instance);
+    if (point === undefined) continue;
+    first ??= point;
+    last = point;
+  }
+  return { ...(first !== undefined ? { firstSeq: first.seq } : {}), ...(last !== undefined ? { lastSeq: last.seq, lastHash: last.hash } : {}) };
+}
+
+/** Why the previous checkpoint and the files disagree, if they do. */
+function checkpointMismatch(
+  previous: Awaited<ReturnType<typeof readCheckpoint>>,
+  head: Head,
+  files: readonly AuditFileRef[],
+): { reason: string; detail: Record<string, unknown> } | undefined {
+  const found = { seq: head.seq, hash: head.hash, files: files.map((f) => f.name) };
+  if (previous.status === 'missing') {
+    // A chain of the unkeyed format had no checkpoint: its first keyed open writes one.
+    if (head.seq > 0 && head.kid !== undefined) return { reason: `no checkpoint for an instance with ${head.seq} records: it was deleted`, detail: { found } };
+    return undefined;
+  }
+  if (previous.status === 'invalid') return { reason: `the checkpoint is not valid (${previous.reason})`, detail: { found } };
+  const cp = previous.checkpoint;
+  const present = new Set(files.map((f) => f.name));
+  const missing = cp.files.filter((e) => !present.has(e.name) && e.lastSeq !== undefined).map((e) => e.name);
+  const expected = { seq: cp.head.seq, hash: cp.head.hash, file: cp.head.file };
+  if (missing.length > 0) return { reason: `audit files the checkpoint lists are gone: ${missing.join(', ')}`, detail: { checkpoint: expected, found, missing } };
+  if (cp.head.seq > head.seq) return { reason: `records were cut off: the checkpoint names seq ${cp.head.seq}, the files end at seq ${head.seq}`, detail: { checkpoint: expected, found } };
+  if (cp.head.seq === head.seq && cp.head.hash !== head.hash) return { reason: `the last record (seq ${head.seq}) is not the one the checkpoint names`, detail: { checkpoint: expected, found } };
+  return undefined;
 }

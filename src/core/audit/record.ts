@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../canonical-json';
 import { CALL_OUTCOMES } from '../outcome';
+import { auditMac } from './keys';
 
 /** Every kind of audit record. */
 export const AUDIT_EVENT_TYPES = [
@@ -21,6 +22,12 @@ export const AUDIT_EVENT_TYPES = [
   'server.stopped',
   'config.changed',
   'audit.tail-quarantined',
+  /** The chain switches to another key (`detail.from`, `detail.to`); signed with the new key. */
+  'audit.key-rotated',
+  /** At open, the checkpoint did not match the files (records cut off, a file gone, a forged checkpoint). */
+  'audit.checkpoint-mismatch',
+  /** Writing works again after a failure: the gap (since, until, refused calls, records lost). */
+  'audit.write-resumed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -61,6 +68,24 @@ const eventShape = {
   durationMs: z.number().nonnegative().optional(),
   resultBytes: z.number().int().nonnegative().optional(),
   error: z.string().optional(),
+  /**
+   * The policy inputs of a call (on `call.requested`, `resource.read`, `prompt.get`), kept so a
+   * what-if run can evaluate them again: the arguments exactly as sent, with only the secret values
+   * the control plane knows masked (no patterns, no key names)...
+   */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** ...the call's declared effect (normalised by the tool; absent when it declares none)... */
+  effect: z.unknown().optional(),
+  /** ...the tool's annotations as its server declared them... */
+  annotations: z.record(z.string(), z.unknown()).optional(),
+  /** ...and who asked: the client identity and session now; roles when team mode adds them. */
+  principal: z
+    .strictObject({
+      client: z.strictObject({ name: z.string(), version: z.string().optional() }).optional(),
+      session: z.string().optional(),
+      roles: z.array(z.string()).optional(),
+    })
+    .optional(),
   /** Anything else worth keeping (JSON; redacted like the rest). */
   detail: z.unknown().optional(),
 };
@@ -71,23 +96,32 @@ export type AuditEvent = z.input<typeof auditEventSchema>;
 
 /**
  * One line of an audit file. `seq` counts from 1 per instance, across files and restarts; `ts` is an
- * ISO timestamp; `prev` is the `hash` of the instance's previous record (`GENESIS_HASH` for the first);
- * `hash` is SHA-256 over the canonical JSON of the record without `hash` (see `recordHash`). The line
- * itself is the canonical JSON of the whole record. Unknown fields are kept when reading, so newer
- * records still verify and query.
+ * ISO timestamp; `kid` names the key that signs it; `prev` is the `hash` of the instance's previous
+ * record (`GENESIS_HASH` for the first); `hash` is HMAC-SHA256 under key `kid` over the canonical
+ * JSON of the record without `hash` (see `recordMac`). The line itself is the canonical JSON of the
+ * whole record. Unknown fields are kept when reading, so newer records still verify and query.
+ * Records without `kid` were written before the keyed format: plain SHA-256 (`recordHash`), accepted
+ * only as the start of a chain, before its first keyed record.
  */
 export const auditRecordSchema = z.looseObject({
   ...eventShape,
   seq: z.number().int().positive(),
   ts: z.string(),
   instance: z.string().min(1),
+  kid: z.string().optional(),
   prev: hex64,
   hash: hex64,
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
-/** The chain hash of a record: SHA-256 of the canonical JSON of everything but `hash`. */
+/** The unkeyed hash of a record written before the keyed format: SHA-256 of the canonical JSON of everything but `hash`. */
 export function recordHash(record: Readonly<Record<string, unknown>>): string {
   const { hash: _ignored, ...rest } = record;
   return sha256Hex(canonicalJson(rest));
+}
+
+/** The chain MAC of a record: HMAC-SHA256 under `key` of the canonical JSON of everything but `hash`. */
+export function recordMac(key: Buffer, record: Readonly<Record<string, unknown>>): string {
+  const { hash: _ignored, ...rest } = record;
+  return auditMac(key, 'record', canonicalJson(rest));
 }

@@ -30,6 +30,14 @@ export interface GatewayOptions {
   log?: (message: string) => void;
   /** How long a request waits for a restarting server before failing. */
   waitForServerMs?: number;
+  /** What `/readyz` answers (200 when ready, 503 with the reasons); ready when absent. */
+  readiness?: () => Readiness;
+}
+
+/** Whether the control plane can take calls now, and if not, short reasons (no secrets, no paths). */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reasons: readonly string[];
 }
 
 /** What the gateway's modules share: options, the supervisor and stages of the moment, logging and audit. */

@@ -14,7 +14,7 @@ import { Sessions } from './sessions';
 import { Subscriptions } from './subscriptions';
 
 export { PREVIEW_META } from './call-pipeline';
-export type { GatewayOptions, HostRoot, RouteHandler } from './context';
+export type { GatewayOptions, HostRoot, Readiness, RouteHandler } from './context';
 export { CALL_ID_META } from './server-requests';
 
 /**

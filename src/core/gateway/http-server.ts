@@ -78,8 +78,13 @@ export class GatewayHttpServer {
 
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // Liveness: the process serves HTTP. Readiness: it can take calls (see docs/audit.md).
     if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendText(res, 200, 'ok\n');
+    }
+    if (url.pathname === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const readiness = this.ctx.options.readiness?.() ?? { ready: true, reasons: [] };
+      return sendText(res, readiness.ready ? 200 : 503, readiness.ready ? 'ready\n' : `not ready: ${readiness.reasons.join('; ')}\n`);
     }
     // DNS rebinding: a browser page on another name that resolves to 127.0.0.1.
     const host = req.headers.host ?? '';

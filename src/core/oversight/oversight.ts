@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
-import { AuditLog, queryAudit, type AuditEvent, type AuditRecord } from '../audit';
+import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditRecord } from '../audit';
 import type { JsonValue } from '../canonical-json';
 import type { ApprovalsConfig } from '../config/schema';
 import { ControlPlaneError, errorMessage } from '../errors';
@@ -58,6 +58,8 @@ export class Oversight implements OversightStages, UiBackend {
   /** Calls waiting in `approve`, per client session (bounded by approvals.maxPendingPerSession). */
   private readonly waitingBySession = new Map<string, number>();
   private auditFailure: string | undefined;
+  /** Calls refused while the audit log fails: their own records are not counted as lost. */
+  private readonly refusedCalls = new Set<string>();
   private closed = false;
   private recentCache: { windowMs: number; at: number; records: readonly AuditRecord[] } | undefined;
   private recentDirty = true;
@@ -72,10 +74,10 @@ export class Oversight implements OversightStages, UiBackend {
       this.store.onDidChange((change) => {
         const a = change.approval;
         if (change.type === 'requested') {
-          void this.write({ type: 'approval.requested', approvalId: a.id, ...(a.callId ? { callId: a.callId } : {}), kind: a.kind, server: a.server, tool: a.tool, ...(a.client ? { client: a.client } : {}), ...(a.rule ? { rule: a.rule } : {}), reason: a.reason, detail: { digest: a.digest, preview: a.preview.status } });
+          this.record({ type: 'approval.requested', approvalId: a.id, ...(a.callId ? { callId: a.callId } : {}), kind: a.kind, server: a.server, tool: a.tool, ...(a.client ? { client: a.client } : {}), ...(a.rule ? { rule: a.rule } : {}), reason: a.reason, detail: { digest: a.digest, preview: a.preview.status } });
         } else if (change.type === 'decided' || change.type === 'expired') {
           const d = a.decision;
-          void this.write({
+          this.record({
             type: 'approval.decided',
             approvalId: a.id,
             ...(a.callId ? { callId: a.callId } : {}),
@@ -93,14 +95,32 @@ export class Oversight implements OversightStages, UiBackend {
         this.auditLifecycle(s);
         this.changed.fire();
       }),
+      // Logged once when writing fails and once when it works again (with the count), never per call.
+      options.audit.onDidChangeHealth((health) => {
+        if (health.state === 'failing') {
+          options.log?.(`audit log cannot be written (${health.lastError}): calls are refused until it can; trying again every few seconds and on each call`);
+        } else {
+          const gap = health.resumed;
+          options.log?.(`audit log writable again${gap ? ` after ${((gap.until - gap.since) / 1000).toFixed(1)} s: ${gap.refusedCount} calls were refused and ${gap.lostRecords} records not written meanwhile (audit.write-resumed, seq ${gap.seq})` : ''}; calls are served`);
+          this.refusedCalls.clear();
+        }
+        this.changed.fire();
+      }),
     );
   }
 
   // ---- Pipeline stages -----------------------------------------------------------------------
 
   async policy(call: GatewayCall): Promise<PolicyVerdict> {
-    if (this.auditFailure) {
-      return { decision: 'deny', reason: `the audit log cannot be written (${this.auditFailure}); calls are refused until it works`, rule: { source: 'audit' } };
+    const health = await this.auditHealthNow();
+    if (health.state === 'failing') {
+      this.options.audit.noteRefused();
+      if (this.refusedCalls.size < 100_000) this.refusedCalls.add(call.id);
+      return {
+        decision: 'deny',
+        reason: `the audit log cannot be written since ${new Date(health.since).toISOString()} (${health.lastError}); calls are refused until it can be written again (no call runs unrecorded); try again later`,
+        rule: { source: 'audit' },
+      };
     }
     const result = this.options.policy.engine().evaluate({
       kind: kindOf(call.method),
@@ -228,13 +248,54 @@ export class Oversight implements OversightStages, UiBackend {
     });
   }
 
-  audit(event: PipelineEvent): Promise<void> {
-    return this.write(toAuditEvent(event, this.options.redactor));
+  /**
+   * The audit stage. `call.requested` and `policy.decided` are awaited by the gateway before a call
+   * runs: they reject while the log fails (after one probe), so the call is refused. A
+   * `call.completed` that cannot be written rejects too, so the gateway can flag the result it still
+   * returns. Other records (`call.failed`, server requests) never reject: while the log fails they
+   * are counted in its health and listed in the `audit.write-resumed` record, not logged one by one.
+   */
+  async audit(event: PipelineEvent): Promise<void> {
+    const record = toAuditEvent(event, this.options.redactor);
+    if (event.type === 'call.requested' || event.type === 'policy.decided') {
+      const health = await this.auditHealthNow();
+      if (health.state === 'failing') {
+        throw new ControlPlaneError('AUDIT_WRITE_FAILED', `the audit log cannot be written: ${health.lastError}`);
+      }
+      return this.write(record);
+    }
+    if (event.type === 'call.completed') return this.write(record);
+    // The refusal of a call refused for the audit itself is in the refusal count.
+    if (event.type === 'call.failed' && this.refusedCalls.has(event.call.id)) {
+      this.refusedCalls.delete(event.call.id);
+      if (this.options.audit.health.state === 'failing') return;
+    }
+    return this.write(record).catch((err: unknown) => {
+      if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_WRITE_FAILED')) throw err;
+    });
+  }
+
+  /** Whether the audit log can be written: `ok`, or `failing` with since, refused calls, records lost, last error. */
+  get auditHealth(): AuditHealth {
+    return this.options.audit.health;
+  }
+
+  /** The health, after one write attempt when it was failing (the "on the next call" probe). */
+  private async auditHealthNow(): Promise<AuditHealth> {
+    const audit = this.options.audit;
+    if (audit.health.state === 'ok') return audit.health;
+    await audit.probe();
+    return audit.health;
+  }
+
+  /** Switches this instance's audit log to the key ring's current key (recorded in the chain). */
+  async rotateAuditKey(keys: AuditKeyring): Promise<void> {
+    await this.options.audit.rotateKey(keys);
   }
 
   /** Audits a configuration change (settings, policy file, config file). */
   configChanged(source: string, detail: Record<string, unknown> = {}): void {
-    void this.write({ type: 'config.changed', reason: source, detail });
+    this.record({ type: 'config.changed', reason: source, detail });
     this.changed.fire();
   }
 
@@ -256,17 +317,14 @@ export class Oversight implements OversightStages, UiBackend {
 
   private async write(event: AuditEvent): Promise<void> {
     if (this.closed) return;
-    try {
-      await this.options.audit.append(event);
-      // Written (and fsync'd): the next state() reads it.
-      if (event.type === 'call.completed' || event.type === 'call.failed') this.recentDirty = true;
-    } catch (err) {
-      if (!this.auditFailure) {
-        this.auditFailure = errorMessage(err);
-        this.options.log?.(`audit log failed: ${this.auditFailure}; every call is refused from now on`);
-      }
-      throw err;
-    }
+    await this.options.audit.append(event);
+    // Written (and fsync'd): the next state() reads it.
+    if (event.type === 'call.completed' || event.type === 'call.failed') this.recentDirty = true;
+  }
+
+  /** Writes without waiting; a failure is in the log's health (and listed when writing resumes). */
+  private record(event: AuditEvent): void {
+    void this.write(event).catch(() => undefined);
   }
 
   private readonly lastKinds = new Map<string, string>();
@@ -282,7 +340,7 @@ export class Oversight implements OversightStages, UiBackend {
     else if (kind === 'restarting') event = { type: 'server.crashed', ...base, detail: { ...exit, restarts: s.restarts } };
     else if (kind === 'crash-looping') event = { type: 'server.crash-looping', ...base, detail: exit };
     else if (kind === 'stopped' || kind === 'failed') event = { type: 'server.stopped', ...base, reason: kind === 'failed' ? 'failed to start' : (s.state.kind === 'stopped' ? s.state.reason : undefined) ?? 'stopped' };
-    if (event) void this.write(event).catch(() => undefined);
+    if (event) this.record(event);
   }
 
   // ---- UI backend ------------------------------------------------------------------------------
@@ -370,12 +428,15 @@ export class Oversight implements OversightStages, UiBackend {
  * builds the oversight stages. Throws when the audit log cannot be opened: nothing is served
  * unrecorded.
  */
-export async function openOversight(options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal'> & { stateDir: string; instancePrefix: string }): Promise<Oversight> {
+export async function openOversight(
+  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage },
+): Promise<Oversight> {
   const auditDir = join(options.stateDir, 'audit');
+  const keys = await loadOrCreateAuditKeyring(options.auditKeys ?? fileAuditKeyStorage(defaultAuditKeyFile(options.stateDir)));
   let audit: AuditLog | undefined;
   for (let n = 1; n <= 64 && !audit; n++) {
     try {
-      audit = await AuditLog.open({ dir: auditDir, instanceId: `${options.instancePrefix}-${n}`, redactor: options.redactor });
+      audit = await AuditLog.open({ dir: auditDir, instanceId: `${options.instancePrefix}-${n}`, redactor: options.redactor, keys });
     } catch (err) {
       if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_LOCKED')) throw err;
     }
@@ -383,7 +444,7 @@ export async function openOversight(options: Omit<OversightOptions, 'audit' | 'a
   if (!audit) throw new ControlPlaneError('AUDIT_OPEN_FAILED', `64 live instances already write audit logs in ${auditDir}`);
   const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
   await journal.recoverOrphans(audit);
-  const { stateDir: _stateDir, instancePrefix: _prefix, ...rest } = options;
+  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, ...rest } = options;
   return new Oversight({ ...rest, audit, auditDir, journal });
 }
 
@@ -415,8 +476,20 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
     ...(call.client ? { client: call.client } : {}),
   };
   switch (event.type) {
-    case 'call.requested':
-      return { ...base, type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested', detail: { args: redactor.redact(withoutDryRun(call.args)) } };
+    case 'call.requested': {
+      // The policy inputs, replayable by a what-if run: the arguments as sent (the audit log masks
+      // only the secret values it knows), the effect when the call carries one, the annotations,
+      // and who asked.
+      const effect = (call as GatewayCall & { readonly effect?: unknown }).effect;
+      return {
+        ...base,
+        type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested',
+        args: call.args,
+        ...(effect !== undefined ? { effect } : {}),
+        ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
+        principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
+      };
+    }
     case 'policy.decided':
       return { ...base, type: 'policy.decided', decision: event.verdict.decision, reason: event.verdict.reason, ...(event.verdict.rule ? { rule: event.verdict.rule } : {}) };
     case 'call.completed':

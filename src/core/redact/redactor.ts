@@ -160,6 +160,26 @@ export class Redactor {
     return out !== null && typeof out === 'object' && !Array.isArray(out) ? out : {};
   }
 
+  /**
+   * A JSON-safe deep copy of `value` with only the known secret values (`addSecret`, and their
+   * encodings) replaced, in strings and keys: no patterns, no key names. For the audit's record of
+   * a call's policy inputs, which must stay replayable (a what-if run evaluates them again).
+   */
+  redactKnown(value: unknown, depth = 0): JsonValue {
+    if (typeof value === 'string') {
+      const matcher = this.exactMatcher();
+      return matcher !== undefined && value.length >= this.shortestSecret ? value.replace(matcher, this.replacement) : value;
+    }
+    if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+    if (typeof value === 'boolean' || value === null) return value;
+    if (typeof value !== 'object') return null;
+    if (depth >= MAX_DEPTH) return '[Too deep]';
+    if (Array.isArray(value)) return value.map((v) => this.redactKnown(v, depth + 1));
+    const out: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[this.redactKnown(k) as string] = this.redactKnown(v, depth + 1);
+    return out;
+  }
+
   private exactMatcher(): RegExp | undefined {
     if (this.matcherStale) {
       const forms = [...this.secrets.values()].flat().sort((a, b) => b.length - a.length);

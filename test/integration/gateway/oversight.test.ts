@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { verifyAudit, queryAudit } from '../../../src/core/audit';
+import { defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, verifyAudit, queryAudit } from '../../../src/core/audit';
 import type { TestPlane } from '../../helpers/fixture-plane';
 import { connectClient, firstText, startPlane, waitFor } from '../../helpers/fixture-plane';
 
@@ -166,7 +166,8 @@ describe('gateway oversight: policy, approvals, audit through the real pipeline'
     await client.close().catch(() => undefined);
 
     const auditDir = join(stateDir, 'audit');
-    const verified = await verifyAudit(auditDir);
+    const keys = await loadOrCreateAuditKeyring(fileAuditKeyStorage(defaultAuditKeyFile(stateDir)));
+    const verified = await verifyAudit(auditDir, { keys });
     assert.equal(verified.ok, true, JSON.stringify(verified.firstBroken));
     const types = (await queryAudit(auditDir, {}, { limit: 1000 })).records.map((r) => r.type);
     for (const t of ['server.started', 'call.requested', 'policy.decided', 'call.completed', 'approval.requested', 'approval.decided', 'server.stopped']) {

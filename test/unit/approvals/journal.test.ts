@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { ApprovalStore, FilePendingJournal, type AuditSink } from '../../../src/core/approvals';
-import { AuditLog, queryAudit, verifyAudit, type AuditEvent } from '../../../src/core/audit';
+import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, verifyAudit, type AuditEvent } from '../../../src/core/audit';
 import { Redactor } from '../../../src/core/redact';
 
 const HOLDER = join(__dirname, 'fixtures', 'pending-holder.ts');
@@ -58,7 +58,8 @@ describe('pending approvals across a restart', () => {
     assert.equal(statSync(join(dir, journals[0] ?? '')).mode & 0o777, 0o600);
 
     // The next start: same data directory, a new process.
-    const audit = await AuditLog.open({ dir: join(dir, 'audit'), instanceId: 'vscode-1', redactor: new Redactor() });
+    const keys = await loadOrCreateAuditKeyring(fileAuditKeyStorage(defaultAuditKeyFile(dir)));
+    const audit = await AuditLog.open({ dir: join(dir, 'audit'), instanceId: 'vscode-1', redactor: new Redactor(), keys });
     const journal = new FilePendingJournal({ dir, instanceId: 'vscode-1' });
     const recovered = await journal.recoverOrphans(audit);
     assert.deepEqual(recovered.map((r) => r.id).sort(), held.pending.map((p) => p.id).sort());
@@ -87,7 +88,7 @@ describe('pending approvals across a restart', () => {
       client: { name: 'Visual Studio Code', version: '1.101.0' },
     });
     assert.equal(records.find((r) => r.callId === 'c2')?.kind, 'resource');
-    assert.equal((await verifyAudit(join(dir, 'audit'))).ok, true);
+    assert.equal((await verifyAudit(join(dir, 'audit'), { keys })).ok, true);
 
     const sink: AuditEvent[] = [];
     assert.deepEqual(await journal.recoverOrphans({ append: async (e) => sink.push(e) }), [], 'recovery happens once');

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { listAuditFiles, queryAudit, verifyAudit } from '../../../src/core/audit';
-import { openLog, tempDir } from './helpers';
+import { defaultAuditKeyFile, fileAuditKeyStorage, listAuditFiles, queryAudit, serializeAuditKeyring, verifyAudit } from '../../../src/core/audit';
+import { TEST_KEYS, openLog, tempDir } from './helpers';
 
 const WRITER = join(__dirname, 'fixtures', 'audit-writer.ts');
 
@@ -69,6 +69,7 @@ async function onDisk(dir: string): Promise<{ seqs: Set<number>; torn: boolean }
 describe('AuditLog: kill -9 of the writer during a burst', () => {
   it('loses no acknowledged record, and the torn tail is detected and quarantined', async (t) => {
     const dir = tempDir(t);
+    await fileAuditKeyStorage(defaultAuditKeyFile(dirname(dir))).write(serializeAuditKeyring(TEST_KEYS));
     let tornSeen = 0;
     let totalAcked = 0;
     // At least 3 kills; more (up to 8, with a larger record, so a slow parent still lands inside the
@@ -82,7 +83,7 @@ describe('AuditLog: kill -9 of the writer during a burst', () => {
       for (const seq of acked) assert.ok(seqs.has(seq), `acknowledged seq ${seq} is on disk (round ${round})`);
       assert.ok(Math.min(...acked) > previousSeq, 'seq continues across restarts');
 
-      const before = await verifyAudit(dir);
+      const before = await verifyAudit(dir, { keys: TEST_KEYS });
       assert.equal(before.ok, true, `chain intact before repair: ${JSON.stringify(before.firstBroken)}`);
       assert.equal(before.tornTails.length, torn ? 1 : 0, 'verify reports the torn tail');
 
@@ -91,7 +92,7 @@ describe('AuditLog: kill -9 of the writer during a burst', () => {
       assert.equal(log.openReport.quarantined !== undefined, torn, 'open detects exactly the torn tail');
       await log.close();
       if (torn) tornSeen++;
-      const after = await verifyAudit(dir);
+      const after = await verifyAudit(dir, { keys: TEST_KEYS });
       assert.equal(after.ok, true);
       assert.deepEqual(after.tornTails, []);
     }

@@ -1,19 +1,27 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { AuditLog, type AuditEvent, type AuditLogOptions } from '../../../src/core/audit';
+import { AuditLog, newAuditKeyring, type AuditEvent, type AuditLogOptions } from '../../../src/core/audit';
 import { Redactor } from '../../../src/core/redact';
 
-/** A fresh directory removed when the test ends. */
+/** The key ring of the tests' logs. */
+export const TEST_KEYS = newAuditKeyring();
+
+/**
+ * A fresh audit directory `<temp>/audit`, removed (with its sibling `audit-checkpoints`) when the
+ * test ends.
+ */
 export function tempDir(t: TestContext, prefix = 'mcpcp-audit-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const parent = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(parent, { recursive: true, force: true }));
+  const dir = join(parent, 'audit');
+  mkdirSync(dir);
   return dir;
 }
 
 export async function openLog(dir: string, options: Partial<AuditLogOptions> = {}): Promise<AuditLog> {
-  return AuditLog.open({ dir, instanceId: 'test', redactor: new Redactor(), ...options });
+  return AuditLog.open({ dir, instanceId: 'test', redactor: new Redactor(), keys: TEST_KEYS, ...options });
 }
 
 /** A varied, realistic event for record `i`. */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { canonicalJson, sha256Hex } from '../../../src/core/canonical-json';
-import { AuditLog, GENESIS_HASH, queryAudit, recordHash, verifyAudit, type AuditRecord } from '../../../src/core/audit';
+import { AuditLog, GENESIS_HASH, queryAudit, recordHash, recordMac, verifyAudit, type AuditRecord } from '../../../src/core/audit';
 import { Redactor } from '../../../src/core/redact';
-import { openLog, readAuditLines, sampleEvent, tempDir } from './helpers';
+import { TEST_KEYS, openLog, readAuditLines, sampleEvent, tempDir } from './helpers';
 
 const FILE1 = 'audit-test-000001.jsonl';
 
@@ -39,11 +39,12 @@ describe('AuditLog: the chain', () => {
       assert.equal(record.seq, i + 1);
       assert.equal(record.instance, 'test');
       assert.equal(record.prev, prev);
-      assert.equal(record.hash, recordHash(record));
+      assert.equal(record.kid, TEST_KEYS.current);
+      assert.equal(record.hash, recordMac(TEST_KEYS.keys.get(TEST_KEYS.current) ?? Buffer.alloc(0), record));
       assert.ok(!Number.isNaN(Date.parse(record.ts)));
       prev = record.hash;
     });
-    const result = await verifyAudit(dir);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(result.ok, true);
     assert.equal(result.records, 25);
     assert.equal(result.files, 1);
@@ -85,7 +86,7 @@ describe('AuditLog: the chain', () => {
     assert.deepEqual(log.openReport, { resumed: true, previousSeq: 5 });
     assert.equal((await log.append(sampleEvent(0))).seq, 6);
     await log.close();
-    const result = await verifyAudit(dir);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(result.ok, true);
     assert.equal(result.records, 6);
   });
@@ -111,7 +112,7 @@ describe('AuditLog: the chain', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(sampleEvent(i))));
     assert.deepEqual(log.stats, { records: 20, writes: 20 });
     await log.close();
-    assert.equal((await verifyAudit(dir)).ok, true);
+    assert.equal((await verifyAudit(dir, { keys: TEST_KEYS })).ok, true);
   });
 
   it('rejects an instance id that is not file-name safe', async (t) => {
@@ -126,10 +127,10 @@ describe('AuditLog: tampering is detected', () => {
       name: 'an edited field',
       tamper: (dir) => rewrite(dir, FILE1, (l) => l.map((x, i) => (i === 5 ? x.replace('"server":"kubernetes"', '"server":"kubernetez"') : x))),
       line: 6,
-      reason: /does not match its hash: it was edited/,
+      reason: /does not match its MAC: it was edited/,
     },
     {
-      name: 'an edited record with a recomputed hash',
+      name: 'an edited record with a recomputed (unkeyed) hash',
       tamper: (dir) =>
         rewrite(dir, FILE1, (l) =>
           l.map((x, i) => {
@@ -138,8 +139,8 @@ describe('AuditLog: tampering is detected', () => {
             return canonicalJson({ ...r, hash: recordHash(r) });
           }),
         ),
-      line: 5,
-      reason: /does not follow the previous record/,
+      line: 4,
+      reason: /does not match its MAC/,
     },
     { name: 'a deleted record', tamper: (dir) => rewrite(dir, FILE1, (l) => l.filter((_x, i) => i !== 2)), line: 3, reason: /deleted, inserted or reordered/ },
     {
@@ -175,9 +176,9 @@ describe('AuditLog: tampering is detected', () => {
     it(`${c.name} → first broken link reported`, async (t) => {
       const dir = tempDir(t);
       await writeRecords(dir, 10);
-      assert.equal((await verifyAudit(dir)).ok, true);
+      assert.equal((await verifyAudit(dir, { keys: TEST_KEYS })).ok, true);
       c.tamper(dir);
-      const result = await verifyAudit(dir);
+      const result = await verifyAudit(dir, { keys: TEST_KEYS });
       assert.equal(result.ok, false);
       assert.equal(result.firstBroken?.file, FILE1);
       assert.equal(result.firstBroken?.line, c.line);
@@ -191,25 +192,24 @@ describe('AuditLog: tampering is detected', () => {
     const files = [...readAuditLines(dir).keys()];
     assert.ok(files.length >= 4, `rotation made ${files.length} files`);
     unlinkSync(join(dir, files[1] ?? ''));
-    const missing = await verifyAudit(dir);
+    const missing = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(missing.ok, false);
     assert.match(missing.firstBroken?.reason ?? '', /audit-test-000002\.jsonl is missing/);
 
     const dir2 = tempDir(t);
     await writeRecords(dir2, 40, { maxFileBytes: 2000 });
     unlinkSync(join(dir2, FILE1));
-    const noFirst = await verifyAudit(dir2);
+    const noFirst = await verifyAudit(dir2, { keys: TEST_KEYS });
     assert.match(noFirst.firstBroken?.reason ?? '', /audit-test-000001\.jsonl is missing/);
   });
 
-  it('records cut from the end are caught by comparing with a kept lastHash', async (t) => {
+  it('records cut from the end are caught by the checkpoint', async (t) => {
     const dir = tempDir(t);
     await writeRecords(dir, 10);
-    const anchor = (await verifyAudit(dir)).instances[0]?.lastHash;
     rewrite(dir, FILE1, (l) => l.slice(0, 8));
-    const after = await verifyAudit(dir);
-    assert.equal(after.ok, true, 'a chain alone cannot see a cut tail');
-    assert.notEqual(after.instances[0]?.lastHash, anchor, 'the kept anchor can');
+    const after = await verifyAudit(dir, { keys: TEST_KEYS });
+    assert.equal(after.ok, false);
+    assert.match(after.firstBroken?.reason ?? '', /cut off the end: the checkpoint names seq 10/);
   });
 });
 
@@ -232,7 +232,7 @@ describe('AuditLog: rotation', () => {
       const firstOfThis = (files.get(names[i] ?? '') ?? [])[0];
       assert.equal(parse(firstOfThis).prev, parse(lastOfPrevious).hash, `${names[i]} continues ${names[i - 1]}`);
     }
-    const result = await verifyAudit(dir);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(result.ok, true);
     assert.equal(result.records, 60);
   });
@@ -245,7 +245,7 @@ describe('AuditLog: rotation', () => {
     await log.append({ type: 'config.changed' });
     await log.close();
     assert.deepEqual([...readAuditLines(dir).values()].map((l) => l.length), [1, 1, 1]);
-    assert.equal((await verifyAudit(dir)).ok, true);
+    assert.equal((await verifyAudit(dir, { keys: TEST_KEYS })).ok, true);
   });
 });
 
@@ -255,7 +255,7 @@ describe('AuditLog: torn tails', () => {
     await writeRecords(dir, 6);
     const torn = '{"hash":"ab12","instance":"test","seq":7,"ty';
     appendFileSync(join(dir, FILE1), torn);
-    const before = await verifyAudit(dir);
+    const before = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(before.ok, true);
     assert.deepEqual(before.tornTails, [{ instance: 'test', file: FILE1, line: 7, bytes: torn.length }]);
 
@@ -270,7 +270,7 @@ describe('AuditLog: torn tails', () => {
     assert.equal((await log.append(sampleEvent(0))).seq, 8);
     await log.close();
 
-    const after = await verifyAudit(dir);
+    const after = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(after.ok, true);
     assert.deepEqual(after.tornTails, []);
     assert.deepEqual(after.quarantineFiles, [q.quarantineFile]);
@@ -287,7 +287,7 @@ describe('AuditLog: torn tails', () => {
     const log = await openLog(dir);
     assert.equal(log.openReport.quarantined?.bytes, 322);
     await log.close();
-    const result = await verifyAudit(dir);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(result.ok, true);
     assert.equal(result.records, 4);
     const { records } = await queryAudit(dir, { type: 'audit.tail-quarantined' });
@@ -298,12 +298,27 @@ describe('AuditLog: torn tails', () => {
     const dir = tempDir(t);
     await writeRecords(dir, 12, { maxFileBytes: 1200 });
     const names = [...readAuditLines(dir).keys()];
-    const last = names.at(-1) ?? '';
+    // A crash right after a rotation: the new file holds only the start of its first record.
+    const last = `audit-test-${String(names.length + 1).padStart(6, '0')}.jsonl`;
     writeFileSync(join(dir, last), '{"partial');
     const log = await openLog(dir, { maxFileBytes: 1200 });
     assert.equal(log.openReport.quarantined?.file, last);
+    assert.equal(log.openReport.checkpointMismatch, undefined);
     await log.close();
-    assert.equal((await verifyAudit(dir)).ok, true);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
+    assert.equal(result.ok, true, JSON.stringify(result.firstBroken));
+
+    // Overwriting a file that held acknowledged records is not a torn tail: the checkpoint shows the loss.
+    const dir2 = tempDir(t);
+    await writeRecords(dir2, 12, { maxFileBytes: 1200 });
+    const newest = [...readAuditLines(dir2).keys()].at(-1) ?? '';
+    writeFileSync(join(dir2, newest), '{"partial');
+    const log2 = await openLog(dir2, { maxFileBytes: 1200 });
+    assert.match(log2.openReport.checkpointMismatch ?? '', /records were cut off: the checkpoint names seq 12/);
+    await log2.close();
+    const result2 = await verifyAudit(dir2, { keys: TEST_KEYS });
+    assert.equal(result2.ok, false);
+    assert.match(result2.firstBroken?.reason ?? '', /the writer found at open that records were cut off/);
   });
 
   it('an edited (parseable) last line is not cut: verify reports it', async (t) => {
@@ -314,7 +329,7 @@ describe('AuditLog: torn tails', () => {
     assert.equal(log.openReport.quarantined, undefined);
     await log.append({ type: 'config.changed' });
     await log.close();
-    const result = await verifyAudit(dir);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(result.ok, false);
     assert.equal(result.firstBroken?.line, 4);
   });
@@ -335,7 +350,7 @@ describe('AuditLog: secrets never reach the files', () => {
       kv: 'CANARYkv-value-777',
     };
     const redactor = new Redactor({ secrets: [canaries.token, canaries.stored] });
-    const log = await AuditLog.open({ dir, instanceId: 'canary', redactor, maxFileBytes: 1500 });
+    const log = await AuditLog.open({ dir, instanceId: 'canary', redactor, keys: TEST_KEYS, maxFileBytes: 1500 });
     const events = [
       { type: 'call.requested', server: 'kubernetes', tool: 'pods_list', detail: { args: { password: canaries.keyed, note: `using ${canaries.token}` } } },
       { type: 'call.failed', server: 'git', tool: 'push', outcome: 'error', error: `remote https://bot:${canaries.urlPass}@git.example.com rejected ${canaries.github}` },
@@ -349,7 +364,7 @@ describe('AuditLog: secrets never reach the files', () => {
     // A torn tail and its quarantine file must be clean too.
     const newest = readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort().at(-1) ?? '';
     appendFileSync(join(dir, newest), '{"partial');
-    const reopened = await AuditLog.open({ dir, instanceId: 'canary', redactor, maxFileBytes: 1500 });
+    const reopened = await AuditLog.open({ dir, instanceId: 'canary', redactor, keys: TEST_KEYS, maxFileBytes: 1500 });
     assert.ok(reopened.openReport.quarantined !== undefined);
     await reopened.close();
 
@@ -363,7 +378,7 @@ describe('AuditLog: secrets never reach the files', () => {
       }
       assert.ok(!content.includes('CANARY'), `no canary fragment in ${name}`);
     }
-    const verified = await verifyAudit(dir);
+    const verified = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(verified.ok, true, JSON.stringify(verified.firstBroken));
   });
 });
@@ -388,7 +403,7 @@ describe('AuditLog: concurrency', () => {
     assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 10_000 }, (_, i) => i + 1));
     assert.ok(stats.writes < 2_000, `group commit: ${stats.writes} writes for 10,000 records`);
 
-    const result = await verifyAudit(dir);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(result.ok, true, JSON.stringify(result.firstBroken));
     assert.equal(result.records, 10_000);
     assert.ok(result.files >= 2, 'rotation happened under load');

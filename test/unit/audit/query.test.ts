@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { AUDIT_CSV_COLUMNS, exportAudit, queryAudit, recordHash, type AuditEvent, type AuditRecord } from '../../../src/core/audit';
-import { openLog, readAuditLines, tempDir } from './helpers';
+import { AUDIT_CSV_COLUMNS, exportAudit, queryAudit, recordMac, type AuditEvent, type AuditRecord } from '../../../src/core/audit';
+import { TEST_KEYS, openLog, readAuditLines, tempDir } from './helpers';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
@@ -130,7 +130,7 @@ describe('exportAudit', () => {
     for (const line of lines) {
       assert.ok(stored.has(line), 'the line is byte-identical to the stored one');
       const record = JSON.parse(line) as AuditRecord;
-      assert.equal(recordHash(record), record.hash);
+      assert.equal(recordMac(TEST_KEYS.keys.get(record.kid ?? '') ?? Buffer.alloc(0), record), record.hash);
     }
     const times = lines.map((l) => Date.parse((JSON.parse(l) as AuditRecord).ts));
     assert.deepEqual(times, [...times].sort((a, b) => a - b));

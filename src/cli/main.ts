@@ -10,6 +10,7 @@ import { ControlPlane } from '../core/control-plane';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { FileSecretStore, assertSecretName } from '../core/secrets/secret-store';
 import { describeStatus, type ServerStatus } from '../core/supervisor/state';
+import { describeLeftovers, type LeftoverReport } from '../core/supervisor/instance-record';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
@@ -132,7 +133,7 @@ async function serve(argv: string[]): Promise<number> {
     authedRoutes: [
       (req, res, url) => {
         if (url.pathname !== '/status' || req.method !== 'GET') return false;
-        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses() });
+        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), leftovers: plane.leftovers });
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(body);
         return true;
@@ -201,13 +202,13 @@ async function status(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['data-dir'], ['json']);
   const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
   const instances = await readInstances(dataDir);
-  const results: Array<{ pid: number; port: number; servers: ServerStatus[] } | { pid: number; port: number; error: string }> = [];
+  const results: Array<{ pid: number; port: number; servers: ServerStatus[]; leftovers: LeftoverReport[] } | { pid: number; port: number; error: string }> = [];
   for (const instance of instances) {
     try {
       const res = await fetch(`http://127.0.0.1:${instance.port}/status`, { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(5_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { servers: ServerStatus[] };
-      results.push({ pid: instance.pid, port: instance.port, servers: body.servers });
+      const body = (await res.json()) as { servers: ServerStatus[]; leftovers?: LeftoverReport[] };
+      results.push({ pid: instance.pid, port: instance.port, servers: body.servers, leftovers: body.leftovers ?? [] });
     } catch (err) {
       results.push({ pid: instance.pid, port: instance.port, error: errorMessage(err) });
     }
@@ -231,6 +232,7 @@ async function status(argv: string[]): Promise<number> {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     for (const row of [header, ...rows]) process.stdout.write(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
     for (const s of r.servers.filter((x) => x.lastError)) process.stdout.write(`  ${s.name}: last error: ${s.lastError}\n`);
+    for (const l of r.leftovers) process.stdout.write(`  at start: ${describeLeftovers(l)}\n`);
   }
   return 0;
 }

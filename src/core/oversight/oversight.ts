@@ -199,6 +199,8 @@ export class Oversight implements OversightStages, UiBackend {
   }
 
   audit(event: PipelineEvent): Promise<void> {
+    // A server reading the host's roots changes nothing (it is answered from the host, never a client).
+    if (event.type === 'server.request' && event.method === 'roots/list') return Promise.resolve();
     return this.write(toAuditEvent(event, this.options.redactor));
   }
 

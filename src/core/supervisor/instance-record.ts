@@ -169,7 +169,9 @@ export async function recoverLeftovers(options: { dir: string; selfInstance: str
       processes = await stopMarked(record.instance, options.graceMs);
       const found = new Set(processes.map((p) => p.pid));
       for (const child of record.children ?? []) {
-        if (!found.has(child.pid) && procStat(child.pid) && !carriesMarkers(child.pid, [`${INSTANCE_ENV}=${record.instance}`])) untouched.push(child.pid);
+        const now = procStat(child.pid);
+        // A zombie is an exited child nobody reaped yet: gone, not reused.
+        if (!found.has(child.pid) && now && now.state !== 'Z' && !carriesMarkers(child.pid, [`${INSTANCE_ENV}=${record.instance}`])) untouched.push(child.pid);
       }
     }
     await rm(claimed, { force: true });
@@ -185,7 +187,7 @@ export function describeLeftovers(report: LeftoverReport): string {
   const parts = report.processes.map((p) => `pid ${p.pid}${p.server ? ` (${p.server})` : ''} ${p.outcome}`);
   const head = `instance ${report.instance} (pid ${report.pid}) ended without stopping its servers`;
   const what = report.processes.length === 0 ? 'no process of it was left' : `${report.processes.length} leftover process${report.processes.length === 1 ? '' : 'es'}: ${parts.join(', ')}`;
-  const reused = report.untouched.length > 0 ? `; recorded pid${report.untouched.length === 1 ? '' : 's'} ${report.untouched.join(', ')} now belong${report.untouched.length === 1 ? 's' : ''} to other processes and were left alone` : '';
+  const reused = report.untouched.length > 0 ? `; left alone: recorded pid${report.untouched.length === 1 ? '' : 's'} ${report.untouched.join(', ')} (another process now, without the marker)` : '';
   return `${head}: ${what}${reused}`;
 }
 

@@ -172,7 +172,7 @@ async function serve(argv: string[]): Promise<number> {
       log(`${signal}: stopping`);
       webUi?.dispose();
       void plane
-        .stop()
+        .stop(signal)
         .then(() => rm(instanceFile, { force: true }))
         .finally(() => resolveStop());
     };

@@ -233,8 +233,14 @@ export class ControlPlane {
     await this.applyPolicy(this.config);
   }
 
-  /** Rejects pending approvals, stops every child (staged, within about 3 s) and the gateway, closes the audit log. */
-  async stop(): Promise<void> {
+  /**
+   * Stops draining first: new calls are refused and waiting ones (approval, queue) end at once
+   * with an error naming `reason`; calls already running get `gateway.drainTimeoutMs` to finish.
+   * Then rejects pending approvals, stops every child (staged, within about 3 s) and the gateway,
+   * and closes the audit log.
+   */
+  async stop(reason = 'the control plane is stopping'): Promise<void> {
+    await this.gateway.drain(reason).catch((err: unknown) => this.options.log?.(`drain: ${err instanceof Error ? err.message : String(err)}`));
     this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
     // Anything still carrying this instance's marker (a grandchild that left every group) goes too.

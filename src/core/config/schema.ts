@@ -96,6 +96,19 @@ export const gatewayConfigSchema = z
     maxConcurrentPerSession: z.number().int().min(1).default(32).describe('Requests one client session may have in flight (429 beyond).'),
     maxRequestsPerSecondPerSession: z.number().int().min(1).default(200).describe('Sustained request rate per client session (429 beyond).'),
     callTimeoutMs: z.number().int().min(1_000).default(10 * 60_000).describe('Longest a forwarded request may run in a server.'),
+    drainTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(300_000)
+      .default(10_000)
+      .describe('On a stop (SIGTERM, SIGINT, VS Code closing), how long calls already running may still finish; then they get an error naming the stop. New, queued and approval-waiting calls get it at once.'),
+    queueTimeoutMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(30_000)
+      .describe('Longest a call to a third-party server waits while another session\'s calls run there (calls from two sessions are serialized so that the server\'s requests reach the right client).'),
   })
   .strict();
 

@@ -3,6 +3,7 @@ import type { Notification } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from '../config/schema';
 import type { Metrics } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
+import type { Drain } from './drain';
 import type { OversightStages, PipelineEvent } from './pipeline';
 
 /** A root the host exposes to servers (workspace folders, or configured roots headless). */
@@ -35,6 +36,8 @@ export interface GatewayOptions {
 export interface GatewayContext {
   readonly options: GatewayOptions;
   readonly metrics: Metrics;
+  /** The stop in progress, if any: new requests are refused, waits end, forwards get the drain time. */
+  readonly drain: Drain;
   supervisor(): Supervisor | undefined;
   stages(): OversightStages;
   log(message: string): void;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { queryAudit } from '../../../src/core/audit';
-import { REPO_ROOT, connectClient, firstText, startPlane } from '../../helpers/fixture-plane';
+import { REPO_ROOT, connectClient, firstText, startPlane, waitFor } from '../../helpers/fixture-plane';
 
 const CLI = join(REPO_ROOT, 'dist/cli.js');
 
@@ -53,6 +53,25 @@ describe('smaller faults', () => {
       const records = (await queryAudit(auditDir, {}, { limit: 1000 })).records;
       assert.ok(records.some((r) => r.type === 'call.completed' && r.tool === 'roots'));
       assert.deepEqual(records.filter((r) => r.type === 'config.changed'), []);
+    } finally {
+      await plane.stop();
+    }
+  });
+
+  it('a crash-looping server answers a new session without Retry-After and says a manual start is needed', async () => {
+    const plane = await startPlane([{ name: 'loop', fixture: 'exit-at-start' }], { supervisor: { crashLoopThreshold: 2, backoffBaseMs: 10, backoffCapMs: 20 } });
+    try {
+      const managed = plane.supervisor.get('loop')!;
+      await waitFor(() => managed.status.state.kind === 'crash-looping', 15_000, 'crash-looping');
+      const res = await fetch(plane.url('loop'), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${plane.gateway.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), null, 'it never recovers by itself: no Retry-After');
+      const body = (await res.json()) as { error: { message: string } };
+      assert.match(body.error.message, /server "loop" is crash-looping \(2 quick crashes\).*it will not restart by itself: fix it, then start it by hand/);
     } finally {
       await plane.stop();
     }

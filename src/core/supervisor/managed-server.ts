@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CreateMessageRequestSchema,
@@ -118,6 +118,7 @@ export class ManagedServer {
   private upstream: UpstreamConnection | undefined;
   private generation = 0;
   private spawnCount = 0;
+  private anonymousInstance: string | undefined;
   /** Consecutive crashes within the crash-loop window of becoming running. */
   private quickCrashes = 0;
   private backoffAttempt = 0;
@@ -321,8 +322,9 @@ export class ManagedServer {
     } catch (err) {
       throw new ControlPlaneError(err instanceof ControlPlaneError && err.code === 'SPAWN_FAILED' ? 'SPAWN_FAILED' : 'CONFIG_INVALID', errorMessage(err), { cause: err });
     }
-    const instanceId = this.options.owner?.instanceId;
-    if (!instanceId) return StdioLink.spawn(spawnSpec, { stopTiming: this.options.stopTiming ?? DEFAULT_STOP_TIMING, log: (m) => this.log.note(m) });
+    // Without an owner (a bare supervisor) the children are still marked, so that what they
+    // leave behind can be found; only the crash recovery of a later start needs the owner's record.
+    const instanceId = this.options.owner?.instanceId ?? (this.anonymousInstance ??= `anonymous-${process.pid}-${randomBytes(4).toString('hex')}`);
     const spawnId = `${this.spec.name}#${++this.spawnCount}`;
     const env = { ...spawnSpec.env, [INSTANCE_ENV]: instanceId, [SPAWN_ENV]: spawnId };
     const link = await StdioLink.spawn(

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../errors';
 import type { SpawnOwner } from './managed-server';
@@ -17,6 +18,8 @@ interface RecordFile {
   /** Clock ticks since boot (`/proc/<pid>/stat` field 22): with `pid`, identifies the process. */
   startTime: number | null;
   bootId: string | null;
+  /** A data directory shared between machines (a network home) holds records of other hosts: not ours to judge. */
+  host: string;
   startedAt: string;
   children: Array<{ server: string; pid: number }>;
 }
@@ -70,6 +73,7 @@ export class InstanceProcessRecord implements SpawnOwner {
       pid: process.pid,
       startTime: procStat('self')?.startTime ?? null,
       bootId: bootId() ?? null,
+      host: hostname(),
       startedAt: new Date().toISOString(),
       children: [],
     };
@@ -130,7 +134,8 @@ export class InstanceProcessRecord implements SpawnOwner {
  * window runs its own control plane, whose record is skipped while it lives). Only processes whose
  * `/proc/<pid>/environ` carries the dead instance's marker are signalled (SIGTERM, then SIGKILL
  * after `graceMs`); a recorded pid without the marker is reported as untouched. Records of a
- * previous boot are removed without looking for processes. Without `/proc` (not Linux) nothing is
+ * previous boot are removed without looking for processes; records of another host (a shared
+ * network home) are left alone. Without `/proc` (not Linux) nothing is
  * signalled: a record whose pid is gone is removed and reported with no processes.
  */
 export async function recoverLeftovers(options: { dir: string; selfInstance: string; graceMs: number; log?: (message: string) => void }): Promise<LeftoverReport[]> {
@@ -154,6 +159,7 @@ export async function recoverLeftovers(options: { dir: string; selfInstance: str
       continue; // being written, or not ours
     }
     if (typeof record.instance !== 'string' || typeof record.pid !== 'number') continue;
+    if (record.host !== undefined && record.host !== hostname()) continue;
     const sameBoot = record.bootId !== null && record.bootId === currentBoot;
     if (sameBoot && instanceAlive(record)) continue;
     // Claim it so that two instances starting together do not both clean up.

@@ -142,14 +142,17 @@ export class StdioChild {
       }
       return;
     }
-    if (!this.hasExited) {
+    const members = this.members();
+    // The group id stays reserved while the group has a member: with the leader gone, a member we
+    // know by its marker proves the group is still ours (and reaches members we can't read).
+    if (!this.hasExited || members.some((p) => p.pgid === pid)) {
       try {
         process.kill(-pid, signal);
       } catch {
-        // Not a group leader any more (it called setsid): the scan below finds it.
+        // Not a group leader any more (it called setsid): the scan finds it.
       }
     }
-    for (const p of this.members()) signalIfSame(p, signal);
+    for (const p of members) signalIfSame(p, signal);
   }
 
   /**

@@ -187,8 +187,8 @@ export class CallPipeline {
     this.ctx.metrics.record(call.server, call.name, durationMs, outcome);
     try {
       await this.ctx.stages().audit({ type: 'call.failed', call, durationMs, outcome, error: message });
-    } catch (err) {
-      this.ctx.log(`audit: ${errorMessage(err)}`);
+    } catch {
+      // The audit stage reports its own failure (once, not per refused call) and refuses calls.
     }
   }
 

@@ -39,6 +39,11 @@ export class Drain {
     return this.reasonText;
   }
 
+  /** Requests registered now (in flight or waiting). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   get stopping(): boolean {
     return this.reasonText !== undefined;
   }

@@ -113,6 +113,8 @@ export class Gateway implements UpstreamHooks {
    * complete).
    */
   async drain(reason: string, timeoutMs: number = this.options.config.drainTimeoutMs): Promise<void> {
+    const inFlight = this.drainState.size;
+    if (inFlight > 0 && !this.drainState.stopping) this.options.log?.(`${reason}: draining ${inFlight} request${inFlight === 1 ? '' : 's'} (waiting ones end now, running ones get up to ${timeoutMs / 1000} s)`);
     await this.drainState.begin(reason, timeoutMs);
     // The SDK writes each answer a few microtasks after its handler settles: let them reach the sockets.
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -12,6 +12,7 @@ import type { Readiness } from '../core/gateway/gateway';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { FileSecretStore, assertSecretName } from '../core/secrets/secret-store';
 import { describeStatus, type ServerStatus } from '../core/supervisor/state';
+import { describeLeftovers, type LeftoverReport } from '../core/supervisor/instance-record';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
@@ -151,7 +152,7 @@ async function serve(argv: string[]): Promise<number> {
     authedRoutes: [
       (req, res, url) => {
         if (url.pathname !== '/status' || req.method !== 'GET') return false;
-        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), waiting: plane.waiting, policy: plane.policy.problems(), audit: plane.oversight.auditHealth, readiness: plane.readiness() });
+        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), waiting: plane.waiting, policy: plane.policy.problems(), audit: plane.oversight.auditHealth, readiness: plane.readiness(), leftovers: plane.leftovers });
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(body);
         return true;
@@ -190,7 +191,7 @@ async function serve(argv: string[]): Promise<number> {
       log(`${signal}: stopping`);
       webUi?.dispose();
       void plane
-        .stop()
+        .stop(signal)
         .then(() => rm(instanceFile, { force: true }))
         .finally(() => resolveStop());
     };
@@ -220,13 +221,13 @@ async function status(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['data-dir'], ['json']);
   const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
   const instances = await readInstances(dataDir);
-  const results: Array<{ pid: number; port: number; servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness } | { pid: number; port: number; error: string }> = [];
+  const results: Array<{ pid: number; port: number; servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness; leftovers: LeftoverReport[] } | { pid: number; port: number; error: string }> = [];
   for (const instance of instances) {
     try {
       const res = await fetch(`http://127.0.0.1:${instance.port}/status`, { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(5_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness };
-      results.push({ pid: instance.pid, port: instance.port, servers: body.servers, waiting: body.waiting ?? [], policy: body.policy ?? [], ...(body.audit ? { audit: body.audit } : {}), ...(body.readiness ? { readiness: body.readiness } : {}) });
+      const body = (await res.json()) as { servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness; leftovers?: LeftoverReport[] };
+      results.push({ pid: instance.pid, port: instance.port, servers: body.servers, waiting: body.waiting ?? [], policy: body.policy ?? [], ...(body.audit ? { audit: body.audit } : {}), ...(body.readiness ? { readiness: body.readiness } : {}), leftovers: body.leftovers ?? [] });
     } catch (err) {
       results.push({ pid: instance.pid, port: instance.port, error: errorMessage(err) });
     }
@@ -264,6 +265,7 @@ async function status(argv: string[]): Promise<number> {
       if (p.kind === 'device') process.stdout.write(`  device ${p.name} (${p.destination ?? ''}): waiting for consent: mcpcp consent grant ${p.id}\n`);
     }
     for (const line of r.policy ?? []) process.stdout.write(`  policy: ${line}\n`);
+    for (const l of r.leftovers) process.stdout.write(`  at start: ${describeLeftovers(l)}\n`);
   }
   return 0;
 }

@@ -15,6 +15,8 @@ import { Metrics } from './metrics/metrics';
 import { openOversight, type Oversight } from './oversight/oversight';
 import { LayeredPolicy } from './oversight/policy-source';
 import { Redactor } from './redact';
+import { DEFAULT_STOP_TIMING } from './supervisor/child-process';
+import { InstanceProcessRecord, PROCESSES_DIR, describeLeftovers, newInstanceId, recoverLeftovers, type LeftoverReport } from './supervisor/instance-record';
 import type { LogSink } from './supervisor/server-log';
 import { isServing } from './supervisor/state';
 import { Supervisor } from './supervisor/supervisor';
@@ -69,6 +71,12 @@ export class ControlPlane {
   /** Knows every secret the control plane handles; audit records and previews pass through it. */
   readonly redactor = new Redactor();
   readonly policy: LayeredPolicy;
+  /**
+   * This instance's id and record of children: every child carries `MCPCP_INSTANCE=<id>`, and a
+   * later start cleans up what a crash of this instance left (see `recoverLeftovers`).
+   */
+  readonly processes: InstanceProcessRecord;
+  private leftoverReports: LeftoverReport[] = [];
   private oversightImpl: Oversight | undefined;
   private problemsList: SpecProblem[] = [];
   private host: HostEnvironment;
@@ -95,7 +103,9 @@ export class ControlPlane {
       readiness: () => this.readiness(),
     });
     const sink = options.logSink;
+    this.processes = new InstanceProcessRecord(join(options.stateDir, PROCESSES_DIR), newInstanceId(options.instancePrefix), options.log);
     this.supervisor = new Supervisor({
+      owner: this.processes,
       config: options.config.supervisor,
       hooks: this.gateway,
       // Every line of a child's stderr and of the supervisor (command lines with expanded
@@ -141,6 +151,7 @@ export class ControlPlane {
     try {
       await plane.applyPolicy(options.config);
       await plane.gateway.listen();
+      await plane.recoverLeftovers();
       await plane.applyConfig(options.config, options.host);
     } catch (err) {
       await plane.stop();
@@ -165,6 +176,37 @@ export class ControlPlane {
       reasons.push(`server ${s.name} is ${s.state.kind}`);
     }
     return { ready: reasons.length === 0, reasons };
+  }
+
+  /**
+   * Stops what dead instances (a `kill -9`, a VS Code window that was killed) left running, before
+   * this instance starts its own servers; logs and audits each cleanup.
+   */
+  private async recoverLeftovers(): Promise<void> {
+    const timing = DEFAULT_STOP_TIMING;
+    const reports = await recoverLeftovers({
+      dir: join(this.options.stateDir, PROCESSES_DIR),
+      selfInstance: this.processes.instanceId,
+      graceMs: timing.sigkillAfterMs - timing.sigtermAfterMs,
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+    this.leftoverReports = reports.filter((r) => r.processes.length > 0 || r.untouched.length > 0);
+    for (const r of this.leftoverReports) {
+      await this.oversightImpl
+        ?.recordAction({
+          action: 'leftovers.stop',
+          outcome: r.processes.every((p) => p.outcome !== 'survived') ? 'ok' : 'error',
+          detail: { summary: describeLeftovers(r), instance: r.instance, pid: r.pid, processes: r.processes.map((p) => ({ pid: p.pid, server: p.server ?? null, outcome: p.outcome, command: this.redactor.redactString(p.command) })), untouched: r.untouched },
+          ...(r.processes.some((p) => p.outcome === 'survived') ? { error: 'some leftover processes survived SIGKILL' } : {}),
+        })
+        .catch((err: unknown) => this.options.log?.(`cannot audit the leftover cleanup: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    this.processes.open();
+  }
+
+  /** What this start found and stopped of instances that ended without stopping their servers. */
+  get leftovers(): readonly LeftoverReport[] {
+    return this.leftoverReports;
   }
 
   /** The policy, approval and audit stages, and the UIs' backend. */
@@ -358,10 +400,20 @@ export class ControlPlane {
     await this.applyPolicy(this.config);
   }
 
-  /** Rejects pending approvals, stops every child (staged, within about 3 s) and the gateway, closes the audit log. */
-  async stop(): Promise<void> {
+  /**
+   * Stops draining first: new calls are refused and waiting ones (approval, queue) end at once
+   * with an error naming `reason`; calls already running get `gateway.drainTimeoutMs` to finish.
+   * Then rejects pending approvals, stops every child (staged, within about 3 s) and the gateway,
+   * and closes the audit log.
+   */
+  async stop(reason = 'the control plane is stopping'): Promise<void> {
+    await this.gateway.drain(reason).catch((err: unknown) => this.options.log?.(`drain: ${err instanceof Error ? err.message : String(err)}`));
     this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
+    // Anything still carrying this instance's marker (a grandchild that left every group) goes too.
+    const stray = await this.processes.sweep(DEFAULT_STOP_TIMING.sigkillAfterMs - DEFAULT_STOP_TIMING.sigtermAfterMs).catch(() => []);
+    if (stray.length > 0) this.options.log?.(`stopped ${stray.length} process${stray.length === 1 ? '' : 'es'} that outlived their server's stop: ${stray.map((p) => `pid ${p.pid} ${p.outcome}`).join(', ')}`);
+    this.processes.close();
     await this.oversightImpl?.close().catch(() => undefined);
     this.policy.dispose();
     this.consent.dispose();

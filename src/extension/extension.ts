@@ -414,5 +414,5 @@ export async function deactivate(): Promise<void> {
   const current = running;
   running = undefined;
   if (!current) return;
-  await current.plane.stop();
+  await current.plane.stop('VS Code is closing the window');
 }

@@ -29,12 +29,13 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  // Point at the deepest node that exists along the path.
+  // Point at the deepest node that exists along the path; an unknown key at its own line.
+  const located = issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? [...path, issue.keys[0]] : path;
   let line = 1;
   let column = 1;
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-    const keyNode = depth > 0 ? findKeyNode(doc, path.slice(0, depth)) : undefined;
+  for (let depth = located.length; depth >= 0; depth--) {
+    const node = doc.getIn(located.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    const keyNode = depth > 0 ? findKeyNode(doc, located.slice(0, depth)) : undefined;
     const offset = keyNode?.range?.[0] ?? node?.range?.[0];
     if (offset !== undefined) {
       const pos = lineCounter.linePos(offset);

@@ -103,6 +103,19 @@ export const gatewayConfigSchema = z
     maxSessions: z.number().int().min(1).default(1_000).describe('Client sessions kept at most; beyond, the longest-idle sessions are closed to make room (a busy one never is).'),
     unauthenticatedTimeoutMs: z.number().int().min(100).default(10_000).describe('A connection that has not shown the client token and has no request under way (unfinished headers included) is closed after this time.'),
     maxUnauthenticatedConnections: z.number().int().min(1).default(64).describe('Such connections kept at most; beyond, the oldest is closed, so they cannot starve real clients.'),
+    drainTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(300_000)
+      .default(10_000)
+      .describe('On a stop (SIGTERM, SIGINT, VS Code closing), how long calls already running may still finish; then they get an error naming the stop. New, queued and approval-waiting calls get it at once.'),
+    queueTimeoutMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(30_000)
+      .describe('Longest a call to a third-party server waits while another session\'s calls run there (calls from two sessions are serialized so that the server\'s requests reach the right client).'),
   })
   .strict();
 

@@ -112,7 +112,14 @@ export function resolveServerSpecs(config: Config, host: HostEnvironment): { spe
       continue;
     }
     if (!entry.command) {
-      problems.push({ server: name, message: `server "${name}" is not built in: give it a \`command\` (and \`args\`), or a \`url\`` });
+      // Listed as a failed server (status, tree) as well as reported: a mistyped built-in name
+      // must not just vanish.
+      const near = BUILTIN_SERVERS.find((b) => editDistance(b.name, name) <= 2);
+      const message = `server "${name}" is not built in${near ? ` (did you mean "${near.name}"?)` : ''}: give it a \`command\` (and \`args\`), or a \`url\`; built-in servers: ${BUILTIN_SERVERS.map((b) => b.name).join(', ')}`;
+      problems.push({ server: name, message });
+      specs.push(makeSpec(name, false, entry, host, new Set<string>(), [], async () => {
+        throw new ControlPlaneError('CONFIG_INVALID', message);
+      }));
       continue;
     }
     const command = entry.command;
@@ -247,4 +254,15 @@ async function consentedSecrets(name: string, entry: ServerConfig, host: HostEnv
     list: () => inner.list(),
     onDidChange: inner.onDidChange,
   };
+}
+
+/** Levenshtein distance, for "did you mean" on short names. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }

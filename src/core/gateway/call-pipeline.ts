@@ -22,6 +22,7 @@ import { ControlPlaneError, errorMessage } from '../errors';
 import type { CallOutcome } from '../metrics/metrics';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
+import type { DrainTicket, StopPhase } from './drain';
 import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
@@ -74,8 +75,21 @@ export class CallPipeline {
     if (caps.completions) mcp.setRequestHandler(CompleteRequestSchema, forward as never);
   }
 
-  /** The pipeline for one client request: policy → approval → forward, with audit and metrics. */
+  /**
+   * The pipeline for one client request: policy → approval → forward, with audit and metrics.
+   * During a stop (see `Drain`) it answers with a JSON-RPC error naming the stop instead.
+   */
   async handle(session: ClientSession, request: Request, extra: Extra): Promise<Result> {
+    const arrivedStopping = this.ctx.drain.stopping;
+    const ticket = this.ctx.drain.enter(extra.signal);
+    try {
+      return await this.run(session, request, extra, ticket, arrivedStopping);
+    } finally {
+      ticket.leave();
+    }
+  }
+
+  private async run(session: ClientSession, request: Request, extra: Extra, ticket: DrainTicket, arrivedStopping: boolean): Promise<Result> {
     const managed = this.ctx.supervisor()?.get(session.server);
     const params = (request.params ?? {}) as Record<string, unknown> & { _meta?: Record<string, unknown> };
     const name = callName(request.method, params);
@@ -88,7 +102,7 @@ export class CallPipeline {
     const gone = new AbortController();
     session.callerGone.set(extra.requestId, () => gone.abort());
     try {
-      return await this.run(session, request, extra, {
+      return await this.runCall(session, request, extra, ticket, arrivedStopping, {
         id: randomUUID(),
         server: session.server,
         builtin,
@@ -100,7 +114,9 @@ export class CallPipeline {
         dryRun: request.method === 'tools/call' && builtin && hasPreview && args['dryRun'] === true,
         client: clientIdentity(session.mcp),
         sessionId: session.id,
-        signal: AbortSignal.any([extra.signal, gone.signal]),
+        // Ends on the client's cancellation, when the caller is gone, and at once on a stop
+        // (approval waits end with it).
+        signal: AbortSignal.any([ticket.wait, gone.signal]),
         progressToken: params._meta?.progressToken as GatewayCall['progressToken'],
         startedAt: Date.now(),
       });
@@ -109,21 +125,22 @@ export class CallPipeline {
     }
   }
 
-  private async run(session: ClientSession, request: Request, extra: Extra, call: GatewayCall): Promise<Result> {
+  private async runCall(session: ClientSession, request: Request, extra: Extra, ticket: DrainTicket, arrivedStopping: boolean, call: GatewayCall): Promise<Result> {
     const managed = this.ctx.supervisor()?.get(session.server);
     const params = (request.params ?? {}) as Record<string, unknown>;
     const { name, args } = call;
     const guarded = request.method === 'tools/call' || request.method === 'resources/read' || request.method === 'prompts/get';
+    if (arrivedStopping) return await this.stopped(call, 'new', guarded);
     if (request.method === 'tools/list') {
       // The server's tool filter applies to what clients see, page by page.
-      const { result } = await this.forward(session, call, request, extra, false);
+      const { result } = await this.forward(session, call, request, extra, ticket, false);
       const filter = managed?.spec.toolFilter;
       if (!filter) return result;
       const tools = (result as { tools?: Array<{ name: string }> }).tools ?? [];
       return { ...result, tools: tools.filter((t) => toolOffered(filter, t.name)) };
     }
     // Lists, completions and subscriptions pass through; only calls count in the metrics.
-    if (!guarded) return this.forward(session, call, request, extra, false).then((r) => r.result);
+    if (!guarded) return this.forward(session, call, request, extra, ticket, false).then((r) => r.result);
     if (request.method === 'tools/call' && !toolOffered(managed?.spec.toolFilter, name)) {
       return this.refuse(call, 'denied', `Tool "${name}" is turned off on server "${session.server}" by the control plane's tool filter; use another tool.`);
     }
@@ -154,7 +171,7 @@ export class CallPipeline {
       const runPreview = async (): Promise<CallToolResult | undefined> => {
         if (!call.builtin || !call.hasPreview) return undefined;
         const previewRequest = { method: 'tools/call', params: { ...params, arguments: { ...args, dryRun: true } } } as Request;
-        const { result } = await this.forward(session, { ...call, id: randomUUID() }, previewRequest, extra, false);
+        const { result } = await this.forward(session, { ...call, id: randomUUID() }, previewRequest, extra, ticket, false);
         return result as CallToolResult;
       };
       const progress = (message: string): void => {
@@ -167,21 +184,49 @@ export class CallPipeline {
       } catch (err) {
         outcome = { approved: false, reason: errorMessage(err) };
       }
-      if (!outcome.approved) return this.refuse(call, outcome.outcome ?? 'rejected', `Not approved: ${outcome.reason}`);
+      if (!outcome.approved) {
+        if (ticket.stoppedBy()) return await this.stopped(call, 'waiting', true);
+        return this.refuse(call, outcome.outcome ?? 'rejected', `Not approved: ${outcome.reason}`);
+      }
     }
-    const { result, failed } = await this.forward(session, call, request, extra, true, call.dryRun ? 'dry-run' : undefined);
+    const { result, failed } = await this.forward(session, call, request, extra, ticket, true, call.dryRun ? 'dry-run' : undefined);
     if (!failed) {
       const durationMs = Date.now() - call.startedAt;
       const isError = (result as CallToolResult).isError === true;
-      this.ctx.auditLater({ type: 'call.completed', call, durationMs, resultBytes: JSON.stringify(result).length, isError });
+      // Recorded before the result leaves (the audit log group-commits concurrent records). If it
+      // can't be written the tool has run all the same: the result goes back, flagged, rather than
+      // make the agent run the action again.
+      try {
+        await this.ctx.stages().audit({ type: 'call.completed', call, durationMs, resultBytes: JSON.stringify(result).length, isError });
+      } catch (err) {
+        this.ctx.log(`audit: the completion of ${call.server}/${call.name} could not be recorded: ${errorMessage(err)}`);
+        const meta = (result as { _meta?: Record<string, unknown> })._meta ?? {};
+        return { ...result, _meta: { ...meta, [AUDIT_META]: { recorded: false, error: errorMessage(err) } } };
+      }
     }
     return result;
   }
 
-  private refuse(call: GatewayCall, outcome: CallOutcome, message: string): Result {
+  /** Answers a call the stop reached before it completed: a JSON-RPC error naming the stop, audited as `stopped`. */
+  private async stopped(call: GatewayCall, phase: StopPhase, record: boolean): Promise<never> {
+    const message = this.ctx.drain.error(phase, call.server).message;
+    if (record) await this.recordFailure(call, 'stopped', message);
+    throw new McpError(ErrorCode.InternalError, message);
+  }
+
+  /** Metrics and the `call.failed` record, written before the answer leaves. */
+  private async recordFailure(call: GatewayCall, outcome: CallOutcome, message: string): Promise<void> {
     const durationMs = Date.now() - call.startedAt;
     this.ctx.metrics.record(call.server, call.name, durationMs, outcome);
-    this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome, error: message });
+    try {
+      await this.ctx.stages().audit({ type: 'call.failed', call, durationMs, outcome, error: message });
+    } catch {
+      // The audit stage reports its own failure (once, not per refused call) and refuses calls.
+    }
+  }
+
+  private async refuse(call: GatewayCall, outcome: CallOutcome, message: string): Promise<Result> {
+    await this.recordFailure(call, outcome, message);
     if (call.method === 'tools/call') return { content: [{ type: 'text', text: message }], isError: true };
     throw new McpError(ErrorCode.InvalidRequest, message);
   }
@@ -190,12 +235,16 @@ export class CallPipeline {
    * Sends a request to the server's current child. Crashes, restarts and timeouts end the call
    * with a clear message (a tool result for tools/call, a JSON-RPC error otherwise), never a hang.
    */
-  private async forward(session: ClientSession, call: GatewayCall, request: Request, extra: Extra, record = true, okOutcome?: CallOutcome): Promise<{ result: Result; failed: boolean }> {
+  private async forward(session: ClientSession, call: GatewayCall, request: Request, extra: Extra, ticket: DrainTicket, record = true, okOutcome?: CallOutcome): Promise<{ result: Result; failed: boolean }> {
     const managed = this.ctx.supervisor()?.get(session.server);
-    const release = await this.router.acquireRoute(session, call);
+    let release = (): void => undefined;
+    let forwarded = false;
     try {
+      release = await this.router.acquireRoute(session, call, { signal: ticket.wait, progress: (message) => notifyWaiting(call, extra, message) });
       if (!managed) throw new ControlPlaneError('UNKNOWN_SERVER', `server "${session.server}" was removed`);
-      const conn = await managed.waitUntilServing(this.ctx.options.waitForServerMs ?? 10_000, extra.signal);
+      const conn = await managed.waitUntilServing(this.ctx.options.waitForServerMs ?? 10_000, ticket.wait);
+      // Only calls forwarded before a stop began run; a later one has not started and does not.
+      if (ticket.wait.aborted) throw ticket.wait.reason;
       const params = { ...(request.params ?? {}) } as Record<string, unknown>;
       const meta: Record<string, unknown> = { ...((params['_meta'] as Record<string, unknown> | undefined) ?? {}), [CALL_ID_META]: call.id };
       delete meta['progressToken'];
@@ -204,8 +253,9 @@ export class CallPipeline {
       // Progress goes out in order, and before the result it preceded.
       let progressSent: Promise<void> = Promise.resolve();
       try {
+        forwarded = true;
         const raw = await conn.client.request({ method: request.method, params } as Request, AnyResultSchema, {
-          signal: extra.signal,
+          signal: ticket.run,
           timeout: managed.spec.callTimeoutMs ?? this.ctx.options.config.callTimeoutMs,
           ...(call.progressToken !== undefined
             ? {
@@ -227,13 +277,10 @@ export class CallPipeline {
         this.router.untrack(call.id, session);
       }
     } catch (err) {
-      const durationMs = Date.now() - call.startedAt;
+      if (ticket.stoppedBy()) return await this.stopped(call, forwarded ? 'running' : 'waiting', record);
       const cancelled = extra.signal.aborted;
       const message = cancelled ? 'request cancelled by the client' : this.ctx.echo.text(session.server, this.describeForwardError(session.server, err));
-      if (record) {
-        this.ctx.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'failed');
-        this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error: message });
-      }
+      if (record) await this.recordFailure(call, cancelled ? 'cancelled' : 'failed', message);
       // An error the server itself returned passes through unchanged.
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.RequestTimeout) {
         throw new McpError(err.code, this.ctx.echo.text(session.server, stripMcpPrefix(err.message)), this.ctx.echo.outbound(session.server, err.data));
@@ -258,6 +305,21 @@ export class CallPipeline {
     if (err instanceof ControlPlaneError) return err.message;
     return `Server "${server}" could not handle the call: ${stripMcpPrefix(errorMessage(err))}`;
   }
+}
+
+/** `_meta` key on a result whose completion record could not be written. */
+export const AUDIT_META = 'mcpcp/audit';
+
+/**
+ * Tells a caller why its call waits (progress when it sent a token, a log message when the
+ * session's server can log). Best effort: a client that can't take either still gets its answer.
+ */
+function notifyWaiting(call: GatewayCall, extra: Extra, message: string): void {
+  if (call.progressToken !== undefined) {
+    void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: call.progressToken, progress: 0, message } }).catch(() => undefined);
+  }
+  // On the call's own stream; rejected (and ignored) when the server has no logging capability.
+  void extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'mcp-control-plane', data: message } }).catch(() => undefined);
 }
 
 function callName(method: string, params: Record<string, unknown>): string {

@@ -3,6 +3,7 @@ import type { Notification } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from '../config/schema';
 import type { Metrics } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
+import type { Drain } from './drain';
 import type { OversightStages, PipelineEvent } from './pipeline';
 import type { EchoGuard } from './secret-echo';
 
@@ -46,6 +47,8 @@ export interface GatewayContext {
   readonly metrics: Metrics;
   /** Masks what a server was given as a secret in everything it sends towards a client. */
   readonly echo: EchoGuard;
+  /** The stop in progress, if any: new requests are refused, waits end, forwards get the drain time. */
+  readonly drain: Drain;
   supervisor(): Supervisor | undefined;
   stages(): OversightStages;
   log(message: string): void;

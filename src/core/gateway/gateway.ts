@@ -6,6 +6,7 @@ import type { Supervisor } from '../supervisor/supervisor';
 import type { UpstreamHooks } from '../supervisor/managed-server';
 import { CallPipeline } from './call-pipeline';
 import type { GatewayContext, GatewayOptions, RouteHandler } from './context';
+import { Drain } from './drain';
 import { GatewayHttpServer } from './http-server';
 import { allowAllStages, type OversightStages, type PipelineEvent } from './pipeline';
 import { EchoGuard } from './secret-echo';
@@ -40,6 +41,7 @@ export class Gateway implements UpstreamHooks {
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly publicRoutes: RouteHandler[];
+  private readonly drainState = new Drain();
 
   constructor(private readonly options: GatewayOptions) {
     this.token = options.token ?? randomBytes(32).toString('base64url');
@@ -50,6 +52,7 @@ export class Gateway implements UpstreamHooks {
       options,
       metrics: this.metrics,
       echo: new EchoGuard(() => this.supervisor),
+      drain: this.drainState,
       supervisor: () => this.supervisor,
       stages: () => this.stages,
       log: (message) => this.log(message),
@@ -107,6 +110,21 @@ export class Gateway implements UpstreamHooks {
   /** Connections held open that have not shown the client token. */
   get unauthenticatedConnections(): number {
     return this.http.unauthenticatedConnections;
+  }
+
+  /**
+   * The first step of a stop: refuses new requests and sessions, ends waiting calls (approval,
+   * queue, server start) at once with a JSON-RPC error naming `reason`, and gives calls already
+   * forwarded `timeoutMs` (default `gateway.drainTimeoutMs`) to finish before they get that error.
+   * Resolves when every request has its answer on the wire (audited as `stopped` where it did not
+   * complete).
+   */
+  async drain(reason: string, timeoutMs: number = this.options.config.drainTimeoutMs): Promise<void> {
+    const inFlight = this.drainState.size;
+    if (inFlight > 0 && !this.drainState.stopping) this.options.log?.(`${reason}: draining ${inFlight} request${inFlight === 1 ? '' : 's'} (waiting ones end now, running ones get up to ${timeoutMs / 1000} s)`);
+    await this.drainState.begin(reason, timeoutMs);
+    // The SDK writes each answer a few microtasks after its handler settles: let them reach the sockets.
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   /** Closes every session and stops listening. */

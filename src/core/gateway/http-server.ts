@@ -169,6 +169,10 @@ export class GatewayHttpServer {
     if (!session.limiter.take(messages)) {
       return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `rate limit: more than ${config.maxRequestsPerSecondPerSession} requests per second in this session (a batch counts each message)`, { 'retry-after': '1' });
     }
+    if (req.method === 'POST' && this.ctx.drain.stopping && hasRequest(body)) {
+      // Stopping: a new request gets its answer here, even once the sessions are closing.
+      return sendJsonRpcError(res, 503, ErrorCode.InternalError, this.ctx.drain.error('new').message);
+    }
     if (req.method === 'POST' && session.activeMessages + messages > config.maxConcurrentPerSession) {
       return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `too many requests in flight in this session (limit ${config.maxConcurrentPerSession}); a batch counts each message`, { 'retry-after': '1' });
     }
@@ -217,6 +221,12 @@ function requestIds(body: unknown): Array<string | number> {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** A JSON-RPC request (not only notifications or responses) in a POST body. */
+function hasRequest(body: unknown): boolean {
+  const isRequest = (m: unknown): boolean => typeof m === 'object' && m !== null && 'method' in m && 'id' in m;
+  return Array.isArray(body) ? body.some(isRequest) : isRequest(body);
 }
 
 function isInitializeBody(body: unknown): boolean {

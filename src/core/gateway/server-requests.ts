@@ -1,5 +1,6 @@
 import { ErrorCode, McpError, type Notification, type Request, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { ControlPlaneError } from '../errors';
 import type { GatewayContext } from './context';
 import type { GatewayCall } from './pipeline';
 import type { ClientSession, Sessions } from './sessions';
@@ -50,10 +51,17 @@ export class ServerRequestRouter {
    * For a third-party server (it cannot tag its requests with the call), calls from two sessions
    * are serialized so that a sampling or elicitation request it sends has exactly one session to
    * go to. Calls of one session run concurrently. Built-in servers need no such lock.
+   *
+   * A call that must wait is told why (`progress`, then every 10 s), gives up after
+   * `gateway.queueTimeoutMs` (`QUEUE_TIMEOUT`), and leaves the queue at once when `signal` aborts
+   * (the caller cancelled, or the control plane stops), rejecting with the signal's reason.
    */
-  async acquireRoute(session: ClientSession, call: GatewayCall): Promise<() => void> {
+  async acquireRoute(session: ClientSession, call: GatewayCall, wait: { signal: AbortSignal; progress?: (message: string) => void }): Promise<() => void> {
     if (call.builtin || (call.method !== 'tools/call' && call.method !== 'prompts/get')) return () => undefined;
     const key = session.server;
+    const timeoutMs = this.ctx.options.config.queueTimeoutMs;
+    const since = Date.now();
+    let told = false;
     for (;;) {
       const slot = this.exclusive.get(key);
       if (!slot) {
@@ -64,7 +72,31 @@ export class ServerRequestRouter {
         slot.count++;
         break;
       }
-      await new Promise<void>((resolve) => slot.queue.push(resolve));
+      if (wait.signal.aborted) throw wait.signal.reason;
+      const left = timeoutMs - (Date.now() - since);
+      if (left <= 0) {
+        throw new ControlPlaneError(
+          'QUEUE_TIMEOUT',
+          `Not run: calls from another client session were still running on server "${key}" after ${Math.round(timeoutMs / 1000)} s. A third-party server takes calls from one session at a time (so that its requests reach the right client). Nothing ran; call again later.`,
+        );
+      }
+      const message = `Waiting for calls from another client session on server "${key}" to finish (a third-party server takes calls from one session at a time); giving up after ${Math.round(timeoutMs / 1000)} s.`;
+      if (!told) wait.progress?.(message);
+      told = true;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          clearInterval(heartbeat);
+          wait.signal.removeEventListener('abort', wake);
+          const i = slot.queue.indexOf(wake);
+          if (i >= 0) slot.queue.splice(i, 1);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        const heartbeat = setInterval(() => wait.progress?.(`Still waiting (${Math.round((Date.now() - since) / 1000)} s): ${message}`), 10_000);
+        slot.queue.push(wake);
+        wait.signal.addEventListener('abort', wake, { once: true });
+      });
     }
     return () => {
       const slot = this.exclusive.get(key);
@@ -72,7 +104,7 @@ export class ServerRequestRouter {
       slot.count--;
       if (slot.count === 0) {
         this.exclusive.delete(key);
-        for (const wake of slot.queue) wake();
+        for (const wake of [...slot.queue]) wake();
       }
     };
   }

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, type ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { errorMessage } from '../errors';
+import { ControlPlaneError, errorMessage } from '../errors';
 import type { UpstreamConnection } from '../supervisor/managed-server';
 import type { GatewayContext } from './context';
 import { RateLimiter, sendJsonRpcError } from './http-util';
@@ -60,11 +60,17 @@ export class Sessions {
   /** Opens a session on a server once it serves; answers 503 itself (and returns undefined) when it does not. */
   async open(serverName: string, res: ServerResponse): Promise<ClientSession | undefined> {
     const managed = this.ctx.supervisor()!.get(serverName)!;
+    if (this.ctx.drain.stopping) {
+      sendJsonRpcError(res, 503, ErrorCode.InternalError, this.ctx.drain.error('new').message);
+      return undefined;
+    }
     let conn: UpstreamConnection;
     try {
       conn = await managed.waitUntilServing(this.ctx.options.waitForServerMs ?? 10_000);
     } catch (err) {
-      sendJsonRpcError(res, 503, ErrorCode.InternalError, errorMessage(err), { 'retry-after': '5' });
+      // Retry-After only where waiting helps: a crash-looping, failed or stopped server needs a manual start.
+      const manual = err instanceof ControlPlaneError && err.details['manualStartNeeded'] === true;
+      sendJsonRpcError(res, 503, ErrorCode.InternalError, errorMessage(err), manual ? {} : { 'retry-after': '5' });
       return undefined;
     }
     if (!this.makeRoom(res)) return undefined;

@@ -256,6 +256,8 @@ export class Oversight implements OversightStages, UiBackend {
    * are counted in its health and listed in the `audit.write-resumed` record, not logged one by one.
    */
   async audit(event: PipelineEvent): Promise<void> {
+    // A server reading the host's roots changes nothing (it is answered from the host, never a client).
+    if (event.type === 'server.request' && event.method === 'roots/list') return;
     const record = toAuditEvent(event, this.options.redactor);
     if (event.type === 'call.requested' || event.type === 'policy.decided') {
       const health = await this.auditHealthNow();

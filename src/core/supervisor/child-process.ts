@@ -3,6 +3,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { ControlPlaneError } from '../errors';
+import { procAvailable, procStat, signalIfSame, spawnMembers, type ProcStat } from './processes';
 import type { ExitInfo } from './state';
 
 /** What to run. `env` is the complete environment of the child (already minimal). */
@@ -21,24 +22,57 @@ export interface StopTiming {
 
 export const DEFAULT_STOP_TIMING: StopTiming = { sigtermAfterMs: 1_000, sigkillAfterMs: 3_000 };
 
+/** How a child's processes are found and cleaned up. */
+export interface ChildTracking {
+  /**
+   * `KEY=VALUE` entries the spawn's environment carries (the instance and spawn markers): a
+   * process with all of them in `/proc/<pid>/environ` belongs to this child even after it left
+   * the process group's parentage.
+   */
+  markers?: readonly string[];
+  /** Timing of the cleanup when the child exits on its own and leaves processes behind. */
+  stopTiming?: StopTiming;
+  /** Told about processes a stop or a crash left behind and what was done to them. */
+  log?: (message: string) => void;
+}
+
+/** After SIGKILL, how long the stop waits for the tree to disappear before it gives up. */
+const AFTER_KILL_WAIT_MS = 2_000;
+const SCAN_INTERVAL_MS = 50;
+
 const isWindows = process.platform === 'win32';
 
 /**
  * A child process speaking MCP over stdio. On POSIX it leads its own process group so that a stop
  * reaches grandchildren too (an `npx` wrapper and the server it runs); on Windows the tree is
  * killed with `taskkill /T`. `exited` settles once, with how it ended.
+ *
+ * On Linux the child's processes are also found through `/proc` (group, descendants, and the
+ * environment markers of `ChildTracking`), so a stop reaches what a wrapper (`sh -c`, `npx`,
+ * `uvx`) started even after the wrapper exited, and a child that exits on its own has what it
+ * left behind stopped in the same stages. A process that both leaves the group (`setsid`) and
+ * drops its environment (`env -i`) after its parent exited can't be found. Elsewhere only the
+ * group is signalled.
  */
 export class StdioChild {
   readonly process: ChildProcess;
   readonly exited: Promise<ExitInfo>;
   private exitInfo: ExitInfo | undefined;
+  private readonly startTime: number | undefined;
+  private stopping: Promise<ExitInfo> | undefined;
 
-  private constructor(child: ChildProcess) {
+  private constructor(
+    child: ChildProcess,
+    private readonly tracking: ChildTracking,
+  ) {
     this.process = child;
+    this.startTime = child.pid !== undefined ? procStat(child.pid)?.startTime : undefined;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal, at: Date.now() };
         resolve(this.exitInfo);
+        // Exited on its own (crash, or a wrapper that ended): what it started must not live on.
+        if (!this.stopping && !isWindows) void this.stop(tracking.stopTiming ?? DEFAULT_STOP_TIMING);
       });
     });
   }
@@ -47,7 +81,7 @@ export class StdioChild {
    * Spawns the child and waits until it has a pid. ENOENT, EACCES and similar become a
    * `ControlPlaneError` with code `SPAWN_FAILED` and `details.errno`.
    */
-  static async spawn(spec: SpawnSpec): Promise<StdioChild> {
+  static async spawn(spec: SpawnSpec, tracking: ChildTracking = {}): Promise<StdioChild> {
     const useShell = isWindows && /\.(cmd|bat)$/i.test(spec.command);
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
@@ -68,7 +102,7 @@ export class StdioChild {
         // Later errors (EPIPE on a dead child's stdin) are reported through exit, not thrown.
         child.on('error', () => undefined);
         child.stdin?.on('error', () => undefined);
-        resolve(new StdioChild(child));
+        resolve(new StdioChild(child, tracking));
       });
     });
   }
@@ -81,46 +115,111 @@ export class StdioChild {
     return this.exitInfo !== undefined;
   }
 
-  /** Sends a signal to the child's whole process tree. */
+  /** The child's processes still alive (see the class comment); empty without `/proc`. */
+  members(): ProcStat[] {
+    const pid = this.process.pid;
+    if (pid === undefined || !procAvailable) return [];
+    return spawnMembers({ pid, startTime: this.startTime, alive: !this.hasExited }, this.tracking.markers ?? []);
+  }
+
+  /** Sends a signal to the child's whole process tree, including what outlived the child. */
   signal(signal: 'SIGTERM' | 'SIGKILL'): void {
-    if (this.hasExited) return;
     const pid = this.process.pid;
     if (pid === undefined) return;
     if (isWindows) {
+      if (this.hasExited) return;
       // Windows has no signals: taskkill /T ends the tree (/F when killing).
       const args = ['/pid', String(pid), '/T', ...(signal === 'SIGKILL' ? ['/F'] : [])];
       spawn('taskkill', args, { stdio: 'ignore', windowsHide: true }).on('error', () => this.process.kill());
       return;
     }
-    try {
-      process.kill(-pid, signal);
-    } catch {
+    if (!procAvailable) {
+      // No process table: the group is all we know. Its id stays reserved while it has members.
       try {
-        this.process.kill(signal);
+        process.kill(-pid, signal);
       } catch {
-        // Already gone.
+        if (!this.hasExited) this.process.kill(signal);
+      }
+      return;
+    }
+    const members = this.members();
+    // The group id stays reserved while the group has a member: with the leader gone, a member we
+    // know by its marker proves the group is still ours (and reaches members we can't read).
+    if (!this.hasExited || members.some((p) => p.pgid === pid)) {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // Not a group leader any more (it called setsid): the scan finds it.
       }
     }
+    for (const p of members) signalIfSame(p, signal);
   }
 
   /**
    * Stops in stages: close stdin (our servers exit at once), SIGTERM the tree after
-   * `sigtermAfterMs`, SIGKILL it after `sigkillAfterMs`. Timers are unref'd. Resolves on exit.
+   * `sigtermAfterMs`, SIGKILL it after `sigkillAfterMs`. The stages go on while any process of the
+   * tree lives, even when the child itself already exited. Resolves with the
+   * child's exit once the tree is gone (or `AFTER_KILL_WAIT_MS` after SIGKILL, logging what
+   * survived). Concurrent calls share one stop.
    */
-  async stop(timing: StopTiming = DEFAULT_STOP_TIMING): Promise<ExitInfo> {
-    if (this.exitInfo) return this.exitInfo;
+  stop(timing: StopTiming = DEFAULT_STOP_TIMING): Promise<ExitInfo> {
+    this.stopping ??= this.stopTree(timing);
+    return this.stopping;
+  }
+
+  private async stopTree(timing: StopTiming): Promise<ExitInfo> {
+    const startedAt = Date.now();
     this.process.stdin?.end();
-    const term = setTimeout(() => this.signal('SIGTERM'), timing.sigtermAfterMs);
-    const kill = setTimeout(() => this.signal('SIGKILL'), timing.sigkillAfterMs);
-    term.unref();
-    kill.unref();
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(term);
-      clearTimeout(kill);
+    let termSent = false;
+    let killSent = false;
+    const exitedOnItsOwn = this.hasExited;
+    let reported = false;
+    for (;;) {
+      const rest = this.hasExited ? this.members() : undefined;
+      if (rest !== undefined && rest.length === 0) {
+        if (termSent && exitedOnItsOwn) this.tracking.log?.(`stopped the processes the exited child left behind`);
+        return this.exitInfo!;
+      }
+      const elapsed = Date.now() - startedAt;
+      if (rest !== undefined && exitedOnItsOwn && !reported) {
+        reported = true;
+        this.tracking.log?.(`the child exited and left ${rest.length} process${rest.length === 1 ? '' : 'es'} behind (${describe(rest)}); stopping them`);
+      }
+      if (!termSent && elapsed >= timing.sigtermAfterMs) {
+        termSent = true;
+        this.signal('SIGTERM');
+      }
+      if (!killSent && elapsed >= timing.sigkillAfterMs) {
+        killSent = true;
+        if (rest !== undefined) this.tracking.log?.(`SIGKILL to ${describe(rest)}, still running ${elapsed} ms after the stop began`);
+        this.signal('SIGKILL');
+      }
+      if (killSent && elapsed >= timing.sigkillAfterMs + AFTER_KILL_WAIT_MS) {
+        const left = this.members();
+        if (left.length > 0) this.tracking.log?.(`could not stop ${describe(left)}`);
+        if (this.exitInfo) return this.exitInfo;
+        return await this.exited;
+      }
+      const nextStage = !termSent ? timing.sigtermAfterMs : !killSent ? timing.sigkillAfterMs : timing.sigkillAfterMs + AFTER_KILL_WAIT_MS;
+      const wait = this.hasExited ? Math.min(SCAN_INTERVAL_MS, Math.max(0, nextStage - elapsed)) : Math.max(0, nextStage - elapsed);
+      await new Promise<void>((resolve) => {
+        // Not unref'd: after the child exited, nothing else may keep a stopping process alive until
+        // the grandchildren are gone (the wait is bounded by the SIGKILL stage).
+        const timer = setTimeout(resolve, wait);
+        if (!this.hasExited) {
+          void this.exited.then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }
+      });
     }
   }
+}
+
+function describe(processes: readonly ProcStat[]): string {
+  const pids = processes.map((p) => p.pid);
+  return `pid${pids.length === 1 ? '' : 's'} ${pids.slice(0, 10).join(', ')}${pids.length > 10 ? ` and ${pids.length - 10} more` : ''}`;
 }
 
 function spawnErrorText(err: NodeJS.ErrnoException): string {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ChildStdioTransport, StdioChild, type SpawnSpec, type StopTiming } from './child-process';
+import { ChildStdioTransport, StdioChild, type ChildTracking, type SpawnSpec, type StopTiming } from './child-process';
 import type { ExitInfo } from './state';
 
 /**
@@ -35,8 +35,8 @@ export class StdioLink implements Link {
     this.description = `pid ${child.pid}: ${[spec.command, ...spec.args].join(' ')}`;
   }
 
-  static async spawn(spec: SpawnSpec): Promise<StdioLink> {
-    return new StdioLink(await StdioChild.spawn(spec), spec);
+  static async spawn(spec: SpawnSpec, tracking: ChildTracking = {}): Promise<StdioLink> {
+    return new StdioLink(await StdioChild.spawn(spec, tracking), spec);
   }
 
   get pid(): number {

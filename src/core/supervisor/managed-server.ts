@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CreateMessageRequestSchema,
@@ -21,6 +21,7 @@ import type { SupervisorConfig } from '../config/schema';
 import { backoffDelay } from './backoff';
 import { type SpawnSpec, type StopTiming, DEFAULT_STOP_TIMING } from './child-process';
 import { RemoteLink, StdioLink, type Link, type RemoteSpec } from './link';
+import { INSTANCE_ENV, SPAWN_ENV } from './processes';
 import { ServerLog, type LogSink } from './server-log';
 import { isServing, type ExitInfo, type ServerState, type ServerStatus } from './state';
 
@@ -75,8 +76,19 @@ export interface ServerSpec {
   secretValues?(): readonly string[];
 }
 
+/**
+ * The control plane instance that spawns: its id goes into every child's environment
+ * (`MCPCP_INSTANCE`), and it is told of each child so a later start can find what a crash left.
+ */
+export interface SpawnOwner {
+  readonly instanceId: string;
+  spawned?(server: string, pid: number): void;
+  exited?(server: string, pid: number): void;
+}
+
 export interface ManagedServerOptions {
   config: SupervisorConfig;
+  owner?: SpawnOwner;
   hooks: UpstreamHooks;
   logSink?: LogSink;
   /** Applied to every log line and error before anyone sees it (secrets). */
@@ -107,6 +119,8 @@ export class ManagedServer {
   private spawning: Promise<unknown> | undefined;
   private upstream: UpstreamConnection | undefined;
   private generation = 0;
+  private spawnCount = 0;
+  private anonymousInstance: string | undefined;
   /** Consecutive crashes within the crash-loop window of becoming running. */
   private quickCrashes = 0;
   private backoffAttempt = 0;
@@ -239,11 +253,15 @@ export class ManagedServer {
     const detail = this.lastError ? `: ${this.lastError}` : '';
     switch (s.kind) {
       case 'stopped':
-        return new ControlPlaneError('NOT_RUNNING', `server "${this.name}" is stopped${s.reason ? ` (${s.reason})` : ''}; start it first`);
+        return new ControlPlaneError('NOT_RUNNING', `server "${this.name}" is stopped${s.reason ? ` (${s.reason})` : ''}; start it first`, { details: { manualStartNeeded: true } });
       case 'failed':
-        return new ControlPlaneError('NOT_RUNNING', `server "${this.name}" failed to start: ${s.error}`);
+        return new ControlPlaneError('NOT_RUNNING', `server "${this.name}" failed to start: ${s.error}`, { details: { manualStartNeeded: true } });
       case 'crash-looping':
-        return new ControlPlaneError('NOT_RUNNING', `server "${this.name}" is crash-looping (${s.crashes} quick crashes)${detail}; fix it and restart it by hand`);
+        return new ControlPlaneError(
+          'NOT_RUNNING',
+          `server "${this.name}" is crash-looping (${s.crashes} quick crashes)${detail}; it will not restart by itself: fix it, then start it by hand (VS Code: "MCP Control Plane: Restart Server"; headless: restart \`mcpcp serve\`)`,
+          { details: { manualStartNeeded: true } },
+        );
       default:
         return undefined;
     }
@@ -306,7 +324,19 @@ export class ManagedServer {
     } catch (err) {
       throw new ControlPlaneError(err instanceof ControlPlaneError && err.code === 'SPAWN_FAILED' ? 'SPAWN_FAILED' : 'CONFIG_INVALID', errorMessage(err), { cause: err });
     }
-    return StdioLink.spawn(spawnSpec);
+    // Without an owner (a bare supervisor) the children are still marked, so that what they
+    // leave behind can be found; only the crash recovery of a later start needs the owner's record.
+    const instanceId = this.options.owner?.instanceId ?? (this.anonymousInstance ??= `anonymous-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const spawnId = `${this.spec.name}#${++this.spawnCount}`;
+    const env = { ...spawnSpec.env, [INSTANCE_ENV]: instanceId, [SPAWN_ENV]: spawnId };
+    const link = await StdioLink.spawn(
+      { ...spawnSpec, env },
+      { markers: [`${INSTANCE_ENV}=${instanceId}`, `${SPAWN_ENV}=${spawnId}`], stopTiming: this.options.stopTiming ?? DEFAULT_STOP_TIMING, log: (m) => this.log.note(m) },
+    );
+    const owner = this.options.owner;
+    owner?.spawned?.(this.spec.name, link.pid);
+    void link.exited.then(() => owner?.exited?.(this.spec.name, link.pid));
+    return link;
   }
 
   private createClient(): Client {

@@ -1,7 +1,7 @@
 import { Emitter, type Event } from '../events';
 import { ControlPlaneError } from '../errors';
 import type { SupervisorConfig } from '../config/schema';
-import { ManagedServer, type ServerSpec, type UpstreamConnection, type UpstreamHooks } from './managed-server';
+import { ManagedServer, type ServerSpec, type SpawnOwner, type UpstreamConnection, type UpstreamHooks } from './managed-server';
 import type { LogSink } from './server-log';
 import type { StopTiming } from './child-process';
 import type { ServerStatus } from './state';
@@ -14,6 +14,8 @@ export interface SupervisorOptions {
   redact?: (text: string) => string;
   stopTiming?: StopTiming;
   random?: () => number;
+  /** Marks and records every child (see `SpawnOwner`); without it children carry no instance marker. */
+  owner?: SpawnOwner;
 }
 
 /**
@@ -80,6 +82,7 @@ export class Supervisor {
         ...(this.options.redact ? { redact: this.options.redact } : {}),
         ...(this.options.stopTiming ? { stopTiming: this.options.stopTiming } : {}),
         ...(this.options.random ? { random: this.options.random } : {}),
+        ...(this.options.owner ? { owner: this.options.owner } : {}),
       });
       server.onDidChangeStatus((s) => this.statusChanged.fire(s));
       server.onDidChangeTools((c) => this.toolsChanged.fire(c));

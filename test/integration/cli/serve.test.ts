@@ -128,7 +128,7 @@ describe('mcpcp serve / status (headless)', () => {
     writeFileSync(config, 'servers:\n  fx:\n    comand: node\n');
     const typo = spawnSync(process.execPath, [CLI, 'serve', '--config', config, '--data-dir', join(dir, 'data')], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(typo.status, 1);
-    assert.match(typo.stderr, /config\.yaml:2:\d+: servers\.fx: unknown field "comand"/);
+    assert.match(typo.stderr, /config\.yaml:3:5: servers\.fx: unknown field "comand"/);
     const usage = spawnSync(process.execPath, [CLI, 'serve', '--bogus'], { encoding: 'utf8' });
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /unknown option --bogus; known: --config <value>/);

@@ -38,8 +38,12 @@ describe('configuration schema', () => {
   });
 
   it('rejects unknown fields (typos) instead of ignoring them', () => {
+    // Reported at the unknown key's own line, not its parent's.
     const err = parseError('supervisor:\n  healthIntervalMS: 5\n');
-    assert.match(err.message, /:1:1: supervisor: unknown field "healthIntervalMS"/);
+    assert.match(err.message, /:2:3: supervisor: unknown field "healthIntervalMS"/);
+    assert.deepEqual(err.details, { file: '/p/.mcpcp/config.yaml', line: 2, column: 3, field: 'supervisor' });
+    assert.match(parseError('roots: ["."]\n\nservrs: {}\n').message, /:3:1: unknown field "servrs"/);
+    assert.match(parseError('servers:\n  fx:\n    command: x\n    agrs: [y]\n').message, /:4:5: servers\.fx: unknown field "agrs"/);
   });
 
   it('reports YAML syntax errors with a position', () => {

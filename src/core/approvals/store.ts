@@ -39,8 +39,13 @@ export interface Approval {
   readonly server: string;
   /** Tool name, resource URI or prompt name. */
   readonly tool: string;
-  /** The arguments as shown to the approver: redacted by the caller, never used to run anything. */
+  /**
+   * The arguments as shown to the approver, unredacted (the human must see what will run); never
+   * used to run anything, never journaled or audited.
+   */
   readonly displayArgs: Readonly<Record<string, JsonValue>>;
+  /** Paths in `displayArgs` (`argLeaves` form) whose value looks like a secret: the UIs mark them. */
+  readonly secretPaths?: readonly string[];
   /** SHA-256 of the canonical arguments without `dryRun` (`approvalDigest`). */
   readonly digest: string;
   readonly preview: ApprovalPreview;
@@ -63,8 +68,9 @@ export interface ApprovalRequest {
   readonly tool: string;
   /** The real arguments: only digested, never stored. */
   readonly args: Readonly<Record<string, unknown>>;
-  /** What the approver sees: the arguments after redaction. */
+  /** What the approver sees: the arguments as they will run (not redacted). */
   readonly displayArgs: Readonly<Record<string, JsonValue>>;
+  readonly secretPaths?: readonly string[];
   readonly preview?: ApprovalPreview;
   readonly client?: ClientInfo;
   readonly rule?: PolicyRuleRef;
@@ -227,6 +233,7 @@ export class ApprovalStore {
       server: input.server,
       tool: input.tool,
       displayArgs: input.displayArgs,
+      ...(input.secretPaths !== undefined && input.secretPaths.length > 0 ? { secretPaths: input.secretPaths } : {}),
       digest,
       preview: input.preview ?? { status: 'none' },
       ...(input.client !== undefined ? { client: input.client } : {}),

@@ -9,6 +9,7 @@ import { Emitter, type Event } from '../events';
 import type { ApprovalOutcome, GatewayCall, OversightStages, PipelineEvent, PolicyVerdict, PreviewRunner } from '../gateway/pipeline';
 import { percentile, type CallSample, type Metrics } from '../metrics/metrics';
 import type { PolicyEngine } from '../policy';
+import { secretPaths } from '../display';
 import type { Redactor } from '../redact';
 import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
@@ -130,7 +131,9 @@ export class Oversight implements OversightStages, UiBackend {
       server: call.server,
       tool: call.name,
       args: call.args,
-      displayArgs: this.options.redactor.redact(withoutDryRun(call.args)) as Record<string, JsonValue>,
+      // The human sees the arguments as they will run; the audit and the agent get them redacted.
+      displayArgs: withoutDryRun(call.args) as Record<string, JsonValue>,
+      secretPaths: secretPaths(withoutDryRun(call.args), this.options.redactor),
       preview,
       ...(call.client ? { client: call.client } : {}),
       ...(verdict.rule ? { rule: { source: verdict.rule.source as never, ...(verdict.rule.index !== undefined ? { index: verdict.rule.index } : {}), ...(verdict.rule.id ? { id: verdict.rule.id } : {}) } } : {}),
@@ -172,8 +175,9 @@ export class Oversight implements OversightStages, UiBackend {
       server: 'mcpcp',
       tool: input.action,
       args: input.args,
-      displayArgs: this.options.redactor.redact(input.args) as Record<string, JsonValue>,
-      preview: { status: 'ok', result: { content: [{ type: 'text', text: this.options.redactor.redactString(input.previewText) }] }, truncated: false },
+      displayArgs: input.args,
+      secretPaths: secretPaths(input.args, this.options.redactor),
+      preview: { status: 'ok', result: { content: [{ type: 'text', text: input.previewText }] }, truncated: false },
       client: { name: 'mcp-control-plane' },
       rule: { source: 'default', id: 'control-plane-change' },
       reason: input.reason,
@@ -399,7 +403,7 @@ function toApprovalView(a: Approval): ApprovalView {
   const p = a.preview;
   const preview: ApprovalView['preview'] =
     p.status === 'ok'
-      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated }
+      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated, ...(p.secretLooking ? { secretLooking: true } : {}) }
       : p.status === 'failed'
         ? { status: 'failed', note: `the preview failed: ${p.error}` }
         : p.status === 'untrusted'
@@ -411,6 +415,7 @@ function toApprovalView(a: Approval): ApprovalView {
     server: a.server,
     tool: a.tool,
     args: { ...a.displayArgs },
+    ...(a.secretPaths ? { secretPaths: [...a.secretPaths] } : {}),
     digest: a.digest,
     preview,
     ...(a.client ? { client: { name: a.client.name, ...(a.client.version ? { version: a.client.version } : {}) } } : {}),

@@ -1,0 +1,13 @@
+export { secretPaths } from './secret-paths';
+export {
+  argLeaves,
+  displayArgs,
+  fold,
+  formatDisplayArgs,
+  hasHidden,
+  visible,
+  type ArgLeaf,
+  type DisplayArg,
+  type DisplayArgsOptions,
+  type VisibleOptions,
+} from './visible';

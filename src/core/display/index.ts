@@ -1,3 +1,4 @@
+export { approvalSummary, type ApprovalSummaryInput } from './summary';
 export { secretPaths } from './secret-paths';
 export {
   argLeaves,

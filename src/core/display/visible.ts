@@ -12,7 +12,10 @@ const HIDDEN_ALL = new RegExp(`${HIDDEN.source}|\\p{M}{5,}| {8,}`, 'gu');
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\' };
 
 export interface VisibleOptions {
-  /** Keep `\n` as a line break (preview text); otherwise it is shown as `\n`. Default false. */
+  /**
+   * Keep `\n` as a line break and `\t` as a tab (preview text, diffs: a tab only moves to the next
+   * tab stop, it cannot hide anything); otherwise both are shown as escapes. Default false.
+   */
   readonly multiline?: boolean;
 }
 
@@ -29,7 +32,7 @@ export function visible(text: string, options: VisibleOptions = {}): string {
   return text.replace(/\\/g, '\\\\').replace(HIDDEN_ALL, (match) => {
     if (match.startsWith(' ')) return `<${match.length} spaces>`;
     if (match.length > 1 && !HIDDEN.test(match)) return `${[...match].slice(0, 4).join('')}${[...match].slice(4).map(codePoint).join('')}`;
-    if (match === '\n' && multiline) return '\n';
+    if ((match === '\n' || match === '\t') && multiline) return match;
     return SHORT_ESCAPES[match] ?? escapeChar(match);
   });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { displayArgs, fold, formatDisplayArgs, hasHidden, secretPaths, visible } from '../../../src/core/display';
+import { approvalSummary, displayArgs, fold, formatDisplayArgs, hasHidden, secretPaths, visible } from '../../../src/core/display';
 import { Redactor } from '../../../src/core/redact';
 
 describe('visible: untrusted text made visible, never interpreted', () => {
@@ -68,5 +68,28 @@ describe('displayArgs: the order a human reads, nothing decisive below free text
 
   it('says when there are no arguments', () => {
     assert.deepEqual(formatDisplayArgs({}), ['(no arguments)']);
+  });
+});
+
+describe('approvalSummary: the one-line notification', () => {
+  it('shows every argument, flags first, everything visible, and is complete when it fits', () => {
+    const s = approvalSummary({ tool: 'commit', server: 'git', reason: 'Commits need a human.', client: { name: 'copilot\u001b[2J' }, args: { message: 'fix \u202Etypo', amend: true } });
+    assert.equal(s.complete, true);
+    assert.equal(s.text, 'Approval needed: commit on git, asked by copilot\\x1b[2J. Commits need a human. Arguments: amend: true; message: "fix <U+202E>typo"');
+  });
+
+  it('is incomplete (no approving from it) when an argument has several lines or the whole does not fit', () => {
+    const multi = approvalSummary({ tool: 'commit', server: 'git', reason: 'r', args: { message: 'a\nb', amend: true } });
+    assert.equal(multi.complete, false);
+    assert.match(multi.text, /Arguments: amend: true; message: "a ⏎ b" \(a value has several lines: open Review/);
+    const long = approvalSummary({ tool: 'commit', server: 'git', reason: 'r', args: { amend: true, message: 'x'.repeat(1000) } });
+    assert.equal(long.complete, false);
+    assert.ok(long.text.length < 500);
+    assert.match(long.text, /amend: true/);
+  });
+
+  it('marks secret-looking values', () => {
+    const s = approvalSummary({ tool: 'branch_delete', server: 'git', reason: 'r', args: { name: 'AKIAIOSFODNN7EXAMPLE' }, secretPaths: ['name'] });
+    assert.match(s.text, /name: "AKIAIOSFODNN7EXAMPLE" \(⚠ looks like a secret\)/);
   });
 });

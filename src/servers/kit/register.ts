@@ -11,7 +11,7 @@ import {
 import { errorToToolResult } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_BUDGET_BYTES, capText } from './output';
-import { redactDeep, redactSecrets } from './redact';
+import { argumentStrings, redactDeep, redactSecrets } from './redact';
 import { CALL_ID_META_KEY, PREVIEW_META_KEY, type ToolContext, type ToolDefinition } from './tool';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -126,12 +126,13 @@ async function invoke<S>(
   };
   try {
     const reply = await tool.handler(args, ctx);
+    const sent = argumentStrings(args);
     const text = capText(
-      redactSecrets(reply.text),
+      redactSecrets(reply.text, sent),
       budgetBytes + NOTE_SLACK_BYTES,
       `Narrow the request (a path, a range or a lower limit) to see the rest.`,
     );
-    const structured = reply.structured === undefined ? undefined : redactDeep(reply.structured);
+    const structured = reply.structured === undefined ? undefined : redactDeep(reply.structured, sent);
     // VS Code hands the model the structured JSON instead of the text when both are present, so
     // the budget holds for it too: beyond it (and without a declared output schema) it is left out.
     const oversized = structured !== undefined && tool.output === undefined && Buffer.byteLength(JSON.stringify(structured)) > budgetBytes;

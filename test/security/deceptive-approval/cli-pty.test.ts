@@ -2,7 +2,7 @@
 // sequences cannot clear the screen, draw a fake approval or hide `amend: true` (issue 13, item 1).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -103,5 +103,52 @@ describe('approvals on a terminal: escape sequences in a commit message', () => 
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
+  });
+});
+
+describe('approvals show the call as it will run: secret-looking values are shown and marked, never masked', () => {
+  it('branch_delete {name: "AKIA…"}: the arguments and the preview name the branch; the audit masks it', async () => {
+    const BRANCH = 'AKIAIOSFODNN7EXAMPLE';
+    const dir = mkdtempSync(join(tmpdir(), 'mcpcp-akia-'));
+    const repo = join(dir, 'repo');
+    git(dir, 'init', '-q', '-b', 'main', repo);
+    writeFileSync(join(repo, 'a.txt'), 'one\n');
+    git(repo, 'add', 'a.txt');
+    git(repo, 'commit', '-q', '-m', 'first');
+    git(repo, 'branch', BRANCH);
+    const dataDir = join(dir, 'data');
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `roots: [${JSON.stringify(repo)}]\n`);
+    const { child, firstLine } = startServe(config, repo, dataDir);
+    try {
+      const gitServer = (JSON.parse(await firstLine) as { servers: Record<string, { url: string; headers: Record<string, string> }> }).servers['git']!;
+      const credential = spawnSync(process.execPath, [CLI, 'approver-credential', 'rotate', '--data-dir', dataDir], { encoding: 'utf8' }).stdout.trim();
+      const env = { ...process.env, MCPCP_APPROVER_CREDENTIAL: credential };
+      const client = new Client({ name: 'agent', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(gitServer.url), { requestInit: { headers: gitServer.headers } }));
+      const call = client.callTool({ name: 'branch_delete', arguments: { name: BRANCH, force: true } });
+      call.catch(() => undefined);
+      let listed = '';
+      await waitFor(() => {
+        listed = spawnSync(process.execPath, [CLI, 'approvals', 'list', '--data-dir', dataDir], { encoding: 'utf8', env }).stdout;
+        return listed.includes('branch_delete on git');
+      }, 20_000, 'the pending branch_delete approval');
+      assert.match(listed, new RegExp(`name: "${BRANCH}" {3}⚠ looks like a secret`), listed);
+      assert.match(listed, new RegExp(`│ .*${BRANCH}`), 'the preview names the branch');
+      assert.ok(!listed.includes('[REDACTED]'), listed);
+      const id = /^(\S+)\s+branch_delete on git/m.exec(listed)![1]!;
+      const command = [process.execPath, CLI, 'approvals', 'reject', id, '--data-dir', dataDir].map((a) => `'${a}'`).join(' ');
+      assert.equal(spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env, input: 'reject\n', timeout: 20_000 }).status, 0);
+      assert.equal((await call).isError, true);
+      assert.match(git(repo, 'branch', '--list', BRANCH), new RegExp(BRANCH), 'rejected: the branch is still there');
+      await client.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    const auditDir = join(dataDir, 'audit');
+    const audit = readdirSync(auditDir).map((f) => readFileSync(join(auditDir, f), 'utf8')).join('');
+    assert.match(audit, /branch_delete/);
+    assert.ok(!audit.includes(BRANCH), 'the audit holds the secret-looking value unmasked');
   });
 });

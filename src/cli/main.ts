@@ -14,6 +14,7 @@ import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
 import { ADOPT_USAGE, adoptCommand, assessCommand } from './adopt-commands';
+import { policyCommand } from './policy-commands';
 import { ensureApproverCredential } from '../core/approvals';
 import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
 
@@ -36,6 +37,8 @@ Commands:
         Check the hash chain (first broken link), search or export the audit log.
   approver-credential rotate
         Replace the approver credential and print the new one (once).
+  policy check FILE [--layer workspace|config|user] [--json]
+        Validate a policy file and run its tests: (exit 1 on a problem or a failing case).
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -53,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(rest);
     case 'approver-credential':
       return approverCredentialCommand(rest);
+    case 'policy':
+      return policyCommand(rest);
     case 'assess':
       return assessCommand(rest);
     case 'adopt':

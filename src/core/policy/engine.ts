@@ -28,6 +28,12 @@ export interface PolicyRequest {
   readonly annotations?: ToolAnnotations;
   /** Tool arguments or prompt arguments; `{}` for resource reads. */
   readonly args: Readonly<Record<string, unknown>>;
+  /**
+   * What the call will change, as the built-in server resolved it without side effects (see
+   * `src/servers/kit/effect.ts`); absent for tools that declare no effect, or when resolution
+   * failed (the gateway then asks a human).
+   */
+  readonly effect?: Readonly<Record<string, unknown>>;
 }
 
 /** Where a decision came from. `index` is 0-based within its layer; messages show it 1-based. */
@@ -245,7 +251,7 @@ function compileLayer(source: 'user' | 'config' | 'workspace', rules: readonly P
 
 /** True when a rule has a `regex` predicate (refused in the workspace layer: see `parsePolicyText`). */
 export function usesRegex(rule: PolicyRule): boolean {
-  return Object.values(rule.args ?? {}).some((p) => p.regex !== undefined);
+  return [...Object.values(rule.args ?? {}), ...Object.values(rule.effect ?? {})].some((p) => p.regex !== undefined);
 }
 
 type Test = (request: PolicyRequest, annotations: EffectiveAnnotations) => boolean;
@@ -276,6 +282,10 @@ function compileRule(rule: PolicyRule): Test {
   for (const [path, predicate] of Object.entries(rule.args ?? {})) {
     const test = compilePredicate(path, predicate, quantifier);
     tests.push((r) => test(r.args));
+  }
+  for (const [path, predicate] of Object.entries(rule.effect ?? {})) {
+    const test = compilePredicate(path, predicate, quantifier);
+    tests.push((r) => r.effect !== undefined && test(r.effect));
   }
   return (request, annotations) => tests.every((t) => t(request, annotations));
 }

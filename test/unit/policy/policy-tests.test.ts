@@ -59,7 +59,7 @@ describe('policy tests: run at load', () => {
 });
 
 describe('effect rules', () => {
-  const engine = new PolicyEngine({ user: [{ server: 'git', tool: 'push', effect: { destinationRef: 'refs/heads/main' }, decision: 'deny' }] });
+  const engine = new PolicyEngine({ user: [{ server: 'git', tool: 'push', effect: { destinationRef: { equals: 'refs/heads/main' } }, decision: 'deny' }] });
   const push = (args: Record<string, unknown>, effect?: Record<string, unknown>) =>
     engine.evaluate({ kind: 'tool', server: 'git', name: 'push', builtin: true, annotations: BUILTIN_TOOL_ANNOTATIONS['git']!['push']!, args, ...(effect ? { effect } : {}) }).decision;
 
@@ -74,7 +74,7 @@ describe('effect rules', () => {
   });
 
   it('are judged in the safer direction on lists (one core device denies)', () => {
-    const e = new PolicyEngine({ user: [{ server: 'network', effect: { tags: 'core' }, decision: 'deny' }, { server: 'network', effect: { tags: 'lab' }, decision: 'allow' }] });
+    const e = new PolicyEngine({ user: [{ server: 'network', effect: { tags: { equals: 'core' } }, decision: 'deny' }, { server: 'network', effect: { tags: { equals: 'lab' } }, decision: 'allow' }] });
     const req = (tags: string[]) => e.evaluate({ kind: 'tool', server: 'network', name: 'config_apply', builtin: true, annotations: BUILTIN_TOOL_ANNOTATIONS['network']!['config_apply']!, args: {}, effect: { tags } }).decision;
     assert.equal(req(['edge', 'core']), 'deny');
     assert.equal(req(['lab', 'edge']), 'approve');
@@ -88,8 +88,8 @@ describe('effect rules', () => {
     assert.equal(r.warnings?.[0]?.field, 'rules[0].args');
     assert.equal(r.warnings?.[0]?.line, 2);
     assert.match(r.warnings?.[0]?.message ?? '', /^use effect fields: git\/push declare/);
-    assert.deepEqual(effectWarnings([{ server: 'kubernetes', args: { namespace: 'kube-system' }, decision: 'deny' }]).length, 1);
-    assert.deepEqual(effectWarnings([{ server: 'git', tool: 'push', effect: { destinationRef: 'refs/heads/main' }, decision: 'deny' }]), []);
+    assert.deepEqual(effectWarnings([{ server: 'kubernetes', args: { namespace: { equals: 'kube-system' } }, decision: 'deny' }]).length, 1);
+    assert.deepEqual(effectWarnings([{ server: 'git', tool: 'push', effect: { destinationRef: { equals: 'refs/heads/main' } }, decision: 'deny' }]), []);
   });
 
   it('a workspace file may not use regex in effect predicates either', () => {

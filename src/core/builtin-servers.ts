@@ -75,8 +75,8 @@ export function networkInventory(host: Pick<BuiltinHost, 'env' | 'rootPaths'>): 
 
 /**
  * The network server's environment: where the inventory, templates and known hosts are, and the
- * value of each secret the inventory references (`${secret:name}` → MCPCP_SECRET_NAME). A missing
- * secret is an error naming it: the server fails to start rather than log in without it.
+ * value of each secret the inventory references (`${secret:name}` → MCPCP_SECRET_NAME). A secret
+ * that is not set is left out: one device's missing password must not stop the others.
  */
 async function networkEnv(host: BuiltinHost): Promise<Record<string, string>> {
   const inventory = networkInventory(host);
@@ -89,9 +89,8 @@ async function networkEnv(host: BuiltinHost): Promise<Record<string, string>> {
   const text = await readFile(inventory, 'utf8');
   for (const name of new Set([...text.matchAll(/\$\{secret:([A-Za-z0-9][A-Za-z0-9._-]{0,127})\}/g)].map((m) => m[1]!))) {
     const value = await host.secrets.get(name);
-    if (value === undefined) {
-      throw new ControlPlaneError('SECRET_MISSING', `secret "${name}" referenced by ${inventory} is not set; set it with "MCP Control Plane: Set Secret" or \`mcpcp secrets set ${name}\``);
-    }
+    // Not set: not passed. The server fails only the devices that need it, naming device and secret.
+    if (value === undefined) continue;
     host.onSecret?.(value);
     env[secretEnvName(name)] = value;
   }

@@ -267,8 +267,15 @@ async function replicaSets(scope: ClusterScope, rsType: ResourceInfo, deploy: Js
 async function related(scope: ClusterScope, type: ResourceInfo, namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string }, signal: AbortSignal): Promise<string> {
   const t = await fetchTable(scope, type, namespace, { ...selectors, limit: MAX_RELATED, signal });
   if (t.rows.length === 0) return '<none>';
-  const more = t.more ? `\n(${t.remaining ?? 'more'} more not shown: resources_list resource=${type.resource}${selectors.labelSelector ? ` labelSelector="${selectors.labelSelector}"` : ''}${selectors.fieldSelector ? ` fieldSelector="${selectors.fieldSelector}"` : ''})` : '';
-  return renderTable(t.header, t.rows) + more;
+  if (!t.more) return renderTable(t.header, t.rows);
+  // The follow-up call must select the same objects: the same namespace, or all of them.
+  const args = [
+    `resource=${type.resource}`,
+    ...(!type.namespaced ? [] : namespace === undefined ? ['allNamespaces=true'] : [`namespace=${namespace}`]),
+    ...(selectors.labelSelector ? [`labelSelector="${selectors.labelSelector}"`] : []),
+    ...(selectors.fieldSelector ? [`fieldSelector="${selectors.fieldSelector}"`] : []),
+  ];
+  return `${renderTable(t.header, t.rows)}\n(${t.remaining === undefined ? 'more' : `${t.remaining} more`} not shown: resources_list ${args.join(' ')})`;
 }
 
 function service(obj: JsonObject): string[] {

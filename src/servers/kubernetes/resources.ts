@@ -5,15 +5,30 @@
  * namespaces), and subscriptions to them driven by API watches: resourceVersion tracking,
  * bookmarks, and a fresh list after 410 Gone.
  */
-import { McpError, ErrorCode, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { errorMessage } from '../../core/errors';
+import { ControlPlaneError, errorMessage } from '../../core/errors';
 import { DEFAULT_BUDGET_BYTES, type Logger } from '../kit';
 import type { ClusterScope } from './clusters';
 import type { K8sServices } from './define';
 import { collectionPath, objectPath, type ResourceInfo } from './discovery';
 import { listResources } from './listing';
 import { at, isJsonObject, redact, render, stripManagedFields, str, type JsonObject } from './objects';
+
+/**
+ * A refused resource request (JSON-RPC InvalidParams). The SDK sends `message` as it is and the
+ * client prefixes "MCP error <code>: " on arrival; an McpError's message already carries that
+ * prefix, so throwing one would put it on the wire twice (and a gateway in between adds a third).
+ */
+class InvalidParams extends Error {
+  readonly code = ErrorCode.InvalidParams;
+}
+
+function invalidParams(err: unknown): InvalidParams {
+  if (err instanceof InvalidParams) return err;
+  const hint = err instanceof ControlPlaneError ? err.details['hint'] : undefined;
+  return new InvalidParams(typeof hint === 'string' && hint.length > 0 ? `${errorMessage(err)} ${hint}` : errorMessage(err));
+}
 
 export const TARGETS_URI = 'k8s://targets';
 const ALL = '_';
@@ -58,14 +73,14 @@ export function registerK8sResources(server: McpServer, services: K8sServices, l
     let namespace: string | undefined;
     if (type.namespaced && address.namespace !== undefined) namespace = clusters.namespace(scope, address.namespace);
     if (type.namespaced && address.namespace === undefined && address.name !== undefined) {
-      throw new McpError(ErrorCode.InvalidParams, `${address.resource} is namespaced: put the namespace in the URI instead of "${ALL}".`);
+      throw new InvalidParams(`${address.resource} is namespaced: put the namespace in the URI instead of "${ALL}".`);
     }
     return { scope, type, namespace };
   };
 
   const read = async (uri: URL): Promise<{ contents: { uri: string; mimeType: string; text: string }[] }> => {
     const address = parseK8sUri(uri.href);
-    if (!address) throw new McpError(ErrorCode.InvalidParams, `Not a k8s:// resource URI: ${uri.href}`);
+    if (!address) throw new InvalidParams(`Not a k8s:// resource URI: ${uri.href}`);
     try {
       const { scope, type, namespace } = await resolve(address);
       if (address.name !== undefined) {
@@ -89,8 +104,7 @@ export function registerK8sResources(server: McpServer, services: K8sServices, l
       });
       return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: result.text }] };
     } catch (err) {
-      if (err instanceof McpError) throw err;
-      throw new McpError(ErrorCode.InvalidParams, errorMessage(err));
+      throw invalidParams(err);
     }
   };
 
@@ -113,13 +127,12 @@ export function registerK8sResources(server: McpServer, services: K8sServices, l
     const uri = request.params.uri;
     if (watches.has(uri)) return {};
     const address = parseK8sUri(uri);
-    if (!address) throw new McpError(ErrorCode.InvalidParams, `Only k8s://{context}/{namespace}/{resource}[/{name}] resources can be subscribed to (got ${uri}).`);
+    if (!address) throw new InvalidParams(`Only k8s://{context}/{namespace}/{resource}[/{name}] resources can be subscribed to (got ${uri}).`);
     let resolved: Awaited<ReturnType<typeof resolve>>;
     try {
       resolved = await resolve(address);
     } catch (err) {
-      if (err instanceof McpError) throw err;
-      throw new McpError(ErrorCode.InvalidParams, errorMessage(err));
+      throw invalidParams(err);
     }
     const watch = new ResourceWatch(resolved.scope, resolved.type, resolved.namespace, address.name, log, () => {
       void server.server.sendResourceUpdated({ uri }).catch((err: unknown) => log.debug(`resources/updated for ${uri} failed: ${errorMessage(err)}`));

@@ -82,11 +82,24 @@ function forDiff(obj: JsonObject | undefined): JsonObject | undefined {
   return copy;
 }
 
-/** The change from `before` to `after` as a unified diff of YAML, secrets redacted; '' when equal. */
+/**
+ * The change from `before` to `after` as a unified diff of YAML, secrets redacted; '' when equal.
+ * Key order carries no meaning in an object, so `after` is shown in `before`'s key order: a key
+ * whose only change is its place is not reported as removed and added.
+ */
 export function objectDiff(before: JsonObject | undefined, after: JsonObject, label: string, reveal: boolean): string {
   const [b, a] = reveal ? [forDiff(before), forDiff(after)!] : redactPair(forDiff(before), forDiff(after)!);
   const from = b ? render(b, 'yaml') : '';
-  return unifiedDiff(from, render(a, 'yaml'), { from: b ? `${label} (live)` : '/dev/null', to: `${label} (after)` });
+  return unifiedDiff(from, render(b ? inKeyOrderOf(a, b) : a, 'yaml'), { from: b ? `${label} (live)` : '/dev/null', to: `${label} (after)` });
+}
+
+/** `value` with its object keys in `model`'s order (keys `model` lacks last), at every depth; list items by index. */
+function inKeyOrderOf(value: Json, model: Json | undefined): Json {
+  if (Array.isArray(value)) return value.map((item, i) => inKeyOrderOf(item, Array.isArray(model) ? model[i] : undefined));
+  if (!isJsonObject(value)) return value;
+  const m = isJsonObject(model) ? model : {};
+  const keys = [...Object.keys(m).filter((k) => Object.hasOwn(value, k)), ...Object.keys(value).filter((k) => !Object.hasOwn(m, k))];
+  return Object.fromEntries(keys.map((k) => [k, inKeyOrderOf(value[k]!, m[k])]));
 }
 
 /** `deployment.apps/web -n shop`: an object as previews and results name it. */

@@ -143,6 +143,11 @@ async function send(ctx: Ctx, command: string, answers: readonly ConfirmPrompt[]
   return res;
 }
 
+/** Moves the session to `level`; the commands that takes (`configure terminal`, `end`, `enable`) are reported like the others. */
+async function toLevel(ctx: Ctx, level: 'privileged' | 'config'): Promise<void> {
+  await ctx.s.toLevel(level, ctx.signal, (command) => ctx.steps.push(command));
+}
+
 /** Runs the post-check on a new connection; returns an error text, or undefined when it passed. */
 async function postCheck(network: NetworkService, target: Target, spec: PostCheck, signal: AbortSignal): Promise<string | undefined> {
   const command = spec.command ?? (target.platform.facts.kind === 'junos-json' ? 'show system uptime' : 'show version');
@@ -180,7 +185,7 @@ export async function applyChange(network: NetworkService, target: Target, lines
     target.device.name,
     async (session) => {
       const ctx: Ctx = { s: shell(session), platform: target.platform, timeoutMs: target.device.timeoutSeconds * 1000, signal: opts.signal, steps: [] };
-      await ctx.s.toLevel('privileged', opts.signal);
+      await toLevel(ctx, 'privileged');
       const c = target.platform.commit;
       if (c.kind === 'commit-confirmed') return junos(network, target, ctx, c, lines, opts);
       if (c.kind === 'archive-replace') return archive(network, target, ctx, c, lines, opts);
@@ -269,11 +274,11 @@ async function archive(network: NetworkService, target: Target, ctx: Ctx, c: Str
   if (enter.error !== undefined || ctx.s.level !== 'config') {
     timer = false;
     ctx.steps.push('(revert timer unavailable: protected by the backup only)');
-    await ctx.s.toLevel('config', opts.signal);
+    await toLevel(ctx, 'config');
   }
   const restore = async (why: string, applied: number, failedLine?: ApplyReport['failedLine']): Promise<ApplyReport> => {
     try {
-      await ctx.s.toLevel('privileged', opts.signal);
+      await toLevel(ctx, 'privileged');
       const r = await send(ctx, fill(c.restore, { url }), answers);
       if (timer) await send(ctx, c.confirm);
       if (r.error === undefined && new RegExp(c.restoreSuccess).test(r.text)) return { ...base, status: 'rolled-back', applied, backup: url, error: `${why}; restored ${url} with configure replace`, ...(failedLine === undefined ? {} : { failedLine }) };
@@ -285,7 +290,7 @@ async function archive(network: NetworkService, target: Target, ctx: Ctx, c: Str
   };
   const sent = await sendLines(ctx, lines);
   if (sent.failed !== undefined) return restore('the device rejected a line', sent.applied, sent.failed);
-  await ctx.s.toLevel('privileged', opts.signal);
+  await toLevel(ctx, 'privileged');
   const failed = await postCheck(network, target, opts.postCheck, opts.signal);
   ctx.steps.push(failed === undefined ? '(post-check passed)' : `(post-check failed: ${failed})`);
   if (failed !== undefined) return restore(`post-check failed: ${failed}`, sent.applied);
@@ -310,7 +315,7 @@ async function checkpoint(network: NetworkService, target: Target, ctx: Ctx, c: 
   if (made.error !== undefined) return { ...base, status: 'failed', applied: 0, error: `could not create checkpoint ${name}: ${made.error}; nothing was changed` };
   const restore = async (why: string, applied: number, failedLine?: ApplyReport['failedLine']): Promise<ApplyReport> => {
     try {
-      await ctx.s.toLevel('privileged', opts.signal);
+      await toLevel(ctx, 'privileged');
       const r = await send(ctx, fill(c.restore, { name }));
       if (r.error === undefined && new RegExp(c.restoreSuccess).test(r.text)) return { ...base, status: 'rolled-back', applied, backup: name, error: `${why}; restored checkpoint ${name}`, ...(failedLine === undefined ? {} : { failedLine }) };
       return { ...base, status: 'rollback-failed', applied, backup: name, error: `${why}; rollback to ${name} failed: ${r.error}`, ...(failedLine === undefined ? {} : { failedLine }) };
@@ -318,10 +323,10 @@ async function checkpoint(network: NetworkService, target: Target, ctx: Ctx, c: 
       return { ...base, status: 'rollback-failed', applied, backup: name, error: `${why}; the rollback could not run (${err instanceof Error ? err.message : String(err)}): restore checkpoint ${name} with config_rollback`, ...(failedLine === undefined ? {} : { failedLine }) };
     }
   };
-  await ctx.s.toLevel('config', opts.signal);
+  await toLevel(ctx, 'config');
   const sent = await sendLines(ctx, lines);
   if (sent.failed !== undefined) return restore('the device rejected a line', sent.applied, sent.failed);
-  await ctx.s.toLevel('privileged', opts.signal);
+  await toLevel(ctx, 'privileged');
   const failed = await postCheck(network, target, opts.postCheck, opts.signal);
   ctx.steps.push(failed === undefined ? '(post-check passed)' : `(post-check failed: ${failed})`);
   if (failed !== undefined) return restore(`post-check failed: ${failed}`, sent.applied);
@@ -348,7 +353,7 @@ export async function rollbackDevice(network: NetworkService, target: Target, to
     target.device.name,
     async (session) => {
       const ctx: Ctx = { s: shell(session), platform: target.platform, timeoutMs: target.device.timeoutSeconds * 1000, signal: opts.signal, steps: [] };
-      await ctx.s.toLevel('privileged', opts.signal);
+      await toLevel(ctx, 'privileged');
       const c = target.platform.commit;
       const answers = target.platform.confirmPrompts;
       if (c.kind === 'commit-confirmed') {
@@ -386,7 +391,7 @@ export async function junosRollbackDiff(network: NetworkService, target: Target,
       const ctx: Ctx = { s: shell(session), platform: target.platform, timeoutMs: target.device.timeoutSeconds * 1000, signal, steps: [] };
       const c = target.platform.commit;
       if (c.kind !== 'commit-confirmed') return '';
-      await ctx.s.toLevel('privileged', signal);
+      await toLevel(ctx, 'privileged');
       await send(ctx, c.enter);
       const r = await send(ctx, fill(c.rollback, { n }));
       const cmp = r.error === undefined ? await send(ctx, c.compare) : r;

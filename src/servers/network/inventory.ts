@@ -121,7 +121,11 @@ export function resolveSecret(value: string, env: Readonly<Record<string, string
   const v = env[secretEnvName(m[1])];
   if (v === undefined || v === '') {
     throw new ControlPlaneError(NetworkErrorCode.secretMissing, `${device}: the secret "${m[1]}" (${field}) is not available to the server`, {
-      details: { device, secret: m[1], hint: `Set the secret "${m[1]}" in the control plane's secret store (headless: ${secretEnvName(m[1])} or the secrets file).` },
+      details: {
+        device,
+        secret: m[1],
+        hint: `Set the secret "${m[1]}" ("MCP Control Plane: Set Secret" in VS Code; headless \`mcpcp secrets set ${m[1]}\` or ${secretEnvName(m[1])}), then restart the network server: it receives secrets when it starts.`,
+      },
     });
   }
   return v;

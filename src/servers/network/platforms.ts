@@ -85,6 +85,7 @@ export type FactsSpec =
       /** Fact → TextFSM value name (first element when the value is a List). */
       readonly fields: Readonly<Partial<Record<'hostname' | 'model' | 'osVersion' | 'uptime' | 'serial', string>>>;
     }
+  /** `show version`, `show chassis hardware`, `show system uptime` as `| display json`; their text where the pipe is refused. */
   | { readonly kind: 'junos-json' }
   | { readonly kind: 'linux' };
 

@@ -301,7 +301,7 @@ export class ShellSession implements Session {
     this.options.log.debug(`${this.device}: logged in, prompt "${line.trim()}", level ${this.current}`);
   }
 
-  private async enable(signal?: AbortSignal): Promise<void> {
+  private async enable(signal?: AbortSignal, sent?: (command: string) => void): Promise<void> {
     const enable = this.platform.enable;
     if (enable === undefined) return;
     const secret = this.options.enableSecret;
@@ -312,6 +312,7 @@ export class ShellSession implements Session {
     }
     const passwordPrompt = new RegExp(enable.passwordPrompt);
     this.raw = '';
+    sent?.(enable.command);
     this.channel.write(`${enable.command}\n`);
     let answeredAt = -1;
     let prompts = 0;
@@ -334,14 +335,18 @@ export class ShellSession implements Session {
     }
   }
 
-  /** Moves to `target` (privileged or config), through the platform's commands. */
-  async toLevel(target: Level, signal?: AbortSignal): Promise<void> {
+  /**
+   * Moves to `target` (privileged or config), through the platform's commands; `sent` sees each
+   * command as it goes out (`enable`, `configure terminal`, `end`; never the enable secret).
+   */
+  async toLevel(target: Level, signal?: AbortSignal, sent?: (command: string) => void): Promise<void> {
     if (this.current === target) return;
     const opts = { timeoutMs: this.options.loginTimeoutMs, maxBytes: 64_000, answers: this.platform.confirmPrompts, signal };
     if (target === 'config') {
-      if (this.current === 'user') await this.enable(signal);
+      if (this.current === 'user') await this.enable(signal, sent);
       const enter = this.platform.config?.enter;
       if (enter === undefined) throw new ControlPlaneError(NetworkErrorCode.unsupported, `${this.platform.title} has no configuration mode`);
+      sent?.(enter);
       const res = await this.run(enter, opts);
       if (this.current !== 'config') {
         throw new ControlPlaneError(NetworkErrorCode.configFailed, `${this.device}: could not enter configuration mode: ${res.error ?? res.text.trim()}`, { details: { device: this.device } });
@@ -350,10 +355,11 @@ export class ShellSession implements Session {
     }
     if (this.current === 'config') {
       const exit = this.platform.config?.exit ?? 'end';
+      sent?.(exit);
       await this.run(exit, opts);
       if (this.current === 'config') throw new ControlPlaneError(NetworkErrorCode.configFailed, `${this.device}: could not leave configuration mode`);
     }
-    if (target === 'privileged' && this.current === 'user') await this.enable(signal);
+    if (target === 'privileged' && this.current === 'user') await this.enable(signal, sent);
   }
 
   /** Enters configuration mode with a custom command (e.g. with a revert timer); returns its output. */

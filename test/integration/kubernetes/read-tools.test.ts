@@ -121,6 +121,21 @@ describe('kubernetes read tools', () => {
     assert.match(svc.text, /\nEndpoints:\n {2}Ready \(3\):\n {4}10\.244\.\d+\.\d+:80 \(pod\/web-/);
   });
 
+  it('resource_describe of a busy node says how to list the rest of its pods, and that call works', async () => {
+    const busy = emulator.cluster.store.list('/pods', 'bench-00')[0]?.spec?.nodeName as string;
+    assert.ok(busy, 'the bench pods are scheduled');
+    const r = await h.call('resource_describe', { resource: 'node', name: busy });
+    assert.equal(r.isError, false, r.text);
+    assert.equal((r.text.match(/\n {2}bench-0[01]\s+app-\d{4}-/g) ?? []).length, 20);
+    const fieldSelector = `spec.nodeName=${busy},status.phase!=Succeeded,status.phase!=Failed`;
+    // The API server gives no remainingItemCount for a selected list, so no count is promised.
+    assert.match(r.text, new RegExp(`\\n {2}\\(more not shown: resources_list resource=pods allNamespaces=true fieldSelector="${fieldSelector.replace(/[.!]/g, '\\$&')}"\\)`));
+    const follow = await h.call('resources_list', { resource: 'pods', allNamespaces: true, fieldSelector, limit: 500 });
+    assert.equal(follow.isError, false, follow.text);
+    assert.match(follow.text, /^NAMESPACE\s+NAME\s+READY/);
+    assert.equal(new Set(follow.text.split('\n').filter((l) => l.startsWith('bench-')).map((l) => l.split(/\s+/)[0])).size, 2);
+  });
+
   it('events_list shows warnings, and pods_logs gets tails, previous containers and workload pods', async () => {
     const events = await h.call('events_list', { warningsOnly: true });
     assert.match(events.text, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+FROM\s+MESSAGE\n/);

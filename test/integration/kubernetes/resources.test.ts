@@ -78,6 +78,25 @@ describe('kubernetes resources', () => {
     assert.deepEqual(updates, []);
   });
 
+  it('a refused read or subscription carries the JSON-RPC prefix once, not once per hop', async () => {
+    // The client adds "MCP error <code>: " to what the server sent; a server that sends an
+    // McpError's message puts a second one on the wire (and a gateway in between a third).
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [() => h.client.readResource({ uri: 'k8s://emu/_/pods/crashy' }), /^MCP error -32602: pods is namespaced: put the namespace in the URI/],
+      [() => h.client.readResource({ uri: 'k8s://emu/shop/pods/nosuch' }), /^MCP error -32602: NotFound: pods "nosuch" not found/],
+      [() => h.client.readResource({ uri: 'k8s://nope/shop/pods/x' }), /^MCP error -32602: Invalid "context": there is no context "nope"/],
+      [() => h.client.subscribeResource({ uri: 'k8s://emu/shop/bogus' }), /^MCP error -32602: The cluster of context "emu" serves no resource type "bogus"/],
+      [() => h.client.subscribeResource({ uri: 'http://example.invalid/x' }), /^MCP error -32602: Only k8s:\/\/\{context\}/],
+    ];
+    for (const [request, expected] of cases) {
+      await assert.rejects(request(), (err: Error) => {
+        assert.match(err.message, expected);
+        assert.equal(err.message.match(/MCP error/g)?.length, 1, err.message);
+        return true;
+      });
+    }
+  });
+
   it('a subscription to a list reports changes of any member', async () => {
     const uri = 'k8s://emu/shop/configmaps';
     await h.client.subscribeResource({ uri });

@@ -146,6 +146,45 @@ describe('kubernetes write tools', () => {
     assert.match(missing.text, /^Invalid "toRevision": deployment\.apps\/cart \(namespace shop\) has no revision 9\.\nRevisions kept: 4, 3, 2 \(current 4\)\.$/);
   });
 
+  it('rollout_undo diffs only what changes, not keys whose order differs', async () => {
+    const created = await h.call('resource_apply', {
+      manifest: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ordered
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: ordered}
+  template:
+    metadata:
+      labels: {app: ordered}
+      annotations: {team: shop, owner: alice}
+    spec:
+      containers:
+      - name: app
+        image: example/ordered:1.0
+`,
+    });
+    assert.equal(created.isError, false, created.text);
+    // The same annotations in another order, and a new image: revision 2.
+    const patched = await h.call('resource_patch', {
+      resource: 'deploy',
+      name: 'ordered',
+      type: 'json',
+      patch: JSON.stringify([
+        { op: 'replace', path: '/spec/template/metadata/annotations', value: { owner: 'alice', team: 'shop' } },
+        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'example/ordered:2.0' },
+      ]),
+    });
+    assert.equal(patched.isError, false, patched.text);
+    assert.deepEqual(Object.keys(live('deployments', 'ordered', 'apps')?.spec.template.metadata.annotations), ['owner', 'team']);
+    const preview = await h.call('rollout_undo', { name: 'ordered', dryRun: true });
+    assert.equal(preview.isError, false, preview.text);
+    const changed = preview.text.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l));
+    assert.deepEqual(changed, ['-          image: example/ordered:2.0', '+          image: example/ordered:1.0'], preview.text);
+  });
+
   it('resource_delete previews exactly what goes (dependents included), caps selectors, and deletes', async () => {
     const preview = await h.call('resource_delete', { resource: 'deploy', name: 'cart', dryRun: true });
     assert.match(preview.text, /^Dry run \(server-side, nothing was deleted\)\. Would delete 1 object in namespace shop:\n {2}deployment\.apps\/cart\nand, by Background propagation, 6 dependents:\n/);

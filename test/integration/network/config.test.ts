@@ -35,6 +35,24 @@ before(async () => {
 });
 after(() => h.close());
 
+/**
+ * The "commands sent" of a one-device apply report, and the command lines the device received on
+ * the session that made the change, from the line matching `first` on (both trimmed).
+ */
+function sentAndReceived(report: string, device: string, first: RegExp): { reported: string[]; received: string[] } {
+  const block = report.split('\ncommands sent:\n')[1] ?? '';
+  const reported = block
+    .split('\n')
+    .filter((l) => l.startsWith('  ') && !l.startsWith('  ('))
+    .map((l) => (l.split('  -> ')[0] ?? '').trim());
+  const all = h.sim.device(device).received();
+  let start = all.length - 1;
+  while (start >= 0 && !first.test(all[start]!.line)) start--;
+  assert.ok(start >= 0, `${device} received no line matching ${first}`);
+  const session = all[start]!.session;
+  return { reported, received: all.slice(start).filter((r) => r.session === session).map((r) => r.line) };
+}
+
 describe('network config tools', () => {
   it('config_get returns running, startup and Junos candidate configurations without secrets', async () => {
     const run = await h.call('config_get', { device: 'r1' });
@@ -104,6 +122,9 @@ describe('network config tools', () => {
     assert.match(ios().configText(), /interface Loopback9\n description added by test\n ip address 10\.9\.9\.9 255\.255\.255\.255/);
     assert.equal(ios().revert, undefined, 'the revert timer was confirmed');
     assert.equal(ios().flash.size, 1);
+    const { reported, received } = sentAndReceived(h.text(r), 'r1', /^copy running-config flash:mcpcp-/);
+    assert.deepEqual(reported, received);
+    assert.deepEqual(received.slice(1), ['configure terminal revert timer 1', 'interface Loopback9', 'description added by test', 'ip address 10.9.9.9 255.255.255.255', 'end', 'configure confirm']);
   });
 
   it('a device error in the middle of an IOS apply: stops, reports the applied lines, restores the backup', async () => {
@@ -114,6 +135,9 @@ describe('network config tools', () => {
     assert.match(text, /^FAILED: stopped at r1\.\n== r1: ROLLED-BACK \(2\/4 lines applied; backup flash:mcpcp-/);
     assert.match(text, /stopped at line 3: interfce typo\ndevice said: +\^ \| % Invalid input detected at '\^' marker\./);
     assert.match(text, /configure replace flash:mcpcp-\S+ force/);
+    const { reported, received } = sentAndReceived(text, 'r1', /^copy running-config flash:mcpcp-/);
+    assert.deepEqual(reported, received);
+    assert.ok(received.includes('end'), received.join(' / '));
     assert.equal(ios().configText(), before);
     assert.equal(ios().revert, undefined);
   });
@@ -122,6 +146,9 @@ describe('network config tools', () => {
     const ok = await h.call('config_apply', { devices: ['n1'], lines: 'interface loopback9\n  description via checkpoint' });
     assert.equal(ok.isError, undefined, h.text(ok));
     assert.match(nx().configText(), /interface loopback9\n {2}description via checkpoint/);
+    const sent = sentAndReceived(h.text(ok), 'n1', /^checkpoint mcpcp-/);
+    assert.deepEqual(sent.reported, sent.received);
+    assert.deepEqual(sent.received.slice(1), ['configure terminal', 'interface loopback9', 'description via checkpoint', 'end']);
     const before = nx().configText();
     const bad = await h.call('config_apply', { devices: ['n1'], lines: 'interface loopback10\n  description x\n  bogus-command 1' });
     assert.equal(bad.isError, true);

@@ -20,6 +20,12 @@ import { pythonTextFsmAvailable, runPythonTextFsm } from './python-textfsm';
 const ios = new CiscoDevice({ name: 'r1', platform: 'cisco_ios' });
 const xe = new CiscoDevice({ name: 'csr1', platform: 'cisco_xe' });
 const nx = new CiscoDevice({ name: 'n1', platform: 'cisco_nxos' });
+// A Catalyst switch on classic IOS: no "Last reload reason:" line.
+const sw = new CiscoDevice({ name: 'sw1', platform: 'cisco_ios', model: 'WS-C3750X-48P-S', serial: 'FDO1633Q14S' });
+// A Catalyst 3850 on IOS-XE 3.x: "Version 03.06.08E RELEASE" without a comma.
+// A Nexus 7000: "cisco Nexus7000 C7010 (10 Slot) Chassis", system and kickstart images.
+const n7k = new CiscoDevice({ name: 'n7k', platform: 'cisco_nxos', model: 'C7010', serial: 'JAF1752AJCT' });
+const cat3k = new CiscoDevice({ name: 'sw2', platform: 'cisco_xe', model: 'WS-C3850-48U', serial: 'FCW1932D0LB' });
 
 const OUTPUTS: { platform: string; command: string; text: string }[] = [
   ...[ios, xe].flatMap((d) => [
@@ -34,6 +40,9 @@ const OUTPUTS: { platform: string; command: string; text: string }[] = [
     { platform: d.spec.platform, command: 'show inventory', text: showInventory(d.facts()) },
   ]),
   { platform: 'cisco_nxos', command: 'show version', text: showVersion(nx.facts()) },
+  { platform: 'cisco_ios', command: 'show version', text: showVersion(sw.facts()) },
+  { platform: 'cisco_xe', command: 'show version', text: showVersion(cat3k.facts()) },
+  { platform: 'cisco_nxos', command: 'show version', text: showVersion(n7k.facts()) },
   { platform: 'cisco_nxos', command: 'show ip interface brief', text: showIpInterfaceBrief(nx.facts(), nx.running) },
   { platform: 'cisco_nxos', command: 'show interface', text: showInterfaces(nx.facts(), nx.running) },
   { platform: 'cisco_nxos', command: 'show vlan brief', text: showVlan(nx.facts(), nx.running, true) },
@@ -62,10 +71,35 @@ describe('built-in TextFSM templates', () => {
     assert.deepEqual(r?.['SERIAL'], ['FTX1840ALBP']);
     assert.equal(r?.['RUNNING_IMAGE'], 'c2900-universalk9-mz.SPA.157-3.M5.bin');
     assert.equal(r?.['ROMMON'], '15.0(1r)M16');
+    assert.equal(r?.['RELOAD_REASON'], 'power-on');
     const [x] = parse('cisco_xe', 'show version');
     assert.equal(x?.['VERSION'], '16.9.5');
     assert.deepEqual(x?.['HARDWARE'], ['CSR1000V']);
     assert.equal(x?.['RELOAD_REASON'], 'reload');
+  });
+
+  it('IOS show version of a Catalyst switch: the reload reason from "System returned to ROM by"', () => {
+    const t = templates.find(['cisco_ios'], 'show version');
+    assert.ok(t);
+    const [r] = parseText(t, showVersion(sw.facts()));
+    assert.equal(r?.['RELOAD_REASON'], 'power-on');
+    assert.equal(r?.['VERSION'], '15.2(4)E10');
+    assert.equal(r?.['HOSTNAME'], 'sw1');
+    assert.deepEqual(r?.['HARDWARE'], ['WS-C3750X-48P']);
+    assert.deepEqual(r?.['SERIAL'], ['FDO1633Q14S']);
+    assert.equal(r?.['RUNNING_IMAGE'], '/c3750e-universalk9-mz.152-4.E10/c3750e-universalk9-mz.152-4.E10.bin');
+    assert.equal(r?.['CONFIG_REGISTER'], '0xF');
+  });
+
+  it('IOS-XE 3.x show version of a Catalyst 3850: the version without a comma before RELEASE', () => {
+    const t = templates.find(['cisco_xe'], 'show version');
+    assert.ok(t);
+    const [r] = parseText(t, showVersion(cat3k.facts()));
+    assert.equal(r?.['VERSION'], '03.06.08E');
+    assert.equal(r?.['RELOAD_REASON'], 'Reload command');
+    assert.deepEqual(r?.['HARDWARE'], ['WS-C3850-48U']);
+    assert.deepEqual(r?.['SERIAL'], ['FCW1932D0LB']);
+    assert.equal(r?.['RUNNING_IMAGE'], 'packages.conf');
   });
 
   it('NX-OS show version', () => {
@@ -75,6 +109,18 @@ describe('built-in TextFSM templates', () => {
     assert.equal(r?.['HOSTNAME'], 'n1');
     assert.equal(r?.['SERIAL'], 'FTX1840ALBP');
     assert.match(String(r?.['UPTIME']), /^3 day\(s\), 4 hour\(s\)/);
+  });
+
+  it('NX-OS show version of a Nexus 7000 (slot count in the chassis line, system image)', () => {
+    const t = templates.find(['cisco_nxos'], 'show version');
+    assert.ok(t);
+    const [r] = parseText(t, showVersion(n7k.facts()));
+    assert.equal(r?.['PLATFORM'], 'C7010');
+    assert.equal(r?.['OS'], '8.4(2)');
+    assert.equal(r?.['HOSTNAME'], 'n7k');
+    assert.equal(r?.['SERIAL'], 'JAF1752AJCT');
+    assert.equal(r?.['BOOT_IMAGE'], 'bootflash:///n7000-s2-dk9.8.4.2.bin');
+    assert.equal(r?.['LAST_REBOOT_REASON'], 'Reset Requested by CLI command reload');
   });
 
   it('show ip interface brief (IOS with "administratively down", NX-OS with the VRF)', () => {
@@ -152,7 +198,7 @@ describe('built-in templates agree with Python textfsm', { skip: !pythonTextFsmA
     });
     const py = runPythonTextFsm(cases);
     OUTPUTS.forEach((o, i) => {
-      const ours = parse(o.platform, o.command);
+      const ours = parseText(templates.find([o.platform], o.command)!, o.text);
       assert.deepEqual({ rows: ours }, py[i], `${o.platform} ${o.command}`);
     });
   });

@@ -62,16 +62,10 @@ describe('Network server in VS Code (device simulator)', function () {
     await mcp?.close();
   });
 
-  it('is enabled by the workspace inventory, and fails without its secrets, naming the missing one', async () => {
+  it('is enabled by the workspace inventory and starts before its secrets are set', async () => {
     api = await activateExtension();
-    const server = await waitForServer(api, NETWORK, 'failed');
-    assert.match(server.lastError ?? '', /secret "lab-pass" referenced by \S*\.mcpcp\/inventory\.yaml is not set; set it with "MCP Control Plane: Set Secret"/);
-    assert.equal(server.pid, undefined);
-    const row = await waitFor('the tree to show network failed', () => {
-      const r = api.treeSnapshot().find((x) => x.label === NETWORK);
-      return r && /^failed\b/.test(r.description ?? '') ? r : undefined;
-    });
-    assert.deepEqual(row.children, ['failed to start']);
+    const server = await waitForServer(api, NETWORK, 'running');
+    assert.equal(typeof server.pid, 'number');
   });
 
   it('starts once its secrets are in SecretStorage and it is restarted', async () => {

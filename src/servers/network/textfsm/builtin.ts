@@ -23,6 +23,9 @@ const IOS = ['cisco_ios', 'cisco_xe'];
 const NXOS = ['cisco_nxos'];
 const CISCO = [...IOS, ...NXOS];
 
+// VERSION: IOS-XE 3.x on Catalyst switches prints "Version 03.06.08E RELEASE" (no comma).
+// RELOAD_REASON: routers print "Last reload reason:" (it wins, coming later); Catalyst switches
+// on classic IOS print only "System returned to ROM by <reason>".
 const IOS_SHOW_VERSION = fsm`Value VERSION (.+?)
 Value ROMMON ([^,\s]+)
 Value HOSTNAME (\S+)
@@ -34,10 +37,11 @@ Value List SERIAL (\S+)
 Value CONFIG_REGISTER (\S+)
 
 Start
-  ^.*Software\s.+\),\sVersion\s@{VERSION},\s+RELEASE.*
+  ^.*Software\s.+\),\s+Version\s+@{VERSION}(?:,|\s+RELEASE\s)
   ^ROM:\s+(?:System\s+Bootstrap,\s+Version\s+)?@{ROMMON}
   ^\s*@{HOSTNAME}\s+uptime\s+is\s+@{UPTIME}
   ^[Ss]ystem\s+image\s+file\s+is\s+"(?:[^:"]*:)?@{RUNNING_IMAGE}"
+  ^System\s+returned\s+to\s+ROM\s+by\s+@{RELOAD_REASON}\s*$$
   ^[Ll]ast\s+reload\s+reason:\s+@{RELOAD_REASON}\s*$$
   ^[Pp]rocessor\s+board\s+ID\s+@{SERIAL}
   ^[Cc]isco\s+@{HARDWARE}\s+\(.+\)\s+(?:processor|with)
@@ -224,7 +228,7 @@ Start
   ^\s+BIOS:\s+version\s*@{BIOS}
   ^\s+(?:NXOS|system):\s+version\s+@{OS}
   ^\s+(?:NXOS|system)\s+image\s+file\s+is:\s+@{BOOT_IMAGE}
-  ^\s+cisco\s+(?:Nexus\d*\s+)?@{PLATFORM}\s+[Cc]hassis
+  ^\s+cisco\s+(?:Nexus\d*\s+)?@{PLATFORM}\s+(?:\(\d+\s+[Ss]lot\)\s+)?[Cc]hassis
   ^\s+Device\s+name:\s+@{HOSTNAME}
   ^\s+Processor\s+[Bb]oard\s+ID\s+@{SERIAL}
   ^Kernel\s+uptime\s+is\s+@{UPTIME}

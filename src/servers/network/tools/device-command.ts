@@ -37,9 +37,13 @@ export async function runReadOnly(network: NetworkService, target: Target, comma
   const res = await network.readCommand(target.device.name, send, { timeoutMs: opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000, signal: opts.signal });
   const text = sanitize(target.platform, res.text);
   if (res.error !== undefined) {
-    throw new ControlPlaneError(NetworkErrorCode.commandRejected, `${target.device.name} rejected "${send}":\n${res.error}`, {
-      details: { device: target.device.name, hint: 'Check the command syntax for this platform; abbreviations must be unique.' },
-    });
+    // The parser may have added a pipe (Junos `| display json`) that older releases lack.
+    const added = send.startsWith(checked.text) ? send.slice(checked.text.length).trim() : '';
+    const hint =
+      added === ''
+        ? 'Check the command syntax for this platform; abbreviations must be unique.'
+        : `If the command is right, this device does not accept "${added}" for it (Junos before 14.2 has no | display json): run it with parse: false.`;
+    throw new ControlPlaneError(NetworkErrorCode.commandRejected, `${target.device.name} rejected "${send}":\n${res.error}`, { details: { device: target.device.name, hint } });
   }
   const parsed = p?.read(res.text);
   return { device: target.device.name, command: send, text, truncated: res.truncated, ...(parsed?.rows === undefined ? {} : { rows: parsed.rows }), ...(parsed?.json === undefined ? {} : { json: parsed.json }) };

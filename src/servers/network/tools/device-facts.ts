@@ -37,6 +37,19 @@ function dig(obj: unknown, ...path: string[]): unknown {
   return cur;
 }
 
+function textField(text: string, re: RegExp): string {
+  return re.exec(text)?.[1]?.trim() ?? '';
+}
+
+/** The Chassis row's "Serial number" column of Junos `show chassis hardware` (columns found by the header). */
+function chassisSerial(text: string): string {
+  const lines = text.split('\n');
+  const header = lines.find((l) => /^Item\s+.*Serial number/.test(l));
+  const row = lines.find((l) => /^Chassis\s/.test(l));
+  if (header === undefined || row === undefined) return '';
+  return /^\S*/.exec(row.slice(header.indexOf('Serial number')))?.[0] ?? '';
+}
+
 /** Vendor, model, OS version, uptime, serial (and hostname) from the platform's own commands. */
 export async function gatherFacts(network: NetworkService, target: Target, signal: AbortSignal): Promise<Facts> {
   const spec = target.platform.facts;
@@ -49,22 +62,33 @@ export async function gatherFacts(network: NetworkService, target: Target, signa
     return { ...base, hostname: f('hostname'), model: f('model'), osVersion: f('osVersion'), uptime: f('uptime'), serial: f('serial') };
   }
   if (spec.kind === 'junos-json') {
+    // JSON when the device gives it; text (Junos before 14.2, or a session that refuses the pipe) otherwise.
     const json = async (cmd: string): Promise<unknown> => {
-      const text = await read(network, target, `${cmd} | display json`, signal);
+      const res = await network.readCommand(target.device.name, `${cmd} | display json`, { signal });
+      if (res.error !== undefined) return undefined;
       try {
-        return simplifyJunosJson(JSON.parse(text.slice(Math.max(0, text.indexOf('{')))));
+        return simplifyJunosJson(JSON.parse(res.text.slice(Math.max(0, res.text.indexOf('{')))));
       } catch {
-        return {};
+        return undefined;
       }
     };
-    const [version, chassis, uptime] = [await json('show version'), await json('show chassis hardware'), await json('show system uptime')];
+    const version = await json('show version');
+    const versionText = version === undefined ? await read(network, target, 'show version', signal) : '';
+    const chassis = await json('show chassis hardware');
+    const chassisText = chassis === undefined ? await read(network, target, 'show chassis hardware', signal) : '';
+    const uptime = await json('show system uptime');
+    const uptimeText = uptime === undefined ? await read(network, target, 'show system uptime', signal) : '';
     return {
       ...base,
-      hostname: first(dig(version, 'software-information', 'host-name')),
-      model: first(dig(version, 'software-information', 'product-model')),
-      osVersion: first(dig(version, 'software-information', 'junos-version')),
-      uptime: first(dig(uptime, 'system-uptime-information', 'uptime-information', 'up-time')) || first(dig(uptime, 'system-uptime-information', 'system-booted-time', 'time-length')),
-      serial: first(dig(chassis, 'chassis-inventory', 'chassis', 'serial-number')),
+      hostname: version === undefined ? textField(versionText, /^Hostname:\s*(\S+)/m) : first(dig(version, 'software-information', 'host-name')),
+      model: version === undefined ? textField(versionText, /^Model:\s*(\S+)/m) : first(dig(version, 'software-information', 'product-model')),
+      // Older releases print no "Junos:" line, only package lines such as "JUNOS Base OS boot [12.3R12.4]".
+      osVersion: version === undefined ? textField(versionText, /^Junos:\s*(\S+)/m) || textField(versionText, /^JUNOS\b[^[\n]*\[([^\]\s]+)\]/m) : first(dig(version, 'software-information', 'junos-version')),
+      uptime:
+        uptime === undefined
+          ? textField(uptimeText, /\bup\s+(.+?),\s+\d+\s+users?,/).replace(/\s+/g, ' ')
+          : first(dig(uptime, 'system-uptime-information', 'uptime-information', 'up-time')) || first(dig(uptime, 'system-uptime-information', 'system-booted-time', 'time-length')),
+      serial: chassis === undefined ? chassisSerial(chassisText) : first(dig(chassis, 'chassis-inventory', 'chassis', 'serial-number')),
     };
   }
   const hostname = (await read(network, target, 'hostname', signal)).trim();
@@ -81,7 +105,7 @@ export async function gatherFacts(network: NetworkService, target: Target, signa
 export const deviceFacts = defineNetworkTool({
   name: 'device_facts',
   title: 'Device: Facts',
-  description: 'Vendor, model, OS version, uptime, serial number and hostname of one device, read with the platform\'s own commands (show version; Junos JSON; Linux uname and os-release).',
+  description: 'Vendor, model, OS version, uptime, serial number and hostname of one device, read with the platform\'s own commands (show version; Junos JSON, or its text output where `| display json` is refused; Linux uname and os-release).',
   input: z.object({ device: deviceField() }),
   annotations: READ_DEVICE,
   async handler(input, ctx) {

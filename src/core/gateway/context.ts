@@ -1,0 +1,50 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Notification } from '@modelcontextprotocol/sdk/types.js';
+import type { GatewayConfig } from '../config/schema';
+import type { Metrics } from '../metrics/metrics';
+import type { Supervisor } from '../supervisor/supervisor';
+import type { OversightStages, PipelineEvent } from './pipeline';
+
+/** A root the host exposes to servers (workspace folders, or configured roots headless). */
+export interface HostRoot {
+  uri: string;
+  name?: string;
+}
+
+/** An extra route served behind the same auth, Host and Origin checks (the web UI, later). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** The client token; a random 256-bit one when absent. It can call tools, never approve. */
+  token?: string;
+  /** The host's roots, answered to `roots/list` from built-in servers. */
+  roots: () => HostRoot[];
+  metrics?: Metrics;
+  stages?: OversightStages;
+  /** Routes tried before the token check; they see requests that passed the Host and Origin checks. */
+  publicRoutes?: RouteHandler[];
+  /** Routes tried after the token check, before 404. */
+  authedRoutes?: RouteHandler[];
+  log?: (message: string) => void;
+  /** How long a request waits for a restarting server before failing. */
+  waitForServerMs?: number;
+}
+
+/** What the gateway's modules share: options, the supervisor and stages of the moment, logging and audit. */
+export interface GatewayContext {
+  readonly options: GatewayOptions;
+  readonly metrics: Metrics;
+  supervisor(): Supervisor | undefined;
+  stages(): OversightStages;
+  log(message: string): void;
+  /** Audits without holding the caller; a failure is logged (and makes policy refuse later calls). */
+  auditLater(event: PipelineEvent): void;
+}
+
+/** The part of the SDK's request-handler `extra` the gateway uses. */
+export type Extra = {
+  signal: AbortSignal;
+  requestId: string | number;
+  sendNotification: (n: Notification) => Promise<void>;
+};

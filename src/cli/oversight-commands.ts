@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { APPROVER_CREDENTIAL_PREFIX, rotateApproverCredential } from '../core/approvals';
 import { exportAudit, queryAudit, verifyAudit, type AuditFilter } from '../core/audit';
 import { ControlPlaneError } from '../core/errors';
-import { displayArgs, fold, formatDisplayArgs, visible } from '../core/display';
+import { displayArgs, fold, formatDisplayArgs, formatEffect, visible } from '../core/display';
 import type { ApprovalView } from '../protocol/ui';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, type InstanceRecord } from './data-dir';
@@ -187,6 +187,7 @@ export function describeApproval(a: ApprovalView, mode: 'summary' | 'full'): str
   const lines = [
     `${visible(a.id)}  ${visible(a.tool)} on ${visible(a.server)}  (${a.kind}; asked by ${client}; expires ${new Date(a.expiresAt).toISOString()})`,
     `  why: ${visible(a.reason)}`,
+    ...(a.effect ? ['  changes (resolved by the server; the call is refused if this changes before it runs):', ...formatEffect(a.effect).map((l) => `    ${l}`)] : []),
     `  arguments (flags first${a.secretPaths?.length ? '; ⚠ marks values that look like secrets: they run as shown' : ''}):`,
     ...cut(argLines, mode === 'summary' ? 40 : Infinity, a.id),
     `  digest: ${visible(a.digest)}`,

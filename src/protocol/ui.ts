@@ -64,6 +64,8 @@ export const approvalViewSchema = z.object({
   args: z.record(z.string(), jsonValueSchema),
   /** Paths (`target.context`, `items[0].name`) whose value looks like a secret: marked in every UI. */
   secretPaths: z.array(z.string()).optional(),
+  /** What the call will change (remote URL and ref, cluster/context/namespace/kind/name, devices), resolved by the built-in server; bound into the digest. */
+  effect: z.record(z.string(), jsonValueSchema).optional(),
   /** SHA-256 of the canonical arguments: the decision is bound to it. */
   digest: z.string(),
   /** ok: text is the preview (a diff or the affected objects); untrusted/none/failed: note says why there is none. */

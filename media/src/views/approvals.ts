@@ -2,7 +2,7 @@
 // the history of decided ones.
 import type { ApprovalView } from '../../../src/protocol/ui';
 import { classifyPreview } from '../diff';
-import { displayArgs, visible } from '../../../src/core/display/visible';
+import { displayArgs, formatEffect, visible } from '../../../src/core/display/visible';
 import { h, shown, type Child } from '../dom';
 import { formatClient, formatClock, formatCountdown, formatRule, plural } from '../format';
 
@@ -149,6 +149,7 @@ export class PendingApprovals {
           fact('Expires', formatClock(a.expiresAt)),
           fact('Digest', h('code', { title: a.digest }, `${a.digest.slice(0, 12)}…`)),
         ),
+        a.effect !== undefined ? [h('h4', {}, 'Changes'), h('pre', { class: 'args effect', tabindex: 0, 'aria-label': `What ${subject(a)} changes` }, shown(formatEffect(a.effect).join('\n')))] : null,
         h('h4', {}, 'Arguments'),
         renderArgs(a),
         h('h4', {}, 'Preview'),

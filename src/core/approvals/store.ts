@@ -46,6 +46,8 @@ export interface Approval {
   readonly displayArgs: Readonly<Record<string, JsonValue>>;
   /** Paths in `displayArgs` (`argLeaves` form) whose value looks like a secret: the UIs mark them. */
   readonly secretPaths?: readonly string[];
+  /** What the call will change (destination, objects), as the built-in server resolved it; part of the digest. */
+  readonly effect?: Readonly<Record<string, JsonValue>>;
   /** SHA-256 of the canonical arguments without `dryRun` (`approvalDigest`). */
   readonly digest: string;
   readonly preview: ApprovalPreview;
@@ -71,6 +73,7 @@ export interface ApprovalRequest {
   /** What the approver sees: the arguments as they will run (not redacted). */
   readonly displayArgs: Readonly<Record<string, JsonValue>>;
   readonly secretPaths?: readonly string[];
+  readonly effect?: Readonly<Record<string, JsonValue>>;
   readonly preview?: ApprovalPreview;
   readonly client?: ClientInfo;
   readonly rule?: PolicyRuleRef;
@@ -234,6 +237,7 @@ export class ApprovalStore {
       tool: input.tool,
       displayArgs: input.displayArgs,
       ...(input.secretPaths !== undefined && input.secretPaths.length > 0 ? { secretPaths: input.secretPaths } : {}),
+      ...(input.effect !== undefined ? { effect: input.effect } : {}),
       digest,
       preview: input.preview ?? { status: 'none' },
       ...(input.client !== undefined ? { client: input.client } : {}),

@@ -5,6 +5,7 @@ export {
   displayArgs,
   fold,
   formatDisplayArgs,
+  formatEffect,
   hasHidden,
   visible,
   type ArgLeaf,

@@ -1,4 +1,4 @@
-import { displayArgs, visible } from './visible';
+import { displayArgs, formatEffect, visible } from './visible';
 
 /** What a one-line summary of an approval needs (a subset of `ApprovalView`). */
 export interface ApprovalSummaryInput {
@@ -8,6 +8,7 @@ export interface ApprovalSummaryInput {
   readonly client?: { readonly name: string; readonly version?: string };
   readonly args: Readonly<Record<string, unknown>>;
   readonly secretPaths?: readonly string[];
+  readonly effect?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -17,7 +18,8 @@ export interface ApprovalSummaryInput {
  */
 export function approvalSummary(a: ApprovalSummaryInput, maxChars = 400): { readonly text: string; readonly complete: boolean } {
   const client = a.client ? `${visible(a.client.name)}${a.client.version !== undefined ? ` ${visible(a.client.version)}` : ''}` : 'an unknown client';
-  const head = `Approval needed: ${visible(a.tool)} on ${visible(a.server)}, asked by ${client}. ${visible(a.reason)}`;
+  const changes = formatEffect(a.effect);
+  const head = `Approval needed: ${visible(a.tool)} on ${visible(a.server)}, asked by ${client}. ${visible(a.reason)}${changes.length > 0 ? ` Changes: ${changes.join('; ')}.` : ''}`;
   const rows = displayArgs(a.args, { width: Number.MAX_SAFE_INTEGER, ...(a.secretPaths ? { secretPaths: a.secretPaths } : {}) });
   const parts = rows.map((r) => `${r.path}: ${r.lines.join(' ⏎ ')}${r.secret ? ' (⚠ looks like a secret)' : ''}`);
   const all = parts.length === 0 ? 'no arguments' : parts.join('; ');

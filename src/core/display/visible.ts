@@ -152,3 +152,18 @@ export function formatDisplayArgs(args: unknown, options: DisplayArgsOptions & {
     return [`${indent}${r.path}: ${first}${rest.length === 0 ? mark : ''}`, ...rest.map((l, i) => `${indent}  │ ${l}${i === rest.length - 1 ? mark : ''}`)];
   });
 }
+
+/**
+ * An effect (`ApprovalView.effect`) as `field: value` lines, made visible: `type` first, then
+ * where the change lands (remote URL, destination ref, cluster, context, namespace, devices).
+ */
+export function formatEffect(effect: Readonly<Record<string, unknown>> | undefined): string[] {
+  if (effect === undefined) return [];
+  const order = ['type', 'remoteUrl', 'destinationRef', 'remote', 'sourceSha', 'force', 'cluster', 'context', 'namespace', 'kind', 'name', 'device', 'tags', 'groups'];
+  const keys = Object.keys(effect).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  return keys.map((k) => {
+    const v = effect[k];
+    const shown = Array.isArray(v) ? v.map((x) => visible(String(x))).join(', ') : typeof v === 'string' ? visible(v) : visible(JSON.stringify(v) ?? '');
+    return `${visible(k)}: ${shown}`;
+  });
+}

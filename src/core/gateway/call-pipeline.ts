@@ -22,6 +22,7 @@ import { ControlPlaneError, errorMessage } from '../errors';
 import type { CallOutcome } from '../metrics/metrics';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
+import { EFFECT_META, EXPECTED_EFFECT_META, resolveEffect } from './effects';
 import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
@@ -29,6 +30,9 @@ import type { Subscriptions } from './subscriptions';
 
 /** The `_meta` key by which a tool declares a preview (`dryRun`). */
 export const PREVIEW_META = 'mcpcp/preview';
+
+/** How long effect resolution may take before the call goes to a human instead. */
+const EFFECT_TIMEOUT_MS = 5_000;
 
 /**
  * Client → server: the pipeline each request of a session runs, policy → approval → forward,
@@ -73,7 +77,10 @@ export class CallPipeline {
     const name = callName(request.method, params);
     const tool = request.method === 'tools/call' ? managed?.lastConnection?.tools.find((t) => t.name === name) : undefined;
     const args = request.method === 'tools/call' || request.method === 'prompts/get' ? ((params['arguments'] ?? {}) as Record<string, unknown>) : request.method === 'resources/read' ? { uri: params['uri'] } : {};
+    // A built-in tool that declares its effect says what the call will change, before policy.
+    const effect = managed?.spec.builtin && tool?._meta?.[EFFECT_META] === true ? await resolveEffect(managed, name, args, extra.signal, EFFECT_TIMEOUT_MS) : {};
     const call: GatewayCall = {
+      ...effect,
       id: randomUUID(),
       server: session.server,
       builtin: managed?.spec.builtin ?? false,
@@ -167,6 +174,9 @@ export class CallPipeline {
       const params = { ...(request.params ?? {}) } as Record<string, unknown>;
       const meta: Record<string, unknown> = { ...((params['_meta'] as Record<string, unknown> | undefined) ?? {}), [CALL_ID_META]: call.id };
       delete meta['progressToken'];
+      // The server runs the call only if its effect is still the one policy (and a human) saw.
+      delete meta[EXPECTED_EFFECT_META];
+      if (call.effect !== undefined && request.method === 'tools/call') meta[EXPECTED_EFFECT_META] = call.effect;
       params['_meta'] = meta;
       this.router.track(call.id, session, extra.requestId);
       // Progress goes out in order, and before the result it preceded.

@@ -23,6 +23,10 @@ export interface GatewayCall {
   readonly annotations: ToolAnnotations | undefined;
   /** The tool declares a preview (`_meta["mcpcp/preview"]`) and takes `dryRun`. */
   readonly hasPreview: boolean;
+  /** What the call will change, as the built-in server resolved it before policy (`effects.ts`). */
+  readonly effect?: Record<string, unknown>;
+  /** The tool declares an effect but it could not be resolved (policy then asks a human). */
+  readonly effectProblem?: string;
   readonly client: ClientIdentity | undefined;
   readonly sessionId: string;
   readonly signal: AbortSignal;

@@ -105,13 +105,17 @@ export class Oversight implements OversightStages, UiBackend {
       builtin: call.builtin,
       ...(call.annotations ? { annotations: call.annotations } : {}),
       args: call.method === 'resources/read' ? {} : call.args,
+      ...(call.effect !== undefined ? { effect: call.effect } : {}),
     });
+    if (call.effectProblem !== undefined && result.decision === 'allow') {
+      return { decision: 'approve', reason: `What ${call.name} would change could not be resolved (${call.effectProblem}), so a human decides.`, rule: { source: 'default', id: 'effect-unresolved' } };
+    }
     return { decision: result.decision, reason: result.reason, rule: { source: result.rule.source, ...(result.rule.index !== undefined ? { index: result.rule.index } : {}), ...(result.rule.id ? { id: result.rule.id } : {}) } };
   }
 
   async approve(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void): Promise<ApprovalOutcome> {
     const kind = kindOf(call.method);
-    const digest = this.store.digest(call.args);
+    const digest = this.store.digest(digestInput(call));
     // A repeat of a call whose approval is already pending needs no second preview.
     const joining = this.store.list().some((a) => a.server === call.server && a.tool === call.name && a.kind === kind && a.digest === digest);
     let preview: ApprovalPreview = { status: 'none' };
@@ -130,7 +134,8 @@ export class Oversight implements OversightStages, UiBackend {
       kind,
       server: call.server,
       tool: call.name,
-      args: call.args,
+      args: digestInput(call),
+      ...(call.effect !== undefined ? { effect: call.effect as Record<string, JsonValue> } : {}),
       // The human sees the arguments as they will run; the audit and the agent get them redacted.
       displayArgs: withoutDryRun(call.args) as Record<string, JsonValue>,
       secretPaths: secretPaths(withoutDryRun(call.args), this.options.redactor),
@@ -365,6 +370,14 @@ function kindOf(method: string): 'tool' | 'resource' | 'prompt' {
   return method === 'resources/read' ? 'resource' : method === 'prompts/get' ? 'prompt' : 'tool';
 }
 
+/**
+ * What an approval is bound to: the arguments and, for a tool that declares one, the resolved
+ * effect (a push approved for main at one commit is not an approval for another commit).
+ */
+function digestInput(call: GatewayCall): Record<string, unknown> {
+  return call.effect === undefined ? call.args : { ...call.args, 'mcpcp/effect': call.effect };
+}
+
 function withoutDryRun(args: Record<string, unknown>): Record<string, unknown> {
   const { dryRun: _dryRun, ...rest } = args;
   return rest;
@@ -415,6 +428,7 @@ function toApprovalView(a: Approval): ApprovalView {
     server: a.server,
     tool: a.tool,
     args: { ...a.displayArgs },
+    ...(a.effect ? { effect: { ...a.effect } } : {}),
     ...(a.secretPaths ? { secretPaths: [...a.secretPaths] } : {}),
     digest: a.digest,
     preview,

@@ -105,7 +105,38 @@ export function effectiveAnnotations(request: Pick<PolicyRequest, 'kind' | 'anno
  * (`k8s://<context>/namespaces/<ns>/secrets/<name>`).
  */
 export function isSecretResourceUri(uri: string): boolean {
-  return /(?:^|[/:])secrets?(?:[/?#]|$)|[?&]kind=secrets?(?:[&#]|$)/i.test(uri);
+  const test = (u: string): boolean => /(?:^|[/:])secrets?(?:[/?#.]|$)|[?&]kind=secrets?(?:[&#]|$)/i.test(u);
+  return test(uri) || test(normaliseResourceUri(uri));
+}
+
+/**
+ * A resource URI as policy judges it, so that spellings of one object meet the same rules:
+ * percent-encoding decoded (repeatedly: `%252F`), backslashes as slashes, repeated slashes after the
+ * scheme's `//` collapsed, `.` and `..` segments resolved. `k8s://ctx/web/v1%2FSecret/db` is judged
+ * as `k8s://ctx/web/v1/Secret/db`. The server still receives the URI as sent.
+ */
+export function normaliseResourceUri(uri: string): string {
+  let out = uri;
+  for (let i = 0; i < 4; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(out);
+    } catch {
+      next = out.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    }
+    if (next === out) break;
+    out = next;
+  }
+  out = out.replace(/\\/g, '/');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*)$/i.exec(out);
+  const prefix = m?.[1] ?? '';
+  const segments: string[] = [];
+  for (const seg of (m?.[2] ?? out).split('/')) {
+    if (seg === '.' || (seg === '' && segments.length > 0)) continue;
+    if (seg === '..') segments.pop();
+    else segments.push(seg);
+  }
+  return prefix + segments.join('/');
 }
 
 /** A value counts as "set" unless it is absent, null, false, 0, "" or "false". */
@@ -152,7 +183,9 @@ export class PolicyEngine {
     this.workspace = compileLayer('workspace', layers.workspace ?? []);
   }
 
-  evaluate(request: PolicyRequest): PolicyResult {
+  evaluate(input: PolicyRequest): PolicyResult {
+    // One object, one set of rules: a resource URI is judged in its normalised spelling.
+    const request = input.kind === 'resource' ? { ...input, name: normaliseResourceUri(input.name) } : input;
     const annotations = effectiveAnnotations(request);
     const baseRule = this.base.find((r) => r.matches(request, annotations));
     const base = baseRule !== undefined ? ruleResult(baseRule) : defaultDecision(request, annotations);

@@ -3,6 +3,7 @@ export {
   defaultDecision,
   effectiveAnnotations,
   isSecretResourceUri,
+  normaliseResourceUri,
   isSet,
   stricterDecision,
   usesRegex,

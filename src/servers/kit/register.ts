@@ -8,6 +8,8 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { errorMessage } from '../../core/errors';
+import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, effectKey, installEffectResolver, resolveEffect, type ToolEffect } from './effect';
 import { errorToToolResult } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_BUDGET_BYTES, capText } from './output';
@@ -63,11 +65,14 @@ export function registerTools<S>(server: McpServer, tools: readonly ToolDefiniti
         inputSchema,
         ...(tool.output === undefined ? {} : { outputSchema: tool.output }),
         annotations: { title: tool.title, ...tool.annotations },
-        ...(tool.preview === true ? { _meta: { [PREVIEW_META_KEY]: true } } : {}),
+        ...(tool.preview === true || tool.effect !== undefined
+          ? { _meta: { ...(tool.preview === true ? { [PREVIEW_META_KEY]: true } : {}), ...(tool.effect !== undefined ? { [EFFECT_META_KEY]: true } : {}) } }
+          : {}),
       },
       (args, extra) => invoke(tool, args, extra, options),
     );
   }
+  installEffectResolver(server, tools, { services: options.services, log: options.log, ...(options.shutdown ? { shutdown: options.shutdown } : {}) });
 }
 
 function checkDefinition<S>(tool: ToolDefinition<S>, seen: ReadonlySet<string>): void {
@@ -102,9 +107,28 @@ async function invoke<S>(
   const callId = typeof rawCallId === 'string' ? rawCallId : undefined;
   const progressToken = extra._meta?.progressToken;
   const signal = options.shutdown === undefined ? extra.signal : AbortSignal.any([extra.signal, options.shutdown]);
+  let effect: ToolEffect | undefined;
+  if (tool.effect !== undefined) {
+    // The effect the gateway's policy and the approver saw must still be the one this call has.
+    const expected = extra._meta?.[EXPECTED_EFFECT_META_KEY];
+    if (expected !== undefined) {
+      try {
+        effect = await resolveEffect(tool, args, { services: options.services, signal, log: options.log });
+      } catch (err) {
+        return { content: [{ type: 'text', text: `Refused: the effect of ${tool.name} could not be resolved again before running (${errorMessage(err)}). Nothing was changed.` }], isError: true };
+      }
+      if (effectKey(effect) !== effectKey(expected)) {
+        return {
+          content: [{ type: 'text', text: `Refused: what ${tool.name} would change is no longer what was checked and approved (then ${redactSecrets(effectKey(expected))}, now ${redactSecrets(effectKey(effect))}). Nothing was changed; call again to have the new effect checked.` }],
+          isError: true,
+        };
+      }
+    }
+  }
   const ctx: ToolContext<S> = {
     services: options.services,
     dryRun: tool.preview === true && args['dryRun'] === true,
+    effect,
     signal,
     callId,
     budgetBytes,

@@ -1,0 +1,81 @@
+// The effect contract: a built-in tool that changes something says, in normalised form and before
+// it runs, what it will change. The gateway asks (`mcpcp/resolveEffect`), policy matches the answer,
+// the approval shows and digests it, and the real call carries it back: the tool resolves again and
+// refuses when the effect changed in between.
+import { z } from 'zod';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { errorMessage } from '../../core/errors';
+import type { Logger } from './log';
+import type { ToolDefinition } from './tool';
+
+/** `_meta` key on a tool definition: the tool declares its effect (it can be resolved before it runs). */
+export const EFFECT_META_KEY = 'mcpcp/effect';
+/** The request the gateway sends to resolve a call's effect: params `{name, arguments}`, result `{effect}`. */
+export const RESOLVE_EFFECT_METHOD = 'mcpcp/resolveEffect';
+/** `_meta` key on a forwarded tools/call: the effect policy and the approver saw. */
+export const EXPECTED_EFFECT_META_KEY = 'mcpcp/expectedEffect';
+
+/**
+ * What a call will change, in normalised form: `type` names the shape (`git.push`, `kubernetes`,
+ * `network.config`) and the other fields are plain values or lists of strings (several objects or
+ * devices). Fields that are unknown are left out, never guessed.
+ */
+export type ToolEffect = { readonly type: string } & Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
+
+/** What an effect resolver may use: the server's services, a signal, the log. No side effects. */
+export interface EffectContext<S> {
+  readonly services: S;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+const resolveEffectRequestSchema = z.object({
+  method: z.literal(RESOLVE_EFFECT_METHOD),
+  params: z.object({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() }),
+});
+
+/**
+ * Answers `mcpcp/resolveEffect` for the tools that declare an effect. The arguments are validated
+ * with the tool's own schema first; a tool without an effect, unknown arguments or a failing
+ * resolution are JSON-RPC errors (the gateway then sends the call to a human).
+ */
+export function installEffectResolver<S>(server: McpServer, tools: readonly ToolDefinition<S>[], options: { services: S; log: Logger; shutdown?: AbortSignal }): void {
+  const byName = new Map(tools.filter((t) => t.effect !== undefined).map((t) => [t.name, t]));
+  if (byName.size === 0) return;
+  server.server.setRequestHandler(resolveEffectRequestSchema, async (request, extra) => {
+    const tool = byName.get(request.params.name);
+    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `tool "${request.params.name}" declares no effect`);
+    const effect = await resolveEffect(tool, request.params.arguments ?? {}, {
+      services: options.services,
+      signal: options.shutdown === undefined ? extra.signal : AbortSignal.any([extra.signal, options.shutdown]),
+      log: options.log,
+    });
+    return { effect };
+  });
+}
+
+/** Validates `args` with the tool's schema and resolves its effect; throws an `McpError` on failure. */
+export async function resolveEffect<S>(tool: ToolDefinition<S>, args: Record<string, unknown>, ctx: EffectContext<S>): Promise<ToolEffect> {
+  const { dryRun: _dryRun, ...rest } = args;
+  const parsed = tool.input.safeParse(rest);
+  if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${tool.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  try {
+    return await tool.effect!(parsed.data, ctx);
+  } catch (err) {
+    throw new McpError(ErrorCode.InvalidParams, `the effect of ${tool.name} could not be resolved: ${errorMessage(err)}`);
+  }
+}
+
+/** Canonical JSON of an effect (keys sorted), to compare what was approved with what would run now. */
+export function effectKey(effect: unknown): string {
+  return JSON.stringify(sortKeys(effect));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}

@@ -82,7 +82,7 @@ export const BUILTIN_TOOL_ANNOTATIONS: Readonly<Record<string, Readonly<Record<s
  * (`push {}` pushes the current branch).
  */
 export const BUILTIN_EFFECT_TOOLS: Readonly<Record<string, readonly string[]>> = {
-  git: ['push'],
+  git: [],
   kubernetes: ['node_cordon', 'node_drain', 'node_uncordon', 'pods_exec', 'resource_apply', 'resource_delete', 'resource_patch', 'rollout_restart', 'rollout_undo', 'scale'],
   network: ['config_apply', 'config_rollback', 'config_save'],
 };

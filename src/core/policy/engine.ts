@@ -105,7 +105,7 @@ export function effectiveAnnotations(request: Pick<PolicyRequest, 'kind' | 'anno
  * (`k8s://<context>/namespaces/<ns>/secrets/<name>`).
  */
 export function isSecretResourceUri(uri: string): boolean {
-  const test = (u: string): boolean => /(?:^|[/:])secrets?(?:[/?#.]|$)|[?&]kind=secrets?(?:[&#]|$)/i.test(u);
+  const test = (u: string): boolean => /(?:^|[/:])secrets?(?:\.v1)?\.?(?:[/?#]|$)|[?&]kind=secrets?(?:[&#]|$)/i.test(u);
   return test(uri) || test(normaliseResourceUri(uri));
 }
 

@@ -51,7 +51,7 @@ describe('kubernetes tool catalogue', () => {
     const destructive = tools.filter((t) => t.annotations?.destructiveHint === true);
     assert.deepEqual(destructive.map((t) => t.name), ['resource_apply', 'resource_patch', 'resource_delete', 'scale', 'rollout_restart', 'rollout_undo', 'node_drain', 'pods_exec']);
     for (const t of destructive) {
-      assert.deepEqual(t._meta, { 'mcpcp/preview': true }, t.name);
+      assert.equal(t._meta?.['mcpcp/preview'], true, t.name);
       assert.equal((t.inputSchema.properties?.['dryRun'] as { type?: string } | undefined)?.type, 'boolean', t.name);
     }
   });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BUILTIN_TOOL_ANNOTATIONS, LastValidPolicy, PolicyEngine, effectWarnings, parsePolicyText } from '../../../src/core/policy';
+import { BUILTIN_EFFECT_TOOLS, BUILTIN_TOOL_ANNOTATIONS, LastValidPolicy, PolicyEngine, effectWarnings, parsePolicyText } from '../../../src/core/policy';
 
 const ROOT = join(__dirname, '../../..');
 
@@ -82,12 +82,12 @@ describe('effect rules', () => {
   });
 
   it('an args rule on a tool that declares effects loads with a warning; an effect rule does not', () => {
-    const r = parsePolicyText('rules:\n  - { server: git, tool: push, args: { branch: main }, decision: approve }\n  - { server: git, tool: [log, diff], args: { repo: x }, decision: allow }\n', 'p.yaml', { layer: 'config' });
+    const r = parsePolicyText('rules:\n  - { server: kubernetes, tool: scale, args: { namespace: kube-system }, decision: deny }\n  - { server: git, tool: [log, diff], args: { repo: x }, decision: allow }\n', 'p.yaml', { layer: 'config' });
     assert.ok(r.ok);
     assert.equal(r.warnings?.length, 1);
     assert.equal(r.warnings?.[0]?.field, 'rules[0].args');
     assert.equal(r.warnings?.[0]?.line, 2);
-    assert.match(r.warnings?.[0]?.message ?? '', /^use effect fields: git\/push declare/);
+    assert.match(r.warnings?.[0]?.message ?? '', /^use effect fields: kubernetes\/scale declare/);
     assert.deepEqual(effectWarnings([{ server: 'kubernetes', args: { namespace: { equals: 'kube-system' } }, decision: 'deny' }]).length, 1);
     assert.deepEqual(effectWarnings([{ server: 'git', tool: 'push', effect: { destinationRef: { equals: 'refs/heads/main' } }, decision: 'deny' }]), []);
   });
@@ -105,6 +105,8 @@ describe('the built-in catalogue used by policy tests', () => {
       const snapshot = JSON.parse(readFileSync(join(ROOT, 'test/snapshots', `${server}.json`), 'utf8')) as { name: string; annotations: Record<string, unknown> }[];
       const fromSnapshot = Object.fromEntries(snapshot.map((t) => [t.name, { readOnlyHint: t.annotations['readOnlyHint'], destructiveHint: t.annotations['destructiveHint'], idempotentHint: t.annotations['idempotentHint'], openWorldHint: t.annotations['openWorldHint'] }]));
       assert.deepEqual(BUILTIN_TOOL_ANNOTATIONS[server], fromSnapshot, `src/core/policy/builtin-catalogue.ts is out of date for ${server}`);
+      const effects = (snapshot as { name: string; _meta?: Record<string, unknown> }[]).filter((t) => t._meta?.['mcpcp/effect'] === true).map((t) => t.name).sort();
+      assert.deepEqual([...(BUILTIN_EFFECT_TOOLS[server] ?? [])].sort(), effects, `BUILTIN_EFFECT_TOOLS is out of date for ${server}`);
     }
   });
 });
@@ -126,7 +128,7 @@ describe('mcpcp policy check', () => {
     assert.match(failed.stdout, /^FAIL {2}tests\[1\] diff on git: expected deny, got allow/m);
     assert.match(failed.stdout, /1 of 2 tests failed/);
     const warned = join(dir, 'warn.yaml');
-    writeFileSync(warned, 'rules:\n  - { server: git, tool: push, args: { branch: main }, decision: approve }\n');
+    writeFileSync(warned, 'rules:\n  - { server: network, tool: config_apply, args: { devices: core-1 }, decision: deny }\n');
     const w = spawnSync(process.execPath, [CLI, 'policy', 'check', warned], { encoding: 'utf8' });
     assert.equal(w.status, 0);
     assert.match(w.stdout, /warning: .*warn\.yaml:2:\d+: rules\[0\]\.args: use effect fields/);

@@ -4,7 +4,7 @@
 // refuses when the effect changed in between.
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../core/errors';
 import type { Logger } from './log';
 import type { ToolDefinition } from './tool';
@@ -45,7 +45,7 @@ export function installEffectResolver<S>(server: McpServer, tools: readonly Tool
   if (byName.size === 0) return;
   server.server.setRequestHandler(resolveEffectRequestSchema, async (request, extra) => {
     const tool = byName.get(request.params.name);
-    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `tool "${request.params.name}" declares no effect`);
+    if (tool === undefined) throw invalidParams(`tool "${request.params.name}" declares no effect`);
     const effect = await resolveEffect(tool, request.params.arguments ?? {}, {
       services: options.services,
       signal: options.shutdown === undefined ? extra.signal : AbortSignal.any([extra.signal, options.shutdown]),
@@ -55,16 +55,21 @@ export function installEffectResolver<S>(server: McpServer, tools: readonly Tool
   });
 }
 
-/** Validates `args` with the tool's schema and resolves its effect; throws an `McpError` on failure. */
+/** Validates `args` with the tool's schema and resolves its effect; throws an InvalidParams error on failure. */
 export async function resolveEffect<S>(tool: ToolDefinition<S>, args: Record<string, unknown>, ctx: EffectContext<S>): Promise<ToolEffect> {
   const { dryRun: _dryRun, ...rest } = args;
   const parsed = tool.input.safeParse(rest);
-  if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${tool.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw invalidParams(`invalid arguments for ${tool.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   try {
     return await tool.effect!(parsed.data, ctx);
   } catch (err) {
-    throw new McpError(ErrorCode.InvalidParams, `the effect of ${tool.name} could not be resolved: ${errorMessage(err)}`);
+    throw invalidParams(`the effect of ${tool.name} could not be resolved: ${errorMessage(err)}`);
   }
+}
+
+/** A JSON-RPC InvalidParams error whose message is said once (an `McpError` would prefix it twice on the wire). */
+function invalidParams(message: string): Error {
+  return Object.assign(new Error(message), { code: ErrorCode.InvalidParams });
 }
 
 /** Canonical JSON of an effect (keys sorted), to compare what was approved with what would run now. */

@@ -112,6 +112,18 @@ describe('kubernetes: rules on where a change lands', () => {
     for (const name of ['job-a', 'job-b', 'job-c']) assert.ok(emulator.cluster.get(pods, 'shop', name), `${name} was deleted`);
   });
 
+  it('when the effect cannot be resolved, an allow rule does not run the call: a human decides', async () => {
+    setRules([{ server: 'kubernetes', tool: 'scale', decision: 'allow' }]);
+    const scaling = client.callTool({ name: 'scale', arguments: { context: 'nowhere', resource: 'deploy', name: 'web', replicas: 1 } });
+    await waitFor(() => plane.oversight.store.list().length === 1, 20_000, 'the approval');
+    const approval = plane.oversight.store.list()[0]!;
+    assert.equal(approval.rule?.id, 'effect-unresolved');
+    assert.match(approval.reason, /could not be resolved .*no context "nowhere"/);
+    await plane.oversight.decide({ approvalId: approval.id, digest: approval.digest, approve: false }, { kind: 'vscode-ui' });
+    assert.equal((await scaling).isError, true);
+    assert.equal(replicas('shop', 'web'), 4);
+  });
+
   it('a Secret read through a resource URI with an encoded slash needs approval like any Secret read', async () => {
     setRules([]);
     const uri = 'k8s://emu/shop/v1%2FSecret/db-credentials';

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Emitter, type Event } from '../events';
-import { LastValidPolicy, PolicyEngine, formatPolicyIssue, loadPolicyFile, type PolicyRule } from '../policy';
+import { LastValidPolicy, PolicyEngine, effectWarnings, formatPolicyIssue, loadPolicyFile, type PolicyRule } from '../policy';
 import type { PolicySource } from './oversight';
 
 /** The workspace policy file, relative to each root. */
@@ -36,7 +36,13 @@ export class LayeredPolicy implements PolicySource {
   }
 
   problems(): string[] {
-    return [...this.workspace.values()].flatMap((p) => (p.current.error ? [`${formatPolicyIssue(p.current.error)} (${p.current.status === 'kept' ? 'the last valid version stays in force' : 'every call needs approval until it is fixed'})`] : []));
+    const errors = [...this.workspace.values()].flatMap((p) => (p.current.error ? [`${formatPolicyIssue(p.current.error)} (${p.current.status === 'kept' ? 'the last valid version stays in force' : 'every call needs approval until it is fixed'})`] : []));
+    // Rules in force that match arguments of tools declaring effects (another spelling dodges them).
+    const warnings = [
+      ...(['user', 'config'] as const).flatMap((layer) => effectWarnings(layer === 'user' ? this.user : this.config).map((w) => `warning: ${layer} policy rule #${w.index + 1}: ${w.message}`)),
+      ...[...this.workspace.entries()].flatMap(([file, p]) => effectWarnings(p.current.policy.rules).map((w) => `warning: ${file} rules[${w.index}]: ${w.message}`)),
+    ];
+    return [...errors, ...warnings];
   }
 
   /** User settings (VS Code) or the operator's config file (headless). */

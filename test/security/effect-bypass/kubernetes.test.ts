@@ -70,6 +70,7 @@ describe('kubernetes: rules on where a change lands', () => {
     const allowScale: PolicyRule = { server: 'kubernetes', tool: 'scale', decision: 'allow' };
     // Reproduce: the rule only sees the spelling `namespace: kube-system`.
     setRules([{ server: 'kubernetes', args: { namespace: { equals: 'kube-system' } }, decision: 'deny' }, allowScale]);
+    assert.match(plane.policy.problems().join('\n'), /warning: user policy rule #1: use effect fields/, 'the args rule is flagged at load');
     assert.equal(replicas('kube-system', 'coredns'), 2);
     const spelled = await client.callTool({ name: 'scale', arguments: { resource: 'deploy', name: 'coredns', namespace: 'kube-system', replicas: 4 } });
     assert.equal(spelled.isError, true);
@@ -79,6 +80,7 @@ describe('kubernetes: rules on where a change lands', () => {
 
     // Closed: the same rule on the effect meets every spelling.
     setRules([{ server: 'kubernetes', effect: { namespace: { equals: 'kube-system' } }, decision: 'deny' }, allowScale]);
+    assert.deepEqual(plane.policy.problems(), []);
     for (const args of [{ resource: 'deploy', name: 'coredns', replicas: 1 }, { resource: 'deployments.apps', name: 'coredns', namespace: 'kube-system', replicas: 1 }, { resource: 'apps/v1/Deployment', name: 'coredns', replicas: 1 }]) {
       const r = await client.callTool({ name: 'scale', arguments: args });
       assert.equal(r.isError, true, JSON.stringify(args));

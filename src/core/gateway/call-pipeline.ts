@@ -22,7 +22,7 @@ import { ControlPlaneError, errorMessage } from '../errors';
 import type { CallOutcome } from '../metrics/metrics';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
-import { EFFECT_META, EXPECTED_EFFECT_META, resolveEffect } from './effects';
+import { EXPECTED_EFFECT_META, effectQuery, resolveEffect } from './effects';
 import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
@@ -78,7 +78,8 @@ export class CallPipeline {
     const tool = request.method === 'tools/call' ? managed?.lastConnection?.tools.find((t) => t.name === name) : undefined;
     const args = request.method === 'tools/call' || request.method === 'prompts/get' ? ((params['arguments'] ?? {}) as Record<string, unknown>) : request.method === 'resources/read' ? { uri: params['uri'] } : {};
     // A built-in tool that declares its effect says what the call will change, before policy.
-    const effect = managed?.spec.builtin && tool?._meta?.[EFFECT_META] === true ? await resolveEffect(managed, name, args, extra.signal, EFFECT_TIMEOUT_MS) : {};
+    const query = effectQuery(managed, request.method, name, args, tool?._meta);
+    const effect = query !== undefined && managed ? await resolveEffect(managed, query, extra.signal, EFFECT_TIMEOUT_MS) : {};
     const call: GatewayCall = {
       ...effect,
       id: randomUUID(),

@@ -11,6 +11,8 @@ export const EFFECT_META = 'mcpcp/effect';
 export const RESOLVE_EFFECT_METHOD = 'mcpcp/resolveEffect';
 /** `_meta` key on a forwarded tools/call: the effect policy and the approver saw. */
 export const EXPECTED_EFFECT_META = 'mcpcp/expectedEffect';
+/** Experimental server capability: resource reads resolve an effect too. */
+export const EFFECT_CAPABILITY = 'mcpcp/effect';
 
 const resultSchema = z.object({ effect: z.record(z.string(), z.unknown()) }).passthrough();
 
@@ -18,14 +20,22 @@ const resultSchema = z.object({ effect: z.record(z.string(), z.unknown()) }).pas
 export type EffectResolution = { readonly effect: Record<string, unknown> } | { readonly effectProblem: string };
 
 /**
- * Asks the server what `tools/call name(args)` would change. Only for built-in servers whose tool
- * declares `_meta["mcpcp/effect"]` (third-party servers are not trusted to describe effects).
- * Never throws: a failure or a timeout is an `effectProblem`.
+ * What to resolve for a request, or undefined: a `tools/call` of a built-in tool that declares
+ * `_meta["mcpcp/effect"]`, a `resources/read` on a built-in server with the `mcpcp/effect`
+ * capability. Third-party servers are not trusted to describe effects.
  */
-export async function resolveEffect(managed: ManagedServer, name: string, args: Record<string, unknown>, signal: AbortSignal, timeoutMs: number): Promise<EffectResolution> {
+export function effectQuery(managed: ManagedServer | undefined, method: string, name: string, args: Record<string, unknown>, toolMeta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (managed === undefined || !managed.spec.builtin) return undefined;
+  if (method === 'tools/call') return toolMeta?.[EFFECT_META] === true ? { name, arguments: args } : undefined;
+  if (method === 'resources/read') return managed.lastConnection?.capabilities.experimental?.[EFFECT_CAPABILITY] !== undefined ? { uri: name } : undefined;
+  return undefined;
+}
+
+/** Asks the server for the effect (`effectQuery`). Never throws: a failure or a timeout is an `effectProblem`. */
+export async function resolveEffect(managed: ManagedServer, query: Record<string, unknown>, signal: AbortSignal, timeoutMs: number): Promise<EffectResolution> {
   try {
     const conn = await managed.waitUntilServing(timeoutMs, signal);
-    const result = await conn.client.request({ method: RESOLVE_EFFECT_METHOD, params: { name, arguments: args } } as never, resultSchema, { signal, timeout: timeoutMs });
+    const result = await conn.client.request({ method: RESOLVE_EFFECT_METHOD, params: query } as never, resultSchema, { signal, timeout: timeoutMs });
     return { effect: result.effect };
   } catch (err) {
     return { effectProblem: errorMessage(err).replace(/^MCP error -?\d+: /, '') };

@@ -83,6 +83,9 @@ export const BUILTIN_TOOL_ANNOTATIONS: Readonly<Record<string, Readonly<Record<s
  */
 export const BUILTIN_EFFECT_TOOLS: Readonly<Record<string, readonly string[]>> = {
   git: [],
-  kubernetes: ['node_cordon', 'node_drain', 'node_uncordon', 'pods_exec', 'resource_apply', 'resource_delete', 'resource_patch', 'rollout_restart', 'rollout_undo', 'scale'],
+  kubernetes: [
+    'node_cordon', 'node_drain', 'node_uncordon', 'pods_exec', 'pods_logs', 'resource_apply', 'resource_delete', 'resource_describe', 'resource_get', 'resource_patch',
+    'resources_list', 'rollout_restart', 'rollout_undo', 'scale',
+  ],
   network: ['config_apply', 'config_rollback', 'config_save'],
 };

@@ -210,7 +210,8 @@ export class PolicyEngine {
 
 /**
  * What applies when no base rule matches:
- * - resource read: `approve` when the URI names a secret (`isSecretResourceUri`), else `allow`;
+ * - resource read: `approve` when the URI names a secret (`isSecretResourceUri`) or its resolved
+ *   effect is a Kubernetes Secret, else `allow`;
  * - prompt get: `allow` (a prompt only returns messages);
  * - tool call with `force` or `reveal` set (`isSet`): `approve`, even for a read-only tool;
  * - third-party tool that declares neither `readOnlyHint` nor `destructiveHint`: `approve`;
@@ -223,7 +224,7 @@ export function defaultDecision(request: PolicyRequest, annotations = effectiveA
   const d = (decision: PolicyDecisionKind, id: string, reason: string): PolicyResult => ({ decision, reason, rule: { source: 'default', id } });
   const what = describe(request);
   if (request.kind === 'resource') {
-    return isSecretResourceUri(request.name)
+    return isSecretResourceUri(request.name) || request.effect?.['kind'] === 'Secret'
       ? d('approve', 'secret-resource', `Reading ${what} may reveal a secret, so it needs a human approval.`)
       : d('allow', 'resource-read', `Reading ${what} is allowed by default.`);
   }

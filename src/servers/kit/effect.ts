@@ -30,9 +30,15 @@ export interface EffectContext<S> {
   readonly log: Logger;
 }
 
+/** Server capability (`experimental`) saying that resource reads resolve an effect too (`{uri}`). */
+export const EFFECT_CAPABILITY = 'mcpcp/effect';
+
+/** Resolves the effect of `resources/read uri`: which object a read reaches, however the URI is spelt. */
+export type ResourceEffectResolver<S> = (uri: string, ctx: EffectContext<S>) => Promise<ToolEffect>;
+
 const resolveEffectRequestSchema = z.object({
   method: z.literal(RESOLVE_EFFECT_METHOD),
-  params: z.object({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() }),
+  params: z.union([z.object({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() }), z.object({ uri: z.string() })]),
 });
 
 /**
@@ -40,18 +46,31 @@ const resolveEffectRequestSchema = z.object({
  * with the tool's own schema first; a tool without an effect, unknown arguments or a failing
  * resolution are JSON-RPC errors (the gateway then sends the call to a human).
  */
-export function installEffectResolver<S>(server: McpServer, tools: readonly ToolDefinition<S>[], options: { services: S; log: Logger; shutdown?: AbortSignal }): void {
+export function installEffectResolver<S>(
+  server: McpServer,
+  tools: readonly ToolDefinition<S>[],
+  options: { services: S; log: Logger; shutdown?: AbortSignal; resourceEffect?: ResourceEffectResolver<S> | undefined },
+): void {
   const byName = new Map(tools.filter((t) => t.effect !== undefined).map((t) => [t.name, t]));
-  if (byName.size === 0) return;
+  if (byName.size === 0 && options.resourceEffect === undefined) return;
   server.server.setRequestHandler(resolveEffectRequestSchema, async (request, extra) => {
-    const tool = byName.get(request.params.name);
-    if (tool === undefined) throw invalidParams(`tool "${request.params.name}" declares no effect`);
-    const effect = await resolveEffect(tool, request.params.arguments ?? {}, {
+    const ctx = {
       services: options.services,
       signal: options.shutdown === undefined ? extra.signal : AbortSignal.any([extra.signal, options.shutdown]),
       log: options.log,
-    });
-    return { effect };
+    };
+    const params = request.params;
+    if ('uri' in params) {
+      if (options.resourceEffect === undefined) throw invalidParams('this server resolves no resource effects');
+      try {
+        return { effect: await options.resourceEffect(params.uri, ctx) };
+      } catch (err) {
+        throw invalidParams(`the effect of reading ${params.uri} could not be resolved: ${errorMessage(err)}`);
+      }
+    }
+    const tool = byName.get(params.name);
+    if (tool === undefined) throw invalidParams(`tool "${params.name}" declares no effect`);
+    return { effect: await resolveEffect(tool, params.arguments ?? {}, ctx) };
   });
 }
 

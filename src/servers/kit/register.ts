@@ -9,7 +9,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../core/errors';
-import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, effectKey, installEffectResolver, resolveEffect, type ToolEffect } from './effect';
+import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, effectKey, installEffectResolver, resolveEffect, type ResourceEffectResolver, type ToolEffect } from './effect';
 import { errorToToolResult } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_BUDGET_BYTES, capText } from './output';
@@ -39,6 +39,8 @@ export interface RegisterOptions<S> {
   readonly budgetBytes?: number;
   /** Aborted when the server shuts down; handlers see it through `ctx.signal`. */
   readonly shutdown?: AbortSignal;
+  /** Resolves the effect of resource reads (see `installEffectResolver`). */
+  readonly resourceEffect?: ResourceEffectResolver<S>;
 }
 
 /**
@@ -72,7 +74,7 @@ export function registerTools<S>(server: McpServer, tools: readonly ToolDefiniti
       (args, extra) => invoke(tool, args, extra, options),
     );
   }
-  installEffectResolver(server, tools, { services: options.services, log: options.log, ...(options.shutdown ? { shutdown: options.shutdown } : {}) });
+  installEffectResolver(server, tools, { services: options.services, log: options.log, resourceEffect: options.resourceEffect, ...(options.shutdown ? { shutdown: options.shutdown } : {}) });
 }
 
 function checkDefinition<S>(tool: ToolDefinition<S>, seen: ReadonlySet<string>): void {

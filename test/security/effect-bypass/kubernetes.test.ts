@@ -145,4 +145,19 @@ describe('kubernetes: rules on where a change lands', () => {
     assert.match(JSON.stringify(read.contents), /kind: Secret/, 'the URI does reach the Secret');
     assert.ok(emulator.requests.slice(before).some((r) => r.path === '/api/v1/namespaces/shop/secrets/db-credentials'));
   });
+
+  it('one rule on the effect covers every way to the object: a tool, a resource URI in any spelling', async () => {
+    setRules([{ server: 'kubernetes', effect: { kind: { equals: 'Secret' }, name: { equals: 'db-credentials' } }, decision: 'deny', reason: 'db-credentials is off limits' }]);
+    const before = emulator.requests.length;
+    const viaTool = await client.callTool({ name: 'resource_get', arguments: { resource: 'secret', name: 'db-credentials', namespace: 'shop' } });
+    assert.equal(viaTool.isError, true);
+    assert.match(firstText(viaTool), /off limits/);
+    for (const uri of ['k8s://emu/shop/secrets/db-credentials', 'k8s://emu/shop/v1%2FSecret/db-credentials', 'k8s://emu/shop/Secret/db-credentials']) {
+      await assert.rejects(client.readResource({ uri }), /off limits/, uri);
+    }
+    assert.ok(!emulator.requests.slice(before).some((r) => r.path === '/api/v1/namespaces/shop/secrets/db-credentials'), 'the Secret was fetched');
+    // Other objects stay readable.
+    const other = await client.readResource({ uri: 'k8s://emu/shop/deployments/web' });
+    assert.match(JSON.stringify(other.contents), /kind: Deployment/);
+  });
 });

@@ -4,6 +4,7 @@ import { defineK8sTool, READ_ONLY } from '../define';
 import { contextField, namespaceField } from '../fields';
 import { nameOf } from '../objects';
 import { findPod, pickContainer } from '../pods';
+import { execEffect } from '../effects';
 
 export const podsLogs = defineK8sTool({
   name: 'pods_logs',
@@ -24,6 +25,7 @@ export const podsLogs = defineK8sTool({
     followSeconds: z.number().int().min(1).max(300).default(10).describe('How long to follow.'),
   }),
   annotations: READ_ONLY,
+  effect: (input, ctx) => execEffect(ctx, input),
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);

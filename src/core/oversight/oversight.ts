@@ -402,7 +402,7 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
   };
   switch (event.type) {
     case 'call.requested':
-      return { ...base, type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested', detail: { args: redactor.redact(withoutDryRun(call.args)) } };
+      return { ...base, type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested', detail: { args: redactor.redact(withoutDryRun(call.args)), ...(call.effect !== undefined ? { effect: redactor.redact(call.effect) } : call.effectProblem !== undefined ? { effectProblem: redactor.redactString(call.effectProblem) } : {}) } };
     case 'policy.decided':
       return { ...base, type: 'policy.decided', decision: event.verdict.decision, reason: event.verdict.reason, ...(event.verdict.rule ? { rule: event.verdict.rule } : {}) };
     case 'call.completed':

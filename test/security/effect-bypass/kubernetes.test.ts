@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { queryAudit } from '../../../src/core/audit';
 import { defaultConfig } from '../../../src/core/config/load';
 import { ControlPlane } from '../../../src/core/control-plane';
 import type { PolicyRule } from '../../../src/core/policy';
@@ -21,6 +22,7 @@ type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 let emulator: Emulator;
 let plane: ControlPlane;
 let client: Client;
+let stateDir: string;
 
 function replicas(namespace: string, name: string): unknown {
   const type = emulator.cluster.findType('apps', 'v1', 'deployments')!;
@@ -35,7 +37,7 @@ before(async () => {
   emulator = await startEmulator();
   // The context's own namespace is kube-system: a call that names no namespace lands there.
   const kubeconfig = writeKubeconfig([{ name: 'emu', emulator, namespace: 'kube-system' }]);
-  const stateDir = mkdtempSync(join(tmpdir(), 'mcpcp-effects-'));
+  stateDir = mkdtempSync(join(tmpdir(), 'mcpcp-effects-'));
   plane = await ControlPlane.start({
     config: { ...defaultConfig(), servers: { git: { enabled: false } } },
     host: {
@@ -112,6 +114,9 @@ describe('kubernetes: rules on where a change lands', () => {
     assert.match(firstText(result), /no longer what was checked and approved/);
     const pods = emulator.cluster.findType('', 'v1', 'pods')!;
     for (const name of ['job-a', 'job-b', 'job-c']) assert.ok(emulator.cluster.get(pods, 'shop', name), `${name} was deleted`);
+    // The audit records the effect policy judged.
+    const requested = (await queryAudit(join(stateDir, 'audit'), { type: 'call.requested', tool: 'resource_delete' }, { limit: 5 })).records;
+    assert.deepEqual((requested[0]?.detail as Record<string, unknown> | undefined)?.['effect'], approval.effect);
   });
 
   it('when the effect cannot be resolved, an allow rule does not run the call: a human decides', async () => {

@@ -23,14 +23,16 @@ export interface VisibleOptions {
  * `text` with nothing left to interpret: `\x1b`, `\x9b`, `\x7f`, `\r`, `\t` and (unless multiline)
  * `\n` written as escapes; format, separator and invisible characters as `<U+202E>`; a backslash
  * doubled, so an escape in the text cannot pass for one of ours; runs of 8 or more spaces as
- * `<40 spaces>` (padding cannot push the rest of a line out of sight); a run of more than 4
+ * `<40 spaces>` (padding cannot push the rest of a line out of sight; in multiline text from 40 on,
+ * so code keeps its indentation); a run of more than 4
  * combining marks as escapes (they would draw over neighbouring lines). Printable text, accents and
  * other scripts stay as they are.
  */
 export function visible(text: string, options: VisibleOptions = {}): string {
   const multiline = options.multiline === true;
   return text.replace(/\\/g, '\\\\').replace(HIDDEN_ALL, (match) => {
-    if (match.startsWith(' ')) return `<${match.length} spaces>`;
+    // Code keeps its indentation in multi-line text; only padding-sized runs are counted.
+    if (match.startsWith(' ')) return multiline && match.length < 40 ? match : `<${match.length} spaces>`;
     if (match.length > 1 && !HIDDEN.test(match)) return `${[...match].slice(0, 4).join('')}${[...match].slice(4).map(codePoint).join('')}`;
     if ((match === '\n' || match === '\t') && multiline) return match;
     return SHORT_ESCAPES[match] ?? escapeChar(match);

@@ -31,6 +31,7 @@ describe('visible: untrusted text made visible, never interpreted', () => {
 
   it('keeps line breaks in multiline mode only', () => {
     assert.equal(visible('a\nb\r\n', { multiline: true }), 'a\nb\\r\n');
+    assert.equal(visible(`        indented code\n${' '.repeat(300)}x`, { multiline: true }), '        indented code\n<300 spaces>x');
     assert.equal(hasHidden('a\nb'), false);
     assert.equal(hasHidden('a\u202Eb'), true);
   });

@@ -1,6 +1,7 @@
 // The gateway's side of the effect contract (src/servers/kit/effect.ts): before policy, a built-in
 // tool that declares its effect is asked what the call will change; the answer travels with the
 // call (policy, approval digest, and `_meta` of the forwarded call, which the server checks again).
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { errorMessage } from '../errors';
 import type { ManagedServer } from '../supervisor/managed-server';
@@ -16,8 +17,12 @@ export const EFFECT_CAPABILITY = 'mcpcp/effect';
 
 const resultSchema = z.object({ effect: z.record(z.string(), z.unknown()) }).passthrough();
 
-/** What resolution gave: the effect, or why there is none (the call then needs a human). */
-export type EffectResolution = { readonly effect: Record<string, unknown> } | { readonly effectProblem: string };
+/**
+ * What resolution gave: the effect, or why there is none. `effectInvalid`: the server says the
+ * arguments are at fault (unknown context or device): the call could not run, policy refuses it;
+ * any other problem (timeout, unreachable cluster) sends the call to a human.
+ */
+export type EffectResolution = { readonly effect: Record<string, unknown> } | { readonly effectProblem: string; readonly effectInvalid: boolean };
 
 /**
  * What to resolve for a request, or undefined: a `tools/call` of a built-in tool that declares
@@ -38,6 +43,6 @@ export async function resolveEffect(managed: ManagedServer, query: Record<string
     const result = await conn.client.request({ method: RESOLVE_EFFECT_METHOD, params: query } as never, resultSchema, { signal, timeout: timeoutMs });
     return { effect: result.effect };
   } catch (err) {
-    return { effectProblem: errorMessage(err).replace(/^MCP error -?\d+: /, '') };
+    return { effectProblem: errorMessage(err).replace(/^MCP error -?\d+: /, ''), effectInvalid: err instanceof McpError && err.code === ErrorCode.InvalidParams };
   }
 }

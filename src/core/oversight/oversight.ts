@@ -107,6 +107,9 @@ export class Oversight implements OversightStages, UiBackend {
       args: call.method === 'resources/read' ? {} : call.args,
       ...(call.effect !== undefined ? { effect: call.effect } : {}),
     });
+    if (call.effectProblem !== undefined && call.effectInvalid === true) {
+      return { decision: 'deny', reason: `${call.effectProblem}. Nothing ran: fix the arguments and call again.`, rule: { source: 'default', id: 'effect-invalid' } };
+    }
     if (call.effectProblem !== undefined && result.decision === 'allow') {
       return { decision: 'approve', reason: `What ${call.name} would change could not be resolved (${call.effectProblem}), so a human decides.`, rule: { source: 'default', id: 'effect-unresolved' } };
     }

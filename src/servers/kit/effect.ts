@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { errorMessage } from '../../core/errors';
+import { ControlPlaneError, errorMessage } from '../../core/errors';
+import { KitErrorCode } from './errors';
 import type { Logger } from './log';
 import type { ToolDefinition } from './tool';
 
@@ -65,7 +66,7 @@ export function installEffectResolver<S>(
       try {
         return { effect: await options.resourceEffect(params.uri, ctx) };
       } catch (err) {
-        throw invalidParams(`the effect of reading ${params.uri} could not be resolved: ${errorMessage(err)}`);
+        throw resolutionError(`the effect of reading ${params.uri} could not be resolved: ${errorMessage(err)}`, err);
       }
     }
     const tool = byName.get(params.name);
@@ -82,8 +83,19 @@ export async function resolveEffect<S>(tool: ToolDefinition<S>, args: Record<str
   try {
     return await tool.effect!(parsed.data, ctx);
   } catch (err) {
-    throw invalidParams(`the effect of ${tool.name} could not be resolved: ${errorMessage(err)}`);
+    throw resolutionError(`the effect of ${tool.name} could not be resolved: ${errorMessage(err)}`, err);
   }
+}
+
+/**
+ * InvalidParams when the arguments are at fault (a field named in the error, an unknown context,
+ * device or resource: the call could not run either), InternalError otherwise (an unreachable
+ * cluster): the gateway refuses the first and sends the second to a human.
+ */
+function resolutionError(message: string, err: unknown): Error {
+  const argumentFault =
+    err instanceof ControlPlaneError && (err.code === KitErrorCode.invalidArgument || typeof err.details['field'] === 'string' || /UNKNOWN|NOT_FOUND|NOT_EXPOSED/.test(err.code));
+  return Object.assign(new Error(message), { code: argumentFault ? ErrorCode.InvalidParams : ErrorCode.InternalError });
 }
 
 /** A JSON-RPC InvalidParams error whose message is said once (an `McpError` would prefix it twice on the wire). */

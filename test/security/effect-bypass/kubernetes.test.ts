@@ -35,8 +35,11 @@ function setRules(user: PolicyRule[]): void {
 
 before(async () => {
   emulator = await startEmulator();
+  // A cluster that is down: resolving what a call on it would change fails.
+  const dead = await startEmulator({ seed: 'base' });
   // The context's own namespace is kube-system: a call that names no namespace lands there.
-  const kubeconfig = writeKubeconfig([{ name: 'emu', emulator, namespace: 'kube-system' }]);
+  const kubeconfig = writeKubeconfig([{ name: 'emu', emulator, namespace: 'kube-system' }, { name: 'dead', emulator: dead, namespace: 'default' }], 'emu');
+  await dead.close();
   stateDir = mkdtempSync(join(tmpdir(), 'mcpcp-effects-'));
   plane = await ControlPlane.start({
     config: { ...defaultConfig(), servers: { git: { enabled: false } } },
@@ -119,13 +122,17 @@ describe('kubernetes: rules on where a change lands', () => {
     assert.deepEqual((requested[0]?.detail as Record<string, unknown> | undefined)?.['effect'], approval.effect);
   });
 
-  it('when the effect cannot be resolved, an allow rule does not run the call: a human decides', async () => {
+  it('when the effect cannot be resolved, an allow rule does not run the call: a human decides; wrong arguments are refused at once', async () => {
     setRules([{ server: 'kubernetes', tool: 'scale', decision: 'allow' }]);
-    const scaling = client.callTool({ name: 'scale', arguments: { context: 'nowhere', resource: 'deploy', name: 'web', replicas: 1 } });
-    await waitFor(() => plane.oversight.store.list().length === 1, 20_000, 'the approval');
+    const typo = await client.callTool({ name: 'scale', arguments: { context: 'nowhere', resource: 'deploy', name: 'web', replicas: 1 } });
+    assert.equal(typo.isError, true);
+    assert.match(firstText(typo), /no context "nowhere".*Nothing ran/s);
+    assert.equal(plane.oversight.store.list().length, 0, 'a call that cannot run waits for nobody');
+    const scaling = client.callTool({ name: 'scale', arguments: { context: 'dead', resource: 'deploy', name: 'web', replicas: 1 } });
+    await waitFor(() => plane.oversight.store.list().length === 1, 30_000, 'the approval');
     const approval = plane.oversight.store.list()[0]!;
     assert.equal(approval.rule?.id, 'effect-unresolved');
-    assert.match(approval.reason, /could not be resolved .*no context "nowhere"/);
+    assert.match(approval.reason, /could not be resolved/);
     await plane.oversight.decide({ approvalId: approval.id, digest: approval.digest, approve: false }, { kind: 'vscode-ui' });
     assert.equal((await scaling).isError, true);
     assert.equal(replicas('shop', 'web'), 4);

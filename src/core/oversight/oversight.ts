@@ -183,9 +183,10 @@ export class Oversight implements OversightStages, UiBackend {
       server: 'mcpcp',
       tool: input.action,
       args: input.args,
-      displayArgs: input.args,
-      secretPaths: secretPaths(input.args, this.options.redactor),
-      preview: { status: 'ok', result: { content: [{ type: 'text', text: input.previewText }] }, truncated: false },
+      // A control-plane action on the user's own files, not an agent's call: secrets found in them
+      // (tokens in an MCP configuration) stay masked on screen.
+      displayArgs: this.options.redactor.redact(input.args) as Record<string, JsonValue>,
+      preview: { status: 'ok', result: { content: [{ type: 'text', text: this.options.redactor.redactString(input.previewText) }] }, truncated: false },
       client: { name: 'mcp-control-plane' },
       rule: { source: 'default', id: 'control-plane-change' },
       reason: input.reason,

@@ -1,6 +1,7 @@
 // The UI: header, live region, and the sections of the chosen view, re-rendered from state.
 import type { DashboardState, UiView } from '../../src/protocol/ui';
 import type { Channel, ConnectionStatus } from './channel';
+import { visible } from '../../src/core/display/visible';
 import { h, Slot } from './dom';
 import { formatWindow } from './format';
 import { PendingApprovals, renderHistory } from './views/approvals';
@@ -108,7 +109,7 @@ export class App {
   private announce(text: string): void {
     // Re-setting the same text would not be read again.
     this.live.textContent = '';
-    window.setTimeout(() => (this.live.textContent = text), 50);
+    window.setTimeout(() => (this.live.textContent = visible(text)), 50);
   }
 
   private renderWindowSelect(): HTMLSelectElement {

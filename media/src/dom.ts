@@ -1,4 +1,5 @@
 // Tiny DOM helpers: element builders and a slot that re-renders only when its data changed.
+import { visible } from '../../src/core/display/visible';
 
 export type Child = Node | string | number | null | undefined | false | readonly Child[];
 type AttrValue = string | number | boolean | null | undefined;
@@ -6,7 +7,10 @@ type Attrs = Record<string, AttrValue | ((event: Event) => void)>;
 
 /**
  * Builds an element. Attributes: `true` sets an empty attribute, `false`/`null`/`undefined` leave it
- * out, `on<event>` functions become listeners. Text children are text nodes, never parsed as HTML.
+ * out, `on<event>` functions become listeners. Text children are text nodes, never parsed as HTML,
+ * and go through `visible` (src/core/display): bidi overrides, zero-width and control characters in
+ * anything an agent or a server wrote show as escapes (`<U+202E>`), never reorder or hide text. So do
+ * the attributes a person reads (`title`, `aria-label`, `placeholder`).
  */
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
@@ -25,11 +29,14 @@ export function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs = {
   return el;
 }
 
+/** Attributes shown to a person (tooltips, screen readers). */
+const READ_ATTRS: ReadonlySet<string> = new Set(['title', 'aria-label', 'placeholder']);
+
 function apply(el: Element, attrs: Attrs): void {
   for (const [name, value] of Object.entries(attrs)) {
     if (typeof value === 'function') el.addEventListener(name.slice(2).toLowerCase(), value);
     else if (value === true) el.setAttribute(name, '');
-    else if (value !== false && value !== null && value !== undefined) el.setAttribute(name, String(value));
+    else if (value !== false && value !== null && value !== undefined) el.setAttribute(name, READ_ATTRS.has(name) ? visible(String(value)) : String(value));
   }
 }
 
@@ -38,8 +45,13 @@ function append(el: Node, children: readonly Child[]): void {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(el, child);
     else if (child instanceof Node) el.appendChild(child);
-    else el.appendChild(document.createTextNode(String(child)));
+    else el.appendChild(document.createTextNode(visible(String(child), { multiline: true })));
   }
+}
+
+/** Text already made visible (`displayArgs` output): appended as it is, not escaped twice. */
+export function shown(text: string): Text {
+  return document.createTextNode(text);
 }
 
 /** Flattens children into nodes. */

@@ -57,11 +57,6 @@ export function formatClock(at: number | string): string {
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
-/** Arguments as the approver reads them: indented JSON. */
-export function formatArgs(args: unknown): string {
-  return JSON.stringify(args, null, 2) ?? '';
-}
-
 /** "policy.yaml #3 (no-force-push)", "default". */
 export function formatRule(rule: { source: string; index?: number; id?: string } | undefined): string {
   if (rule === undefined) return 'default';

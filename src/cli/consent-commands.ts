@@ -22,7 +22,7 @@ export const CONSENT_USAGE = `  consent list [--json] [--data-dir DIR]
 `;
 
 /** `mcpcp policy reload`: drops workspace rules kept from removed or loosened files (a human gesture). */
-export async function policyCommand(argv: string[]): Promise<number> {
+export async function policyReloadCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['data-dir'], []);
   if (args.positionals[0] !== 'reload') throw new UsageError('mcpcp policy reload');
   const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);

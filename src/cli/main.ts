@@ -17,10 +17,11 @@ import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
 import { ADOPT_USAGE, adoptCommand, assessCommand } from './adopt-commands';
-import { CONSENT_USAGE, consentCommand, policyCommand } from './consent-commands';
+import { CONSENT_USAGE, consentCommand, policyReloadCommand } from './consent-commands';
 import { loadWorkspaceConfigFile } from '../core/config/workspace';
 import { findBuiltin } from '../core/builtin-servers';
 import type { Proposal } from '../core/consent/store';
+import { policyCommand } from './policy-commands';
 import { ensureApproverCredential } from '../core/approvals';
 import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
 
@@ -45,6 +46,8 @@ Commands:
         Check the hash chain (first broken link), search or export the audit log.
   approver-credential rotate
         Replace the approver credential and print the new one (once).
+  policy check FILE [--layer workspace|config|user] [--json]
+        Validate a policy file and run its tests: (exit 1 on a problem or a failing case).
 ${CONSENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -62,14 +65,14 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(rest);
     case 'approver-credential':
       return approverCredentialCommand(rest);
+    case 'policy':
+      return rest[0] === 'reload' ? policyReloadCommand(rest) : policyCommand(rest);
     case 'assess':
       return assessCommand(rest);
     case 'adopt':
       return adoptCommand(rest);
     case 'consent':
       return consentCommand(rest);
-    case 'policy':
-      return policyCommand(rest);
     case undefined:
     case 'help':
     case '--help':

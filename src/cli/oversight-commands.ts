@@ -15,6 +15,7 @@ import {
   type AuditFilter,
 } from '../core/audit';
 import { ControlPlaneError, errorMessage } from '../core/errors';
+import { displayArgs, fold, formatDisplayArgs, formatEffect, visible } from '../core/display';
 import type { ApprovalView } from '../protocol/ui';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, type InstanceRecord } from './data-dir';
@@ -38,7 +39,7 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
         return 0;
       }
       if (pending.approvals.length === 0) process.stdout.write('no pending approvals\n');
-      for (const a of pending.approvals) process.stdout.write(`${describeApproval(a)}\n`);
+      for (const a of pending.approvals) process.stdout.write(`${describeApproval(a, 'summary')}\n`);
       return 0;
     }
     case 'approve':
@@ -47,11 +48,11 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
       const { approvals } = await getJson<{ approvals: ApprovalView[] }>(base, headers);
       const approval = approvals.find((a) => a.id === id || a.id.startsWith(id));
       if (!approval) throw new ControlPlaneError('APPROVAL_NOT_FOUND', `no pending approval ${id}; list them with \`mcpcp approvals list\``);
-      process.stdout.write(`${describeApproval(approval)}\n`);
+      process.stdout.write(`${describeApproval(approval, 'full')}\n`);
       // A human confirms on a terminal: piped input is refused, so nothing automated answers for them.
       if (!process.stdin.isTTY) throw new ControlPlaneError('CONFIRMATION_NEEDED', `${action} needs an interactive confirmation on a terminal`);
       const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = (await rl.question(`${action === 'approve' ? 'Approve' : 'Reject'} ${approval.tool} on ${approval.server}? Type "${action}" to confirm: `)).trim();
+      const answer = (await rl.question(`${action === 'approve' ? 'Approve' : 'Reject'} ${visible(approval.tool)} on ${visible(approval.server)}${flagSummary(approval)}? Type "${action}" to confirm: `)).trim();
       rl.close();
       if (answer !== action) {
         process.stderr.write('not confirmed; nothing decided\n');
@@ -65,7 +66,7 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
       });
       const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string };
       if (!res.ok) throw new ControlPlaneError('DECISION_FAILED', body.error ?? `HTTP ${res.status}`);
-      process.stdout.write(`${approval.id}: ${body.status ?? action}\n`);
+      process.stdout.write(`${visible(approval.id)}: ${visible(body.status ?? action)}\n`);
       return 0;
     }
     default:
@@ -204,14 +205,45 @@ async function getJson<T>(url: string, headers: Record<string, string>): Promise
   return body;
 }
 
-function describeApproval(a: ApprovalView): string {
+/** Lines of a string value or preview shown by `approvals list` before "… N more lines". */
+const SUMMARY_LINES = 12;
+
+/**
+ * An approval as the terminal shows it. Everything that came from the agent or a server (tool,
+ * server and client names, reason, arguments, preview) goes through `visible`: escape sequences,
+ * bidi and zero-width characters are printed as escapes, never interpreted. Arguments come flags
+ * first (`amend`, `force`…), free text last, multi-line values as `│` lines; values that look like
+ * secrets are shown (the approver must see what runs) and marked. `summary` (list) cuts long values
+ * and previews with a count of what is left out; `full` (approve, reject) shows everything.
+ */
+export function describeApproval(a: ApprovalView, mode: 'summary' | 'full'): string {
+  const client = a.client ? `${visible(a.client.name)}${a.client.version ? ` ${visible(a.client.version)}` : ''}` : 'unknown client';
+  const argLines = formatDisplayArgs(a.args, { indent: '    ', width: 100, ...(a.secretPaths ? { secretPaths: a.secretPaths } : {}) });
   const lines = [
-    `${a.id}  ${a.tool} on ${a.server}  (${a.client ? `${a.client.name}${a.client.version ? ` ${a.client.version}` : ''}` : 'unknown client'}; expires ${new Date(a.expiresAt).toISOString()})`,
-    `  why: ${a.reason}`,
-    `  arguments: ${JSON.stringify(a.args)}`,
-    `  digest: ${a.digest}`,
+    `${visible(a.id)}  ${visible(a.tool)} on ${visible(a.server)}  (${a.kind}; asked by ${client}; expires ${new Date(a.expiresAt).toISOString()})`,
+    `  why: ${visible(a.reason)}`,
+    ...(a.effect ? ['  changes (resolved by the server; the call is refused if this changes before it runs):', ...formatEffect(a.effect).map((l) => `    ${l}`)] : []),
+    `  arguments (flags first${a.secretPaths?.length ? '; ⚠ marks values that look like secrets: they run as shown' : ''}):`,
+    ...cut(argLines, mode === 'summary' ? 40 : Infinity, a.id),
+    `  digest: ${visible(a.digest)}`,
   ];
-  if (a.preview.text) lines.push('  preview:', ...a.preview.text.split('\n').slice(0, 40).map((l) => `    ${l}`));
-  else if (a.preview.note) lines.push(`  preview: ${a.preview.note}`);
+  if (a.preview.text !== undefined) {
+    const preview = a.preview.text.split('\n').flatMap((l) => fold(visible(l), 100)).map((l) => `    │ ${l}`);
+    lines.push(`  preview${a.preview.secretLooking ? ' (⚠ holds text that looks like a secret)' : ''}:`, ...cut(preview, mode === 'summary' ? SUMMARY_LINES * 3 : Infinity, a.id));
+    if (a.preview.truncated) lines.push('    (the preview was cut to fit; the arguments are complete)');
+  } else if (a.preview.note) lines.push(`  preview: ${visible(a.preview.note)}`);
   return lines.join('\n');
+}
+
+function cut(lines: string[], max: number, id: string): string[] {
+  if (lines.length <= max) return lines;
+  return [...lines.slice(0, max), `    … ${lines.length - max} more lines: \`mcpcp approvals approve ${visible(id)}\` shows them all before asking`];
+}
+
+/** The flags restated next to the prompt: " (amend: true, force: false)", or "" when there are none. */
+function flagSummary(a: ApprovalView): string {
+  const flags = displayArgs(a.args).filter((r) => r.group === 'flag');
+  if (flags.length === 0) return '';
+  const shown = flags.slice(0, 8).map((r) => `${r.path}: ${r.lines.join(' ')}`);
+  return ` with ${shown.join(', ')}${flags.length > 8 ? `, and ${flags.length - 8} more flags above` : ''}`;
 }

@@ -57,12 +57,19 @@ export const approvalViewSchema = z.object({
   kind: z.enum(['tool', 'resource', 'prompt']),
   server: z.string(),
   tool: z.string(),
-  /** Arguments as shown to the approver, secrets redacted. */
+  /**
+   * Arguments as they will run, NOT redacted: the approver must see what runs. Render them with
+   * `displayArgs`/`visible` (src/core/display), never raw. Only human views get them.
+   */
   args: z.record(z.string(), jsonValueSchema),
+  /** Paths (`target.context`, `items[0].name`) whose value looks like a secret: marked in every UI. */
+  secretPaths: z.array(z.string()).optional(),
+  /** What the call will change (remote URL and ref, cluster/context/namespace/kind/name, devices), resolved by the built-in server; bound into the digest. */
+  effect: z.record(z.string(), jsonValueSchema).optional(),
   /** SHA-256 of the canonical arguments: the decision is bound to it. */
   digest: z.string(),
   /** ok: text is the preview (a diff or the affected objects); untrusted/none/failed: note says why there is none. */
-  preview: z.object({ status: z.enum(['ok', 'failed', 'untrusted', 'none']), text: z.string().optional(), note: z.string().optional(), truncated: z.boolean().optional() }),
+  preview: z.object({ status: z.enum(['ok', 'failed', 'untrusted', 'none']), text: z.string().optional(), note: z.string().optional(), truncated: z.boolean().optional(), secretLooking: z.boolean().optional() }),
   client: z.object({ name: z.string(), version: z.string().optional() }).optional(),
   rule: z.object({ source: z.string(), index: z.number().optional(), id: z.string().optional() }).optional(),
   reason: z.string(),

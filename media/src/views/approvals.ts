@@ -2,8 +2,9 @@
 // the history of decided ones.
 import type { ApprovalView } from '../../../src/protocol/ui';
 import { classifyPreview } from '../diff';
-import { h, type Child } from '../dom';
-import { formatArgs, formatClient, formatClock, formatCountdown, formatRule, plural } from '../format';
+import { displayArgs, formatEffect, visible } from '../../../src/core/display/visible';
+import { h, shown, type Child } from '../dom';
+import { formatClient, formatClock, formatCountdown, formatRule, plural } from '../format';
 
 export interface ApprovalActions {
   /** Sends the human's decision, bound to the digest this card shows. Rejects with the host's message. */
@@ -119,7 +120,7 @@ export class PendingApprovals {
           setBusy(false);
           status.className = 'card-status error';
           status.setAttribute('role', 'alert');
-          status.textContent = `Not recorded: ${err instanceof Error ? err.message : String(err)}`;
+          status.textContent = visible(`Not recorded: ${err instanceof Error ? err.message : String(err)}`);
         },
       );
     };
@@ -148,15 +149,48 @@ export class PendingApprovals {
           fact('Expires', formatClock(a.expiresAt)),
           fact('Digest', h('code', { title: a.digest }, `${a.digest.slice(0, 12)}…`)),
         ),
+        a.effect !== undefined ? [h('h4', {}, 'Changes'), h('pre', { class: 'args effect', tabindex: 0, 'aria-label': `What ${subject(a)} changes` }, shown(formatEffect(a.effect).join('\n')))] : null,
+        h('h4', {}, 'Arguments'),
+        renderArgs(a),
         h('h4', {}, 'Preview'),
         renderPreview(a.preview),
-        h('h4', {}, 'Arguments'),
-        h('pre', { class: 'args', tabindex: 0, 'aria-label': `Arguments of ${subject(a)}` }, formatArgs(a.args)),
         h('div', { class: 'decision' }, h('label', { for: reasonId }, 'Reason (optional)'), reason, h('div', { class: 'buttons' }, approve, reject)),
         status,
       ),
     );
   }
+}
+
+/**
+ * The arguments as they will run, flags first and free text last (`displayArgs`): each on its own
+ * line, a multi-line value's lines marked `│`, values that look like secrets shown and marked.
+ */
+export function renderArgs(a: Pick<ApprovalView, 'args' | 'secretPaths' | 'tool' | 'server'>): HTMLElement {
+  const rows = displayArgs(a.args, a.secretPaths ? { secretPaths: a.secretPaths } : {});
+  return h(
+    'div',
+    { class: 'args-block' },
+    a.secretPaths?.length ? h('p', { class: 'preview-note warning' }, 'Values marked ⚠ look like secrets. They are shown because they run as shown; logs, the audit and the agent get them masked.') : null,
+    h(
+      'pre',
+      { class: 'args', tabindex: 0, 'aria-label': `Arguments of ${subject(a)}` },
+      rows.length === 0
+        ? '(no arguments)'
+        : rows.map((r) => {
+            const [first = '', ...rest] = r.lines;
+            return h(
+              'span',
+              { class: `arg arg-${r.group}${r.secret ? ' arg-secret' : ''}` },
+              h('span', { class: 'arg-path' }, shown(r.path)),
+              ': ',
+              shown(first),
+              rest.map((l) => ['\n  │ ', shown(l)]),
+              r.secret ? h('span', { class: 'secret-mark', title: 'looks like a secret' }, '  ⚠ looks like a secret') : null,
+              '\n',
+            );
+          }),
+    ),
+  );
 }
 
 function countdownText(ms: number): string {
@@ -189,6 +223,7 @@ export function renderPreview(preview: ApprovalView['preview']): HTMLElement {
       classified.lines.map((line) => h('span', { class: `line ${line.kind}` }, line.text.length > 0 ? line.text : ' ')),
     ),
     preview.truncated === true ? h('p', { class: 'preview-note' }, 'The preview was cut to fit; the arguments are complete.') : null,
+    preview.secretLooking === true ? h('p', { class: 'preview-note warning' }, 'The preview holds text that looks like a secret (shown as it is).') : null,
   );
 }
 

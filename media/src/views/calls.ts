@@ -1,6 +1,7 @@
 // Recent calls from the audit log: live from state, or a filtered query with paging.
 import type { AuditFilter, AuditRow } from '../../../src/protocol/ui';
 import { CALL_OUTCOMES } from '../../../src/core/outcome';
+import { visible } from '../../../src/core/display/visible';
 import { h, Slot, type Child } from '../dom';
 import { formatClock, formatMs } from '../format';
 
@@ -99,7 +100,7 @@ export class RecentCalls {
       const page = await this.run(filter, cursor);
       this.query = { filter, rows: [...before, ...page.records], ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}) };
     } catch (err) {
-      this.summary.textContent = `The audit query failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.summary.textContent = visible(`The audit query failed: ${err instanceof Error ? err.message : String(err)}`);
       return;
     } finally {
       this.busy = false;

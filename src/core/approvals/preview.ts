@@ -4,13 +4,16 @@ import type { Redactor } from '../redact';
 
 /**
  * What the approver sees besides the arguments.
- * - `ok`: the built-in tool's dry run (`dryRun: true`) result, redacted, possibly truncated;
+ * - `ok`: the built-in tool's dry run (`dryRun: true`) result as the server returned it, possibly
+ *   truncated: it is shown only to the approver, who must see what will run (the server already
+ *   masked secrets it found; what the caller itself sent is shown as sent); `secretLooking` when the
+ *   redactor would mask something in it. Never written to the audit or returned to the agent;
  * - `failed`: the dry run errored or timed out (the approval shows the arguments and this error);
  * - `untrusted`: a third-party server claims a preview; it is not run, its claims are not shown;
  * - `none`: the tool has no preview.
  */
 export type ApprovalPreview =
-  | { readonly status: 'ok'; readonly result: JsonValue; readonly truncated: boolean }
+  | { readonly status: 'ok'; readonly result: JsonValue; readonly truncated: boolean; readonly secretLooking?: boolean }
   | { readonly status: 'failed'; readonly error: string }
   | { readonly status: 'untrusted'; readonly note: string }
   | { readonly status: 'none' };
@@ -34,6 +37,7 @@ export interface PreviewOptions {
   readonly args: Readonly<Record<string, unknown>>;
   /** Runs the tool with the given arguments (through the same server); the signal ends it on timeout. */
   readonly run: (args: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
+  /** Says whether the preview looks like it holds a secret; masks the error text of a failed preview. */
   readonly redactor: Redactor;
   /** Default 15 s. */
   readonly timeoutMs?: number;
@@ -65,12 +69,14 @@ export async function obtainPreview(options: PreviewOptions): Promise<ApprovalPr
   });
   try {
     const result = await Promise.race([options.run({ ...options.args, dryRun: true }, controller.signal), timeout]);
-    const redacted = options.redactor.redact(result);
     if (isErrorResult(result)) return { status: 'failed', error: options.redactor.redactString(resultText(result) || 'the preview reported an error') };
     const maxChars = options.maxChars ?? 64 * 1024;
-    const text = canonicalJson(redacted);
-    if (text.length <= maxChars) return { status: 'ok', result: redacted, truncated: false };
-    return { status: 'ok', result: `${text.slice(0, maxChars)}… (preview cut at ${maxChars} of ${text.length} characters)`, truncated: true };
+    // JSON-safe (a result arrives as JSON; this only guards against odd values from a test runner).
+    const shown = JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+    const text = canonicalJson(shown);
+    const secretLooking = canonicalJson(options.redactor.redact(shown)) !== text ? { secretLooking: true } : {};
+    if (text.length <= maxChars) return { status: 'ok', result: shown, truncated: false, ...secretLooking };
+    return { status: 'ok', result: `${text.slice(0, maxChars)}… (preview cut at ${maxChars} of ${text.length} characters)`, truncated: true, ...secretLooking };
   } catch (err) {
     return { status: 'failed', error: options.redactor.redactString(errorMessage(err)) };
   } finally {

@@ -39,9 +39,16 @@ export interface Approval {
   readonly server: string;
   /** Tool name, resource URI or prompt name. */
   readonly tool: string;
-  /** The arguments as shown to the approver: redacted by the caller, never used to run anything. */
+  /**
+   * The arguments as shown to the approver, unredacted (the human must see what will run); never
+   * used to run anything, never journaled or audited.
+   */
   readonly displayArgs: Readonly<Record<string, JsonValue>>;
-  /** SHA-256 of the canonical arguments, `dryRun` only when true (`approvalDigest`). */
+  /** Paths in `displayArgs` (`argLeaves` form) whose value looks like a secret: the UIs mark them. */
+  readonly secretPaths?: readonly string[];
+  /** What the call will change (destination, objects), as the built-in server resolved it; part of the digest. */
+  readonly effect?: Readonly<Record<string, JsonValue>>;
+  /** SHA-256 of the canonical arguments (`dryRun` only when true) and the effect (`approvalDigest`). */
   readonly digest: string;
   readonly preview: ApprovalPreview;
   readonly client?: ClientInfo;
@@ -63,8 +70,10 @@ export interface ApprovalRequest {
   readonly tool: string;
   /** The real arguments: only digested, never stored. */
   readonly args: Readonly<Record<string, unknown>>;
-  /** What the approver sees: the arguments after redaction. */
+  /** What the approver sees: the arguments as they will run (not redacted). */
   readonly displayArgs: Readonly<Record<string, JsonValue>>;
+  readonly secretPaths?: readonly string[];
+  readonly effect?: Readonly<Record<string, JsonValue>>;
   readonly preview?: ApprovalPreview;
   readonly client?: ClientInfo;
   readonly rule?: PolicyRuleRef;
@@ -230,6 +239,8 @@ export class ApprovalStore {
       server: input.server,
       tool: input.tool,
       displayArgs: input.displayArgs,
+      ...(input.secretPaths !== undefined && input.secretPaths.length > 0 ? { secretPaths: input.secretPaths } : {}),
+      ...(input.effect !== undefined ? { effect: input.effect } : {}),
       digest,
       preview: input.preview ?? { status: 'none' },
       ...(input.client !== undefined ? { client: input.client } : {}),

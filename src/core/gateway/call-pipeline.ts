@@ -23,6 +23,7 @@ import type { CallOutcome } from '../metrics/metrics';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
 import type { DrainTicket, StopPhase } from './drain';
+import { EXPECTED_EFFECT_META, effectQuery, resolveEffect } from './effects';
 import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
@@ -34,6 +35,9 @@ export const PREVIEW_META = 'mcpcp/preview';
 
 /** Default policy rules that ask a human because a call may reveal a secret; they hold for dry runs too. */
 const ESCALATING_DEFAULTS: ReadonlySet<string> = new Set(['force-or-reveal', 'secret-resource']);
+
+/** How long effect resolution may take before the call goes to a human instead. */
+const EFFECT_TIMEOUT_MS = 5_000;
 
 /**
  * Client → server: the pipeline each request of a session runs, policy → approval → forward,
@@ -102,7 +106,11 @@ export class CallPipeline {
     const gone = new AbortController();
     session.callerGone.set(extra.requestId, () => gone.abort());
     try {
+      // A built-in tool that declares its effect says what the call will change, before policy.
+      const query = effectQuery(managed, request.method, name, args, tool?._meta);
+      const effect = query !== undefined && managed ? await resolveEffect(managed, query, AbortSignal.any([ticket.wait, gone.signal]), EFFECT_TIMEOUT_MS) : {};
       return await this.runCall(session, request, extra, ticket, arrivedStopping, {
+        ...effect,
         id: randomUUID(),
         server: session.server,
         builtin,
@@ -248,6 +256,9 @@ export class CallPipeline {
       const params = { ...(request.params ?? {}) } as Record<string, unknown>;
       const meta: Record<string, unknown> = { ...((params['_meta'] as Record<string, unknown> | undefined) ?? {}), [CALL_ID_META]: call.id };
       delete meta['progressToken'];
+      // The server runs the call only if its effect is still the one policy (and a human) saw.
+      delete meta[EXPECTED_EFFECT_META];
+      if (call.effect !== undefined && request.method === 'tools/call') meta[EXPECTED_EFFECT_META] = call.effect;
       params['_meta'] = meta;
       this.router.track(call.id, session, extra.requestId);
       // Progress goes out in order, and before the result it preceded.

@@ -30,6 +30,12 @@ export interface GatewayCall {
    * servers, whose `dryRun` is just an argument.
    */
   readonly dryRun: boolean;
+  /** What the call will change, as the built-in server resolved it before policy (`effects.ts`). */
+  readonly effect?: Record<string, unknown>;
+  /** The tool declares an effect but it could not be resolved (policy then asks a human). */
+  readonly effectProblem?: string;
+  /** The server said the arguments are at fault (`effectProblem`): the call could not run, policy refuses it. */
+  readonly effectInvalid?: boolean;
   readonly client: ClientIdentity | undefined;
   readonly sessionId: string;
   readonly signal: AbortSignal;

@@ -9,6 +9,7 @@ import { Emitter, type Event } from '../events';
 import type { ApprovalOutcome, GatewayCall, OversightStages, PipelineEvent, PolicyVerdict, PreviewRunner } from '../gateway/pipeline';
 import { percentile, type CallSample, type Metrics } from '../metrics/metrics';
 import type { PolicyEngine } from '../policy';
+import { secretPaths } from '../display';
 import type { Redactor } from '../redact';
 import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
@@ -129,13 +130,20 @@ export class Oversight implements OversightStages, UiBackend {
       builtin: call.builtin,
       ...(call.annotations ? { annotations: call.annotations } : {}),
       args: call.method === 'resources/read' ? {} : call.args,
+      ...(call.effect !== undefined ? { effect: call.effect } : {}),
     });
+    if (call.effectProblem !== undefined && call.effectInvalid === true) {
+      return { decision: 'deny', reason: `${call.effectProblem}. Nothing ran: fix the arguments and call again.`, rule: { source: 'default', id: 'effect-invalid' } };
+    }
+    if (call.effectProblem !== undefined && result.decision === 'allow') {
+      return { decision: 'approve', reason: `What ${call.name} would change could not be resolved (${call.effectProblem}), so a human decides.`, rule: { source: 'default', id: 'effect-unresolved' } };
+    }
     return { decision: result.decision, reason: result.reason, rule: { source: result.rule.source, ...(result.rule.index !== undefined ? { index: result.rule.index } : {}), ...(result.rule.id ? { id: result.rule.id } : {}) } };
   }
 
   async approve(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void): Promise<ApprovalOutcome> {
     const kind = kindOf(call.method);
-    const digest = this.store.digest(call.args);
+    const digest = this.store.digest(digestInput(call));
     // A repeat of a call whose approval is already pending needs no second preview.
     const joining = this.store.list().some((a) => a.server === call.server && a.tool === call.name && a.kind === kind && a.digest === digest);
     // Bounded: a session (or all of them) cannot flood the approvers.
@@ -176,8 +184,11 @@ export class Oversight implements OversightStages, UiBackend {
       kind,
       server: call.server,
       tool: call.name,
-      args: call.args,
-      displayArgs: this.options.redactor.redact(withoutDryRun(call.args)) as Record<string, JsonValue>,
+      args: digestInput(call),
+      ...(call.effect !== undefined ? { effect: call.effect as Record<string, JsonValue> } : {}),
+      // The human sees the arguments as they will run; the audit and the agent get them redacted.
+      displayArgs: withoutDryRun(call.args) as Record<string, JsonValue>,
+      secretPaths: secretPaths(withoutDryRun(call.args), this.options.redactor),
       preview,
       ...(call.client ? { client: call.client } : {}),
       ...(verdict.rule ? { rule: { source: verdict.rule.source as never, ...(verdict.rule.index !== undefined ? { index: verdict.rule.index } : {}), ...(verdict.rule.id ? { id: verdict.rule.id } : {}) } } : {}),
@@ -222,6 +233,8 @@ export class Oversight implements OversightStages, UiBackend {
       server: 'mcpcp',
       tool: input.action,
       args: input.args,
+      // A control-plane action on the user's own files, not an agent's call: secrets found in them
+      // (tokens in an MCP configuration) stay masked on screen.
       displayArgs: this.options.redactor.redact(input.args) as Record<string, JsonValue>,
       preview: { status: 'ok', result: { content: [{ type: 'text', text: this.options.redactor.redactString(input.previewText) }] }, truncated: false },
       client: { name: 'mcp-control-plane' },
@@ -454,6 +467,14 @@ function kindOf(method: string): 'tool' | 'resource' | 'prompt' {
   return method === 'resources/read' ? 'resource' : method === 'prompts/get' ? 'prompt' : 'tool';
 }
 
+/**
+ * What an approval is bound to: the arguments and, for a tool that declares one, the resolved
+ * effect (a push approved for main at one commit is not an approval for another commit).
+ */
+function digestInput(call: GatewayCall): Record<string, unknown> {
+  return call.effect === undefined ? call.args : { ...call.args, 'mcpcp/effect': call.effect };
+}
+
 /** The arguments without a `dryRun` that is not `true` (a dry run stays visible as one). */
 function withoutDryRun(args: Record<string, unknown>): Record<string, unknown> {
   const { dryRun, ...rest } = args;
@@ -482,7 +503,7 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
       // The policy inputs, replayable by a what-if run: the arguments as sent (the audit log masks
       // only the secret values it knows), the effect when the call carries one, the annotations,
       // and who asked.
-      const effect = (call as GatewayCall & { readonly effect?: unknown }).effect;
+      const effect = call.effect;
       return {
         ...base,
         type: call.method === 'resources/read' ? 'resource.read' : call.method === 'prompts/get' ? 'prompt.get' : 'call.requested',
@@ -490,6 +511,7 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
         ...(effect !== undefined ? { effect } : {}),
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
         principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
+        ...(effect === undefined && call.effectProblem !== undefined ? { detail: { effectProblem: redactor.redactString(call.effectProblem) } } : {}),
       };
     }
     case 'policy.decided':
@@ -505,7 +527,7 @@ function toApprovalView(a: Approval): ApprovalView {
   const p = a.preview;
   const preview: ApprovalView['preview'] =
     p.status === 'ok'
-      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated }
+      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated, ...(p.secretLooking ? { secretLooking: true } : {}) }
       : p.status === 'failed'
         ? { status: 'failed', note: `the preview failed: ${p.error}` }
         : p.status === 'untrusted'
@@ -517,6 +539,8 @@ function toApprovalView(a: Approval): ApprovalView {
     server: a.server,
     tool: a.tool,
     args: { ...a.displayArgs },
+    ...(a.effect ? { effect: { ...a.effect } } : {}),
+    ...(a.secretPaths ? { secretPaths: [...a.secretPaths] } : {}),
     digest: a.digest,
     preview,
     ...(a.client ? { client: { name: a.client.name, ...(a.client.version ? { version: a.client.version } : {}) } } : {}),

@@ -2,7 +2,7 @@ import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { canonicalJson } from '../canonical-json';
 import { Emitter, type Event } from '../events';
-import { LastValidPolicy, PolicyEngine, formatPolicyIssue, loadPolicyFile, type PolicyFile, type PolicyRequest, type PolicyResult, type PolicyRule } from '../policy';
+import { LastValidPolicy, PolicyEngine, effectWarnings, formatPolicyIssue, loadPolicyFile, type PolicyFile, type PolicyRequest, type PolicyResult, type PolicyRule } from '../policy';
 import type { PolicySource } from './oversight';
 
 /** The workspace policy file, relative to each root. */
@@ -59,7 +59,12 @@ export class LayeredPolicy implements PolicySource {
 
   problems(): string[] {
     const broken = [...this.workspace.values()].flatMap((p) => (p.current.error ? [`${formatPolicyIssue(p.current.error)} (${p.current.status === 'kept' ? 'the last valid version stays in force' : 'every call needs approval until it is fixed'})`] : []));
-    return [...broken, ...this.keptSummary().map((k) => `${k.rules} rule${k.rules === 1 ? '' : 's'} kept from ${k.removed ? 'a removed file' : 'an earlier version of'} ${k.file}${k.readOnlyMode ? ' (with read-only mode)' : ''}: they stay in force until a human reloads the workspace policy (\`mcpcp policy reload\`, or Reload Workspace Policy in VS Code)`)];
+    // Rules in force that match arguments of tools declaring effects (another spelling dodges them).
+    const warnings = [
+      ...(['user', 'config'] as const).flatMap((layer) => effectWarnings(layer === 'user' ? this.user : this.config).map((w) => `warning: ${layer} policy rule #${w.index + 1}: ${w.message}`)),
+      ...[...this.workspace.entries()].flatMap(([file, p]) => effectWarnings(p.current.policy.rules).map((w) => `warning: ${file} rules[${w.index}]: ${w.message}`)),
+    ];
+    return [...broken, ...warnings, ...this.keptSummary().map((k) => `${k.rules} rule${k.rules === 1 ? '' : 's'} kept from ${k.removed ? 'a removed file' : 'an earlier version of'} ${k.file}${k.readOnlyMode ? ' (with read-only mode)' : ''}: they stay in force until a human reloads the workspace policy (\`mcpcp policy reload\`, or Reload Workspace Policy in VS Code)`)];
   }
 
   /** Per file, what is kept in force from removed or loosened versions. */

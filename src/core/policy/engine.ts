@@ -28,6 +28,12 @@ export interface PolicyRequest {
   readonly annotations?: ToolAnnotations;
   /** Tool arguments or prompt arguments; `{}` for resource reads. */
   readonly args: Readonly<Record<string, unknown>>;
+  /**
+   * What the call will change, as the built-in server resolved it without side effects (see
+   * `src/servers/kit/effect.ts`); absent for tools that declare no effect, or when resolution
+   * failed (the gateway then asks a human).
+   */
+  readonly effect?: Readonly<Record<string, unknown>>;
 }
 
 /** Where a decision came from. `index` is 0-based within its layer; messages show it 1-based. */
@@ -99,7 +105,38 @@ export function effectiveAnnotations(request: Pick<PolicyRequest, 'kind' | 'anno
  * (`k8s://<context>/namespaces/<ns>/secrets/<name>`).
  */
 export function isSecretResourceUri(uri: string): boolean {
-  return /(?:^|[/:])secrets?(?:[/?#]|$)|[?&]kind=secrets?(?:[&#]|$)/i.test(uri);
+  const test = (u: string): boolean => /(?:^|[/:])secrets?(?:\.v1)?\.?(?:[/?#]|$)|[?&]kind=secrets?(?:[&#]|$)/i.test(u);
+  return test(uri) || test(normaliseResourceUri(uri));
+}
+
+/**
+ * A resource URI as policy judges it, so that spellings of one object meet the same rules:
+ * percent-encoding decoded (repeatedly: `%252F`), backslashes as slashes, repeated slashes after the
+ * scheme's `//` collapsed, `.` and `..` segments resolved. `k8s://ctx/web/v1%2FSecret/db` is judged
+ * as `k8s://ctx/web/v1/Secret/db`. The server still receives the URI as sent.
+ */
+export function normaliseResourceUri(uri: string): string {
+  let out = uri;
+  for (let i = 0; i < 4; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(out);
+    } catch {
+      next = out.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    }
+    if (next === out) break;
+    out = next;
+  }
+  out = out.replace(/\\/g, '/');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*)$/i.exec(out);
+  const prefix = m?.[1] ?? '';
+  const segments: string[] = [];
+  for (const seg of (m?.[2] ?? out).split('/')) {
+    if (seg === '.' || (seg === '' && segments.length > 0)) continue;
+    if (seg === '..') segments.pop();
+    else segments.push(seg);
+  }
+  return prefix + segments.join('/');
 }
 
 /** A value counts as "set" unless it is absent, null, false, 0, "" or "false". */
@@ -146,7 +183,9 @@ export class PolicyEngine {
     this.workspace = compileLayer('workspace', layers.workspace ?? []);
   }
 
-  evaluate(request: PolicyRequest): PolicyResult {
+  evaluate(input: PolicyRequest): PolicyResult {
+    // One object, one set of rules: a resource URI is judged in its normalised spelling.
+    const request = input.kind === 'resource' ? { ...input, name: normaliseResourceUri(input.name) } : input;
     const annotations = effectiveAnnotations(request);
     const baseRule = this.base.find((r) => r.matches(request, annotations));
     const base = baseRule !== undefined ? ruleResult(baseRule) : defaultDecision(request, annotations);
@@ -171,7 +210,8 @@ export class PolicyEngine {
 
 /**
  * What applies when no base rule matches:
- * - resource read: `approve` when the URI names a secret (`isSecretResourceUri`), else `allow`;
+ * - resource read: `approve` when the URI names a secret (`isSecretResourceUri`) or its resolved
+ *   effect is a Kubernetes Secret, else `allow`;
  * - prompt get: `allow` (a prompt only returns messages);
  * - tool call with `force` or `reveal` set (`isSet`): `approve`, even for a read-only tool;
  * - third-party tool that declares neither `readOnlyHint` nor `destructiveHint`: `approve`;
@@ -184,7 +224,7 @@ export function defaultDecision(request: PolicyRequest, annotations = effectiveA
   const d = (decision: PolicyDecisionKind, id: string, reason: string): PolicyResult => ({ decision, reason, rule: { source: 'default', id } });
   const what = describe(request);
   if (request.kind === 'resource') {
-    return isSecretResourceUri(request.name)
+    return isSecretResourceUri(request.name) || request.effect?.['kind'] === 'Secret'
       ? d('approve', 'secret-resource', `Reading ${what} may reveal a secret, so it needs a human approval.`)
       : d('allow', 'resource-read', `Reading ${what} is allowed by default.`);
   }
@@ -245,7 +285,7 @@ function compileLayer(source: 'user' | 'config' | 'workspace', rules: readonly P
 
 /** True when a rule has a `regex` predicate (refused in the workspace layer: see `parsePolicyText`). */
 export function usesRegex(rule: PolicyRule): boolean {
-  return Object.values(rule.args ?? {}).some((p) => p.regex !== undefined);
+  return [...Object.values(rule.args ?? {}), ...Object.values(rule.effect ?? {})].some((p) => p.regex !== undefined);
 }
 
 type Test = (request: PolicyRequest, annotations: EffectiveAnnotations) => boolean;
@@ -276,6 +316,10 @@ function compileRule(rule: PolicyRule): Test {
   for (const [path, predicate] of Object.entries(rule.args ?? {})) {
     const test = compilePredicate(path, predicate, quantifier);
     tests.push((r) => test(r.args));
+  }
+  for (const [path, predicate] of Object.entries(rule.effect ?? {})) {
+    const test = compilePredicate(path, predicate, quantifier);
+    tests.push((r) => r.effect !== undefined && test(r.effect));
   }
   return (request, annotations) => tests.every((t) => t(request, annotations));
 }

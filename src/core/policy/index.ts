@@ -3,6 +3,7 @@ export {
   defaultDecision,
   effectiveAnnotations,
   isSecretResourceUri,
+  normaliseResourceUri,
   isSet,
   stricterDecision,
   usesRegex,
@@ -13,7 +14,10 @@ export {
   type PolicyRuleRef,
   type ToolAnnotations,
 } from './engine';
+export { BUILTIN_EFFECT_TOOLS, BUILTIN_TOOL_ANNOTATIONS } from './builtin-catalogue';
+export { effectWarnings } from './effect-warnings';
 export { compileGlob, globProblem } from './glob';
+export { formatPolicyTestResult, runPolicyTests, type PolicyTestResult } from './policy-tests';
 export {
   LastValidPolicy,
   failSafePolicy,
@@ -34,6 +38,7 @@ export {
   policyFileSchema,
   policyRuleSchema,
   policyRulesSchema,
+  policyTestSchema,
   requestKindSchema,
   workspacePolicyFileSchema,
   type AnnotationMatch,
@@ -42,4 +47,5 @@ export {
   type PolicyFile,
   type PolicyRequestKind,
   type PolicyRule,
+  type PolicyTest,
 } from './schema';

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { errorMessage } from '../errors';
+import { effectWarnings } from './effect-warnings';
+import { formatPolicyTestResult, runPolicyTests, type PolicyTestResult } from './policy-tests';
 import { policyFileSchema, policyRulesSchema, workspacePolicyFileSchema, type PolicyFile, type PolicyRule } from './schema';
 
 /** One problem in a policy source. `line` and `column` are 1-based; absent when not from a file position. */
@@ -17,11 +19,19 @@ export interface PolicyIssue {
 
 /** The first issue (what to show) with every issue found. */
 export interface PolicyLoadError extends PolicyIssue {
-  readonly code: 'not-found' | 'unreadable' | 'yaml' | 'schema';
+  /** `tests`: the file is well-formed but one of its `tests:` cases fails. */
+  readonly code: 'not-found' | 'unreadable' | 'yaml' | 'schema' | 'tests';
   readonly issues: readonly PolicyIssue[];
 }
 
-export type PolicyLoadResult = { readonly ok: true; readonly policy: PolicyFile } | { readonly ok: false; readonly error: PolicyLoadError };
+/**
+ * `warnings`: the file is in force, but something in it is probably not what its author meant (an
+ * `args` rule on a tool that declares effects: another spelling of the arguments reaches the same
+ * effect). `tests`: the outcome of each `tests:` case (all passed, or the result is not ok).
+ */
+export type PolicyLoadResult =
+  | { readonly ok: true; readonly policy: PolicyFile; readonly warnings?: readonly PolicyIssue[]; readonly tests?: readonly PolicyTestResult[] }
+  | { readonly ok: false; readonly error: PolicyLoadError; readonly tests?: readonly PolicyTestResult[] };
 
 /** Policy files larger than this are refused rather than parsed. */
 const MAX_POLICY_BYTES = 1024 * 1024;
@@ -67,9 +77,24 @@ export function parsePolicyText(text: string, file: string, options: PolicyLoadO
   } catch (err) {
     return fail('yaml', [{ file, message: errorMessage(err) }]);
   }
-  const schema = (options.layer ?? 'workspace') === 'workspace' ? workspacePolicyFileSchema : policyFileSchema;
+  const layer = options.layer ?? 'workspace';
+  const schema = layer === 'workspace' ? workspacePolicyFileSchema : policyFileSchema;
   const parsed = schema.safeParse(data);
-  if (parsed.success) return { ok: true, policy: parsed.data };
+  if (parsed.success) {
+    const at = (path: (string | number)[]): { line?: number; column?: number } => {
+      const node = doc.getIn(path, true);
+      const offset = node !== null && typeof node === 'object' && 'range' in node ? (node as { range?: [number, number, number] }).range?.[0] : undefined;
+      return offset !== undefined ? position(lineCounter, offset) : {};
+    };
+    const tests = runPolicyTests(parsed.data, layer);
+    const failed = tests.filter((t) => !t.ok);
+    if (failed.length > 0) {
+      const issues = failed.map((t) => ({ file, ...at(['tests', t.index]), field: `tests[${t.index}]`, message: formatPolicyTestResult(t).replace(/^FAIL {2}tests\[\d+\] /, 'test failed: ') }));
+      return { ...fail('tests', issues), tests };
+    }
+    const warnings = effectWarnings(parsed.data.rules).map((w) => ({ file, ...at(['rules', w.index, 'args']), field: `rules[${w.index}].args`, message: w.message }));
+    return { ok: true, policy: parsed.data, ...(warnings.length > 0 ? { warnings } : {}), ...(tests.length > 0 ? { tests } : {}) };
+  }
   return fail('schema', unknownKeysFirst(parsed.error.issues).map((issue) => issueAt(file, data, issue, doc, lineCounter)));
 }
 

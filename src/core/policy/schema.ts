@@ -99,6 +99,13 @@ export const policyRuleSchema = z
     builtin: z.boolean().optional(),
     annotations: annotationMatchSchema.optional(),
     args: z.record(z.string().min(1), argPredicateSchema).optional(),
+    /**
+     * Predicates on the call's effect (same operators as `args`), as the built-in server resolved it
+     * before policy: git push `{type: git.push, remote, remoteUrl, sourceSha, destinationRef, force}`,
+     * Kubernetes `{type: kubernetes, cluster, context, namespace, kind, name}`, network
+     * `{type: network.config, device, tags}`. A rule with `effect` never matches a call without one.
+     */
+    effect: z.record(z.string().min(1), argPredicateSchema).optional(),
     decision: policyDecisionSchema,
     reason: z.string().min(1).max(1000).optional(),
   })
@@ -115,6 +122,40 @@ export const policyRuleSchema = z
   });
 export type PolicyRule = z.infer<typeof policyRuleSchema>;
 
+/** Tool annotations as an MCP server declares them, for a policy test case of a third-party tool. */
+const hintsSchema = z.strictObject({
+  readOnlyHint: z.boolean().optional(),
+  destructiveHint: z.boolean().optional(),
+  idempotentHint: z.boolean().optional(),
+  openWorldHint: z.boolean().optional(),
+});
+
+/**
+ * A sample call and the decision the file's rules must give it (`tests:` in a policy file). Run
+ * when the file is loaded (a failing case makes the file invalid: the last valid policy stays) and
+ * by `mcpcp policy check FILE`. Exactly one of `tool`, `resource`, `prompt`. A built-in server's
+ * tool is judged by its real annotations (and must exist); a third-party tool by `annotations`.
+ */
+export const policyTestSchema = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    server: z.string().min(1),
+    tool: z.string().min(1).optional(),
+    resource: z.string().min(1).optional(),
+    prompt: z.string().min(1).optional(),
+    /** Default: true for the built-in server names (git, kubernetes, network). */
+    builtin: z.boolean().optional(),
+    annotations: hintsSchema.optional(),
+    args: z.record(z.string(), z.unknown()).optional(),
+    effect: z.record(z.string(), z.unknown()).optional(),
+    expect: policyDecisionSchema,
+  })
+  .superRefine((t, ctx) => {
+    const named = (['tool', 'resource', 'prompt'] as const).filter((k) => t[k] !== undefined);
+    if (named.length !== 1) ctx.addIssue({ code: 'custom', path: [named[1] ?? 'tool'], message: 'give exactly one of tool, resource, prompt' });
+  });
+export type PolicyTest = z.infer<typeof policyTestSchema>;
+
 /** A rule list as it appears in a VS Code setting or the headless config's `policy.rules`. */
 export const policyRulesSchema = z.array(policyRuleSchema);
 
@@ -126,6 +167,8 @@ export const policyFileSchema = z.strictObject({
   version: z.literal(1).optional(),
   readOnlyMode: z.boolean().optional(),
   rules: policyRulesSchema.default([]),
+  /** Sample calls with the decision expected of this file's rules (see `policyTestSchema`). */
+  tests: z.array(policyTestSchema).optional(),
 });
 export type PolicyFile = z.infer<typeof policyFileSchema>;
 
@@ -135,9 +178,10 @@ export type PolicyFile = z.infer<typeof policyFileSchema>;
  */
 export const workspacePolicyFileSchema = policyFileSchema.superRefine((file, ctx) => {
   file.rules.forEach((rule, index) => {
-    for (const [path, predicate] of Object.entries(rule.args ?? {})) {
+    for (const [path, predicate] of [...Object.entries(rule.args ?? {}), ...Object.entries(rule.effect ?? {}).map(([k, v]) => [`effect:${k}`, v] as const)]) {
       if (predicate.regex !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['rules', index, 'args', path, 'regex'], message: '"regex" is not allowed in a workspace policy; use "matches" (a glob)' });
+        const where = path.startsWith('effect:') ? ['effect', path.slice(7)] : ['args', path];
+        ctx.addIssue({ code: 'custom', path: ['rules', index, ...where, 'regex'], message: '"regex" is not allowed in a workspace policy; use "matches" (a glob)' });
       }
     }
   });

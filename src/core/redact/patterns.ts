@@ -11,6 +11,11 @@ export interface SecretPattern {
    * that pass no pattern's hint skip those patterns entirely; a pattern without a hint always runs.
    */
   readonly hint?: RegExp;
+  /**
+   * A second look at a match with its surroundings (`text` is the whole string, `offset` where the
+   * match starts): false keeps the match as it is. For shapes that also occur in prose.
+   */
+  readonly accept?: (groups: Readonly<Record<string, string | undefined>>, text: string, offset: number) => boolean;
 }
 
 /** Keyword endings that make a `key=value` or `key: value` pair in free text a secret. */
@@ -99,8 +104,28 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
       `(?<pre>(?<!\\$\\{)(?:${SECRET_KEYWORDS})["']?\\s{0,16}[:=]\\s{0,16}["']?)(?!\\$\\{(?:secret|env|input):)(?<secret>[^\\s"'&,;}[\\]]+)`,
       'gi',
     ),
+    accept: looksLikeSecretPair,
   },
 ];
+
+/**
+ * Tells `password: hunter2` (a secret) from prose such as "reset the password: owned by ops" (not
+ * one). A pair counts when it is written like data: with `=`, with a quote around the key or the
+ * value, with no space after the colon, with the key at the start of a line or after `{`, `,`, `;`,
+ * `(`, or joined to a longer identifier (`DB_PASSWORD:`, `client_secret:`); or when the value does
+ * not look like a word (it has a digit, a symbol or an inner capital). What stays unmasked is a
+ * colon-and-space pair in the middle of a sentence whose value is a plain word.
+ */
+function looksLikeSecretPair(groups: Readonly<Record<string, string | undefined>>, text: string, offset: number): boolean {
+  const pre = groups['pre'] ?? '';
+  const secret = groups['secret'] ?? '';
+  if (pre.includes('=') || /["']/.test(pre) || !/:\s/.test(pre)) return true;
+  if (/[^A-Za-z]/.test(secret) || /[A-Z]/.test(secret.slice(1))) return true;
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const before = text.slice(lineStart, offset);
+  if (/[\w.-]$/.test(before)) return true;
+  return /^\s*(?:-\s*)?$|[{,;(]\s*$/.test(before);
+}
 
 /**
  * Object keys whose value is redacted whatever it looks like, compared after lowercasing and removing

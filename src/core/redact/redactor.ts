@@ -52,7 +52,7 @@ const SECRET_REFERENCE = /^\$\{(?:secret|env|input):[^}]+\}$/;
 
 export class Redactor {
   readonly replacement: string;
-  private readonly patterns: readonly { readonly regex: RegExp; readonly hint: RegExp | undefined }[];
+  private readonly patterns: readonly { readonly regex: RegExp; readonly hint: RegExp | undefined; readonly accept: SecretPattern['accept'] }[];
   /** Any hint of any pattern: most strings fail it and skip the patterns altogether. */
   private readonly anyHint: RegExp | undefined;
   private readonly suffixes: readonly string[];
@@ -73,7 +73,7 @@ export class Redactor {
       if (!p.regex.global) throw new TypeError(`secret pattern ${p.name} must have the g flag`);
     }
     // Own copies: a global RegExp carries `lastIndex`, which must not be shared between instances.
-    this.patterns = patterns.map((p) => ({ regex: new RegExp(p.regex.source, p.regex.flags), hint: p.hint !== undefined ? new RegExp(p.hint.source, 'i') : undefined }));
+    this.patterns = patterns.map((p) => ({ regex: new RegExp(p.regex.source, p.regex.flags), hint: p.hint !== undefined ? new RegExp(p.hint.source, 'i') : undefined, accept: p.accept }));
     const hints = patterns.flatMap((p) => (p.hint !== undefined ? [`(?:${p.hint.source})`] : []));
     this.anyHint = hints.length > 0 ? new RegExp(hints.join('|'), 'i') : undefined;
     this.suffixes = options.sensitiveKeySuffixes ?? DEFAULT_SENSITIVE_KEY_SUFFIXES;
@@ -114,11 +114,12 @@ export class Redactor {
     if (matcher !== undefined && text.length >= this.shortestSecret) out = out.replace(matcher, this.replacement);
     if (out.length < SHORTEST_PATTERN_MATCH) return out;
     const hinted = this.anyHint === undefined || this.anyHint.test(out);
-    for (const { regex, hint } of this.patterns) {
+    for (const { regex, hint, accept } of this.patterns) {
       if (hint !== undefined && (!hinted || !hint.test(out))) continue;
       regex.lastIndex = 0;
       out = out.replace(regex, (...args: unknown[]) => {
         const groups = args[args.length - 1] as Record<string, string | undefined>;
+        if (accept !== undefined && !accept(groups, args[args.length - 2] as string, args[args.length - 3] as number)) return args[0] as string;
         return `${groups.pre ?? ''}${this.replacement}${groups.post ?? ''}`;
       });
     }

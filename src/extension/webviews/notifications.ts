@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { approvalSummary, visible } from '../../core/display';
 import { errorMessage } from '../../core/errors';
 import type { UiBackend } from '../../core/oversight/ui-backend';
 import type { ApprovalView } from '../../protocol/ui';
@@ -7,7 +8,8 @@ import type { ApprovalView } from '../../protocol/ui';
 const MAX_SINGLE_NOTIFICATIONS = 3;
 
 /**
- * A notification per new pending approval, with Approve, Reject and Review. Pressing Approve or
+ * A notification per new pending approval, with Approve, Reject and Review (Approve only when the
+ * whole call fits in the notification: see `approvalSummary`). Pressing Approve or
  * Reject is a person's gesture in VS Code's own UI (decider `vscode-ui`, name `notification`);
  * Review opens the Approvals view. A stale button (decided elsewhere, expired) says so.
  */
@@ -42,17 +44,18 @@ export class ApprovalNotifier {
   }
 
   private async notify(a: ApprovalView): Promise<void> {
-    const args = JSON.stringify(a.args);
-    const text = `Approval needed: ${a.tool} on ${a.server}, asked by ${a.client?.name ?? 'an unknown client'}. ${a.reason} Arguments: ${args.length > 200 ? `${args.slice(0, 200)}…` : args}`;
+    // Everything from the agent or a server made visible, flags first; Approve only when every
+    // argument is in the notification (otherwise the human reviews the whole card first).
+    const { text, complete } = approvalSummary(a);
     this.shownTexts.push(text);
-    const choice = await vscode.window.showWarningMessage(text, 'Approve', 'Reject', 'Review');
+    const choice = await (complete ? vscode.window.showWarningMessage(text, 'Approve', 'Reject', 'Review') : vscode.window.showWarningMessage(text, 'Review', 'Reject'));
     if (choice === 'Review') return this.review();
     if (choice !== 'Approve' && choice !== 'Reject') return;
     try {
       const { status } = await this.backend().decide({ approvalId: a.id, digest: a.digest, approve: choice === 'Approve' }, { kind: 'vscode-ui', name: 'notification' });
-      this.log(`approval ${a.id} (${a.tool} on ${a.server}): ${status} from the notification`);
+      this.log(`approval ${a.id} (${visible(a.tool)} on ${visible(a.server)}): ${status} from the notification`);
     } catch (err) {
-      void vscode.window.showInformationMessage(`${a.tool} on ${a.server} was not ${choice === 'Approve' ? 'approved' : 'rejected'}: ${errorMessage(err)}`);
+      void vscode.window.showInformationMessage(`${visible(a.tool)} on ${visible(a.server)} was not ${choice === 'Approve' ? 'approved' : 'rejected'}: ${errorMessage(err)}`);
     }
   }
 }

@@ -1,3 +1,5 @@
+export { EFFECT_CAPABILITY, EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, RESOLVE_EFFECT_METHOD, effectKey } from './effect';
+export type { EffectContext, ResourceEffectResolver, ToolEffect } from './effect';
 export { KitErrorCode, errorToToolResult, invalidArgument } from './errors';
 export { createLogger, parseLogLevel, silentLogger } from './log';
 export type { LogLevel, Logger } from './log';

@@ -50,27 +50,51 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   },
 ];
 
-/** Masks every obvious secret in `text`. Idempotent: redacted text is left as is. */
-export function redactSecrets(text: string): string {
+/**
+ * Masks every obvious secret in `text`. Idempotent: redacted text is left as is.
+ *
+ * `callerSent`: the strings of the call's own arguments. A match that lies inside one of them is
+ * kept: the caller sent it, so echoing it reveals nothing, and the approver must read what will run
+ * (`branch_delete {name: "AKIA…"}` previews "would delete branch AKIA…", not "[REDACTED]").
+ * Secrets the server found itself (files, remotes, logs) are masked as always.
+ */
+export function redactSecrets(text: string, callerSent: readonly string[] = []): string {
   let out = text;
   for (const { pattern, replace } of SECRET_PATTERNS) {
     // A global RegExp's replace starts at index 0 whatever its lastIndex: sharing them is safe.
-    out = replace ? out.replace(pattern, replace) : out.replace(pattern, MASK);
+    out = out.replace(pattern, (match: string, ...rest: unknown[]) => {
+      if (callerSent.some((sent) => sent.includes(match))) return match;
+      const groups = rest.slice(0, -2) as string[];
+      return replace ? replace(match, ...groups) : MASK;
+    });
   }
   return out;
 }
 
 /** `redactSecrets` over every string inside a JSON-like value (structured tool output). */
-export function redactDeep<T>(value: T): T {
-  return mapStrings(value);
+export function redactDeep<T>(value: T, callerSent: readonly string[] = []): T {
+  return mapStrings(value, callerSent);
 }
 
-function mapStrings<T>(value: T): T;
-function mapStrings(value: unknown): unknown {
-  if (typeof value === 'string') return redactSecrets(value);
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v));
+/** The strings of a call's arguments (at least 8 characters: shorter ones match no pattern), for `redactSecrets`. */
+export function argumentStrings(args: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (typeof v === 'string') {
+      if (v.length >= 8) out.push(v);
+    } else if (Array.isArray(v) && depth < 16) for (const x of v) walk(x, depth + 1);
+    else if (v !== null && typeof v === 'object' && depth < 16) for (const x of Object.values(v)) walk(x, depth + 1);
+  };
+  walk(args, 0);
+  return out;
+}
+
+function mapStrings<T>(value: T, callerSent: readonly string[]): T;
+function mapStrings(value: unknown, callerSent: readonly string[]): unknown {
+  if (typeof value === 'string') return redactSecrets(value, callerSent);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, callerSent));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, callerSent)]));
   }
   return value;
 }

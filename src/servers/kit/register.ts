@@ -8,10 +8,12 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { errorMessage } from '../../core/errors';
+import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, effectKey, installEffectResolver, resolveEffect, type ResourceEffectResolver, type ToolEffect } from './effect';
 import { errorToToolResult } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_BUDGET_BYTES, capText } from './output';
-import { redactDeep, redactSecrets } from './redact';
+import { argumentStrings, redactDeep, redactSecrets } from './redact';
 import { outputKindMeta } from './output-kind';
 import { CALL_ID_META_KEY, PREVIEW_META_KEY, type ToolContext, type ToolDefinition } from './tool';
 
@@ -38,6 +40,8 @@ export interface RegisterOptions<S> {
   readonly budgetBytes?: number;
   /** Aborted when the server shuts down; handlers see it through `ctx.signal`. */
   readonly shutdown?: AbortSignal;
+  /** Resolves the effect of resource reads (see `installEffectResolver`). */
+  readonly resourceEffect?: ResourceEffectResolver<S>;
 }
 
 /**
@@ -64,11 +68,14 @@ export function registerTools<S>(server: McpServer, tools: readonly ToolDefiniti
         inputSchema,
         ...(tool.output === undefined ? {} : { outputSchema: tool.output }),
         annotations: { title: tool.title, ...tool.annotations },
-        ...(tool.preview === true || tool.outputKind !== undefined ? { _meta: { ...(tool.preview === true ? { [PREVIEW_META_KEY]: true } : {}), ...outputKindMeta(tool.outputKind) } } : {}),
+        ...(tool.preview === true || tool.effect !== undefined || tool.outputKind !== undefined
+          ? { _meta: { ...(tool.preview === true ? { [PREVIEW_META_KEY]: true } : {}), ...(tool.effect !== undefined ? { [EFFECT_META_KEY]: true } : {}), ...outputKindMeta(tool.outputKind) } }
+          : {}),
       },
       (args, extra) => invoke(tool, args, extra, options),
     );
   }
+  installEffectResolver(server, tools, { services: options.services, log: options.log, resourceEffect: options.resourceEffect, ...(options.shutdown ? { shutdown: options.shutdown } : {}) });
 }
 
 function checkDefinition<S>(tool: ToolDefinition<S>, seen: ReadonlySet<string>): void {
@@ -103,9 +110,28 @@ async function invoke<S>(
   const callId = typeof rawCallId === 'string' ? rawCallId : undefined;
   const progressToken = extra._meta?.progressToken;
   const signal = options.shutdown === undefined ? extra.signal : AbortSignal.any([extra.signal, options.shutdown]);
+  let effect: ToolEffect | undefined;
+  if (tool.effect !== undefined) {
+    // The effect the gateway's policy and the approver saw must still be the one this call has.
+    const expected = extra._meta?.[EXPECTED_EFFECT_META_KEY];
+    if (expected !== undefined) {
+      try {
+        effect = await resolveEffect(tool, args, { services: options.services, signal, log: options.log });
+      } catch (err) {
+        return { content: [{ type: 'text', text: `Refused: the effect of ${tool.name} could not be resolved again before running (${errorMessage(err)}). Nothing was changed.` }], isError: true };
+      }
+      if (effectKey(effect) !== effectKey(expected)) {
+        return {
+          content: [{ type: 'text', text: `Refused: what ${tool.name} would change is no longer what was checked and approved (then ${redactSecrets(effectKey(expected))}, now ${redactSecrets(effectKey(effect))}). Nothing was changed; call again to have the new effect checked.` }],
+          isError: true,
+        };
+      }
+    }
+  }
   const ctx: ToolContext<S> = {
     services: options.services,
     dryRun: tool.preview === true && args['dryRun'] === true,
+    effect,
     signal,
     callId,
     budgetBytes,
@@ -127,12 +153,13 @@ async function invoke<S>(
   };
   try {
     const reply = await tool.handler(args, ctx);
+    const sent = argumentStrings(args);
     const text = capText(
-      redactSecrets(reply.text),
+      redactSecrets(reply.text, sent),
       budgetBytes + NOTE_SLACK_BYTES,
       `Narrow the request (a path, a range or a lower limit) to see the rest.`,
     );
-    const structured = reply.structured === undefined ? undefined : redactDeep(reply.structured);
+    const structured = reply.structured === undefined ? undefined : redactDeep(reply.structured, sent);
     // VS Code hands the model the structured JSON instead of the text when both are present, so
     // the budget holds for it too: beyond it (and without a declared output schema) it is left out.
     const oversized = structured !== undefined && tool.output === undefined && Buffer.byteLength(JSON.stringify(structured)) > budgetBytes;

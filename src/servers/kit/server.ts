@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { EFFECT_CAPABILITY, type ResourceEffectResolver } from './effect';
 import type { Logger } from './log';
 import { registerTools } from './register';
 import { RootsTracker } from './roots';
@@ -20,6 +21,8 @@ export interface ToolServerOptions<S> {
    */
   readonly services: (env: { readonly roots: RootsTracker }) => S;
   readonly tools: readonly ToolDefinition<S>[];
+  /** Resolves which object a `resources/read` reaches (the effect contract for resources); advertised as the `mcpcp/effect` experimental capability. */
+  readonly resourceEffect?: ResourceEffectResolver<S>;
 }
 
 /**
@@ -29,7 +32,10 @@ export interface ToolServerOptions<S> {
 export function createToolServer<S>(options: ToolServerOptions<S>): McpServer {
   const server = new McpServer(
     { name: options.name, version: options.version },
-    { capabilities: { tools: {} }, ...(options.instructions === undefined ? {} : { instructions: options.instructions }) },
+    {
+      capabilities: { tools: {}, ...(options.resourceEffect === undefined ? {} : { experimental: { [EFFECT_CAPABILITY]: { resources: true } } }) },
+      ...(options.instructions === undefined ? {} : { instructions: options.instructions }),
+    },
   );
   const roots = new RootsTracker(server.server, options.log);
   registerTools(server, options.tools, {
@@ -37,6 +43,7 @@ export function createToolServer<S>(options: ToolServerOptions<S>): McpServer {
     log: options.log,
     ...(options.budgetBytes === undefined ? {} : { budgetBytes: options.budgetBytes }),
     ...(options.shutdown === undefined ? {} : { shutdown: options.shutdown }),
+    ...(options.resourceEffect === undefined ? {} : { resourceEffect: options.resourceEffect }),
   });
   return server;
 }

@@ -5,6 +5,7 @@ import type {
   ElicitRequestParams,
   ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { EffectContext, ToolEffect } from './effect';
 import type { Logger } from './log';
 import type { OutputKind } from './output-kind';
 
@@ -46,6 +47,11 @@ export interface ToolContext<S> {
   readonly services: S;
   /** True when the caller asked for a preview: change nothing, say what would change. */
   readonly dryRun: boolean;
+  /**
+   * For a tool that declares `effect`: the effect resolved again just now, which the kit checked is
+   * the one the gateway's policy and the approver saw. Execute exactly this (the commit, the ref).
+   */
+  readonly effect: ToolEffect | undefined;
   /** Aborted when the client cancels the call or the server shuts down. */
   readonly signal: AbortSignal;
   /** The gateway's tag for this call, when there is one. */
@@ -86,6 +92,12 @@ export interface ToolDefinition<S, I extends z.ZodObject = z.ZodObject> {
   readonly preview?: boolean;
   /** Its output is a log or a command's output: the gateway masks credential patterns in it (see output-kind.ts). */
   readonly outputKind?: OutputKind;
+  /**
+   * What the call will change, resolved from the input and local or read-only state only (no
+   * writes, no programs): see `ToolEffect`. Declaring it sets `_meta["mcpcp/effect"]`; the gateway
+   * resolves it before policy, and the call is refused when it resolves differently at run time.
+   */
+  effect?(input: z.output<I>, ctx: EffectContext<S>): Promise<ToolEffect>;
   handler(input: z.output<I>, ctx: ToolContext<S>): Promise<ToolReply>;
 }
 

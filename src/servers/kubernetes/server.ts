@@ -5,6 +5,7 @@ import { Clusters } from './clusters';
 import type { K8sServerOptions } from './config';
 import type { K8sServices } from './define';
 import { PortForwards } from './port-forwards';
+import { resourceReadEffect } from './effects';
 import { registerK8sResources } from './resources';
 import { k8sTools } from './tools';
 
@@ -46,6 +47,7 @@ export function createKubernetesServer(config: K8sServerConfig): McpServer {
     ...(config.budgetBytes === undefined ? {} : { budgetBytes: config.budgetBytes }),
     services: () => services,
     tools,
+    resourceEffect: (uri, ctx) => resourceReadEffect(ctx, uri),
   });
   const resources = registerK8sResources(server, services, config.log);
   let closed = false;

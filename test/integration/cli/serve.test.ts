@@ -160,7 +160,7 @@ describe('mcpcp approvals (headless human approval)', () => {
         return listed.includes('delete_thing on fx');
       }, 10_000, 'the pending approval');
       const id = /^(\S+)\s+delete_thing on fx/m.exec(listed)![1]!;
-      assert.match(listed, /arguments: \{"name":"staging"\}/);
+      assert.match(listed, /arguments \(flags first\):\n {4}name: "staging"\n/);
       assert.match(listed, /why: Tool "delete_thing" of server "fx" may change or delete things/);
       assert.match(listed, /preview: "fx" is a third-party server: its preview is not run or trusted/);
 

@@ -160,6 +160,10 @@ describe('gateway oversight: policy, approvals, audit through the real pipeline'
     assert.equal(firstText(await client.callTool({ name: 'echo', arguments: { text: `token ${canary}` } })), `token ${canary}`);
     const waiting = client.callTool({ name: 'delete_thing', arguments: { name: 'v', note: canary } });
     await pendingFor(plane, 'delete_thing');
+    // The approver sees the argument as it will run, marked; the audit below never holds it.
+    const card = (await plane.oversight!.state(60_000)).pending.find((a) => a.tool === 'delete_thing')!;
+    assert.equal(card.args['note'], canary);
+    assert.deepEqual(card.secretPaths, ['note']);
     await plane.stop();
     const result = await waiting.catch((err: unknown) => ({ isError: true, content: [{ type: 'text', text: String(err) }] }));
     assert.equal(result.isError, true);

@@ -39,7 +39,7 @@ describe('kubernetes server over stdio (built)', () => {
     try {
       const { tools } = await client.listTools();
       assert.equal(tools.length, 24);
-      assert.deepEqual(tools.find((t) => t.name === 'resource_apply')?._meta, { 'mcpcp/preview': true });
+      assert.deepEqual(tools.find((t) => t.name === 'resource_apply')?._meta, { 'mcpcp/preview': true, 'mcpcp/effect': true });
       const r = CallToolResultSchema.parse(await client.callTool({ name: 'resources_list', arguments: { resource: 'deploy' } }));
       assert.equal(r.isError, undefined);
       assert.match(r.content[0]?.type === 'text' ? r.content[0].text : '', /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\napi\s+2\/2/);

@@ -74,7 +74,7 @@ describe('web UI in a real browser', () => {
     await approve.waitFor();
     const card = page.locator('li.approval', { has: approve });
     assert.equal(await card.locator('.preview pre').innerText(), 'would delete staging-db');
-    assert.deepEqual(JSON.parse(await card.locator('pre.args').innerText()), { name: 'staging-db' });
+    assert.equal((await card.locator('pre.args').innerText()).trim(), 'name: "staging-db"');
     const facts = await card.locator('dl.facts').innerText();
     assert.match(facts, /Client\s+agent 3\.1/);
     assert.match(facts, /Rule\s+default/);
@@ -149,6 +149,27 @@ describe('web UI in a real browser', () => {
     await calls.waitFor();
     assert.match((await calls.getAttribute('aria-label')) ?? '', /: [1-9]\d* in total/);
     assert.ok((await page.locator('figure.chart rect.bar').count()) >= 15);
+  });
+
+  it('a card shows bidi, zero-width and control characters as escapes, flags first, and secret-looking values marked, not masked', async () => {
+    const client = await connectClient(ui.plane, 'fx', { name: 'agent\u202E', version: '1' });
+    const note = `keep\u202Eeurt :ecrof\u202C\u200B ${'x'.repeat(300)}\n  force: false`;
+    await page.getByText('No approvals pending.').waitFor();
+    const call = client.callTool({ name: 'delete_thing', arguments: { note, name: 'AKIAIOSFODNN7EXAMPLE', force: true } });
+    await page.getByText('No approvals pending.').waitFor();
+    const card = page.locator('li.approval', { hasText: 'AKIAIOSFODNN7EXAMPLE' });
+    await card.waitFor();
+    const args = await card.locator('pre.args').innerText();
+    assert.ok(!/[\u202a-\u202e\u2066-\u2069\u200b-\u200f]/.test(await card.innerText()), 'a bidi or zero-width character reached the page');
+    assert.match(args, /^force: true\n/, args);
+    assert.match(args, /name: "AKIAIOSFODNN7EXAMPLE" {2}⚠ looks like a secret/);
+    assert.match(args, /note: "keep<U\+202E>eurt :ecrof<U\+202C><U\+200B> x+/);
+    assert.match(args, /\n {2}│ {3}force: false"/, 'the fake flag stays inside the note');
+    assert.match(await card.locator('.preview pre').innerText(), /would delete AKIAIOSFODNN7EXAMPLE/);
+    assert.match(await card.locator('dl.facts').innerText(), /Client\s+agent<U\+202E> 1/);
+    await card.getByRole('button', { name: 'Reject delete_thing on fx' }).click();
+    assert.equal((await call).isError, true);
+    await client.close();
   });
 
   it('the approvals-only view fits a narrow sidebar-sized window, in dark', async () => {

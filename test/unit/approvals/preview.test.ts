@@ -50,11 +50,20 @@ describe('obtainPreview', () => {
     assert.deepEqual(await obtainPreview(options({ declared: false })), { status: 'none' });
   });
 
-  it('redacts secrets in the preview', async () => {
+  it('shows the approver the preview as the server returned it, flagged when it looks like it holds a secret', async () => {
     const redactor = new Redactor({ secrets: ['hunter2hunter2'] });
-    const preview = await obtainPreview(options({ redactor, run: async () => ({ content: [{ type: 'text', text: 'password hunter2hunter2' }], token: 'x' }) }));
+    const preview = await obtainPreview(options({ redactor, run: async () => ({ content: [{ type: 'text', text: 'would delete branch AKIAIOSFODNN7EXAMPLE' }] }) }));
+    assert.equal(preview.status, 'ok');
+    assert.match(JSON.stringify(preview), /would delete branch AKIAIOSFODNN7EXAMPLE/);
+    assert.equal(preview.status === 'ok' && preview.secretLooking, true);
+    const plain = await obtainPreview(options({ redactor, run: async () => ({ content: [{ type: 'text', text: 'would delete branch feature-1' }] }) }));
+    assert.equal(plain.status === 'ok' && plain.secretLooking, undefined);
+  });
+
+  it('masks secrets in the error of a failed preview', async () => {
+    const redactor = new Redactor({ secrets: ['hunter2hunter2'] });
+    const preview = await obtainPreview(options({ redactor, run: async () => ({ isError: true, content: [{ type: 'text', text: 'password hunter2hunter2 refused' }] }) }));
     assert.ok(!JSON.stringify(preview).includes('hunter2hunter2'));
-    assert.ok(!JSON.stringify(preview).includes('"x"'));
   });
 
   it('reports a failing dry run instead of throwing', async () => {

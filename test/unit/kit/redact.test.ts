@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findSecrets, redactDeep, redactSecrets } from '../../../src/servers/kit';
+import { argumentStrings } from '../../../src/servers/kit/redact';
 
 // Built at run time so this file itself holds no token-shaped literal.
 const AWS_KEY = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
@@ -56,5 +57,15 @@ describe('findSecrets', () => {
 
   it('does not block example credentials in URLs', () => {
     assert.deepEqual(findSecrets('see https://user:pass@example.com'), []);
+  });
+});
+
+describe('redactSecrets: what the caller sent itself', () => {
+  it('keeps a secret-shaped string that lies inside the call arguments, masks one the server found', () => {
+    const AKIA = 'AKIAIOSFODNN7EXAMPLE';
+    const found = 'AKIAZZZZZZZZZZZZZZZZ';
+    assert.equal(redactSecrets(`would delete branch ${AKIA} (remote has ${found})`, [AKIA]), `would delete branch ${AKIA} (remote has [REDACTED])`);
+    assert.equal(redactSecrets(`would delete branch ${AKIA}`), 'would delete branch [REDACTED]');
+    assert.deepEqual(redactDeep({ branch: AKIA, other: found }, argumentStrings({ name: AKIA, n: 1, list: ['short'] })), { branch: AKIA, other: '[REDACTED]' });
   });
 });

@@ -44,7 +44,7 @@ describe('network tool catalogue', () => {
     const destructive = tools.filter((t) => t.annotations?.destructiveHint === true);
     assert.deepEqual(destructive.map((t) => t.name), ['config_apply', 'config_rollback', 'config_save']);
     for (const t of destructive) {
-      assert.deepEqual(t._meta, { 'mcpcp/preview': true }, t.name);
+      assert.equal(t._meta?.['mcpcp/preview'], true, t.name);
       assert.equal((t.inputSchema.properties?.['dryRun'] as { type?: string } | undefined)?.type, 'boolean', t.name);
     }
   });

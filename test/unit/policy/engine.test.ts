@@ -4,6 +4,7 @@ import {
   PolicyEngine,
   effectiveAnnotations,
   isSecretResourceUri,
+  normaliseResourceUri,
   policyRuleSchema,
   type PolicyLayers,
   type PolicyRequest,
@@ -471,9 +472,25 @@ describe('rule conditions', () => {
     for (const uri of ['k8s://c/namespaces/n/secrets/x', 'k8s://c/namespaces/n/secrets', 'kubernetes://c/api?kind=Secret&name=x', 'vault:secret/data/x']) {
       assert.ok(isSecretResourceUri(uri), uri);
     }
+    // Other spellings of the same Secret (issue 13: an encoded slash skipped the rule).
+    for (const uri of ['k8s://c/n/v1%2FSecret/x', 'k8s://c/n/v1%252FSecret/x', 'k8s://c/n/%73ecrets/x', 'k8s://c/n/secrets.v1./x', 'k8s://c/n/Secret.v1/x', 'k8s://c//n/./cm/../secrets/x', 'k8s://c/n/v1\\Secret/x']) {
+      assert.ok(isSecretResourceUri(uri), uri);
+    }
     for (const uri of ['k8s://c/namespaces/n/configmaps/secrets-doc', 'file:///repo/secrets.txt', 'git://repo/docs/secretary.md']) {
       assert.ok(!isSecretResourceUri(uri), uri);
     }
+  });
+
+  it('judges resource URIs normalised, so a resource rule meets every spelling', () => {
+    assert.equal(normaliseResourceUri('k8s://c/n/v1%2FSecret/x'), 'k8s://c/n/v1/Secret/x');
+    assert.equal(normaliseResourceUri('k8s://c//n/./a/../secrets/x'), 'k8s://c/n/secrets/x');
+    assert.equal(normaliseResourceUri('k8s://c/n/%E2%9C%93'), 'k8s://c/n/✓');
+    const engine = new PolicyEngine({ user: [{ resource: 'k8s://prod/*', decision: 'deny' }] });
+    const read = (uri: string) => engine.evaluate({ kind: 'resource', server: 'kubernetes', name: uri, builtin: true, args: {} }).decision;
+    assert.equal(read('k8s://prod/web/configmaps/x'), 'deny');
+    assert.equal(read('k8s://prod%2Fweb/configmaps/x'), 'deny');
+    assert.equal(read('k8s://dev/../prod/web/configmaps/x'), 'deny');
+    assert.equal(read('k8s://dev/web/configmaps/x'), 'allow');
   });
 
   it('refuses rules that bypass the schema', () => {

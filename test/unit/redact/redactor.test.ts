@@ -29,6 +29,15 @@ describe('Redactor.redactString: patterns', () => {
     ['PASSWORD: value (YAML)', 'DB_PASSWORD: "p@ss word"', `DB_PASSWORD: "${R} word"`],
     ['client_secret JSON text', '{"client_secret": "abc123", "client_id": "x"}', `{"client_secret": "${R}", "client_id": "x"}`],
     ['api-key header', 'X-Api-Key: 0123456789', `X-Api-Key: ${R}`],
+    // Real secrets in the shapes prose resembles stay caught.
+    ['YAML key at line start, plain word', 'user: bob\npassword: hunter', `user: bob\npassword: ${R}`],
+    ['YAML list item', '- token: abcdefgh', `- token: ${R}`],
+    ['log line, value with digits', '2024-01-01 INFO login password: hunter2 ok', `2024-01-01 INFO login password: ${R} ok`],
+    ['log line, value with a capital inside', 'connecting with secret: sUpersecret', `connecting with secret: ${R}`],
+    ['identifier key mid-line', 'env DB_PASSWORD: plainword', `env DB_PASSWORD: ${R}`],
+    ['no space after the colon', 'the password:letmein', `the password:${R}`],
+    ['after a comma', 'user: bob, password: letmein', `user: bob, password: ${R}`],
+    ['quoted value mid-sentence', 'the password: "letmein" was used', `the password: "${R}" was used`],
     [
       'PEM private key block',
       'before\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----\nafter',
@@ -50,6 +59,12 @@ describe('Redactor.redactString: patterns', () => {
     ['short bearer word', 'a bearer token is expected'],
     ['git sha', 'commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904'],
     ['already redacted stays stable', `Authorization: Bearer ${R}`],
+    // Prose around a keyword and a colon is not a key-value pair (issue 13: "owned by" was eaten).
+    ['prose: password: owned by', 'Reset the password: owned by the platform team.'],
+    ['prose: secret: kept', 'The secret: keep it out of logs, says the guide.'],
+    ['prose: token: expired', 'Login failed because the token: expired yesterday'],
+    ['prose: credentials: rotate', 'About credentials: rotate them every quarter.'],
+    ['prose over lines', 'Steps\nthen the passphrase: chosen by you, never shared'],
   ];
   for (const [name, input] of untouched) {
     it(`leaves alone: ${name}`, () => assert.equal(redactor.redactString(input), input));

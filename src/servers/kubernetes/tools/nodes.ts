@@ -5,6 +5,7 @@ import type { ClusterScope } from '../clusters';
 import { defineK8sTool, DESTRUCTIVE, plural } from '../define';
 import { contextField, nameField } from '../fields';
 import { at, list, nameOf, record, str, type JsonObject } from '../objects';
+import { objectEffect } from '../effects';
 
 async function setSchedulable(scope: ClusterScope, name: string, unschedulable: boolean, dryRun: boolean, signal: AbortSignal): Promise<{ before: boolean }> {
   const node = await scope.client.json<JsonObject>({ path: `/api/v1/nodes/${encodeURIComponent(name)}`, signal });
@@ -31,6 +32,7 @@ export const nodeCordon = defineK8sTool({
   input: z.object({ context: contextField(), name: nameField('Node name') }),
   annotations: NODE_WRITE,
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, { ...input, resource: 'nodes' }),
   async handler(input, ctx) {
     const scope = ctx.services.clusters.scope(input.context);
     const { before } = await setSchedulable(scope, input.name, true, ctx.dryRun, ctx.signal);
@@ -46,6 +48,7 @@ export const nodeUncordon = defineK8sTool({
   input: z.object({ context: contextField(), name: nameField('Node name') }),
   annotations: NODE_WRITE,
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, { ...input, resource: 'nodes' }),
   async handler(input, ctx) {
     const scope = ctx.services.clusters.scope(input.context);
     const { before } = await setSchedulable(scope, input.name, false, ctx.dryRun, ctx.signal);
@@ -106,6 +109,7 @@ export const nodeDrain = defineK8sTool({
   }),
   annotations: DESTRUCTIVE,
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, { ...input, resource: 'nodes' }),
   async handler(input, ctx) {
     const scope = ctx.services.clusters.scope(input.context);
     const node = `node/${input.name}`;

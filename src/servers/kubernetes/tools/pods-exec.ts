@@ -6,6 +6,7 @@ import { defineK8sTool, DESTRUCTIVE } from '../define';
 import { contextField, namespaceField } from '../fields';
 import { list, nameOf, str } from '../objects';
 import { findPod, pickContainer } from '../pods';
+import { execEffect } from '../effects';
 
 export const podsExec = defineK8sTool({
   name: 'pods_exec',
@@ -25,6 +26,7 @@ export const podsExec = defineK8sTool({
   annotations: DESTRUCTIVE,
   outputKind: 'command',
   preview: true,
+  effect: (input, ctx) => execEffect(ctx, input),
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);

@@ -4,6 +4,7 @@ import { defineK8sTool, READ_ONLY } from '../define';
 import { contextField, namespaceField } from '../fields';
 import { nameOf } from '../objects';
 import { findPod, pickContainer } from '../pods';
+import { execEffect } from '../effects';
 
 export const podsLogs = defineK8sTool({
   name: 'pods_logs',
@@ -25,6 +26,7 @@ export const podsLogs = defineK8sTool({
   }),
   annotations: READ_ONLY,
   outputKind: 'log',
+  effect: (input, ctx) => execEffect(ctx, input),
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);

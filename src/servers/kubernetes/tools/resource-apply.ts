@@ -7,6 +7,7 @@ import { defineK8sTool, DESTRUCTIVE } from '../define';
 import { contextField, namespaceField, revealField } from '../fields';
 import { isJsonObject, list, nameOf, redact, render, str, stripManagedFields, type JsonObject } from '../objects';
 import { apply, describeRef, explainConflict, getLive, objectDiff } from '../writes';
+import { manifestEffect } from '../effects';
 
 export const resourceApply = defineK8sTool({
   name: 'resource_apply',
@@ -22,6 +23,7 @@ export const resourceApply = defineK8sTool({
   }),
   annotations: { ...DESTRUCTIVE, idempotentHint: true },
   preview: true,
+  effect: (input, ctx) => manifestEffect(ctx, input),
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);

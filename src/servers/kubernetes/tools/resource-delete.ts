@@ -5,6 +5,7 @@ import { defineK8sTool, DESTRUCTIVE, locate, plural } from '../define';
 import { collectionPath, objectPath, typeName, type ResourceInfo } from '../discovery';
 import { contextField, namespaceField, resourceField } from '../fields';
 import { list, nameOf, str, type JsonObject } from '../objects';
+import { objectEffect } from '../effects';
 
 const DEPENDENT_TYPES = ['replicasets.apps', 'pods', 'jobs.batch', 'controllerrevisions.apps'];
 const NAMESPACE_CONTENT = ['deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'replicasets.apps', 'pods', 'services', 'configmaps', 'secrets', 'jobs.batch', 'persistentvolumeclaims'];
@@ -27,6 +28,7 @@ export const resourceDelete = defineK8sTool({
   }),
   annotations: DESTRUCTIVE,
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, input),
   async handler(input, ctx) {
     if ((input.name === undefined) === (input.labelSelector === undefined)) {
       throw invalidArgument(input.name === undefined ? 'name' : 'labelSelector', 'give exactly one of name and labelSelector.');

@@ -4,6 +4,7 @@ import { describeObject } from '../describe';
 import { objectPath } from '../discovery';
 import { contextField, nameField, namespaceField, resourceField, revealField } from '../fields';
 import type { JsonObject } from '../objects';
+import { objectEffect } from '../effects';
 
 export const resourceDescribe = defineK8sTool({
   name: 'resource_describe',
@@ -19,6 +20,7 @@ export const resourceDescribe = defineK8sTool({
     reveal: revealField(),
   }),
   annotations: READ_ONLY,
+  effect: (input, ctx) => objectEffect(ctx, input),
   async handler(input, ctx) {
     const { scope, type, namespace } = await locate(ctx.services, input, ctx.signal);
     const obj = await scope.client.json<JsonObject>({ path: objectPath(type, namespace, input.name), signal: ctx.signal });

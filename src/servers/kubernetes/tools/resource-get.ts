@@ -3,6 +3,7 @@ import { defineK8sTool, READ_ONLY } from '../define';
 import { objectPath } from '../discovery';
 import { contextField, nameField, namespaceField, outputField, resourceField, revealField } from '../fields';
 import { redact, render, stripManagedFields, type JsonObject } from '../objects';
+import { objectEffect } from '../effects';
 
 export const resourceGet = defineK8sTool({
   name: 'resource_get',
@@ -18,6 +19,7 @@ export const resourceGet = defineK8sTool({
     reveal: revealField(),
   }),
   annotations: READ_ONLY,
+  effect: (input, ctx) => objectEffect(ctx, input),
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);

@@ -5,6 +5,7 @@ import { defineK8sTool, DESTRUCTIVE, locate } from '../define';
 import { contextField, nameField, namespaceField, resourceField, revealField } from '../fields';
 import type { Json } from '../objects';
 import { defaultPatchType, describeRef, getLive, objectDiff, patch } from '../writes';
+import { objectEffect } from '../effects';
 
 export const resourcePatch = defineK8sTool({
   name: 'resource_patch',
@@ -22,6 +23,7 @@ export const resourcePatch = defineK8sTool({
   }),
   annotations: DESTRUCTIVE,
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, input),
   async handler(input, ctx) {
     const { scope, type, namespace } = await locate(ctx.services, input, ctx.signal);
     let body: Json;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineK8sTool, READ_ONLY } from '../define';
 import { contextField, namespaceField, resourceField, revealField } from '../fields';
 import { listResources } from '../listing';
+import { listEffect } from '../effects';
 
 export const resourcesList = defineK8sTool({
   name: 'resources_list',
@@ -21,6 +22,7 @@ export const resourcesList = defineK8sTool({
     reveal: revealField(),
   }),
   annotations: READ_ONLY,
+  effect: (input, ctx) => listEffect(ctx, input),
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);

@@ -5,6 +5,7 @@ import { contextField, nameField, namespaceField } from '../fields';
 import { num } from '../objects';
 import { WORKLOAD_KINDS } from '../rollout';
 import { describeRef, getLive, patch } from '../writes';
+import { objectEffect } from '../effects';
 
 export const rolloutRestart = defineK8sTool({
   name: 'rollout_restart',
@@ -19,6 +20,7 @@ export const rolloutRestart = defineK8sTool({
   }),
   annotations: DESTRUCTIVE,
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, input),
   async handler(input, ctx) {
     const { scope, type, namespace } = await locate(ctx.services, input, ctx.signal);
     if (!(WORKLOAD_KINDS as readonly string[]).includes(type.kind)) throw invalidArgument('resource', `${type.kind} cannot be restarted.`, 'Use a Deployment, StatefulSet or DaemonSet.');

@@ -6,6 +6,7 @@ import { contextField, nameField, namespaceField } from '../fields';
 import { at, clone, isJsonObject, list, nameOf, record, str, type JsonObject } from '../objects';
 import { workloadSelector } from '../rollout';
 import { describeRef, getLive, objectDiff, patch } from '../writes';
+import { objectEffect } from '../effects';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 
@@ -22,6 +23,7 @@ export const rolloutUndo = defineK8sTool({
   }),
   annotations: DESTRUCTIVE,
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, { ...input, resource: 'deployments' }),
   async handler(input, ctx) {
     const { scope, type, namespace } = await locate(ctx.services, { ...input, resource: 'deployments.apps' }, ctx.signal);
     const ref = describeRef(type, namespace, input.name);

@@ -5,6 +5,7 @@ import { objectPath } from '../discovery';
 import { contextField, nameField, namespaceField } from '../fields';
 import { num, type JsonObject } from '../objects';
 import { describeRef, patch } from '../writes';
+import { objectEffect } from '../effects';
 
 export const scale = defineK8sTool({
   name: 'scale',
@@ -20,6 +21,7 @@ export const scale = defineK8sTool({
   }),
   annotations: { ...DESTRUCTIVE, idempotentHint: true },
   preview: true,
+  effect: (input, ctx) => objectEffect(ctx, input),
   async handler(input, ctx) {
     const { scope, type, namespace } = await locate(ctx.services, input, ctx.signal);
     const ref = describeRef(type, namespace, input.name);

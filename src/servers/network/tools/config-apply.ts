@@ -6,6 +6,7 @@ import { applyChange, plannedCommands, preflight, safetyNote, type ApplyReport }
 import { changeFields, changeLines, localDiff, readConfig, sanitizedDiff } from '../config-read';
 import { sanitize } from '../config-text';
 import { CHANGE_DEVICE, defineNetworkTool, plural } from '../define';
+import { deviceEffect } from '../effects';
 
 function reportText(r: ApplyReport): string {
   const lines = [`== ${r.device}: ${r.status.toUpperCase()} (${r.applied}/${r.total} lines applied${r.backup === undefined ? '' : `; backup ${r.backup}`})`];
@@ -36,6 +37,7 @@ export const configApply = defineNetworkTool({
   }),
   annotations: CHANGE_DEVICE,
   preview: true,
+  effect: (input, ctx) => deviceEffect(ctx, input.devices),
   async handler(input, ctx) {
     const network = ctx.services.network;
     const targets = await Promise.all(input.devices.map((d, i) => network.target(d, `devices[${i}]`)));

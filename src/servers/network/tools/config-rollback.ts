@@ -7,6 +7,7 @@ import { localDiff, readConfig, sanitizedDiff } from '../config-read';
 import { sanitize } from '../config-text';
 import { defineNetworkTool, deviceField } from '../define';
 import type { NetworkService, Target } from '../services';
+import { deviceEffect } from '../effects';
 
 async function backupContent(network: NetworkService, target: Target, name: string, signal: AbortSignal): Promise<string> {
   const c = target.platform.commit;
@@ -34,6 +35,7 @@ export const configRollback = defineNetworkTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   preview: true,
+  effect: (input, ctx) => deviceEffect(ctx, [input.device]),
   async handler(input, ctx) {
     const network = ctx.services.network;
     const target = await network.target(input.device);

@@ -6,6 +6,7 @@ import { readConfig, sanitizedDiff } from '../config-read';
 import { diffIndented, parseIndented } from '../config-text';
 import { defineNetworkTool, plural } from '../define';
 import { ShellSession } from '../session';
+import { deviceEffect } from '../effects';
 
 export const configSave = defineNetworkTool({
   name: 'config_save',
@@ -15,6 +16,7 @@ export const configSave = defineNetworkTool({
   input: z.object({ devices: z.array(z.string().min(1)).min(1).max(50).describe('Devices to save.') }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   preview: true,
+  effect: (input, ctx) => deviceEffect(ctx, input.devices),
   async handler(input, ctx) {
     const network = ctx.services.network;
     const targets = await Promise.all(input.devices.map((d, i) => network.target(d, `devices[${i}]`)));

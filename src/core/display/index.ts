@@ -1,0 +1,15 @@
+export { approvalSummary, type ApprovalSummaryInput } from './summary';
+export { secretPaths } from './secret-paths';
+export {
+  argLeaves,
+  displayArgs,
+  fold,
+  formatDisplayArgs,
+  formatEffect,
+  hasHidden,
+  visible,
+  type ArgLeaf,
+  type DisplayArg,
+  type DisplayArgsOptions,
+  type VisibleOptions,
+} from './visible';

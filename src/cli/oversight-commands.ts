@@ -118,7 +118,7 @@ export async function approverCredentialCommand(argv: string[]): Promise<number>
   return 0;
 }
 
-async function pickInstance(dataDir: string, pid: string | undefined): Promise<InstanceRecord> {
+export async function pickInstance(dataDir: string, pid: string | undefined): Promise<InstanceRecord> {
   const instances = await readInstances(dataDir);
   if (instances.length === 0) throw new ControlPlaneError('NO_INSTANCE', `no running instance (data directory ${dataDir}); start one with \`mcpcp serve\``);
   if (pid !== undefined) {
@@ -131,7 +131,7 @@ async function pickInstance(dataDir: string, pid: string | undefined): Promise<I
 }
 
 /** The approver credential: MCPCP_APPROVER_CREDENTIAL, else asked for on the terminal (hidden). */
-async function approverCredential(): Promise<string> {
+export async function approverCredential(): Promise<string> {
   const fromEnv = process.env['MCPCP_APPROVER_CREDENTIAL'];
   if (fromEnv) return fromEnv.trim();
   if (!process.stdin.isTTY) throw new ControlPlaneError('CREDENTIAL_NEEDED', 'set MCPCP_APPROVER_CREDENTIAL or run on a terminal to be asked for the approver credential');

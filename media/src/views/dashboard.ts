@@ -56,6 +56,7 @@ export function renderTotals(state: DashboardState): Child {
     { class: 'tiles', role: 'group', 'aria-label': `Totals over the last ${formatWindow(state.windowMs)}` },
     tile('Calls', String(t.calls)),
     tile('Errors', String(t.errors), formatPercent(t.errorRate)),
+    tile('Refused', String(t.refused ?? 0), 'denied, rejected, expired'),
     tile('p50', formatMs(t.p50Ms)),
     tile('p95', formatMs(t.p95Ms)),
     tile('p99', formatMs(t.p99Ms)),

@@ -22,7 +22,7 @@ import { ControlPlaneError, errorMessage } from '../errors';
 import type { CallOutcome } from '../metrics/metrics';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
-import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
+import type { ApprovalOutcome, ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
 import type { Subscriptions } from './subscriptions';
@@ -129,13 +129,17 @@ export class CallPipeline {
         if (call.progressToken === undefined) return;
         void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: call.progressToken, progress: 0, message } }).catch(() => undefined);
       };
-      let outcome;
+      let outcome: ApprovalOutcome;
+      const waitStarted = Date.now();
       try {
         outcome = await this.ctx.stages().approve(call, verdict, runPreview, progress);
       } catch (err) {
         outcome = { approved: false, reason: errorMessage(err) };
       }
-      if (!outcome.approved) return this.refuse(call, 'rejected', `Not approved: ${outcome.reason}`);
+      // The human's time is measured on its own, and kept out of the tool's latency.
+      call.approvalWaitMs = Date.now() - waitStarted;
+      this.ctx.metrics.recordApprovalWait(call.server, call.name, call.approvalWaitMs, outcome.approved ? 'approved' : (outcome.outcome ?? 'rejected'));
+      if (!outcome.approved) return this.refuse(call, outcome.outcome ?? 'rejected', `Not approved: ${outcome.reason}`);
     }
     const { result, failed } = await this.forward(session, call, request, extra);
     if (!failed) {
@@ -148,7 +152,8 @@ export class CallPipeline {
 
   private refuse(call: GatewayCall, outcome: CallOutcome, message: string): Result {
     const durationMs = Date.now() - call.startedAt;
-    this.ctx.metrics.record(call.server, call.name, durationMs, outcome);
+    // Refused before reaching the server: counted, but no tool latency to observe.
+    this.ctx.metrics.record(call.server, call.name, undefined, outcome);
     this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome, error: message });
     if (call.method === 'tools/call') return { content: [{ type: 'text', text: message }], isError: true };
     throw new McpError(ErrorCode.InvalidRequest, message);
@@ -186,7 +191,7 @@ export class CallPipeline {
             : {}),
         });
         await progressSent;
-        if (record) this.ctx.metrics.record(call.server, call.name, Date.now() - call.startedAt, (result as CallToolResult).isError ? 'tool-error' : 'ok');
+        if (record) this.ctx.metrics.record(call.server, call.name, toolMs(call), (result as CallToolResult).isError ? 'tool-error' : 'ok');
         return { result: result as Result, failed: false };
       } finally {
         this.router.untrack(call.id, session);
@@ -196,7 +201,7 @@ export class CallPipeline {
       const cancelled = extra.signal.aborted;
       const message = cancelled ? 'request cancelled by the client' : this.describeForwardError(session.server, err);
       if (record) {
-        this.ctx.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'failed');
+        this.ctx.metrics.record(call.server, call.name, toolMs(call), cancelled ? 'cancelled' : 'failed');
         this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error: message });
       }
       // An error the server itself returned passes through unchanged.
@@ -223,6 +228,11 @@ export class CallPipeline {
     if (err instanceof ControlPlaneError) return err.message;
     return `Server "${server}" could not handle the call: ${stripMcpPrefix(errorMessage(err))}`;
   }
+}
+
+/** The call's time in the gateway and the server, without a human's approval wait. */
+function toolMs(call: GatewayCall): number {
+  return Date.now() - call.startedAt - (call.approvalWaitMs ?? 0);
 }
 
 function callName(method: string, params: Record<string, unknown>): string {

@@ -28,6 +28,8 @@ export interface GatewayCall {
   readonly signal: AbortSignal;
   readonly progressToken: ProgressToken | undefined;
   readonly startedAt: number;
+  /** Time spent waiting for a human's decision: not part of the tool's latency. */
+  approvalWaitMs?: number;
 }
 
 /** What policy says of a call. */
@@ -42,6 +44,8 @@ export interface PolicyVerdict {
 export interface ApprovalOutcome {
   approved: boolean;
   reason: string;
+  /** How a call that was not approved ends (default `rejected`). */
+  outcome?: 'rejected' | 'expired' | 'caller-disconnected';
 }
 
 /** Runs the tool's preview (`dryRun: true`) through the same server; undefined without one. */

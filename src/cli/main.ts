@@ -310,10 +310,11 @@ async function readSecretFromStdin(): Promise<string> {
 }
 
 // \`mcpcp audit export | head\` and the like: a reader that went away ends the command quietly.
+// \`serve\` keeps serving (its terminal may have closed): it stops only on SIGINT or SIGTERM.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE' || err.code === 'EIO') process.exit(stream === process.stdout ? 0 : 1);
-    throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+    if (process.argv[2] !== 'serve') process.exit(stream === process.stdout ? 0 : 1);
   });
 }
 

@@ -58,6 +58,7 @@ export function createControlRoute(options: ControlRouteOptions): RouteHandler {
     const rest = url.pathname.slice(CONTROL_PREFIX.length);
     try {
       if (rest === 'reload') {
+        options.plane().oversight.configChanged('operator: reload (approver credential)', { action: 'reload' });
         const result = await options.reload();
         send(res, 200, result);
         return true;
@@ -76,6 +77,8 @@ export function createControlRoute(options: ControlRouteOptions): RouteHandler {
         return true;
       }
       options.log(`${name}: ${action} requested with the approver credential`);
+      // Audited before it happens: who (the approver credential) changed what.
+      options.plane().oversight.configChanged(`operator: ${action} ${name} (approver credential)`, { action, server: name });
       if (action === 'start') server.start();
       else if (action === 'stop') await server.stop('stopped by the operator (mcpcp server stop)');
       else await server.restart();

@@ -233,6 +233,7 @@ async function serve(argv: string[]): Promise<number> {
     process.on('SIGHUP', () => {
       if (stopping) return;
       log('SIGHUP: reloading the configuration');
+      plane.oversight.configChanged('operator: reload (SIGHUP)', { action: 'reload' });
       reload().catch((err: unknown) => log(`reload refused, the running configuration stays: ${errorMessage(err)}`));
     });
   });

@@ -217,6 +217,13 @@ describe('mcpcp server start|stop|restart and reload (approver credential on a t
       const stopped = await statusJson(dataDir);
       assert.equal(stopped.code, 1);
       assert.equal(stopped.body.instances[0]!.servers[0]!.state.kind, 'stopped');
+      // The audit log says who stopped it.
+      let audited = '';
+      await waitFor(async () => {
+        audited = (await runCli(['audit', 'query', '--type', 'config.changed', '--data-dir', dataDir])).stdout;
+        return audited.includes('operator: stop fx');
+      }, 5_000, 'the operator record');
+      assert.match(audited, /"reason":"operator: stop fx \(approver credential\)"/);
 
       const start = await runCli(['server', 'start', 'fx', '--data-dir', dataDir], { env, tty: true, input: 'start\n' });
       assert.equal(start.status, 0, start.stdout);

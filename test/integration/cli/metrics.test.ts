@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApprovalView, DashboardState } from '../../../src/protocol/ui';
-import { REPO_ROOT, firstText, fixtureScript, waitFor } from '../../helpers/fixture-plane';
+import { REPO_ROOT, connectClient, firstText, fixtureScript, startPlane, waitFor } from '../../helpers/fixture-plane';
 
 const CLI = join(REPO_ROOT, 'dist/cli.js');
 const HOLD_MS = 1_500;
@@ -139,6 +139,25 @@ describe('metrics (/metrics and the dashboard)', () => {
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+
+  it('an approval nobody decides is counted as expired, a refusal, with its wait', async () => {
+    const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved', builtin: false }], { oversight: { approvals: { expiryMs: 400 } } });
+    try {
+      const client = await connectClient(plane, 'fx');
+      const result = (await client.callTool({ name: 'delete_thing', arguments: { name: 'x' } })) as CallToolResult;
+      assert.equal(result.isError, true);
+      assert.match(firstText(result), /nobody decided within/);
+      const text = plane.gateway.metrics.prometheus();
+      assert.equal(sample(text, 'mcpcp_calls_total', 'server="fx",tool="delete_thing",outcome="expired"'), 1);
+      assert.equal(sample(text, 'mcpcp_approval_wait_seconds_count', 'server="fx",tool="delete_thing",result="expired"'), 1);
+      assert.equal(sample(text, 'mcpcp_call_duration_seconds_count', 'server="fx",tool="delete_thing"'), 0, 'it never ran');
+      const state = await plane.oversight!.state(3_600_000);
+      assert.deepEqual([state.totals.calls, state.totals.errors, state.totals.refused], [1, 0, 1]);
+      await client.close();
+    } finally {
+      await plane.stop();
     }
   });
 });

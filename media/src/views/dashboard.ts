@@ -123,7 +123,7 @@ export function renderTools(tools: readonly CallStats[]): Child {
       'table',
       { class: 'tools' },
       h('caption', { class: 'sr-only' }, 'Calls per tool in the chosen window'),
-      h('thead', {}, h('tr', {}, ...['Server', 'Tool', 'Calls', 'Errors', 'Error rate', 'p50', 'p95', 'p99'].map((t, i) => h('th', { scope: 'col', class: i >= 2 ? 'num' : undefined }, t)))),
+      h('thead', {}, h('tr', {}, ...['Server', 'Tool', 'Calls', 'Errors', 'Error rate', 'Refused', 'p50', 'p95', 'p99'].map((t, i) => h('th', { scope: 'col', class: i >= 2 ? 'num' : undefined }, t)))),
       h(
         'tbody',
         {},
@@ -136,6 +136,7 @@ export function renderTools(tools: readonly CallStats[]): Child {
             h('td', { class: 'num' }, t.calls),
             h('td', { class: 'num' }, t.errors),
             h('td', { class: `num ${t.errorRate > 0.1 ? 'error-text' : ''}` }, formatPercent(t.errorRate)),
+            h('td', { class: 'num' }, t.refused ?? 0),
             h('td', { class: 'num' }, formatMs(t.p50Ms)),
             h('td', { class: 'num' }, formatMs(t.p95Ms)),
             h('td', { class: 'num' }, formatMs(t.p99Ms)),

@@ -143,7 +143,8 @@ export class CallPipeline {
     }
     const { result, failed } = await this.forward(session, call, request, extra);
     if (!failed) {
-      const durationMs = Date.now() - call.startedAt;
+      // The tool's time, as in the metrics: the approval wait is in the approval records.
+      const durationMs = toolMs(call);
       const isError = (result as CallToolResult).isError === true;
       this.ctx.auditLater({ type: 'call.completed', call, durationMs, resultBytes: JSON.stringify(result).length, isError });
     }
@@ -197,11 +198,11 @@ export class CallPipeline {
         this.router.untrack(call.id, session);
       }
     } catch (err) {
-      const durationMs = Date.now() - call.startedAt;
+      const durationMs = toolMs(call);
       const cancelled = extra.signal.aborted;
       const message = cancelled ? 'request cancelled by the client' : this.describeForwardError(session.server, err);
       if (record) {
-        this.ctx.metrics.record(call.server, call.name, toolMs(call), cancelled ? 'cancelled' : 'failed');
+        this.ctx.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'failed');
         this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error: message });
       }
       // An error the server itself returned passes through unchanged.

@@ -135,6 +135,10 @@ describe('metrics (/metrics and the dashboard)', () => {
       assert.deepEqual([del.calls, del.errors, del.refused], [2, 0, 1]);
       assert.ok(del.p95Ms < HOLD_MS, `dashboard p95 of delete_thing ${del.p95Ms} ms excludes the ${HOLD_MS} ms wait`);
       for (const s of state.servers) assert.equal(s.state === 'running' ? 1 : 0, sample(text, 'mcp_server_up', `server="${s.name}"`));
+      // The audit record's duration (the dashboard's Recent calls) is the tool's time too.
+      const completed = spawnSync(process.execPath, [CLI, 'audit', 'query', '--type', 'call.completed', '--tool', 'delete_thing', '--data-dir', dataDir], { encoding: 'utf8' }).stdout.trim().split('\n').map((l) => JSON.parse(l) as { durationMs: number });
+      assert.equal(completed.length, 1);
+      assert.ok(completed[0]!.durationMs < HOLD_MS, `audited duration ${completed[0]!.durationMs} ms`);
       t.diagnostic(`delete_thing: tool latency ${(toolSeconds * 1000).toFixed(0)} ms, approval wait ${(waited * 1000).toFixed(0)} ms over 2 calls; dashboard p95 ${del.p95Ms} ms`);
     } finally {
       child.kill('SIGTERM');

@@ -27,6 +27,8 @@ export interface ReloadResult {
   restarted: string[];
   removed: string[];
   unchanged: string[];
+  /** Changes the reload did not apply, and why (they apply at the next start). */
+  deferred?: string[];
 }
 
 export interface ControlRouteOptions {

@@ -184,6 +184,10 @@ async function serve(argv: string[]): Promise<number> {
       const next = file ? await loadConfigFile(file) : defaultConfig();
       let merged: Config = { ...next, gateway: config.gateway, roots: config.roots, ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}) };
       const current = plane.currentConfig;
+      const deferred: string[] = [];
+      if (JSON.stringify(next.gateway) !== JSON.stringify(loaded.gateway)) deferred.push('gateway');
+      if (JSON.stringify(next.roots) !== JSON.stringify(loaded.roots)) deferred.push('roots');
+      if (next.dataDir !== loaded.dataDir) deferred.push('dataDir');
       if (implicit) {
         // A workspace's .mcpcp/config.yaml can only tighten, over the life of the process too:
         // rules it dropped stay in force, and read-only mode, once on, stays on.
@@ -204,6 +208,7 @@ async function serve(argv: string[]): Promise<number> {
         restarted: [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n)),
         removed: [...before.keys()].filter((n) => !after.has(n)),
         unchanged: [...after.keys()].filter((n) => before.get(n) === after.get(n)),
+        ...(deferred.length ? { deferred: deferred.map((k) => `${k} changed: applies at the next start`) } : {}),
       };
       log(describeReload(result));
       return result;

@@ -145,6 +145,7 @@ export function describeReload(r: ReloadResult): string {
   if (r.restarted.length) parts.push(`restarted ${r.restarted.join(', ')} (definition changed)`);
   if (r.removed.length) parts.push(`stopped ${r.removed.join(', ')} (no longer configured)`);
   parts.push(r.unchanged.length ? `unchanged: ${r.unchanged.join(', ')}` : 'no server unchanged');
+  for (const d of r.deferred ?? []) parts.push(d);
   return parts.join('; ');
 }
 

@@ -248,8 +248,8 @@ describe('mcpcp server start|stop|restart and reload (approver credential on a t
     const dir = mkdtempSync(join(tmpdir(), 'mcpcp-ops-'));
     const dataDir = join(dir, 'data');
     const config = join(dir, 'config.yaml');
-    const write = (variant: string, extra: string[] = []): void =>
-      writeFileSync(config, ['servers:', '  git: { enabled: false }', fixtureEntry('steady', 'well-behaved'), fixtureEntry('changing', 'well-behaved', `, env: { FIXTURE_VARIANT: "${variant}" }`), ...extra, ''].join('\n'));
+    const write = (variant: string, extra: string[] = [], head: string[] = []): void =>
+      writeFileSync(config, [...head, 'servers:', '  git: { enabled: false }', fixtureEntry('steady', 'well-behaved'), fixtureEntry('changing', 'well-behaved', `, env: { FIXTURE_VARIANT: "${variant}" }`), ...extra, ''].join('\n'));
     write('a');
     const s = await serve(config, dataDir, dir);
     try {
@@ -307,11 +307,11 @@ describe('mcpcp server start|stop|restart and reload (approver credential on a t
       assert.equal(still.code, 0);
       assert.equal(serverPid(still.body, 'steady'), steadyPid);
 
-      // SIGHUP applies a valid file: "added" is gone again.
-      write('b');
+      // SIGHUP applies a valid file: "added" is gone again; a new gateway port waits for a restart.
+      write('b', [], ['gateway: { port: 1 }']);
       s.child.kill('SIGHUP');
       await waitFor(async () => (await statusJson(dataDir)).body.instances[0]!.servers.length === 2, 10_000, 'SIGHUP reload');
-      assert.match(s.stderr(), /stopped added \(no longer configured\); unchanged: steady, changing/);
+      assert.match(s.stderr(), /stopped added \(no longer configured\); unchanged: steady, changing; gateway changed: applies at the next start/);
     } finally {
       await stopServe(s);
     }

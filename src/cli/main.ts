@@ -11,10 +11,10 @@ import type { AuditHealth } from '../core/audit';
 import type { Readiness } from '../core/gateway/gateway';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { FileSecretStore, assertSecretName } from '../core/secrets/secret-store';
-import { describeStatus, type ServerStatus } from '../core/supervisor/state';
-import { describeLeftovers, type LeftoverReport } from '../core/supervisor/instance-record';
 import { parseArgs, stringFlag, UsageError } from './args';
-import { dataDirFrom, ensureDataDir, readInstances, writeInstance } from './data-dir';
+import { dataDirFrom, ensureDataDir, writeInstance } from './data-dir';
+import { createControlRoute, createStatusRoute, type ReloadResult } from './control';
+import { describeReload, reloadCommand, serverCommand, serviceCommand, statusCommand } from './ops-commands';
 import { approvalsCommand, approverCredentialCommand, auditCommand } from './oversight-commands';
 import { ADOPT_USAGE, adoptCommand, assessCommand } from './adopt-commands';
 import { CONSENT_USAGE, consentCommand, policyReloadCommand } from './consent-commands';
@@ -33,8 +33,17 @@ Commands:
         Configuration: --config, else .mcpcp/config.yaml here, else the embedded default
         (the git server on the current directory). A .mcpcp/config.yaml found here came with
         the project: it may only tighten policy and propose servers, which wait for consent.
-  status [--json] [--data-dir DIR]
-        Show the servers of the running instances.
+  status [--json] [--pid PID] [--watch [--interval SECONDS]] [--data-dir DIR]
+        Show the servers of the running instances. Exit code: 0 every enabled server running
+        (and the audit log writable), 1 degraded, 2 no running instance. --watch re-renders
+        until Ctrl-C and exits with the code of the last state shown.
+  server start|stop|restart NAME [--pid PID]
+  reload [--pid PID]
+        Start, stop or restart one server, or re-read the configuration file (as SIGHUP does),
+        of a running instance: needs the approver credential and a confirmation on a terminal.
+  service install --config FILE [--data-dir DIR] [--port N] [--name NAME] [--force]
+  service uninstall [--name NAME]
+        Write (or remove) a systemd user unit running \`mcpcp serve --config FILE\`.
   secrets list | set NAME | delete NAME [--data-dir DIR]
         Manage the secrets file (values are read from stdin, never from arguments).
   approvals list | approve ID | reject ID [--reason TEXT] [--pid PID]
@@ -56,7 +65,13 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(rest);
     case 'status':
-      return status(rest);
+      return statusCommand(rest);
+    case 'server':
+      return serverCommand(rest);
+    case 'reload':
+      return reloadCommand(rest);
+    case 'service':
+      return serviceCommand(rest);
     case 'secrets':
       return secrets(rest);
     case 'approvals':
@@ -119,6 +134,7 @@ async function serve(argv: string[]): Promise<number> {
   const log = (message: string): void => void process.stderr.write(`mcpcp: ${message}\n`);
 
   let webUi: WebUiRoute | undefined;
+  let reloading: Promise<ReloadResult> | undefined;
   const plane = await ControlPlane.start({
     config,
     host: {
@@ -148,19 +164,12 @@ async function serve(argv: string[]): Promise<number> {
     // The approvals and dashboard web UI at /ui: its own sign-in with the approver credential.
     publicRoutes: (p) => {
       webUi = createWebUiRoute({ backend: () => p.oversight, dataDir, assetsDir: join(__dirname, 'media'), log });
-      return [webUi.handle];
+      // Start, stop, restart and reload: the approver credential only, never the client token.
+      return [webUi.handle, createControlRoute({ plane: () => p, dataDir, reload: () => reload(), log })];
     },
     logSink: (line) => process.stderr.write(`[${line.server}${line.source === 'supervisor' ? '*' : ''}] ${line.text}\n`),
     log,
-    authedRoutes: [
-      (req, res, url) => {
-        if (url.pathname !== '/status' || req.method !== 'GET') return false;
-        const body = JSON.stringify({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), waiting: plane.waiting, policy: plane.policy.problems(), audit: plane.oversight.auditHealth, readiness: plane.readiness(), leftovers: plane.leftovers });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(body);
-        return true;
-      },
-    ],
+    authedRoutes: [createStatusRoute(() => ({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), problems: [...plane.problems], waiting: [...plane.waiting], policy: plane.policy.problems(), audit: { ok: plane.oversight.auditHealth.state === 'ok', ...(plane.oversight.auditHealth.state === 'failing' ? { error: plane.oversight.auditHealth.lastError } : {}) }, auditHealth: plane.oversight.auditHealth, readiness: plane.readiness(), leftovers: [...plane.leftovers] }))],
   });
   const approver = await ensureApproverCredential(dataDir);
   if (approver.created) {
@@ -186,6 +195,53 @@ async function serve(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(plane.clientConfiguration())}\n`);
   }
 
+  /**
+   * Re-reads the configuration file and applies it: servers whose definition changed restart
+   * (their calls end with the stop error), removed ones stop, new ones start, the others keep
+   * serving. An invalid file throws and changes nothing. Workspace rules never loosen.
+   */
+  async function reload(): Promise<ReloadResult> {
+    if (reloading) return reloading;
+    reloading = (async () => {
+      const next = file ? await loadConfigFile(file) : defaultConfig();
+      let merged: Config = { ...next, gateway: config.gateway, roots: config.roots, ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}) };
+      const current = plane.currentConfig;
+      const deferred: string[] = [];
+      if (JSON.stringify(next.gateway) !== JSON.stringify(loaded.gateway)) deferred.push('gateway');
+      if (JSON.stringify(next.roots) !== JSON.stringify(loaded.roots)) deferred.push('roots');
+      if (next.dataDir !== loaded.dataDir) deferred.push('dataDir');
+      if (implicit) {
+        // A workspace's .mcpcp/config.yaml can only tighten, over the life of the process too:
+        // rules it dropped stay in force, and read-only mode, once on, stays on.
+        // A new workspace `allow` could only loosen (it stops later workspace rules, such as those of
+        // .mcpcp/policy.yaml, from matching): it waits for a restart, when the operator runs serve.
+        const added = next.policy.rules.filter((r) => !current.policy.rules.some((c) => JSON.stringify(c) === JSON.stringify(r)));
+        const ignored = added.filter((r) => r.decision === 'allow');
+        if (ignored.length > 0) log(`reload: ${ignored.length} new allow rule(s) of ${file} take effect at the next start (a workspace configuration only tightens while running)`);
+        const rules = [...current.policy.rules, ...added.filter((r) => r.decision !== 'allow')];
+        merged = { ...merged, policy: { ...next.policy, rules, readOnlyMode: current.policy.readOnlyMode || next.policy.readOnlyMode } };
+      }
+      const before = new Map(plane.supervisor.list().map((s) => [s.name, s]));
+      await plane.applyConfig(merged);
+      const after = new Map(plane.supervisor.list().map((s) => [s.name, s]));
+      const result: ReloadResult = {
+        file,
+        added: [...after.keys()].filter((n) => !before.has(n)),
+        restarted: [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n)),
+        removed: [...before.keys()].filter((n) => !after.has(n)),
+        unchanged: [...after.keys()].filter((n) => before.get(n) === after.get(n)),
+        ...(deferred.length ? { deferred: deferred.map((k) => `${k} changed: applies at the next start`) } : {}),
+      };
+      log(describeReload(result));
+      return result;
+    })();
+    try {
+      return await reloading;
+    } finally {
+      reloading = undefined;
+    }
+  }
+
   let stopping = false;
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
@@ -200,7 +256,13 @@ async function serve(argv: string[]): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGHUP', () => stop('SIGHUP'));
+    // SIGHUP reloads the configuration (systemctl reload); an invalid file changes nothing.
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      log('SIGHUP: reloading the configuration');
+      plane.oversight.configChanged('operator: reload (SIGHUP)', { action: 'reload' });
+      reload().catch((err: unknown) => log(`reload refused, the running configuration stays: ${errorMessage(err)}`));
+    });
   });
   return 0;
 }
@@ -218,59 +280,6 @@ async function waitForAllSettled(plane: ControlPlane, timeoutMs: number): Promis
       resolveWait();
     }
   });
-}
-
-async function status(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['data-dir'], ['json']);
-  const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
-  const instances = await readInstances(dataDir);
-  const results: Array<{ pid: number; port: number; servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness; leftovers: LeftoverReport[] } | { pid: number; port: number; error: string }> = [];
-  for (const instance of instances) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${instance.port}/status`, { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(5_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { servers: ServerStatus[]; waiting?: Proposal[]; policy?: string[]; audit?: AuditHealth; readiness?: Readiness; leftovers?: LeftoverReport[] };
-      results.push({ pid: instance.pid, port: instance.port, servers: body.servers, waiting: body.waiting ?? [], policy: body.policy ?? [], ...(body.audit ? { audit: body.audit } : {}), ...(body.readiness ? { readiness: body.readiness } : {}), leftovers: body.leftovers ?? [] });
-    } catch (err) {
-      results.push({ pid: instance.pid, port: instance.port, error: errorMessage(err) });
-    }
-  }
-  if (args.flags.has('json')) {
-    process.stdout.write(`${JSON.stringify({ instances: results })}\n`);
-    return 0;
-  }
-  if (results.length === 0) {
-    process.stdout.write(`no running instance (data directory ${dataDir})\n`);
-    return 1;
-  }
-  for (const r of results) {
-    process.stdout.write(`instance pid ${r.pid}, gateway http://127.0.0.1:${r.port}\n`);
-    if ('error' in r) {
-      process.stdout.write(`  not answering: ${r.error}\n`);
-      continue;
-    }
-    if (r.readiness) process.stdout.write(`  ready: ${r.readiness.ready ? 'yes' : `NO (${r.readiness.reasons.join('; ')})`}\n`);
-    if (r.audit?.state === 'failing') {
-      const a = r.audit;
-      process.stdout.write(
-        `  audit: FAILING since ${new Date(a.since).toISOString()}: ${a.lastError}; ${a.refusedCount} calls refused, ${a.lostRecords} records not written so far; calls resume by themselves once it can be written\n`,
-      );
-    } else if (r.audit) {
-      process.stdout.write('  audit: ok\n');
-    }
-    const rows = r.servers.map((s) => [s.name, describeStatus(s), 'pid' in s.state ? String(s.state.pid ?? '-') : '-', String(s.restarts), String(s.toolCount)]);
-    const header = ['SERVER', 'STATE', 'PID', 'RESTARTS', 'TOOLS'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-    for (const row of [header, ...rows]) process.stdout.write(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
-    for (const s of r.servers.filter((x) => x.lastError)) process.stdout.write(`  ${s.name}: last error: ${s.lastError}\n`);
-    for (const s of r.servers) if (s.state.kind === 'stopped' && s.state.reason) process.stdout.write(`  ${s.name}: ${s.state.reason}\n`);
-    for (const p of r.waiting ?? []) {
-      if (p.kind === 'device') process.stdout.write(`  device ${p.name} (${p.destination ?? ''}): waiting for consent: mcpcp consent grant ${p.id}\n`);
-    }
-    for (const line of r.policy ?? []) process.stdout.write(`  policy: ${line}\n`);
-    for (const l of r.leftovers) process.stdout.write(`  at start: ${describeLeftovers(l)}\n`);
-  }
-  return 0;
 }
 
 async function secrets(argv: string[]): Promise<number> {
@@ -325,6 +334,15 @@ async function readSecretFromStdin(): Promise<string> {
       chunks.push(chunk);
     });
     stdin.on('end', finish);
+  });
+}
+
+// \`mcpcp audit export | head\` and the like: a reader that went away ends the command quietly.
+// \`serve\` keeps serving (its terminal may have closed): it stops only on SIGINT or SIGTERM.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+    if (process.argv[2] !== 'serve') process.exit(stream === process.stdout ? 0 : 1);
   });
 }
 

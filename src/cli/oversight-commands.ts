@@ -154,7 +154,7 @@ export async function approverCredentialCommand(argv: string[]): Promise<number>
   return 0;
 }
 
-async function pickInstance(dataDir: string, pid: string | undefined): Promise<InstanceRecord> {
+export async function pickInstance(dataDir: string, pid: string | undefined): Promise<InstanceRecord> {
   const instances = await readInstances(dataDir);
   if (instances.length === 0) throw new ControlPlaneError('NO_INSTANCE', `no running instance (data directory ${dataDir}); start one with \`mcpcp serve\``);
   if (pid !== undefined) {

@@ -115,6 +115,7 @@ export class ControlPlane {
       ...(sink ? { logSink: sink } : {}),
     });
     this.gateway.attach(this.supervisor);
+    this.metrics.setServerSource(() => this.supervisor.statuses());
   }
 
   /**

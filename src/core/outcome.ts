@@ -22,3 +22,28 @@ export const CALL_OUTCOMES = [
   'failed',
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/**
+ * How dashboards, metrics and alerts count an outcome. Only `error` is a failure of a tool, a
+ * server or the control plane; a human's rejection or a policy denial is the oversight working
+ * (`refused`), and a caller that went away is neither (`abandoned`).
+ */
+export type OutcomeClass = 'ok' | 'error' | 'refused' | 'abandoned';
+
+export const OUTCOME_CLASS: Readonly<Record<CallOutcome, OutcomeClass>> = {
+  ok: 'ok',
+  'dry-run': 'ok',
+  'tool-error': 'error',
+  failed: 'error',
+  stopped: 'error',
+  denied: 'refused',
+  rejected: 'refused',
+  expired: 'refused',
+  cancelled: 'abandoned',
+  'caller-disconnected': 'abandoned',
+};
+
+/** The class of an outcome string (from an audit record, say); unknown strings count as errors. */
+export function outcomeClass(outcome: string): OutcomeClass {
+  return (OUTCOME_CLASS as Record<string, OutcomeClass | undefined>)[outcome] ?? 'error';
+}

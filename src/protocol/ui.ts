@@ -32,7 +32,10 @@ export const callStatsSchema = z.object({
   server: z.string(),
   tool: z.string(),
   calls: z.number(),
+  /** Calls that failed in a tool, a server or the control plane (outcome class `error`). */
   errors: z.number(),
+  /** Calls refused by policy or a human, or expired: the oversight working, not errors. */
+  refused: z.number().optional(),
   /** errors / calls, 0..1 */
   errorRate: z.number(),
   p50Ms: z.number(),

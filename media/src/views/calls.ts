@@ -1,6 +1,6 @@
 // Recent calls from the audit log: live from state, or a filtered query with paging.
 import type { AuditFilter, AuditRow } from '../../../src/protocol/ui';
-import { CALL_OUTCOMES } from '../../../src/core/outcome';
+import { CALL_OUTCOMES, outcomeClass } from '../../../src/core/outcome';
 import { visible } from '../../../src/core/display/visible';
 import { h, Slot, type Child } from '../dom';
 import { formatClock, formatMs } from '../format';
@@ -122,7 +122,19 @@ function field(label: string, id: string, control: HTMLElement): Child {
 
 function result(row: AuditRow): { text: string; tone: string } {
   const text = row.outcome ?? row.decision ?? row.type.replace(/^call\./, '');
-  const tone = text === 'ok' || text === 'allow' || text === 'approved' || text === 'completed' ? 'ok' : text === 'approve' || text === 'requested' ? 'busy' : 'bad';
+  // Outcomes by their class: a human's rejection or a denial is the oversight working (warn), a
+  // caller that went away is neither good nor bad (idle); only errors are red.
+  const cls = row.outcome !== undefined ? outcomeClass(row.outcome) : undefined;
+  const tone =
+    cls === 'ok' || text === 'allow' || text === 'approved' || text === 'completed'
+      ? 'ok'
+      : cls === 'refused' || text === 'deny' || text === 'rejected' || text === 'expired'
+        ? 'warn'
+        : cls === 'abandoned'
+          ? 'idle'
+          : text === 'approve' || text === 'requested'
+            ? 'busy'
+            : 'bad';
   return { text, tone };
 }
 

@@ -24,7 +24,7 @@ import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
 import type { DrainTicket, StopPhase } from './drain';
 import { EXPECTED_EFFECT_META, effectQuery, resolveEffect } from './effects';
-import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
+import type { ApprovalOutcome, ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
 import type { Subscriptions } from './subscriptions';
@@ -186,12 +186,16 @@ export class CallPipeline {
         if (call.progressToken === undefined) return;
         void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: call.progressToken, progress: 0, message } }).catch(() => undefined);
       };
-      let outcome;
+      let outcome: ApprovalOutcome;
+      const waitStarted = Date.now();
       try {
         outcome = await this.ctx.stages().approve(call, verdict, runPreview, progress);
       } catch (err) {
         outcome = { approved: false, reason: errorMessage(err) };
       }
+      // The human's time is measured on its own, and kept out of the tool's latency.
+      call.approvalWaitMs = Date.now() - waitStarted;
+      this.ctx.metrics.recordApprovalWait(call.server, call.name, call.approvalWaitMs, outcome.approved ? 'approved' : (outcome.outcome ?? 'rejected'));
       if (!outcome.approved) {
         if (ticket.stoppedBy()) return await this.stopped(call, 'waiting', true);
         return this.refuse(call, outcome.outcome ?? 'rejected', `Not approved: ${outcome.reason}`);
@@ -199,7 +203,8 @@ export class CallPipeline {
     }
     const { result, failed } = await this.forward(session, call, request, extra, ticket, true, call.dryRun ? 'dry-run' : undefined);
     if (!failed) {
-      const durationMs = Date.now() - call.startedAt;
+      // The tool's time, as in the metrics: the approval wait is in the approval records.
+      const durationMs = toolMs(call);
       const isError = (result as CallToolResult).isError === true;
       // Recorded before the result leaves (the audit log group-commits concurrent records). If it
       // can't be written the tool has run all the same: the result goes back, flagged, rather than
@@ -223,9 +228,10 @@ export class CallPipeline {
   }
 
   /** Metrics and the `call.failed` record, written before the answer leaves. */
-  private async recordFailure(call: GatewayCall, outcome: CallOutcome, message: string): Promise<void> {
+  private async recordFailure(call: GatewayCall, outcome: CallOutcome, message: string, measured = false): Promise<void> {
     const durationMs = Date.now() - call.startedAt;
-    this.ctx.metrics.record(call.server, call.name, durationMs, outcome);
+    // Tool latency only for calls that reached the server; refusals are counted without one.
+    this.ctx.metrics.record(call.server, call.name, measured ? toolMs(call) : undefined, outcome);
     try {
       await this.ctx.stages().audit({ type: 'call.failed', call, durationMs, outcome, error: message });
     } catch {
@@ -282,7 +288,7 @@ export class CallPipeline {
         // Nothing the server was given as a secret goes back: results, lists, contents, completions.
         const tool = request.method === 'tools/call' ? managed.lastConnection?.tools.find((t) => t.name === call.name) : undefined;
         const result = request.method === 'tools/call' ? this.ctx.echo.toolResult(session.server, tool, raw as CallToolResult) : this.ctx.echo.outbound(session.server, raw);
-        if (record) this.ctx.metrics.record(call.server, call.name, Date.now() - call.startedAt, (result as CallToolResult).isError ? 'tool-error' : (okOutcome ?? 'ok'));
+        if (record) this.ctx.metrics.record(call.server, call.name, toolMs(call), (result as CallToolResult).isError ? 'tool-error' : (okOutcome ?? 'ok'));
         return { result: result as Result, failed: false };
       } finally {
         this.router.untrack(call.id, session);
@@ -291,7 +297,7 @@ export class CallPipeline {
       if (ticket.stoppedBy()) return await this.stopped(call, forwarded ? 'running' : 'waiting', record);
       const cancelled = extra.signal.aborted;
       const message = cancelled ? 'request cancelled by the client' : this.ctx.echo.text(session.server, this.describeForwardError(session.server, err));
-      if (record) await this.recordFailure(call, cancelled ? 'cancelled' : 'failed', message);
+      if (record) await this.recordFailure(call, cancelled ? 'cancelled' : 'failed', message, true);
       // An error the server itself returned passes through unchanged.
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.RequestTimeout) {
         throw new McpError(err.code, this.ctx.echo.text(session.server, stripMcpPrefix(err.message)), this.ctx.echo.outbound(session.server, err.data));
@@ -331,6 +337,11 @@ function notifyWaiting(call: GatewayCall, extra: Extra, message: string): void {
   }
   // On the call's own stream; rejected (and ignored) when the server has no logging capability.
   void extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'mcp-control-plane', data: message } }).catch(() => undefined);
+}
+
+/** The call's time in the gateway and the server, without a human's approval wait. */
+function toolMs(call: GatewayCall): number {
+  return Date.now() - call.startedAt - (call.approvalWaitMs ?? 0);
 }
 
 function callName(method: string, params: Record<string, unknown>): string {

@@ -41,6 +41,8 @@ export interface GatewayCall {
   readonly signal: AbortSignal;
   readonly progressToken: ProgressToken | undefined;
   readonly startedAt: number;
+  /** Time spent waiting for a human's decision: not part of the tool's latency. */
+  approvalWaitMs?: number;
 }
 
 /** What policy says of a call. */

@@ -8,6 +8,7 @@ import { ControlPlaneError, errorMessage } from '../errors';
 import { Emitter, type Event } from '../events';
 import type { ApprovalOutcome, GatewayCall, OversightStages, PipelineEvent, PolicyVerdict, PreviewRunner } from '../gateway/pipeline';
 import { percentile, type CallSample, type Metrics } from '../metrics/metrics';
+import { OUTCOME_CLASS } from '../outcome';
 import type { PolicyEngine } from '../policy';
 import { secretPaths } from '../display';
 import type { Redactor } from '../redact';
@@ -214,7 +215,7 @@ export class Oversight implements OversightStages, UiBackend {
     }
     if (!outcome.approved) {
       const how = outcome.status === 'expired' ? `nobody decided within ${Math.round(this.options.approvals.expiryMs / 1000)} s` : `rejected by ${outcome.by.kind === 'system' ? 'the control plane' : 'a human'}${outcome.reason ? `: ${outcome.reason}` : ''}`;
-      return { approved: false, reason: how };
+      return { approved: false, reason: how, outcome: outcome.status === 'expired' ? 'expired' : 'rejected' };
     }
     // A decision is single-use: the call runs only if it takes the approval now.
     const used = this.store.consume(call.server, call.name, digest, kind);
@@ -581,19 +582,22 @@ function toAuditRow(r: AuditRecord): AuditRow {
   };
 }
 
-/** A call that did not end well (a dry run that answered is not an error). */
-function isError(sample: CallSample): boolean {
-  return sample.outcome !== 'ok' && sample.outcome !== 'dry-run';
+/** Latencies of the calls that reached a server (approval wait excluded). */
+function durationsOf(samples: readonly CallSample[]): number[] {
+  return samples.flatMap((s) => (s.durationMs === undefined ? [] : [s.durationMs]));
 }
 
 function stats(server: string, tool: string, samples: CallSample[]): CallStats {
-  const durations = samples.map((s) => s.durationMs);
-  const errors = samples.filter(isError).length;
+  const durations = durationsOf(samples);
+  // Denials and human rejections are the oversight working, not errors.
+  const errors = samples.filter((s) => OUTCOME_CLASS[s.outcome] === 'error').length;
+  const refused = samples.filter((s) => OUTCOME_CLASS[s.outcome] === 'refused').length;
   return {
     server,
     tool,
     calls: samples.length,
     errors,
+    refused,
     errorRate: samples.length ? errors / samples.length : 0,
     p50Ms: percentile(durations, 50),
     p95Ms: percentile(durations, 95),
@@ -619,7 +623,7 @@ function series(samples: CallSample[], since: number, now: number): SeriesPoint[
   for (let t = start; t <= now; t += minute) buckets.push([]);
   for (const s of samples) buckets[Math.floor((s.at - start) / minute)]?.push(s);
   return buckets.map((list, i) => {
-    const d = list.map((s) => s.durationMs);
-    return { t: start + i * minute, calls: list.length, errors: list.filter(isError).length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95) };
+    const d = durationsOf(list);
+    return { t: start + i * minute, calls: list.length, errors: list.filter((s) => OUTCOME_CLASS[s.outcome] === 'error').length, p50Ms: percentile(d, 50), p95Ms: percentile(d, 95) };
   });
 }

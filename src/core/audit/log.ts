@@ -408,7 +408,9 @@ export class AuditLog {
     const { args, ...rest } = event;
     const redacted = this.redactor.redactRecord(rest);
     redacted.type = event.type;
-    if (args !== undefined) redacted.args = this.redactor.redactKnown(args);
+    // Secrets never reach the audit, policy inputs included: a replay (what-if) counts a call whose
+    // rule needs a masked value as undecidable rather than guess it.
+    if (args !== undefined) redacted.args = this.redactor.redact(args) ?? null;
     const checked = auditEventSchema.safeParse(redacted);
     if (!checked.success) {
       const issue = checked.error.issues[0];

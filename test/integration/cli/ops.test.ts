@@ -113,7 +113,8 @@ describe('mcpcp status exit codes', () => {
         await waitFor(async () => (await statusJson(dataDir, ['--pid', String(degraded.child.pid)])).body.instances[0]?.servers.some((s) => s.state.kind === 'crash-looping') ?? false, 15_000, 'broken crash-looping');
         const one = await runCli(['status', '--data-dir', dataDir, '--pid', String(degraded.child.pid)]);
         assert.equal(one.status, 1, one.stdout);
-        assert.match(one.stdout, /degraded: broken is crash-looping \(.*fatal: missing configuration/);
+        // The cause is the child's own last stderr line, or the handshake failure when that line lost the race.
+        assert.match(one.stdout, /degraded: broken is crash-looping \(.*(fatal: missing configuration|exit code 3)/);
         assert.equal((await runCli(['status', '--data-dir', dataDir, '--pid', String(healthy.child.pid)])).status, 0);
 
         // Both: the worst code, and a note naming the instances.
@@ -299,7 +300,7 @@ describe('mcpcp server start|stop|restart and reload (approver credential on a t
       writeFileSync(config, 'servers:\n  steady:\n    comand: node\n');
       const invalid = await runCli(['reload', '--data-dir', dataDir], { env, tty: true, input: 'reload\n' });
       assert.equal(invalid.status, 1);
-      assert.match(invalid.stdout, /config\.yaml:2:\d+: servers\.steady: unknown field "comand"/);
+      assert.match(invalid.stdout, /config\.yaml:3:5: servers\.steady: unknown field "comand"/);
       s.child.kill('SIGHUP');
       await waitFor(() => /reload refused, the running configuration stays: .*unknown field "comand"/.test(s.stderr()), 5_000, 'SIGHUP refusal logged');
       assert.equal(s.child.exitCode, null, 'SIGHUP no longer stops serve');
@@ -328,6 +329,13 @@ describe('mcpcp server start|stop|restart and reload (approver credential on a t
     const s = await serve('', dataDir, dir); // found in the current directory: the workspace layer
     try {
       const credential = (await runCli(['approver-credential', 'rotate', '--data-dir', dataDir])).stdout.trim();
+      // The workspace's server is a proposal: a human consents to it first (approver credential, terminal).
+      const listed = JSON.parse((await runCli(['consent', 'list', '--json', '--data-dir', dataDir])).stdout) as { waiting: Array<{ id: string; name: string }> };
+      const id = listed.waiting.find((p) => p.name === 'fx')?.id;
+      assert.ok(id, JSON.stringify(listed));
+      const granted = await runCli(['consent', 'grant', id, '--data-dir', dataDir], { env: { ...process.env, MCPCP_APPROVER_CREDENTIAL: credential }, tty: true, input: 'grant\n', cwd: dir });
+      assert.equal(granted.status, 0, granted.stdout + granted.stderr);
+      await waitFor(async () => (await statusJson(dataDir)).body.instances[0]?.servers.some((x) => x.name === 'fx' && x.state.kind === 'running') ?? false, 20_000, 'fx running after consent');
       const client = await connect(s.servers['fx']!);
       const denied = async (tool: string, args: Record<string, unknown> = {}): Promise<string> => {
         const r = (await client.callTool({ name: tool, arguments: args })) as CallToolResult;

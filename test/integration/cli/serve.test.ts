@@ -95,11 +95,13 @@ describe('mcpcp serve / status (headless)', () => {
       const auditDir = join(dataDir, 'audit');
       const file = join(auditDir, readdirSync(auditDir).find((f) => f.endsWith('.jsonl'))!);
       const lines = readFileSync(file, 'utf8').split('\n');
-      lines[2] = lines[2]!.replace('"server":"fx"', '"server":"fy"');
+      const edited = lines.findIndex((l, i) => i > 0 && l.includes('"server":"fx"'));
+      assert.ok(edited > 0, 'a record of server fx to edit');
+      lines[edited] = lines[edited]!.replace('"server":"fx"', '"server":"fy"');
       writeFileSync(file, lines.join('\n'));
       const broken = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--data-dir', dataDir], { encoding: 'utf8' });
-      assert.equal(broken.status, 1);
-      assert.match(broken.stdout, new RegExp(`audit BROKEN: .*\\.jsonl:3: `));
+      assert.equal(broken.status, 1, broken.stdout + broken.stderr);
+      assert.match(broken.stdout, new RegExp(`audit BROKEN: .*\\.jsonl:${edited + 1}: `));
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -119,7 +119,7 @@ describe('kubernetes: rules on where a change lands', () => {
     for (const name of ['job-a', 'job-b', 'job-c']) assert.ok(emulator.cluster.get(pods, 'shop', name), `${name} was deleted`);
     // The audit records the effect policy judged.
     const requested = (await queryAudit(join(stateDir, 'audit'), { type: 'call.requested', tool: 'resource_delete' }, { limit: 5 })).records;
-    assert.deepEqual((requested[0]?.detail as Record<string, unknown> | undefined)?.['effect'], approval.effect);
+    assert.deepEqual((requested[0] as Record<string, unknown> | undefined)?.['effect'], approval.effect);
   });
 
   it('when the effect cannot be resolved, an allow rule does not run the call: a human decides; wrong arguments are refused at once', async () => {

@@ -154,7 +154,12 @@ export class CallPipeline {
     }
     // Only valid calls reach policy and a human: unknown tools and arguments the tool's schema
     // rejects are refused here with -32602 (nothing is audited or queued for them).
-    if (request.method === 'tools/call') this.validator.check(session.server, managed?.lastConnection?.tools, name, params['arguments']);
+    if (request.method === 'tools/call') {
+      // Before the server's first handshake its tools are unknown: wait for them (forward reports
+      // a server that never comes).
+      if (managed && !managed.lastConnection) await managed.waitUntilServing(this.ctx.options.waitForServerMs ?? 10_000, extra.signal).catch(() => undefined);
+      this.validator.check(session.server, managed?.lastConnection?.tools, name, params['arguments']);
+    }
 
     const requested = this.ctx.stages().audit({ type: 'call.requested', call });
     let verdict: PolicyVerdict;

@@ -53,6 +53,7 @@ export class GitService {
   private readonly writeQueues = new Map<string, Promise<unknown>>();
   private readonly guards = new Map<string, { stamp: string; guard: RepoGuard }>();
   private hooksRoot: Promise<string> | undefined;
+  private readonly hookDirs = new Map<string, Promise<string>>();
   private readonly inheritedPath: string;
   private readonly paths = new Map<string, string>();
   private readonly userConfigFiles: readonly string[];
@@ -144,12 +145,21 @@ export class GitService {
     const root = await this.hooksRoot;
     const optIn = (this.options.hooksAllow ?? []).find((o) => o.repo === loc.toplevel);
     if (optIn === undefined || optIn.hooks.length === 0) return join(root, 'none');
-    const dir = join(root, createHash('sha256').update(loc.toplevel).digest('hex').slice(0, 16));
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir);
     const source = repoHooksSource(loc, entries);
-    for (const hook of optIn.hooks) await symlink(join(source, hook), join(dir, hook));
-    return dir;
+    // One directory per (repository, hooks source, hooks): built once, so concurrent calls never race on it.
+    const dir = join(root, createHash('sha256').update([loc.toplevel, source, ...optIn.hooks].join('\0')).digest('hex').slice(0, 16));
+    let built = this.hookDirs.get(dir);
+    if (built === undefined) {
+      built = (async () => {
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir);
+        for (const hook of optIn.hooks) await symlink(join(source, hook), join(dir, hook));
+        return dir;
+      })();
+      this.hookDirs.set(dir, built);
+      built.catch(() => this.hookDirs.delete(dir));
+    }
+    return built;
   }
 
   /** PATH without entries inside the workspace roots (or relative ones): a repository cannot ship its own `git` or `ssh`. */

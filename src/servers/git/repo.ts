@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -53,6 +54,7 @@ export class GitService {
   private readonly writeQueues = new Map<string, Promise<unknown>>();
   private readonly guards = new Map<string, { stamp: string; guard: RepoGuard }>();
   private hooksRoot: Promise<string> | undefined;
+  private hooksRootPath: string | undefined;
   private readonly hookDirs = new Map<string, Promise<string>>();
   private readonly inheritedPath: string;
   private readonly paths = new Map<string, string>();
@@ -132,6 +134,15 @@ export class GitService {
     return guard;
   }
 
+  /** Removes the server's hooks directories. Synchronous: a stdio server exits right after closing. */
+  dispose(): void {
+    const root = this.hooksRootPath;
+    this.hooksRoot = undefined;
+    this.hooksRootPath = undefined;
+    this.hookDirs.clear();
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  }
+
   /**
    * Where git looks for hooks: an empty directory the server owns (outside every repository),
    * or, for a repository a human opted in, a directory of links to exactly the hooks named.
@@ -139,6 +150,7 @@ export class GitService {
   private async hooksDir(loc: RepoLocation, entries: readonly ConfigEntry[]): Promise<string> {
     this.hooksRoot ??= (async () => {
       const dir = await mkdtemp(join(tmpdir(), 'mcpcp-git-hooks-'));
+      this.hooksRootPath = dir;
       await mkdir(join(dir, 'none'));
       return dir;
     })();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -53,6 +54,8 @@ export class GitService {
   private readonly writeQueues = new Map<string, Promise<unknown>>();
   private readonly guards = new Map<string, { stamp: string; guard: RepoGuard }>();
   private hooksRoot: Promise<string> | undefined;
+  private hooksRootPath: string | undefined;
+  private readonly hookDirs = new Map<string, Promise<string>>();
   private readonly inheritedPath: string;
   private readonly paths = new Map<string, string>();
   private readonly userConfigFiles: readonly string[];
@@ -131,6 +134,15 @@ export class GitService {
     return guard;
   }
 
+  /** Removes the server's hooks directories. Synchronous: a stdio server exits right after closing. */
+  dispose(): void {
+    const root = this.hooksRootPath;
+    this.hooksRoot = undefined;
+    this.hooksRootPath = undefined;
+    this.hookDirs.clear();
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  }
+
   /**
    * Where git looks for hooks: an empty directory the server owns (outside every repository),
    * or, for a repository a human opted in, a directory of links to exactly the hooks named.
@@ -138,18 +150,28 @@ export class GitService {
   private async hooksDir(loc: RepoLocation, entries: readonly ConfigEntry[]): Promise<string> {
     this.hooksRoot ??= (async () => {
       const dir = await mkdtemp(join(tmpdir(), 'mcpcp-git-hooks-'));
+      this.hooksRootPath = dir;
       await mkdir(join(dir, 'none'));
       return dir;
     })();
     const root = await this.hooksRoot;
     const optIn = (this.options.hooksAllow ?? []).find((o) => o.repo === loc.toplevel);
     if (optIn === undefined || optIn.hooks.length === 0) return join(root, 'none');
-    const dir = join(root, createHash('sha256').update(loc.toplevel).digest('hex').slice(0, 16));
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir);
     const source = repoHooksSource(loc, entries);
-    for (const hook of optIn.hooks) await symlink(join(source, hook), join(dir, hook));
-    return dir;
+    // One directory per (repository, hooks source, hooks): built once, so concurrent calls never race on it.
+    const dir = join(root, createHash('sha256').update([loc.toplevel, source, ...optIn.hooks].join('\0')).digest('hex').slice(0, 16));
+    let built = this.hookDirs.get(dir);
+    if (built === undefined) {
+      built = (async () => {
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir);
+        for (const hook of optIn.hooks) await symlink(join(source, hook), join(dir, hook));
+        return dir;
+      })();
+      this.hookDirs.set(dir, built);
+      built.catch(() => this.hookDirs.delete(dir));
+    }
+    return built;
   }
 
   /** PATH without entries inside the workspace roots (or relative ones): a repository cannot ship its own `git` or `ssh`. */

@@ -60,14 +60,27 @@ export interface GitServerConfig {
 
 /** The git MCP server, ready to connect to a transport. Repositories come from the client's roots. */
 export function createGitServer(config: GitServerConfig): McpServer {
-  return createToolServer({
+  let service: GitService | undefined;
+  const server = createToolServer({
     name: GIT_SERVER_NAME,
     version: GIT_SERVER_VERSION,
     instructions: INSTRUCTIONS,
     log: config.log,
     ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown }),
     ...(config.budgetBytes === undefined ? {} : { budgetBytes: config.budgetBytes }),
-    services: ({ roots }) => ({ git: new GitService(roots, config.options, config.env) }),
+    services: ({ roots }) => {
+      service = new GitService(roots, config.options, config.env);
+      return { git: service };
+    },
     tools: gitTools,
   });
+  // The server's own hooks directory lives in the temp folder: remove it when the server stops.
+  const dispose = () => service?.dispose();
+  config.shutdown?.addEventListener('abort', dispose, { once: true });
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    dispose();
+    previous?.();
+  };
+  return server;
 }

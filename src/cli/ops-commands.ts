@@ -23,7 +23,9 @@ export function degradedReasons(report: InstanceReport): string[] {
   if ('error' in report) return [`instance pid ${report.instance.pid} is not answering: ${report.error}`];
   const reasons = report.body.servers.filter((s) => s.state.kind !== 'running').map((s) => `${s.name} is ${s.state.kind}${s.lastError ? ` (${s.lastError})` : ''}`);
   for (const p of report.body.problems ?? []) reasons.push(`configuration: ${p.message}`);
-  if (report.body.audit && !report.body.audit.ok) reasons.push(`the audit log cannot be written${report.body.audit.error ? ` (${report.body.audit.error})` : ''}: calls are refused`);
+  const audit = report.body.audit;
+  if (audit?.state === 'failing') reasons.push(`the audit log cannot be written (${audit.lastError}): calls are refused`);
+  if (reasons.length === 0 && report.body.readiness && !report.body.readiness.ready) reasons.push(`not ready: ${report.body.readiness.reasons.join('; ')}`);
   return reasons;
 }
 
@@ -80,12 +82,20 @@ async function statusOnce(args: ParsedArgs, dataDir: string): Promise<number> {
     if ('error' in r) {
       process.stdout.write(`  not answering: ${r.error}\n`);
     } else {
+      const { readiness, audit } = r.body;
+      if (readiness) process.stdout.write(`  ready: ${readiness.ready ? 'yes' : `NO (${readiness.reasons.join('; ')})`}\n`);
+      if (audit?.state === 'failing') {
+        process.stdout.write(
+          `  audit: FAILING since ${new Date(audit.since).toISOString()}: ${audit.lastError}; ${audit.refusedCount} calls refused, ${audit.lostRecords} records not written so far; calls resume by themselves once it can be written\n`,
+        );
+      } else if (audit) {
+        process.stdout.write('  audit: ok\n');
+      }
       const rows = r.body.servers.map((s) => [s.name, describeStatus(s), 'pid' in s.state ? String(s.state.pid ?? '-') : '-', String(s.restarts), String(s.toolCount)]);
       const header = ['SERVER', 'STATE', 'PID', 'RESTARTS', 'TOOLS'];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
       for (const row of [header, ...rows]) process.stdout.write(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
       for (const s of r.body.servers.filter((x) => x.lastError)) process.stdout.write(`  ${s.name}: last error: ${s.lastError}\n`);
-      if (r.body.audit) process.stdout.write(`  audit log: ${r.body.audit.ok ? 'writable' : `FAILING${r.body.audit.error ? `: ${r.body.audit.error}` : ''}`}\n`);
     }
     const reasons = degradedReasons(r);
     process.stdout.write(reasons.length === 0 ? '  healthy: every enabled server is running\n' : `  degraded: ${reasons.join('; ')}\n`);

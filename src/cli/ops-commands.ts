@@ -22,7 +22,9 @@ type InstanceReport = { instance: InstanceRecord; body: StatusBody } | { instanc
 export function degradedReasons(report: InstanceReport): string[] {
   if ('error' in report) return [`instance pid ${report.instance.pid} is not answering: ${report.error}`];
   const reasons = report.body.servers.filter((s) => s.state.kind !== 'running').map((s) => `${s.name} is ${s.state.kind}${s.lastError ? ` (${s.lastError})` : ''}`);
-  for (const p of report.body.problems ?? []) reasons.push(`configuration: ${p.message}`);
+  // A problem of a server that is listed (as failed) is said once, by its state.
+  const listed = new Set(report.body.servers.map((s) => s.name));
+  for (const p of report.body.problems ?? []) if (p.server === undefined || !listed.has(p.server)) reasons.push(`configuration: ${p.message}`);
   const audit = report.body.audit;
   if (audit?.state === 'failing') reasons.push(`the audit log cannot be written (${audit.lastError}): calls are refused`);
   if (reasons.length === 0 && report.body.readiness && !report.body.readiness.ready) reasons.push(`not ready: ${report.body.readiness.reasons.join('; ')}`);

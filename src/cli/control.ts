@@ -20,12 +20,10 @@ export interface StatusBody {
   servers: ServerStatus[];
   /** Configuration entries that could not become servers. */
   problems?: Array<{ server?: string; message: string }>;
-  /** The audit log's health, when the instance reports it (`ok: false` makes the status degraded). */
-  audit?: { ok: boolean; error?: string };
-  /** The audit log's health in full (since when it fails, calls refused, records lost). */
-  auditHealth?: AuditHealth;
-  /** What `/readyz` answers. */
-  readiness?: Readiness;
+  /** The audit log's health, when the instance reports it (`failing` makes the status degraded). */
+  audit?: { state: 'ok' } | { state: 'failing'; since: number; refusedCount: number; lostRecords: number; lastError: string };
+  /** Whether the instance takes calls now (as `/readyz`), when it reports it. */
+  readiness?: { ready: boolean; reasons: readonly string[] };
   /** Proposals of the workspace that wait for a human's consent. */
   waiting?: Proposal[];
   /** Policy problems and rules kept from removed or loosened workspace files. */

@@ -169,7 +169,7 @@ async function serve(argv: string[]): Promise<number> {
     },
     logSink: (line) => process.stderr.write(`[${line.server}${line.source === 'supervisor' ? '*' : ''}] ${line.text}\n`),
     log,
-    authedRoutes: [createStatusRoute(() => ({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), problems: [...plane.problems], waiting: [...plane.waiting], policy: plane.policy.problems(), audit: { ok: plane.oversight.auditHealth.state === 'ok', ...(plane.oversight.auditHealth.state === 'failing' ? { error: plane.oversight.auditHealth.lastError } : {}) }, auditHealth: plane.oversight.auditHealth, readiness: plane.readiness(), leftovers: [...plane.leftovers] }))],
+    authedRoutes: [createStatusRoute(() => ({ pid: process.pid, port: plane.port, servers: plane.supervisor.statuses(), problems: [...plane.problems], waiting: [...plane.waiting], policy: plane.policy.problems(), audit: plane.oversight.auditHealth, readiness: plane.readiness(), leftovers: [...plane.leftovers] }))],
   });
   const approver = await ensureApproverCredential(dataDir);
   if (approver.created) {

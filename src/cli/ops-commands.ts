@@ -23,8 +23,12 @@ type InstanceReport = { instance: InstanceRecord; body: StatusBody } | { instanc
 export function degradedReasons(report: InstanceReport): string[] {
   if ('error' in report) return [`instance pid ${report.instance.pid} is not answering: ${report.error}`];
   const reasons = report.body.servers.filter((s) => s.state.kind !== 'running').map((s) => `${s.name} is ${s.state.kind}${s.lastError ? ` (${s.lastError})` : ''}`);
-  for (const p of report.body.problems ?? []) reasons.push(`configuration: ${p.message}`);
-  if (report.body.audit && !report.body.audit.ok) reasons.push(`the audit log cannot be written${report.body.audit.error ? ` (${report.body.audit.error})` : ''}: calls are refused`);
+  // A problem of a server that is listed (as failed) is said once, by its state.
+  const listed = new Set(report.body.servers.map((s) => s.name));
+  for (const p of report.body.problems ?? []) if (p.server === undefined || !listed.has(p.server)) reasons.push(`configuration: ${p.message}`);
+  const audit = report.body.audit;
+  if (audit?.state === 'failing') reasons.push(`the audit log cannot be written (${audit.lastError}): calls are refused`);
+  if (reasons.length === 0 && report.body.readiness && !report.body.readiness.ready) reasons.push(`not ready: ${report.body.readiness.reasons.join('; ')}`);
   return reasons;
 }
 
@@ -81,18 +85,20 @@ async function statusOnce(args: ParsedArgs, dataDir: string): Promise<number> {
     if ('error' in r) {
       process.stdout.write(`  not answering: ${r.error}\n`);
     } else {
+      const { readiness, audit } = r.body;
+      if (readiness) process.stdout.write(`  ready: ${readiness.ready ? 'yes' : `NO (${readiness.reasons.join('; ')})`}\n`);
+      if (audit?.state === 'failing') {
+        process.stdout.write(
+          `  audit: FAILING since ${new Date(audit.since).toISOString()}: ${audit.lastError}; ${audit.refusedCount} calls refused, ${audit.lostRecords} records not written so far; calls resume by themselves once it can be written\n`,
+        );
+      } else if (audit) {
+        process.stdout.write('  audit: ok\n');
+      }
       const rows = r.body.servers.map((s) => [s.name, describeStatus(s), 'pid' in s.state ? String(s.state.pid ?? '-') : '-', String(s.restarts), String(s.toolCount)]);
       const header = ['SERVER', 'STATE', 'PID', 'RESTARTS', 'TOOLS'];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
       for (const row of [header, ...rows]) process.stdout.write(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
       for (const s of r.body.servers.filter((x) => x.lastError)) process.stdout.write(`  ${s.name}: last error: ${s.lastError}\n`);
-      const a = r.body.auditHealth;
-      if (a?.state === 'failing') {
-        process.stdout.write(`  audit log: FAILING since ${new Date(a.since).toISOString()}: ${a.lastError}; ${a.refusedCount} calls refused, ${a.lostRecords} records not written so far; calls resume by themselves once it can be written\n`);
-      } else if (r.body.audit) {
-        process.stdout.write(`  audit log: ${r.body.audit.ok ? 'writable' : `FAILING${r.body.audit.error ? `: ${r.body.audit.error}` : ''}`}\n`);
-      }
-      if (r.body.readiness && !r.body.readiness.ready) process.stdout.write(`  not ready: ${r.body.readiness.reasons.join('; ')}\n`);
       for (const s of r.body.servers) if (s.state.kind === 'stopped' && s.state.reason) process.stdout.write(`  ${s.name}: ${s.state.reason}\n`);
       for (const p of r.body.waiting ?? []) {
         if (p.kind === 'device') process.stdout.write(`  device ${p.name} (${p.destination ?? ''}): waiting for consent: mcpcp consent grant ${p.id}\n`);

@@ -222,7 +222,7 @@ export function describeApproval(a: ApprovalView, mode: 'summary' | 'full'): str
   const lines = [
     `${visible(a.id)}  ${visible(a.tool)} on ${visible(a.server)}  (${a.kind}; asked by ${client}; expires ${new Date(a.expiresAt).toISOString()})`,
     `  why: ${visible(a.reason)}`,
-    ...(a.effect ? ['  changes (resolved by the server; the call is refused if this changes before it runs):', ...formatEffect(a.effect).map((l) => `    ${l}`)] : []),
+    ...(a.effect ? [`  ${a.kind === 'tool' ? 'changes' : 'reads'} (resolved by the server${a.kind === 'tool' ? '; the call is refused if this changes before it runs' : ''}):`, ...formatEffect(a.effect).map((l) => `    ${l}`)] : []),
     `  arguments (flags first${a.secretPaths?.length ? '; ⚠ marks values that look like secrets: they run as shown' : ''}):`,
     ...cut(argLines, mode === 'summary' ? 40 : Infinity, a.id),
     `  digest: ${visible(a.digest)}`,

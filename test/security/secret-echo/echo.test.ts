@@ -112,7 +112,7 @@ describe('secret echo: nothing a server received as a secret goes back to the ag
     const store = new FileSecretStore(dir, {});
     await store.set('api', SECRET);
     await store.set('other', 'never-given-to-it');
-    const config = configSchema.parse({ servers: { up: { command: 'node', args: ['--token=${secret:api}'], env: { A: 'x-${secret:api}', B: '${env:HOME}' } } } });
+    const config = configSchema.parse({ servers: { up: { command: 'node', args: ['--token=${secret:api}'], allowSecretInArgs: true, env: { A: 'x-${secret:api}', B: '${env:HOME}' } } } });
     const { specs } = resolveServerSpecs(config, { serversDir: dir, nodePath: process.execPath, runAsNode: false, env: { HOME: '/home/x' }, secrets: store, workspaceTrusted: true, defaultCwd: dir, rootPaths: [dir], stateDir: dir });
     const up = specs.find((s) => s.name === 'up')!;
     assert.deepEqual(up.secretValues?.(), []);

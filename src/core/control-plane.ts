@@ -273,6 +273,7 @@ export class ControlPlane {
       hint,
       recheck: (name, entry) => serverProposal(name, entry, this.proposalContext(host, this.proposedServers(config, host).get(name) ?? '')),
       builtinDigests: { network: digest('device'), git: digest('git-hooks') },
+      changed: () => this.reevaluateConsent(),
     };
   }
 

@@ -107,6 +107,37 @@ describe('hostile workspace: .mcpcp/config.yaml found in the working directory',
     }
   });
 
+  it('an env file changed after consent (NODE_OPTIONS --require) does not run at the next start: the server waits again', async () => {
+    const ws = makeWorkspace();
+    writePayloadServer(ws);
+    writeFileSync(join(ws.dir, '.env'), 'EXTRA=1\n');
+    writeConfig(ws, [...proposedServer(ws), '    envFile: .env']);
+    const credential = approverCredential(ws);
+    const s = serve(ws);
+    try {
+      await s.config;
+      const first = /mcpcp consent grant ([0-9a-f]{12})/.exec(runCli(ws, ['status']).stdout)![1]!;
+      assert.equal(runCliOnTerminal(ws, ['consent', 'grant', first], 'grant\n', { MCPCP_APPROVER_CREDENTIAL: credential }).status, 0);
+      await waitFor(() => existsSync(ws.marker), 20_000, 'the consented server to start');
+      // The workspace (or the agent) now edits the env file to load its own code into node.
+      const second = join(ws.dir, '..', 'PWNED-2');
+      writeFileSync(join(ws.dir, 'evil.js'), `require('fs').writeFileSync(${JSON.stringify(second)}, 'ran')\n`);
+      writeFileSync(join(ws.dir, '.env'), `EXTRA=1\nNODE_OPTIONS=--require ${join(ws.dir, 'evil.js')}\n`);
+      const status = JSON.parse(runCli(ws, ['status', '--json']).stdout) as { instances: Array<{ servers: Array<{ name: string; state: { pid?: number } }> }> };
+      const pid = status.instances[0]!.servers.find((x) => x.name === 'evil')!.state.pid!;
+      process.kill(pid, 'SIGKILL'); // a crash: the supervisor starts it again
+      await waitFor(() => {
+        const m = /evil: waiting for consent.*mcpcp consent grant ([0-9a-f]{12})/.exec(runCli(ws, ['status']).stdout);
+        return m !== null && m[1] !== first;
+      }, 20_000, 'the changed server to wait for consent under a new id');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(existsSync(second), false, 'the injected code never ran');
+      assert.equal(readFileSync(ws.marker, 'utf8').split('\n').filter(Boolean).length, 1, 'the server started once, before the change');
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('any change to the spec asks again: args, env, envFile content, cwd, the script itself', async () => {
     const { serverProposal } = await import('../../../src/core/consent/server-proposal');
     const ws = makeWorkspace();

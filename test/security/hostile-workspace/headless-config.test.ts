@@ -3,6 +3,8 @@
 // and a proposed server runs only after a human consents (approver credential, on a terminal).
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -104,6 +106,29 @@ describe('hostile workspace: .mcpcp/config.yaml found in the working directory',
       await client.close();
     } finally {
       await s.stop();
+    }
+  });
+
+  it('a proposed remote server (url + a header with the secret) is not contacted before consent', async () => {
+    const seen: string[] = [];
+    const listener = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers['authorization'] ?? ''}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    const ws = makeWorkspace();
+    writeConfig(ws, ['servers:', '  git: { enabled: false }', '  remote:', `    url: http://127.0.0.1:${port}/mcp`, '    headers: { Authorization: "Bearer ${secret:api-key}" }']);
+    const s = serve(ws);
+    try {
+      await s.config;
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(seen, [], 'nothing reached the URL the workspace named');
+      assert.match(runCli(ws, ['status']).stdout, /remote: waiting for consent/);
+      assert.match(runCli(ws, ['consent', 'list']).stdout, new RegExp(`connects to: http://127\\.0\\.0\\.1:${port}/mcp[\\s\\S]*receives secrets: api-key`));
+    } finally {
+      await s.stop();
+      listener.close();
     }
   });
 

@@ -38,8 +38,8 @@ describe('hostile workspace: .mcpcp/config.yaml found in the working directory',
       { lines: ['roots: [".", ".."]'], key: /"roots\[1\]"/ },
       { lines: ['servers:', '  git: { env: { GIT_SSH_COMMAND: "touch PWNED" } }'], key: /"servers\.git\.env"/ },
       { lines: ['servers:', '  git: { passEnv: ["AWS_SECRET_ACCESS_KEY"] }'], key: /"servers\.git\.passEnv"/ },
-      { lines: ['servers:', '  evil: { command: "node", timeoutMs: 99999999 }'], key: /"servers\.evil\.timeoutMs"/ },
-      { lines: ['servers:', '  evil: { command: "node", adoptedFrom: { file: "x", name: "y" } }'], key: /"servers\.evil\.adoptedFrom"/ },
+      { lines: ['servers:', '  evil: { command: "node", allowSecretInArgs: true }'], key: /"servers\.evil\.allowSecretInArgs"/ },
+      { lines: ['servers:', '  git: { timeoutMs: 99999999 }'], key: /"servers\.git\.timeoutMs"/ },
       { lines: ['policy: { readOnlyMode: false }', 'telemetry: { enabled: true }'], key: /"telemetry"/ },
       { lines: ['team: { approvers: ["mallory"] }'], key: /"team"/ },
     ];
@@ -178,6 +178,7 @@ describe('hostile workspace: .mcpcp/config.yaml found in the working directory',
       { ...base, cwd: '..' },
       { ...base, passEnv: ['AWS_SECRET_ACCESS_KEY'] },
       { ...base, command: 'sh' },
+      { ...base, timeoutMs: 86_400_000 },
     ];
     for (const v of variants) assert.notEqual((await serverProposal('evil', v, ctx)).hash, first.hash, JSON.stringify(v));
     writeFileSync(join(ws.dir, '.env'), 'A=2\n');

@@ -74,6 +74,8 @@ export class ControlPlane {
   private waitingList: Proposal[] = [];
   private readonly inventoryWatchers = new Map<string, FSWatcher>();
   private consentQueue: Promise<void> = Promise.resolve();
+  /** Set by `stop`: a consent re-evaluation still queued must not start servers afterwards. */
+  private stopping = false;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
@@ -192,6 +194,7 @@ export class ControlPlane {
     }
     const redactor = this.redactor;
     const consent = await this.evaluateConsent(config, host);
+    if (this.stopping) return;
     const { specs, problems } = resolveServerSpecs(config, {
       ...host,
       workspaceDefined: new Set([...consent.granted.keys(), ...consent.waiting.keys(), ...(host.workspaceDefined ?? [])]),
@@ -208,6 +211,7 @@ export class ControlPlane {
 
   /** Grants changed, or a workspace inventory: proposals are evaluated again (serially). */
   private reevaluateConsent(): void {
+    if (this.stopping) return;
     this.consentQueue = this.consentQueue.then(() => this.applyConfig(this.config, this.host)).catch((err: unknown) => this.options.log?.(`consent: ${String(err)}`));
   }
 
@@ -337,6 +341,7 @@ export class ControlPlane {
 
   /** Rejects pending approvals, stops every child (staged, within about 3 s) and the gateway, closes the audit log. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
     await this.oversightImpl?.close().catch(() => undefined);

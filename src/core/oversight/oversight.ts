@@ -225,7 +225,7 @@ export class Oversight implements OversightStages, UiBackend {
    * are counted in its health and listed in the `audit.write-resumed` record, not logged one by one.
    */
   async audit(event: PipelineEvent): Promise<void> {
-    const record = toAuditEvent(event, this.options.redactor);
+    const record = toAuditEvent(event);
     if (event.type === 'call.requested' || event.type === 'policy.decided') {
       const health = await this.auditHealthNow();
       if (health.state === 'failing') {
@@ -426,7 +426,7 @@ function withoutDryRun(args: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
+function toAuditEvent(event: PipelineEvent): AuditEvent {
   if (event.type === 'server.request') {
     return {
       type: event.method === 'sampling/createMessage' ? 'sampling.requested' : event.method === 'elicitation/create' ? 'elicitation.requested' : 'config.changed',

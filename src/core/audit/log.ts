@@ -6,6 +6,7 @@ import { Emitter, type Event } from '../events';
 import type { Redactor } from '../redact';
 import { defaultCheckpointDir, readCheckpoint, signCheckpoint, writeCheckpoint, type AuditManifestEntry } from './checkpoint';
 import { INSTANCE_ID_RE, auditFileName, listAuditFiles, lockFileName, quarantineFileName, readLines, syncDir, type AuditFileRef } from './files';
+import { maskArgs } from './args';
 import { auditMac, type AuditKeyring } from './keys';
 import { GENESIS_HASH, auditEventSchema, type AuditEvent } from './record';
 
@@ -19,7 +20,7 @@ export interface AuditLogOptions {
    * give each VS Code window its own id (e.g. try `vscode-1`, `vscode-2`… until one opens).
    */
   readonly instanceId: string;
-  /** Applied to every event before it is signed and written (`args`: known secret values only). */
+  /** Applied to every event before it is signed and written (`args`: see `maskArgs`). */
   readonly redactor: Redactor;
   /** The keys that sign records and checkpoints (see `keys.ts`); records use the current one. */
   readonly keys: AuditKeyring;
@@ -133,7 +134,7 @@ interface Failure {
  *   in another folder, so edits, cut-off ends and deleted files are found by `verifyAudit`. A key
  *   change is an `audit.key-rotated` record (at open, or `rotateKey`).
  * - Redaction: the event goes through the redactor before anything is signed or written; `args`
- *   (a call's policy inputs) only loses the secret values the control plane knows.
+ *   (a call's policy inputs) only loses known secret values and credential shapes (`maskArgs`).
  * - Rotation: before a record would take a file past `maxFileBytes`, a new file with the next index
  *   starts; the chain simply continues (its first record's `prev` is the last record's `hash`).
  * - Crash repair: at open, bytes after the last complete, parseable line of the instance's newest
@@ -408,7 +409,7 @@ export class AuditLog {
     const { args, ...rest } = event;
     const redacted = this.redactor.redactRecord(rest);
     redacted.type = event.type;
-    if (args !== undefined) redacted.args = this.redactor.redactKnown(args);
+    if (args !== undefined) redacted.args = maskArgs(args, this.redactor);
     const checked = auditEventSchema.safeParse(redacted);
     if (!checked.success) {
       const issue = checked.error.issues[0];

@@ -71,7 +71,8 @@ const eventShape = {
   /**
    * The policy inputs of a call (on `call.requested`, `resource.read`, `prompt.get`), kept so a
    * what-if run can evaluate them again: the arguments exactly as sent, with only the secret values
-   * the control plane knows masked (no patterns, no key names)...
+   * the control plane knows and distinctive credential shapes masked (no key names, no free-text
+   * `key: value` pattern; see `maskArgs`)...
    */
   args: z.record(z.string(), z.unknown()).optional(),
   /** ...the call's declared effect (normalised by the tool; absent when it declares none)... */

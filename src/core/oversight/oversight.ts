@@ -106,7 +106,7 @@ export class Oversight implements OversightStages, UiBackend {
   // ---- Pipeline stages -----------------------------------------------------------------------
 
   async policy(call: GatewayCall): Promise<PolicyVerdict> {
-    const health = await this.auditHealthNow();
+    const health = this.options.audit.health.state === 'ok' ? this.options.audit.health : await this.auditHealthNow();
     if (health.state === 'failing') {
       this.options.audit.noteRefused();
       if (this.refusedCalls.size < 100_000) this.refusedCalls.add(call.id);
@@ -224,20 +224,21 @@ export class Oversight implements OversightStages, UiBackend {
    * returns. Other records (`call.failed`, server requests) never reject: while the log fails they
    * are counted in its health and listed in the `audit.write-resumed` record, not logged one by one.
    */
-  async audit(event: PipelineEvent): Promise<void> {
+  audit(event: PipelineEvent): Promise<void> {
     const record = toAuditEvent(event);
     if (event.type === 'call.requested' || event.type === 'policy.decided') {
-      const health = await this.auditHealthNow();
-      if (health.state === 'failing') {
-        throw new ControlPlaneError('AUDIT_WRITE_FAILED', `the audit log cannot be written: ${health.lastError}`);
-      }
-      return this.write(record);
+      // Appended at once while the log is fine, so records keep the order of the calls here.
+      if (this.options.audit.health.state === 'ok') return this.write(record);
+      return this.auditHealthNow().then((health) => {
+        if (health.state === 'failing') throw new ControlPlaneError('AUDIT_WRITE_FAILED', `the audit log cannot be written: ${health.lastError}`);
+        return this.write(record);
+      });
     }
     if (event.type === 'call.completed') return this.write(record);
     // The refusal of a call refused for the audit itself is in the refusal count.
     if (event.type === 'call.failed' && this.refusedCalls.has(event.call.id)) {
       this.refusedCalls.delete(event.call.id);
-      if (this.options.audit.health.state === 'failing') return;
+      if (this.options.audit.health.state === 'failing') return Promise.resolve();
     }
     return this.write(record).catch((err: unknown) => {
       if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_WRITE_FAILED')) throw err;

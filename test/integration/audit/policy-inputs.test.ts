@@ -7,7 +7,7 @@ import { queryAudit } from '../../../src/core/audit';
 import { connectClient, startPlane } from '../../helpers/fixture-plane';
 
 describe('audit: policy inputs of a call', () => {
-  it('call.requested carries args (known secrets masked, nothing else), annotations and principal', async (t) => {
+  it('call.requested carries args (known secrets and credential shapes masked, nothing else), annotations and principal', async (t) => {
     const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: {} });
     t.after(() => plane.stop());
     await plane.supervisor.get('fx')!.waitUntilServing(10_000);
@@ -16,14 +16,15 @@ describe('audit: policy inputs of a call', () => {
     const tools = (await client.listTools()).tools;
     const echo = tools.find((x) => x.name === 'echo');
     assert.ok(echo !== undefined);
-    // The gateway token is a secret the control plane knows; the other two only look like secrets.
-    const text = `token ${plane.gateway.token}; password=hunter2hunter2 AKIAIOSFODNN7EXAMPLE`;
+    // The gateway token is a secret the control plane knows; the AWS key id has a credential's
+    // shape; "password: owned by ops" only looks like a pair and must stay as it was (replay).
+    const text = `token ${plane.gateway.token}; AKIAIOSFODNN7EXAMPLE; password: owned by ops; password=hunter2`;
     await client.callTool({ name: 'echo', arguments: { text } });
 
     const { records } = await queryAudit(join(plane.stateDir!, 'audit'), { type: 'call.requested', tool: 'echo' });
     const r = records[0];
     assert.ok(r !== undefined, 'the request is recorded');
-    assert.deepEqual(r.args, { text: 'token [REDACTED]; password=hunter2hunter2 AKIAIOSFODNN7EXAMPLE' }, 'only the known secret is masked');
+    assert.deepEqual(r.args, { text: 'token [REDACTED]; [REDACTED]; password: owned by ops; password=hunter2' }, 'known secrets and credential shapes masked, nothing else');
     assert.ok(!JSON.stringify(r).includes(plane.gateway.token), 'the token appears nowhere in the record');
     assert.deepEqual(r.principal?.client, { name: 'policy-inputs', version: '2.0' });
     assert.match(r.principal?.session ?? '', /.+/);

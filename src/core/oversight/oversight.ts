@@ -52,8 +52,6 @@ export class Oversight implements OversightStages, UiBackend {
   private readonly changed = new Emitter<void>();
   readonly onDidChange: Event<void> = this.changed.event;
   private readonly disposables: Array<{ dispose(): void }> = [];
-  /** Calls refused while the audit log fails: their own records are not counted as lost. */
-  private readonly refusedCalls = new Set<string>();
   private closed = false;
   private recentCache: { windowMs: number; at: number; records: readonly AuditRecord[] } | undefined;
   private recentDirty = true;
@@ -244,6 +242,9 @@ export class Oversight implements OversightStages, UiBackend {
       if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_WRITE_FAILED')) throw err;
     });
   }
+
+  /** Calls refused while the audit log fails: their own records are not counted as lost. */
+  private readonly refusedCalls = new Set<string>();
 
   /** Whether the audit log can be written: `ok`, or `failing` with since, refused calls, records lost, last error. */
   get auditHealth(): AuditHealth {

@@ -46,6 +46,14 @@ describe('audit key ring', () => {
     assert.throws(() => parseAuditKeyring('{"format":"other"}', 'x'), /not valid/);
   });
 
+  it('first starts at the same time end up with one key ring', async (t) => {
+    const data = dirname(tempDir(t));
+    const file = defaultAuditKeyFile(data);
+    const rings = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateAuditKeyring(fileAuditKeyStorage(file))));
+    assert.equal(new Set(rings.map((r) => r.current)).size, 1, 'every starter uses the same key');
+    assert.equal(parseAuditKeyring(readFileSync(file, 'utf8'), file).current, rings[0]?.current, 'and it is the stored one');
+  });
+
   it('rotation keeps the old keys', async (t) => {
     const data = dirname(tempDir(t));
     const storage = fileAuditKeyStorage(defaultAuditKeyFile(data));

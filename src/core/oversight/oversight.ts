@@ -246,6 +246,11 @@ export class Oversight implements OversightStages, UiBackend {
   /** Calls refused while the audit log fails: their own records are not counted as lost. */
   private readonly refusedCalls = new Set<string>();
 
+  /** Fires when the audit log stops or starts being writable (once each way, never per call). */
+  get onDidChangeAuditHealth(): Event<AuditHealth> {
+    return this.options.audit.onDidChangeHealth;
+  }
+
   /** Whether the audit log can be written: `ok`, or `failing` with since, refused calls, records lost, last error. */
   get auditHealth(): AuditHealth {
     return this.options.audit.health;

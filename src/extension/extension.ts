@@ -109,6 +109,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     log: (message) => output.info(message),
   });
   running = { plane, disposables };
+  // A full disk is a state the human should see: calls are refused until the log can be written.
+  disposables.push(
+    plane.oversight.onDidChangeAuditHealth((health) => {
+      if (health.state === 'failing') {
+        void vscode.window.showWarningMessage(`MCP Control Plane: the audit log cannot be written (${health.lastError}). Tool calls are refused until it can; they resume by themselves once there is space again.`);
+      } else if (health.resumed) {
+        void vscode.window.showInformationMessage(`MCP Control Plane: the audit log is writable again; ${health.resumed.refusedCount} calls were refused meanwhile (recorded in the log).`);
+      }
+    }),
+  );
   output.info(`gateway on 127.0.0.1:${plane.port}`);
 
   // ---- MCP server definitions for VS Code's chat ---------------------------------------------

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ControlPlaneError, errorMessage } from '../errors';
@@ -28,6 +28,8 @@ export interface AuditKeyStorage {
   readonly where: string;
   read(): Promise<string | undefined>;
   write(text: string): Promise<void>;
+  /** Stores `text` only if nothing is stored yet, atomically; false when something was. */
+  create?(text: string): Promise<boolean>;
 }
 
 export const AUDIT_KEYRING_FORMAT = 'mcpcp-audit-keys/1';
@@ -101,8 +103,16 @@ export async function loadOrCreateAuditKeyring(storage: AuditKeyStorage): Promis
   const text = await storage.read();
   if (text !== undefined) return parseAuditKeyring(text, storage.where);
   const ring = newAuditKeyring();
-  await storage.write(serializeAuditKeyring(ring));
-  return ring;
+  // Two first starts at once (two windows, two serves) must end up with one key ring: the one
+  // stored first wins and both use it (nothing is signed before this returns).
+  if (storage.create !== undefined) {
+    if (await storage.create(serializeAuditKeyring(ring))) return ring;
+  } else {
+    await storage.write(serializeAuditKeyring(ring));
+  }
+  const stored = await storage.read();
+  if (stored === undefined) throw new ControlPlaneError('AUDIT_KEY_UNREADABLE', `the audit key ring written to ${storage.where} cannot be read back`);
+  return parseAuditKeyring(stored, storage.where);
 }
 
 /** Adds a fresh current key to the stored keyring (creating it if absent). Writers switch at their next open. */
@@ -146,7 +156,39 @@ export function fileAuditKeyStorage(path: string): AuditKeyStorage {
     async write(text) {
       await writeOwnerOnly(path, text);
     },
+    async create(text) {
+      return createOwnerOnly(path, text);
+    },
   };
+}
+
+/** Like `writeOwnerOnly`, but only when `path` does not exist yet (a hard link is atomic): false if it did. */
+async function createOwnerOnly(path: string, text: string): Promise<boolean> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await open(tmp, 'wx', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+  return true;
 }
 
 /** A keyring kept as one secret of a `SecretStore` (VS Code SecretStorage). */
@@ -158,7 +200,7 @@ export function secretStoreAuditKeyStorage(store: { get(name: string): Promise<s
 export async function writeOwnerOnly(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${Date.now()}-${process.pid}.tmp`);
+  const tmp = join(dir, `.${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   try {
     const handle = await open(tmp, 'wx', 0o600);
     try {

@@ -19,7 +19,7 @@ export interface AuditLogOptions {
    * give each VS Code window its own id (e.g. try `vscode-1`, `vscode-2`… until one opens).
    */
   readonly instanceId: string;
-  /** Applied to every event before it is signed and written (`args`: known secret values only). */
+  /** Applied to every event before it is signed and written, `args` included. */
   readonly redactor: Redactor;
   /** The keys that sign records and checkpoints (see `keys.ts`); records use the current one. */
   readonly keys: AuditKeyring;
@@ -133,7 +133,7 @@ interface Failure {
  *   in another folder, so edits, cut-off ends and deleted files are found by `verifyAudit`. A key
  *   change is an `audit.key-rotated` record (at open, or `rotateKey`).
  * - Redaction: the event goes through the redactor before anything is signed or written; `args`
- *   (a call's policy inputs) only loses the secret values the control plane knows.
+ *   (a call's policy inputs) goes through it too: secrets never reach the audit.
  * - Rotation: before a record would take a file past `maxFileBytes`, a new file with the next index
  *   starts; the chain simply continues (its first record's `prev` is the last record's `hash`).
  * - Crash repair: at open, bytes after the last complete, parseable line of the instance's newest

@@ -70,8 +70,9 @@ const eventShape = {
   error: z.string().optional(),
   /**
    * The policy inputs of a call (on `call.requested`, `resource.read`, `prompt.get`), kept so a
-   * what-if run can evaluate them again: the arguments exactly as sent, with only the secret values
-   * the control plane knows masked (no patterns, no key names)...
+   * what-if run can evaluate them again: the arguments as sent, through the audit's redactor
+   * (known secret values, credential shapes, sensitive key names become `[REDACTED]`; a what-if
+   * run treats a masked value a rule needs as undecidable)...
    */
   args: z.record(z.string(), z.unknown()).optional(),
   /** ...the call's declared effect (normalised by the tool; absent when it declares none)... */

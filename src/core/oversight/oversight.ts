@@ -59,9 +59,6 @@ export class Oversight implements OversightStages, UiBackend {
   private readonly disposables: Array<{ dispose(): void }> = [];
   /** Calls waiting in `approve`, per client session (bounded by approvals.maxPendingPerSession). */
   private readonly waitingBySession = new Map<string, number>();
-  private auditFailure: string | undefined;
-  /** Calls refused while the audit log fails: their own records are not counted as lost. */
-  private readonly refusedCalls = new Set<string>();
   private closed = false;
   private recentCache: { windowMs: number; at: number; records: readonly AuditRecord[] } | undefined;
   private recentDirty = true;
@@ -114,7 +111,7 @@ export class Oversight implements OversightStages, UiBackend {
   // ---- Pipeline stages -----------------------------------------------------------------------
 
   async policy(call: GatewayCall): Promise<PolicyVerdict> {
-    const health = await this.auditHealthNow();
+    const health = this.options.audit.health.state === 'ok' ? this.options.audit.health : await this.auditHealthNow();
     if (health.state === 'failing') {
       this.options.audit.noteRefused();
       if (this.refusedCalls.size < 100_000) this.refusedCalls.add(call.id);
@@ -269,26 +266,35 @@ export class Oversight implements OversightStages, UiBackend {
    * returns. Other records (`call.failed`, server requests) never reject: while the log fails they
    * are counted in its health and listed in the `audit.write-resumed` record, not logged one by one.
    */
-  async audit(event: PipelineEvent): Promise<void> {
+  audit(event: PipelineEvent): Promise<void> {
     // A server reading the host's roots changes nothing (it is answered from the host, never a client).
-    if (event.type === 'server.request' && event.method === 'roots/list') return;
-    const record = toAuditEvent(event, this.options.redactor);
+    if (event.type === 'server.request' && event.method === 'roots/list') return Promise.resolve();
+    const record = toAuditEvent(event);
     if (event.type === 'call.requested' || event.type === 'policy.decided') {
-      const health = await this.auditHealthNow();
-      if (health.state === 'failing') {
-        throw new ControlPlaneError('AUDIT_WRITE_FAILED', `the audit log cannot be written: ${health.lastError}`);
-      }
-      return this.write(record);
+      // Appended at once while the log is fine, so records keep the order of the calls here.
+      if (this.options.audit.health.state === 'ok') return this.write(record);
+      return this.auditHealthNow().then((health) => {
+        if (health.state === 'failing') throw new ControlPlaneError('AUDIT_WRITE_FAILED', `the audit log cannot be written: ${health.lastError}`);
+        return this.write(record);
+      });
     }
     if (event.type === 'call.completed') return this.write(record);
     // The refusal of a call refused for the audit itself is in the refusal count.
     if (event.type === 'call.failed' && this.refusedCalls.has(event.call.id)) {
       this.refusedCalls.delete(event.call.id);
-      if (this.options.audit.health.state === 'failing') return;
+      if (this.options.audit.health.state === 'failing') return Promise.resolve();
     }
     return this.write(record).catch((err: unknown) => {
       if (!(err instanceof ControlPlaneError && err.code === 'AUDIT_WRITE_FAILED')) throw err;
     });
+  }
+
+  /** Calls refused while the audit log fails: their own records are not counted as lost. */
+  private readonly refusedCalls = new Set<string>();
+
+  /** Fires when the audit log stops or starts being writable (once each way, never per call). */
+  get onDidChangeAuditHealth(): Event<AuditHealth> {
+    return this.options.audit.onDidChangeHealth;
   }
 
   /** Whether the audit log can be written: `ok`, or `failing` with since, refused calls, records lost, last error. */
@@ -482,7 +488,7 @@ function withoutDryRun(args: Record<string, unknown>): Record<string, unknown> {
   return dryRun === true ? { ...rest, dryRun } : rest;
 }
 
-function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
+function toAuditEvent(event: PipelineEvent): AuditEvent {
   if (event.type === 'server.request') {
     return {
       type: event.method === 'sampling/createMessage' ? 'sampling.requested' : event.method === 'elicitation/create' ? 'elicitation.requested' : 'config.changed',
@@ -512,7 +518,7 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
         ...(effect !== undefined ? { effect } : {}),
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
         principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
-        ...(effect === undefined && call.effectProblem !== undefined ? { detail: { effectProblem: redactor.redactString(call.effectProblem) } } : {}),
+        ...(effect === undefined && call.effectProblem !== undefined ? { detail: { effectProblem: call.effectProblem } } : {}),
       };
     }
     case 'policy.decided':

@@ -5,6 +5,8 @@ import { resolveServerSpecs, type HostEnvironment, type SpecProblem } from './co
 import { ControlPlaneError } from './errors';
 import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
+import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
+import { expandReferences } from './secrets/secret-store';
 import { openOversight, type Oversight } from './oversight/oversight';
 import { LayeredPolicy, WORKSPACE_POLICY_FILE } from './oversight/policy-source';
 import { Redactor } from './redact';
@@ -55,6 +57,7 @@ export class ControlPlane {
   private problemsList: SpecProblem[] = [];
   private host: HostEnvironment;
   private config: Config;
+  private notifier: { notifier: Notifier; watch: { dispose(): void }; key: string } | undefined;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
@@ -103,6 +106,7 @@ export class ControlPlane {
     });
     plane.gateway.setStages(plane.oversightImpl);
     plane.policy.onDidChange((source) => plane.oversightImpl?.configChanged(source, { problems: plane.policy.problems() }));
+    plane.configureNotifications(options.config);
     const routes = typeof options.publicRoutes === 'function' ? options.publicRoutes(plane) : (options.publicRoutes ?? []);
     plane.gateway.addPublicRoutes(routes);
     try {
@@ -160,6 +164,7 @@ export class ControlPlane {
     this.config = config;
     this.host = host;
     if (changed) {
+      this.configureNotifications(config);
       await this.applyPolicy(config);
       this.oversightImpl?.configChanged('configuration', { servers: Object.keys(config.servers) });
     }
@@ -174,6 +179,46 @@ export class ControlPlane {
     this.problemsList = problems;
     for (const p of problems) this.options.log?.(`configuration: ${p.message}`);
     await this.supervisor.apply(specs, config.supervisor);
+  }
+
+  /** Delivery state of each notification channel: queued, delivered, failed, dropped, last error. */
+  notificationStatus(): ChannelStatus[] {
+    return this.notifier?.notifier.status() ?? [];
+  }
+
+  /**
+   * (Re)builds the notifier when its configuration changed. Channels come from operator
+   * configuration only: a workspace `.mcpcp/config.yaml` could otherwise send approvals and
+   * arguments to a receiver of its choosing, so its `notifications` are ignored.
+   */
+  private configureNotifications(config: Config): void {
+    let settings: NotificationsConfig = config.notifications;
+    if (this.options.policyLayer === 'workspace' && Object.keys(settings.channels).length > 0) {
+      this.options.log?.('notifications: ignored in a workspace configuration file; configure channels in user settings or a --config file');
+      settings = { ...settings, channels: {} };
+    }
+    const key = JSON.stringify(settings);
+    if (this.notifier?.key === key) return;
+    this.notifier?.watch.dispose();
+    this.notifier?.notifier.close();
+    this.notifier = undefined;
+    if (Object.keys(settings.channels).length === 0) return;
+    const notifier = new Notifier({
+      config: settings,
+      resolveSecret: (reference) =>
+        expandReferences(reference, { secrets: this.host.secrets, env: {}, onSecret: (value) => this.redactor.addSecret(value) }),
+      redact: (text) => this.redactor.redactString(text),
+      redactDeep: (value) => this.redactor.redact(value),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+    const oversight = this.oversightImpl;
+    const watch = watchNotifySources((event) => notifier.publish(event), {
+      supervisor: this.supervisor,
+      ...(oversight ? { approvals: oversight.store, onAuditFailure: oversight.onDidFailAudit } : {}),
+      onPolicyChange: this.policy.onDidChange,
+      policyProblems: () => this.policy.problems(),
+    }, { downAfterMs: settings.downAfterMs });
+    this.notifier = { notifier, watch, key };
   }
 
   /** Client configuration in VS Code's mcp.json shape, for every supervised server. */
@@ -193,6 +238,9 @@ export class ControlPlane {
 
   /** Rejects pending approvals, stops every child (staged, within about 3 s) and the gateway, closes the audit log. */
   async stop(): Promise<void> {
+    // Stopping is not an outage: no alerts for the servers this stop ends.
+    this.notifier?.watch.dispose();
+    this.notifier?.notifier.close();
     this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
     await this.oversightImpl?.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notificationsConfigSchema } from '../notify/config';
 import { policyRulesSchema } from '../policy/schema';
 
 /**
@@ -130,6 +131,7 @@ export const configSchema = z
       .record(serverNameSchema, serverConfigSchema)
       .default({})
       .describe('Servers by name. Built-in servers (git) need no entry; an entry with `command` adds a stdio server.'),
+    notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),
   })
   .strict();
 

@@ -51,6 +51,9 @@ export class Oversight implements OversightStages, UiBackend {
   readonly store: ApprovalStore;
   private readonly changed = new Emitter<void>();
   readonly onDidChange: Event<void> = this.changed.event;
+  private readonly auditFailed = new Emitter<string>();
+  /** Fires the error when the audit log stops accepting writes (once, as calls are refused from then on). */
+  readonly onDidFailAudit: Event<string> = this.auditFailed.event;
   private readonly disposables: Array<{ dispose(): void }> = [];
   private auditFailure: string | undefined;
   private closed = false;
@@ -234,6 +237,7 @@ export class Oversight implements OversightStages, UiBackend {
       if (!this.auditFailure) {
         this.auditFailure = errorMessage(err);
         this.options.log?.(`audit log failed: ${this.auditFailure}; every call is refused from now on`);
+        this.auditFailed.fire(this.auditFailure);
       }
       throw err;
     }

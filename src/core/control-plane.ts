@@ -7,9 +7,12 @@ import { Gateway, type HostRoot, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
 import { expandReferences } from './secrets/secret-store';
+import { isServing } from './supervisor/state';
+import { startTelemetry, type Telemetry } from './telemetry';
 import { openOversight, type Oversight } from './oversight/oversight';
 import { LayeredPolicy, WORKSPACE_POLICY_FILE } from './oversight/policy-source';
 import { Redactor } from './redact';
+import type { ServerSpec } from './supervisor/managed-server';
 import type { LogSink } from './supervisor/server-log';
 import { Supervisor } from './supervisor/supervisor';
 
@@ -57,6 +60,7 @@ export class ControlPlane {
   private problemsList: SpecProblem[] = [];
   private host: HostEnvironment;
   private config: Config;
+  private telemetryImpl: Telemetry | undefined;
   private notifier: { notifier: Notifier; watch: { dispose(): void }; key: string } | undefined;
 
   private constructor(private readonly options: ControlPlaneOptions) {
@@ -69,6 +73,7 @@ export class ControlPlane {
       roots: options.roots,
       metrics: this.metrics,
       publicRoutes: [],
+      telemetry: () => this.telemetryImpl?.calls,
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
@@ -106,6 +111,12 @@ export class ControlPlane {
     });
     plane.gateway.setStages(plane.oversightImpl);
     plane.policy.onDidChange((source) => plane.oversightImpl?.configChanged(source, { problems: plane.policy.problems() }));
+    try {
+      plane.telemetryImpl = await plane.startTelemetry(options.config);
+    } catch (err) {
+      // Tracing is an aid: a collector we cannot configure never stops the control plane.
+      options.log?.(`telemetry: not started: ${err instanceof Error ? err.message : String(err)}`);
+    }
     plane.configureNotifications(options.config);
     const routes = typeof options.publicRoutes === 'function' ? options.publicRoutes(plane) : (options.publicRoutes ?? []);
     plane.gateway.addPublicRoutes(routes);
@@ -178,7 +189,44 @@ export class ControlPlane {
     });
     this.problemsList = problems;
     for (const p of problems) this.options.log?.(`configuration: ${p.message}`);
-    await this.supervisor.apply(specs, config.supervisor);
+    await this.supervisor.apply(this.withTelemetryEnv(specs), config.supervisor);
+  }
+
+  /** The telemetry in force, when an endpoint is configured (it applies at start, like the gateway's settings). */
+  get telemetry(): Telemetry | undefined {
+    return this.telemetryImpl;
+  }
+
+  /** Starts OpenTelemetry when the operator configured an endpoint; nothing is loaded otherwise. */
+  private async startTelemetry(config: Config): Promise<Telemetry | undefined> {
+    if (!config.telemetry.endpoint) return undefined;
+    if (this.options.policyLayer === 'workspace') {
+      this.options.log?.('telemetry: ignored in a workspace configuration file; configure it in user settings or a --config file');
+      return undefined;
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config.telemetry.headers)) {
+      headers[key] = await expandReferences(value, { secrets: this.host.secrets, env: {}, onSecret: (v) => this.redactor.addSecret(v) });
+    }
+    return startTelemetry(config.telemetry, {
+      headers,
+      serversUp: () => this.supervisor.list().map((s) => ({ server: s.name, up: isServing(s.status.state), state: s.status.state.kind })),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+  }
+
+  /** Built-in servers get the collector's settings so their spans continue the gateway's traces. */
+  private withTelemetryEnv(specs: ServerSpec[]): ServerSpec[] {
+    const env = this.telemetryImpl?.serverEnv;
+    if (!env) return specs;
+    return specs.map((spec) => {
+      if (!spec.builtin || !spec.resolveSpawn) return spec;
+      const resolve = spec.resolveSpawn.bind(spec);
+      return { ...spec, resolveSpawn: async () => {
+        const spawn = await resolve();
+        return { ...spawn, env: { ...spawn.env, ...env } };
+      } };
+    });
   }
 
   /** Delivery state of each notification channel: queued, delivered, failed, dropped, last error. */
@@ -210,6 +258,7 @@ export class ControlPlane {
       redact: (text) => this.redactor.redactString(text),
       redactDeep: (value) => this.redactor.redact(value),
       ...(this.options.log ? { log: this.options.log } : {}),
+      onDelivery: (channel, outcome) => this.telemetryImpl?.notificationDelivery(channel, outcome),
     });
     const oversight = this.oversightImpl;
     const watch = watchNotifySources((event) => notifier.publish(event), {
@@ -244,6 +293,7 @@ export class ControlPlane {
     this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
     await this.oversightImpl?.close().catch(() => undefined);
+    await this.telemetryImpl?.shutdown().catch(() => undefined);
     this.policy.dispose();
     this.supervisor.dispose();
   }

@@ -15,7 +15,7 @@ export const SETTINGS_GROUPS = ['gateway', 'supervisor', 'policy', 'approvals'] 
 export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'policy', 'approvals']);
 
 /** Whole-object settings only user settings may set (webhook channels, telemetry export). */
-export const OPERATOR_OBJECTS = ['notifications'] as const;
+export const OPERATOR_OBJECTS = ['notifications', 'telemetry'] as const;
 
 type JsonSchema = Record<string, unknown>;
 

@@ -20,6 +20,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { ControlPlaneError, errorMessage } from '../errors';
 import type { CallOutcome } from '../metrics/metrics';
+import type { CallTrace } from '../telemetry';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
 import type { ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
@@ -36,6 +37,9 @@ export const PREVIEW_META = 'mcpcp/preview';
  * resource reads and prompts are guarded.
  */
 export class CallPipeline {
+  /** The trace of each guarded call in flight (OpenTelemetry on). */
+  private readonly traces = new WeakMap<GatewayCall, CallTrace>();
+
   constructor(
     private readonly ctx: GatewayContext,
     private readonly router: ServerRequestRouter,
@@ -99,6 +103,8 @@ export class CallPipeline {
     }
     // Lists, completions and subscriptions pass through; only calls count in the metrics.
     if (!guarded) return this.forward(session, call, request, extra, false).then((r) => r.result);
+    const trace = this.ctx.options.telemetry?.()?.startCall({ id: call.id, server: call.server, name, method: request.method, sessionId: session.id, startedAt: call.startedAt, meta: params._meta });
+    if (trace) this.traces.set(call, trace);
     if (request.method === 'tools/call' && !toolOffered(managed?.spec.toolFilter, name)) {
       return this.refuse(call, 'denied', `Tool "${name}" is turned off on server "${session.server}" by the control plane's tool filter; use another tool.`);
     }
@@ -111,6 +117,7 @@ export class CallPipeline {
       // A broken policy never means "allow".
       verdict = { decision: 'deny', reason: `policy could not be evaluated: ${errorMessage(err)}` };
     }
+    trace?.decided(verdict.decision);
     const decided = this.ctx.stages().audit({ type: 'policy.decided', call, verdict });
     try {
       await Promise.all([requested, decided]);
@@ -130,11 +137,13 @@ export class CallPipeline {
         void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: call.progressToken, progress: 0, message } }).catch(() => undefined);
       };
       let outcome;
+      const waited = trace?.approvalWait();
       try {
         outcome = await this.ctx.stages().approve(call, verdict, runPreview, progress);
       } catch (err) {
         outcome = { approved: false, reason: errorMessage(err) };
       }
+      waited?.(outcome.approved ? 'approved' : 'rejected');
       if (!outcome.approved) return this.refuse(call, 'rejected', `Not approved: ${outcome.reason}`);
     }
     const { result, failed } = await this.forward(session, call, request, extra);
@@ -149,6 +158,7 @@ export class CallPipeline {
   private refuse(call: GatewayCall, outcome: CallOutcome, message: string): Result {
     const durationMs = Date.now() - call.startedAt;
     this.ctx.metrics.record(call.server, call.name, durationMs, outcome);
+    this.traces.get(call)?.end(outcome, message);
     this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome, error: message });
     if (call.method === 'tools/call') return { content: [{ type: 'text', text: message }], isError: true };
     throw new McpError(ErrorCode.InvalidRequest, message);
@@ -165,7 +175,8 @@ export class CallPipeline {
       if (!managed) throw new ControlPlaneError('UNKNOWN_SERVER', `server "${session.server}" was removed`);
       const conn = await managed.waitUntilServing(this.ctx.options.waitForServerMs ?? 10_000, extra.signal);
       const params = { ...(request.params ?? {}) } as Record<string, unknown>;
-      const meta: Record<string, unknown> = { ...((params['_meta'] as Record<string, unknown> | undefined) ?? {}), [CALL_ID_META]: call.id };
+      // The call's trace context (when traced) replaces a client's traceparent: the server's span is the forward span's child.
+      const meta: Record<string, unknown> = { ...((params['_meta'] as Record<string, unknown> | undefined) ?? {}), ...this.traces.get(call)?.forwardMeta(), [CALL_ID_META]: call.id };
       delete meta['progressToken'];
       params['_meta'] = meta;
       this.router.track(call.id, session, extra.requestId);
@@ -187,6 +198,7 @@ export class CallPipeline {
         });
         await progressSent;
         if (record) this.ctx.metrics.record(call.server, call.name, Date.now() - call.startedAt, (result as CallToolResult).isError ? 'tool-error' : 'ok');
+        if (record) this.traces.get(call)?.end((result as CallToolResult).isError ? 'tool-error' : 'ok');
         return { result: result as Result, failed: false };
       } finally {
         this.router.untrack(call.id, session);
@@ -197,6 +209,7 @@ export class CallPipeline {
       const message = cancelled ? 'request cancelled by the client' : this.describeForwardError(session.server, err);
       if (record) {
         this.ctx.metrics.record(call.server, call.name, durationMs, cancelled ? 'cancelled' : 'failed');
+        this.traces.get(call)?.end(cancelled ? 'cancelled' : 'failed', message);
         this.ctx.auditLater({ type: 'call.failed', call, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error: message });
       }
       // An error the server itself returned passes through unchanged.

@@ -3,6 +3,7 @@ import type { Notification } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from '../config/schema';
 import type { Metrics } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
+import type { CallTelemetry } from '../telemetry';
 import type { OversightStages, PipelineEvent } from './pipeline';
 
 /** A root the host exposes to servers (workspace folders, or configured roots headless). */
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   /** Routes tried after the token check, before 404. */
   authedRoutes?: RouteHandler[];
   log?: (message: string) => void;
+  /** OpenTelemetry of the moment (undefined when off): a span per guarded call. */
+  telemetry?: () => CallTelemetry | undefined;
   /** How long a request waits for a restarting server before failing. */
   waitForServerMs?: number;
 }

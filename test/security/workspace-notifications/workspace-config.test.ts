@@ -11,6 +11,7 @@ import { ControlPlane } from '../../../src/core/control-plane';
 import { FileSecretStore } from '../../../src/core/secrets/secret-store';
 import { REPO_ROOT, waitFor } from '../../helpers/fixture-plane';
 import { startReceiver } from '../../integration/notify/receiver';
+import { startOtlpReceiver } from '../../integration/telemetry/otlp-receiver';
 
 async function planeWith(layer: 'workspace' | 'config', hookUrl: string): Promise<{ plane: ControlPlane; logs: string[] }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'mcpcp-wsnotify-'));
@@ -62,5 +63,29 @@ describe('workspace configuration cannot configure notifications', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('a workspace configuration cannot turn on trace export to its own collector', async () => {
+    const collector = await startOtlpReceiver();
+    const stateDir = mkdtempSync(join(tmpdir(), 'mcpcp-wsotel-'));
+    const logs: string[] = [];
+    const plane = await ControlPlane.start({
+      config: configSchema.parse({ servers: { git: { enabled: false } }, telemetry: { endpoint: collector.endpoint, exportIntervalMs: 100 } }),
+      host: { serversDir: join(REPO_ROOT, 'dist/servers'), nodePath: process.execPath, runAsNode: false, env: { PATH: process.env['PATH'] ?? '' }, secrets: new FileSecretStore(stateDir, {}), workspaceTrusted: true, defaultCwd: stateDir, rootPaths: [stateDir], stateDir },
+      roots: () => [],
+      stateDir,
+      instancePrefix: 'wsotel',
+      policyLayer: 'workspace',
+      log: (m) => logs.push(m),
+    });
+    try {
+      assert.equal(plane.telemetry, undefined);
+      assert.ok(logs.some((l) => /telemetry: ignored in a workspace configuration file/.test(l)));
+      await new Promise((r) => setTimeout(r, 400));
+    } finally {
+      await plane.stop();
+      await collector.close();
+    }
+    assert.equal(collector.requests.length, 0, 'nothing reached the workspace-chosen collector');
   });
 });

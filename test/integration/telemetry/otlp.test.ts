@@ -46,7 +46,7 @@ describe('OpenTelemetry over OTLP/HTTP', () => {
     const plane = await ControlPlane.start({
       config: configSchema.parse({
         telemetry: { endpoint: collector.endpoint, exportIntervalMs: 200, headers: { 'x-api-key': '${secret:collector-key}' } },
-        policy: { rules: [{ server: 'git', tool: 'repo_status', decision: 'approve', reason: 'traced approval' }] },
+        policy: { rules: [{ server: 'git', tool: 'repo_status', decision: 'approve', reason: 'traced approval' }, { server: 'git', tool: 'reflog', decision: 'deny', reason: 'traced denial' }] },
       }),
       host: { serversDir: join(REPO_ROOT, 'dist/servers'), nodePath: process.execPath, runAsNode: false, env: { PATH: process.env['PATH'] ?? '', HOME: home }, secrets, workspaceTrusted: true, defaultCwd: ws, rootPaths: [ws], stateDir },
       roots: () => [{ uri: pathToFileURL(ws).href, name: 'ws' }],
@@ -100,6 +100,13 @@ describe('OpenTelemetry over OTLP/HTTP', () => {
       assert.equal(srv.traceId, gw.traceId);
       assert.equal(collector.spans.find((s) => s.parentSpanId === gw.spanId && s.name === 'forward git')?.spanId, srv.parentSpanId);
       assert.equal(gw.attributes['mcpcp.decision'], 'allow');
+
+      // A denied call is one span with its decision and outcome, and nothing forwarded.
+      const denied = await client.callTool({ name: 'reflog', arguments: {} });
+      assert.equal(denied.isError, true);
+      await waitFor(() => collector.spans.some((s) => s.name === 'tools/call reflog'), 15_000, 'denied span');
+      const deniedSpans = collector.spans.filter((s) => s.name === 'tools/call reflog' || (s.name === 'forward git' && s.traceId === collector.spans.find((x) => x.name === 'tools/call reflog')!.traceId));
+      assert.deepEqual(deniedSpans.map((s) => [s.name, s.service, s.attributes['mcpcp.decision'], s.attributes['mcpcp.outcome']]), [['tools/call reflog', 'mcp-control-plane', 'deny', 'denied']]);
 
       await waitFor(() => ['mcpcp.calls', 'mcpcp.call.duration', 'mcpcp.approval.wait.duration', 'mcpcp.server.up'].every((n) => collector.metricNames.has(n)), 15_000, 'metrics exported');
       assert.ok(collector.requests.every((r) => r.headers['x-api-key'] === 'otlp-key-0123456789'), 'collector headers from the secret store, gateway and git server alike');

@@ -1,3 +1,4 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { TelemetryConfig } from './config';
 
 export { telemetryConfigSchema, type TelemetryConfig } from './config';
@@ -56,7 +57,7 @@ export async function startTelemetry(config: TelemetryConfig, deps: TelemetryDep
 /** What a built-in server's stdio loop uses: a span per `tools/call` it answers. */
 export interface ServerTracer {
   /** Wraps a transport so each incoming `tools/call` is a span, child of its `_meta.traceparent`. */
-  instrument(transport: { onmessage?: ((message: never, extra?: never) => void) | undefined; send: (message: never, options?: never) => Promise<void> }): void;
+  instrument(transport: Transport): void;
   shutdown(): Promise<void>;
 }
 

@@ -133,17 +133,18 @@ export function createOtelServerTracer(options: { endpoint: string; headers: Rec
   const open = new Map<string | number, Span>();
   return {
     instrument(transport) {
-      const t = transport as unknown as { onmessage?: (m: JsonRpcLike, extra?: unknown) => void; send: (m: JsonRpcLike, o?: unknown) => Promise<void> };
-      const receive = t.onmessage;
-      const send = t.send.bind(t);
-      t.onmessage = (message, extra) => {
+      const receive = transport.onmessage;
+      const send = transport.send.bind(transport);
+      transport.onmessage = (raw, extra) => {
+        const message = raw as JsonRpcLike;
         if (message.method === 'tools/call' && message.id !== undefined) {
           const name = typeof message.params?.name === 'string' ? message.params.name : '';
           open.set(message.id, tracer.startSpan(`tools/call ${name}`, { kind: SpanKind.SERVER, attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': name } }, extractParent(message.params?._meta)));
         }
-        receive?.(message, extra);
+        receive?.(raw, extra);
       };
-      t.send = (message, o) => {
+      transport.send = (raw, o) => {
+        const message = raw as JsonRpcLike;
         const span = message.id !== undefined && (message.result !== undefined || message.error !== undefined) ? open.get(message.id) : undefined;
         if (span) {
           open.delete(message.id!);
@@ -152,7 +153,7 @@ export function createOtelServerTracer(options: { endpoint: string; headers: Rec
           if (failed) span.setStatus({ code: SpanStatusCode.ERROR, ...(message.error?.message ? { message: message.error.message } : {}) });
           span.end();
         }
-        return send(message, o);
+        return send(raw, o);
       };
     },
     shutdown: () => provider.shutdown(),

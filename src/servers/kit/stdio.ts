@@ -62,7 +62,7 @@ export function runStdioServer(options: StdioServerOptions): void {
     tracer = await startServerTracer(process.env, options.name);
     const transport = new StdioServerTransport();
     await server.connect(transport);
-    tracer?.instrument(transport as never);
+    tracer?.instrument(transport);
     log.info('ready on stdio');
   })().catch((err: unknown) => {
     log.error(`startup failed: ${err instanceof Error ? (err.stack ?? err.message) : errorMessage(err)}`);

@@ -25,7 +25,7 @@ function verifySignature(secret: string, headers: Record<string, string | string
 const SIGNING_KEY = 'whsec-test-0123456789abcdef';
 
 /** A notifier on the plane's real event sources, with secrets from a map (what the secret store holds). */
-function attachNotifier(plane: TestPlane, config: Partial<NotificationsConfig> & Pick<NotificationsConfig, 'channels'>, secrets: Record<string, string>, redactor = new Redactor()) {
+function attachNotifier(plane: TestPlane, config: Partial<NotificationsConfig> & Pick<NotificationsConfig, 'channels'>, secrets: Record<string, string>, redactor = new Redactor(), publishing: () => boolean = () => true) {
   const settings = notificationsConfigSchema.parse(config);
   const logs: string[] = [];
   const notifier = new Notifier({
@@ -41,7 +41,7 @@ function attachNotifier(plane: TestPlane, config: Partial<NotificationsConfig> &
     redactDeep: (value) => redactor.redact(value),
     log: (m) => logs.push(m),
   });
-  const watch = watchNotifySources((e) => notifier.publish(e), { supervisor: plane.supervisor, ...(plane.oversight ? { approvals: plane.oversight.store, onAuditFailure: plane.oversight.onDidFailAudit } : {}) }, { downAfterMs: settings.downAfterMs });
+  const watch = watchNotifySources((e) => publishing() && notifier.publish(e), { supervisor: plane.supervisor, ...(plane.oversight ? { approvals: plane.oversight.store, onAuditFailure: plane.oversight.onDidFailAudit } : {}) }, { downAfterMs: settings.downAfterMs });
   return {
     notifier,
     logs,
@@ -250,30 +250,37 @@ describe('notifications to Teams, Slack and a signed webhook', () => {
     try {
       await plane.supervisor.get('fx')!.waitUntilServing(10_000);
       const client = await connectClient(plane, 'fx');
-      const measure = async (label: string, count: number): Promise<number> => {
-        const times: number[] = [];
-        for (let i = 0; i < count; i++) {
-          const t = performance.now();
-          const r = await client.callTool({ name: 'echo', arguments: { text: `${label}-${i}` } });
-          times.push(performance.now() - t);
-          assert.equal(firstText(r), `${label}-${i}`);
-        }
-        times.sort((a, b) => a - b);
-        return times[Math.floor(times.length / 2)]!;
+      const call = async (label: string): Promise<number> => {
+        const t = performance.now();
+        const r = await client.callTool({ name: 'echo', arguments: { text: label } });
+        const ms = performance.now() - t;
+        assert.equal(firstText(r), label);
+        return ms;
       };
-      await measure('warmup', 10);
-      const without = await measure('without', 30);
-      const n = attachNotifier(plane, { queueSize: 5, timeoutMs: 60_000, channels: { dead: { type: 'teams', url: '${secret:u}', includeArguments: false }, gone: { type: 'slack', url: '${secret:g}', includeArguments: false } } }, { u: dead.url('/teams'), g: 'http://127.0.0.1:9/closed-port' });
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      for (let i = 0; i < 10; i++) await call(`warmup-${i}`);
+      // Blocks with and without events going to the dead channels alternate, so the machine's load
+      // (other test files, other processes) weighs on both alike.
+      let publishing = false;
+      const n = attachNotifier(plane, { queueSize: 5, timeoutMs: 60_000, channels: { dead: { type: 'teams', url: '${secret:u}', includeArguments: false }, gone: { type: 'slack', url: '${secret:g}', includeArguments: false } } }, { u: dead.url('/teams'), g: 'http://127.0.0.1:9/closed-port' }, new Redactor(), () => publishing);
       try {
-        const withDead = await measure('with', 30);
-        const ratio = withDead / without;
-        console.log(`median call latency: without notifier ${without.toFixed(1)} ms, with a hanging and a refusing receiver ${withDead.toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
+        const without: number[] = [];
+        const withDead: number[] = [];
+        for (let round = 0; round < 10; round++) {
+          publishing = false;
+          for (let i = 0; i < 5; i++) without.push(await call(`without-${round}-${i}`));
+          publishing = true;
+          for (let i = 0; i < 5; i++) withDead.push(await call(`with-${round}-${i}`));
+        }
+        publishing = false;
+        const ratio = median(withDead) / median(without);
+        console.log(`median call latency over 50 calls each, interleaved: without notifications ${median(without).toFixed(1)} ms, with a hanging and a refusing receiver ${median(withDead).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
         assert.ok(ratio < 1.5, `calls slowed by ${ratio.toFixed(2)}x`);
         const [hanging, refused] = n.notifier.status();
         assert.equal(hanging!.queued, 5);
         assert.equal(hanging!.delivered, 0);
-        assert.equal(hanging!.dropped, 60 - 5, 'two events per call, five kept');
-        assert.ok(refused!.queued <= 5 && refused!.dropped >= 50);
+        assert.equal(hanging!.dropped, 100 - 5, 'two events per call, five kept');
+        assert.ok(refused!.queued <= 5 && refused!.dropped >= 90);
         assert.match(refused!.lastError ?? '', /request failed/);
         assert.equal(dead.received.length, 1, 'one request in flight to the hanging receiver');
       } finally {

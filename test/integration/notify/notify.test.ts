@@ -163,6 +163,29 @@ describe('notifications to Teams, Slack and a signed webhook', () => {
     }
   });
 
+  it('an approval nobody decides: pending, then expired, to a channel filtered to those two', async () => {
+    receiver.received.length = 0;
+    const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: { rules: [{ tool: 'echo', decision: 'approve', reason: 'needs a human' }], approvals: { expiryMs: 400 } } });
+    const n = attachNotifier(plane, { channels: { ops: { type: 'webhook', url: '${secret:u}', signingSecret: '${secret:k}', events: ['approval.pending', 'approval.expired'], includeArguments: false } } }, { u: receiver.url('/hook'), k: SIGNING_KEY });
+    try {
+      await plane.supervisor.get('fx')!.waitUntilServing(10_000);
+      const client = await connectClient(plane, 'fx');
+      const result = await client.callTool({ name: 'echo', arguments: { text: 'nobody decides' } });
+      assert.equal(result.isError, true);
+      await waitFor(() => receiver.received.length >= 2, 10_000, 'pending and expired');
+      const bodies = receiver.received.map((r) => r.json as { type: string; event: { approvalId: string; args?: unknown }; link?: string });
+      assert.deepEqual(bodies.map((b) => b.type), ['approval.pending', 'approval.expired']);
+      assert.equal(bodies[0]!.event.approvalId, bodies[1]!.event.approvalId);
+      assert.equal(bodies[0]!.event.args, undefined, 'no arguments without includeArguments');
+      assert.equal(bodies[0]!.link, undefined, 'no link without a public URL');
+      assert.ok(receiver.received.every((r) => verifySignature(SIGNING_KEY, r.headers, r.body)));
+      await client.close();
+    } finally {
+      n.dispose();
+      await plane.stop();
+    }
+  });
+
   it('a crash loop under the supervisor is exactly one alert and, once it runs again, one recovery', async () => {
     receiver.received.length = 0;
     const dir = mkdtempSync(join(tmpdir(), 'mcpcp-notify-'));

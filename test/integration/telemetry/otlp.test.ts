@@ -13,6 +13,7 @@ import { ControlPlane } from '../../../src/core/control-plane';
 import { FileSecretStore } from '../../../src/core/secrets/secret-store';
 import { REPO_ROOT, waitFor } from '../../helpers/fixture-plane';
 import { cleanup, makeRepo, tempDir } from '../../unit/git/fixture';
+import { startReceiver } from '../notify/receiver';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -37,15 +38,18 @@ describe('OpenTelemetry over OTLP/HTTP', () => {
   it('one trace from the client through the gateway (approval wait, forward) into the git server', async () => {
     assert.ok(existsSync(join(REPO_ROOT, 'dist/servers/git.js')), 'run `npm run build` first');
     const collector = await startOtlpReceiver();
+    const teams = await startReceiver();
     const ws = tempDir('mcpcp-otel-ws-');
     const home = tempDir('mcpcp-otel-home-');
     makeRepo(join(ws, 'project'));
     const stateDir = tempDir('mcpcp-otel-state-');
     const secrets = new FileSecretStore(stateDir, {});
     await secrets.set('collector-key', 'otlp-key-0123456789');
+    await secrets.set('teams-url', teams.url('/teams'));
     const plane = await ControlPlane.start({
       config: configSchema.parse({
         telemetry: { endpoint: collector.endpoint, exportIntervalMs: 200, headers: { 'x-api-key': '${secret:collector-key}' } },
+        notifications: { channels: { ops: { type: 'teams', url: '${secret:teams-url}', events: ['approval.pending'] } } },
         policy: { rules: [{ server: 'git', tool: 'repo_status', decision: 'approve', reason: 'traced approval' }, { server: 'git', tool: 'reflog', decision: 'deny', reason: 'traced denial' }] },
       }),
       host: { serversDir: join(REPO_ROOT, 'dist/servers'), nodePath: process.execPath, runAsNode: false, env: { PATH: process.env['PATH'] ?? '', HOME: home }, secrets, workspaceTrusted: true, defaultCwd: ws, rootPaths: [ws], stateDir },
@@ -108,13 +112,14 @@ describe('OpenTelemetry over OTLP/HTTP', () => {
       const deniedSpans = collector.spans.filter((s) => s.name === 'tools/call reflog' || (s.name === 'forward git' && s.traceId === collector.spans.find((x) => x.name === 'tools/call reflog')!.traceId));
       assert.deepEqual(deniedSpans.map((s) => [s.name, s.service, s.attributes['mcpcp.decision'], s.attributes['mcpcp.outcome']]), [['tools/call reflog', 'mcp-control-plane', 'deny', 'denied']]);
 
-      await waitFor(() => ['mcpcp.calls', 'mcpcp.call.duration', 'mcpcp.approval.wait.duration', 'mcpcp.server.up'].every((n) => collector.metricNames.has(n)), 15_000, 'metrics exported');
+      await waitFor(() => ['mcpcp.calls', 'mcpcp.call.duration', 'mcpcp.approval.wait.duration', 'mcpcp.server.up', 'mcpcp.notifications.deliveries'].every((n) => collector.metricNames.has(n)), 15_000, 'metrics exported');
       assert.ok(collector.requests.every((r) => r.headers['x-api-key'] === 'otlp-key-0123456789'), 'collector headers from the secret store, gateway and git server alike');
       console.log(`trace tree:\n${traceTree(traced)}\nmetrics: ${[...collector.metricNames].sort().join(', ')}`);
     } finally {
       await client.close().catch(() => undefined);
       await plane.stop();
       await collector.close();
+      await teams.close();
       cleanup(ws, home, stateDir);
     }
   });

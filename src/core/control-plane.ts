@@ -12,13 +12,17 @@ import { ConsentStore, type ConsentGrant, type Proposal, type ServerGrant } from
 import { ControlPlaneError } from './errors';
 import { Gateway, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
+import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
+import { expandReferences } from './secrets/secret-store';
+import { isServing } from './supervisor/state';
+import { startTelemetry, type Telemetry } from './telemetry';
 import { openOversight, type Oversight } from './oversight/oversight';
 import { LayeredPolicy } from './oversight/policy-source';
 import { Redactor } from './redact';
 import { DEFAULT_STOP_TIMING } from './supervisor/child-process';
 import { InstanceProcessRecord, PROCESSES_DIR, describeLeftovers, newInstanceId, recoverLeftovers, type LeftoverReport } from './supervisor/instance-record';
+import type { ServerSpec } from './supervisor/managed-server';
 import type { LogSink } from './supervisor/server-log';
-import { isServing } from './supervisor/state';
 import { Supervisor } from './supervisor/supervisor';
 
 export interface ControlPlaneOptions {
@@ -88,6 +92,8 @@ export class ControlPlane {
   private consentQueue: Promise<void> = Promise.resolve();
   /** Set by `stop`: a consent re-evaluation still queued must not start servers afterwards. */
   private stopping = false;
+  private telemetryImpl: Telemetry | undefined;
+  private notifier: { notifier: Notifier; watch: { dispose(): void }; key: string } | undefined;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
@@ -100,6 +106,7 @@ export class ControlPlane {
       roots: options.roots,
       metrics: this.metrics,
       publicRoutes: [],
+      telemetry: () => this.telemetryImpl?.calls,
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
       readiness: () => this.readiness(),
@@ -142,6 +149,13 @@ export class ControlPlane {
     });
     plane.gateway.setStages(plane.oversightImpl);
     plane.policy.onDidChange((source) => plane.oversightImpl?.configChanged(source, { problems: plane.policy.problems() }));
+    try {
+      plane.telemetryImpl = await plane.startTelemetry(options.config);
+    } catch (err) {
+      // Tracing is an aid: a collector we cannot configure never stops the control plane.
+      options.log?.(`telemetry: not started: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    plane.configureNotifications(options.config);
     const routes = typeof options.publicRoutes === 'function' ? options.publicRoutes(plane) : (options.publicRoutes ?? []);
     plane.gateway.addPublicRoutes(routes);
     // A grant or revocation (the CLI, the VS Code dialog) applies at once: proposals re-evaluated.
@@ -256,6 +270,7 @@ export class ControlPlane {
     this.config = config;
     this.host = host;
     if (changed) {
+      this.configureNotifications(config);
       await this.applyPolicy(config);
       this.oversightImpl?.configChanged('configuration', { servers: Object.keys(config.servers) });
     }
@@ -273,7 +288,85 @@ export class ControlPlane {
     });
     this.problemsList = problems;
     for (const p of problems) this.options.log?.(`configuration: ${p.message}`);
-    await this.supervisor.apply(specs, config.supervisor);
+    await this.supervisor.apply(this.withTelemetryEnv(specs), config.supervisor);
+  }
+
+  /** The telemetry in force, when an endpoint is configured (it applies at start, like the gateway's settings). */
+  get telemetry(): Telemetry | undefined {
+    return this.telemetryImpl;
+  }
+
+  /** Starts OpenTelemetry when the operator configured an endpoint; nothing is loaded otherwise. */
+  private async startTelemetry(config: Config): Promise<Telemetry | undefined> {
+    if (!config.telemetry.endpoint) return undefined;
+    if (this.options.policyLayer === 'workspace') {
+      this.options.log?.('telemetry: ignored in a workspace configuration file; configure it in user settings or a --config file');
+      return undefined;
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config.telemetry.headers)) {
+      headers[key] = await expandReferences(value, { secrets: this.host.secrets, env: {}, onSecret: (v) => this.redactor.addSecret(v) });
+    }
+    return startTelemetry(config.telemetry, {
+      headers,
+      serversUp: () => this.supervisor.list().map((s) => ({ server: s.name, up: isServing(s.status.state), state: s.status.state.kind })),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+  }
+
+  /** Built-in servers get the collector's settings so their spans continue the gateway's traces. */
+  private withTelemetryEnv(specs: ServerSpec[]): ServerSpec[] {
+    const env = this.telemetryImpl?.serverEnv;
+    if (!env) return specs;
+    return specs.map((spec) => {
+      if (!spec.builtin || !spec.resolveSpawn) return spec;
+      const resolve = spec.resolveSpawn.bind(spec);
+      return { ...spec, resolveSpawn: async () => {
+        const spawn = await resolve();
+        return { ...spawn, env: { ...spawn.env, ...env } };
+      } };
+    });
+  }
+
+  /** Delivery state of each notification channel: queued, delivered, failed, dropped, last error. */
+  notificationStatus(): ChannelStatus[] {
+    return this.notifier?.notifier.status() ?? [];
+  }
+
+  /**
+   * (Re)builds the notifier when its configuration changed. Channels come from operator
+   * configuration only: a workspace `.mcpcp/config.yaml` could otherwise send approvals and
+   * arguments to a receiver of its choosing, so its `notifications` are ignored.
+   */
+  private configureNotifications(config: Config): void {
+    let settings: NotificationsConfig = config.notifications;
+    if (this.options.policyLayer === 'workspace' && Object.keys(settings.channels).length > 0) {
+      this.options.log?.('notifications: ignored in a workspace configuration file; configure channels in user settings or a --config file');
+      settings = { ...settings, channels: {} };
+    }
+    const key = JSON.stringify(settings);
+    if (this.notifier?.key === key) return;
+    this.notifier?.watch.dispose();
+    this.notifier?.notifier.close();
+    this.notifier = undefined;
+    if (Object.keys(settings.channels).length === 0) return;
+    const notifier = new Notifier({
+      config: settings,
+      resolveSecret: (reference) =>
+        expandReferences(reference, { secrets: this.host.secrets, env: {}, onSecret: (value) => this.redactor.addSecret(value) }),
+      redact: (text) => this.redactor.redactString(text),
+      redactDeep: (value) => this.redactor.redact(value),
+      ...(this.options.log ? { log: this.options.log } : {}),
+      onDelivery: (channel, outcome) => this.telemetryImpl?.notificationDelivery(channel, outcome),
+    });
+    const oversight = this.oversightImpl;
+    const watch = watchNotifySources((event) => notifier.publish(event), {
+      supervisor: this.supervisor,
+      ...(oversight ? { approvals: oversight.store, onAuditFailure: oversight.onDidFailAudit } : {}),
+      onPolicyChange: this.policy.onDidChange,
+      policyProblems: () => this.policy.problems(),
+    }, { downAfterMs: settings.downAfterMs });
+    this.notifier = { notifier, watch, key };
   }
 
   /** Grants changed, or a workspace inventory: proposals are evaluated again (serially). */
@@ -415,6 +508,9 @@ export class ControlPlane {
   async stop(reason = 'the control plane is stopping'): Promise<void> {
     this.stopping = true;
     await this.gateway.drain(reason).catch((err: unknown) => this.options.log?.(`drain: ${err instanceof Error ? err.message : String(err)}`));
+    // Stopping is not an outage: no alerts for the servers this stop ends.
+    this.notifier?.watch.dispose();
+    this.notifier?.notifier.close();
     this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);
     // Anything still carrying this instance's marker (a grandchild that left every group) goes too.
@@ -422,6 +518,7 @@ export class ControlPlane {
     if (stray.length > 0) this.options.log?.(`stopped ${stray.length} process${stray.length === 1 ? '' : 'es'} that outlived their server's stop: ${stray.map((p) => `pid ${p.pid} ${p.outcome}`).join(', ')}`);
     this.processes.close();
     await this.oversightImpl?.close().catch(() => undefined);
+    await this.telemetryImpl?.shutdown().catch(() => undefined);
     this.policy.dispose();
     this.consent.dispose();
     for (const w of this.inventoryWatchers.values()) w.close();

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { configSchema, settingsSchema, type Config } from '../core/config/schema';
-import { SETTINGS_GROUPS, SETTINGS_SECTION, USER_ONLY_GROUPS } from '../core/config/settings-contribution';
+import { OPERATOR_OBJECTS, SETTINGS_GROUPS, SETTINGS_SECTION, USER_ONLY_GROUPS } from '../core/config/settings-contribution';
 import { checkWorkspaceConfig } from '../core/config/workspace';
 
 /** Reads the settings into a validated configuration; a problem names the setting. */
@@ -35,6 +35,11 @@ export function readSettings(): { config: Config; workspaceDefined: Set<string> 
   const workspaceDefined = new Set([...Object.keys(inspected?.workspaceValue ?? {}), ...Object.keys(inspected?.workspaceFolderValue ?? {})]);
   const raw: Record<string, unknown> = { servers };
   for (const group of SETTINGS_GROUPS) raw[group] = pick(group, Object.keys(settingsSchema.shape[group].unwrap().shape));
+  // Only the user's own value: a workspace must not choose where alerts (and arguments) go.
+  for (const key of OPERATOR_OBJECTS) {
+    const value = section.inspect(key)?.globalValue;
+    if (value !== undefined) raw[key] = value;
+  }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { notificationsConfigSchema } from '../notify/config';
 import { policyRulesSchema } from '../policy/schema';
+import { telemetryConfigSchema } from '../telemetry/config';
 
 /**
  * The single source of truth for configuration. It gives the TypeScript types, validates the
@@ -162,6 +164,8 @@ export const configSchema = z
       .record(serverNameSchema, serverConfigSchema)
       .default({})
       .describe('Servers by name. Built-in servers (git) need no entry; an entry with `command` adds a stdio server.'),
+    telemetry: telemetryConfigSchema.default(telemetryConfigSchema.parse({})).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
+    notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),
   })
   .strict();
 

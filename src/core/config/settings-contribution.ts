@@ -14,6 +14,9 @@ export const SETTINGS_GROUPS = ['gateway', 'supervisor', 'policy', 'approvals', 
  */
 export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'supervisor', 'policy', 'approvals', 'network']);
 
+/** Whole-object settings only user settings may set (webhook channels, telemetry export). */
+export const OPERATOR_OBJECTS = ['notifications', 'telemetry'] as const;
+
 type JsonSchema = Record<string, unknown>;
 
 /**
@@ -48,6 +51,11 @@ export function settingsContribution(): { title: string; properties: Record<stri
     scope: 'window',
     restricted: true,
   };
+  // Operator-only objects: application scope (VS Code ignores workspace values of these).
+  for (const key of OPERATOR_OBJECTS) {
+    const { description: d, ...schema } = json.properties[key] as JsonSchema & { description?: string };
+    properties[`${SETTINGS_SECTION}.${key}`] = { ...stripSchemaMeta(schema), ...(d ? { markdownDescription: d } : {}), scope: 'application' };
+  }
   return { title: 'MCP Control Plane', properties: sortKeys(properties) };
 }
 

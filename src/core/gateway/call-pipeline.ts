@@ -20,6 +20,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { ControlPlaneError, errorMessage } from '../errors';
 import type { CallOutcome } from '../metrics/metrics';
+import type { CallTrace } from '../telemetry';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
 import type { DrainTicket, StopPhase } from './drain';
@@ -46,6 +47,8 @@ const EFFECT_TIMEOUT_MS = 5_000;
  */
 export class CallPipeline {
   private readonly validator: ToolCallValidator;
+  /** The trace of each guarded call in flight (OpenTelemetry on). */
+  private readonly traces = new WeakMap<GatewayCall, CallTrace>();
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -149,6 +152,8 @@ export class CallPipeline {
     }
     // Lists, completions and subscriptions pass through; only calls count in the metrics.
     if (!guarded) return this.forward(session, call, request, extra, ticket, false).then((r) => r.result);
+    const trace = this.ctx.options.telemetry?.()?.startCall({ id: call.id, server: call.server, name, method: request.method, sessionId: session.id, startedAt: call.startedAt, meta: params['_meta'] as Record<string, unknown> | undefined });
+    if (trace) this.traces.set(call, trace);
     if (request.method === 'tools/call' && !toolOffered(managed?.spec.toolFilter, name)) {
       return this.refuse(call, 'denied', `Tool "${name}" is turned off on server "${session.server}" by the control plane's tool filter; use another tool.`);
     }
@@ -169,6 +174,7 @@ export class CallPipeline {
       // A broken policy never means "allow".
       verdict = { decision: 'deny', reason: `policy could not be evaluated: ${errorMessage(err)}` };
     }
+    trace?.decided(verdict.decision);
     const decided = this.ctx.stages().audit({ type: 'policy.decided', call, verdict });
     try {
       await Promise.all([requested, decided]);
@@ -193,11 +199,13 @@ export class CallPipeline {
       };
       let outcome: ApprovalOutcome;
       const waitStarted = Date.now();
+      const waited = trace?.approvalWait();
       try {
         outcome = await this.ctx.stages().approve(call, verdict, runPreview, progress);
       } catch (err) {
         outcome = { approved: false, reason: errorMessage(err) };
       }
+      waited?.(outcome.approved ? 'approved' : 'rejected');
       // The human's time is measured on its own, and kept out of the tool's latency.
       call.approvalWaitMs = Date.now() - waitStarted;
       this.ctx.metrics.recordApprovalWait(call.server, call.name, call.approvalWaitMs, outcome.approved ? 'approved' : (outcome.outcome ?? 'rejected'));
@@ -237,6 +245,7 @@ export class CallPipeline {
     const durationMs = Date.now() - call.startedAt;
     // Tool latency only for calls that reached the server; refusals are counted without one.
     this.ctx.metrics.record(call.server, call.name, measured ? toolMs(call) : undefined, outcome);
+    this.traces.get(call)?.end(outcome, message);
     try {
       await this.ctx.stages().audit({ type: 'call.failed', call, durationMs, outcome, error: message });
     } catch {
@@ -265,7 +274,8 @@ export class CallPipeline {
       // Only calls forwarded before a stop began run; a later one has not started and does not.
       if (ticket.wait.aborted) throw ticket.wait.reason;
       const params = { ...(request.params ?? {}) } as Record<string, unknown>;
-      const meta: Record<string, unknown> = { ...((params['_meta'] as Record<string, unknown> | undefined) ?? {}), [CALL_ID_META]: call.id };
+      // The call's trace context (when traced) replaces a client's traceparent: the server's span is the forward span's child.
+      const meta: Record<string, unknown> = { ...((params['_meta'] as Record<string, unknown> | undefined) ?? {}), ...this.traces.get(call)?.forwardMeta(), [CALL_ID_META]: call.id };
       delete meta['progressToken'];
       // The server runs the call only if its effect is still the one policy (and a human) saw.
       delete meta[EXPECTED_EFFECT_META];
@@ -294,6 +304,7 @@ export class CallPipeline {
         const tool = request.method === 'tools/call' ? managed.lastConnection?.tools.find((t) => t.name === call.name) : undefined;
         const result = request.method === 'tools/call' ? this.ctx.echo.toolResult(session.server, tool, raw as CallToolResult) : this.ctx.echo.outbound(session.server, raw);
         if (record) this.ctx.metrics.record(call.server, call.name, toolMs(call), (result as CallToolResult).isError ? 'tool-error' : (okOutcome ?? 'ok'));
+        if (record) this.traces.get(call)?.end((result as CallToolResult).isError ? 'tool-error' : (okOutcome ?? 'ok'));
         return { result: result as Result, failed: false };
       } finally {
         this.router.untrack(call.id, session);

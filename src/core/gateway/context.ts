@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/schema';
 import type { Metrics } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
 import type { Drain } from './drain';
+import type { CallTelemetry } from '../telemetry';
 import type { OversightStages, PipelineEvent } from './pipeline';
 import type { EchoGuard } from './secret-echo';
 
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   /** Routes tried after the token check, before 404. */
   authedRoutes?: RouteHandler[];
   log?: (message: string) => void;
+  /** OpenTelemetry of the moment (undefined when off): a span per guarded call. */
+  telemetry?: () => CallTelemetry | undefined;
   /** How long a request waits for a restarting server before failing. */
   waitForServerMs?: number;
   /** What `/readyz` answers (200 when ready, 503 with the reasons); ready when absent. */

@@ -56,6 +56,11 @@ export class Oversight implements OversightStages, UiBackend {
   readonly store: ApprovalStore;
   private readonly changed = new Emitter<void>();
   readonly onDidChange: Event<void> = this.changed.event;
+  /** Fires the error when the audit log stops accepting writes (once per failure, as calls are refused from then on). */
+  readonly onDidFailAudit: Event<string> = (listener) =>
+    this.options.audit.onDidChangeHealth((health) => {
+      if (health.state === 'failing') listener(health.lastError);
+    });
   private readonly disposables: Array<{ dispose(): void }> = [];
   /** Calls waiting in `approve`, per client session (bounded by approvals.maxPendingPerSession). */
   private readonly waitingBySession = new Map<string, number>();

@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { errorMessage } from '../../core/errors';
+import { startServerTracer, type ServerTracer } from '../../core/telemetry';
 import { createLogger, parseLogLevel, type Logger } from './log';
 
 export interface StdioServerOptions {
@@ -29,6 +30,7 @@ export function runStdioServer(options: StdioServerOptions): void {
 
   const controller = new AbortController();
   let server: McpServer | undefined;
+  let tracer: ServerTracer | undefined;
   let stopping = false;
   const stop = (reason: string, code = 0): void => {
     if (stopping) return;
@@ -38,6 +40,9 @@ export function runStdioServer(options: StdioServerOptions): void {
     setTimeout(() => process.exit(code), SHUTDOWN_GRACE_MS).unref();
     void (server?.close() ?? Promise.resolve())
       .catch((err: unknown) => log.warn(`close failed: ${errorMessage(err)}`))
+      // Spans still batched go out before the exit (within the grace period).
+      .then(() => tracer?.shutdown())
+      .catch((err: unknown) => log.warn(`trace export at exit failed: ${errorMessage(err)}`))
       .finally(() => process.exit(code));
   };
 
@@ -53,7 +58,11 @@ export function runStdioServer(options: StdioServerOptions): void {
 
   void (async () => {
     server = await options.create({ log, shutdown: controller.signal });
-    await server.connect(new StdioServerTransport());
+    // Only when the control plane handed over an OTLP endpoint is OpenTelemetry loaded at all.
+    tracer = await startServerTracer(process.env, options.name);
+    const transport = new StdioServerTransport();
+    await server.connect(transport);
+    tracer?.instrument(transport);
     log.info('ready on stdio');
   })().catch((err: unknown) => {
     log.error(`startup failed: ${err instanceof Error ? (err.stack ?? err.message) : errorMessage(err)}`);

@@ -512,7 +512,8 @@ function toAuditEvent(event: PipelineEvent, redactor: Redactor): AuditEvent {
         ...(effect !== undefined ? { effect } : {}),
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
         principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
-        ...(effect === undefined && call.effectProblem !== undefined ? { detail: { effectProblem: redactor.redactString(call.effectProblem) } } : {}),
+        // Whether the server is built in: the policy defaults depend on it (trusted annotations).
+        detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: redactor.redactString(call.effectProblem) } : {}) },
       };
     }
     case 'policy.decided':

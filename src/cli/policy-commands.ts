@@ -2,11 +2,10 @@
 // `mcpcp policy test DRAFT`: replays recorded calls through a draft (what-if, docs/whatif.md).
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { defaultAuditKeyFile, fileAuditKeyStorage, parseAuditKeyring } from '../core/audit';
 import { ControlPlaneError, errorMessage } from '../core/errors';
-import { formatPolicyIssue, formatPolicyTestResult, loadPolicyFile, policyFileSchema, type PolicyFile, type PolicyLayers, type PolicyTestResult } from '../core/policy';
-import { formatWhatIfReport, loosens, parseSince, readExportedAudit, readLiveAudit, replayAudit } from '../core/whatif';
+import { formatPolicyIssue, formatPolicyTestResult, loadPolicyFile, type PolicyFile, type PolicyLayers, type PolicyTestResult } from '../core/policy';
+import { formatWhatIfReport, loosens, parseDraft, parseSince, readExportedAudit, readLiveAudit, replayAudit } from '../core/whatif';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom } from './data-dir';
 
@@ -100,15 +99,12 @@ async function policyTestCommand(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * A draft and the outcome of its own `tests:`. A failing test does not stop the replay (both are
- * reported); any other problem does.
- */
 async function loadDraft(path: string, layer: (typeof LAYERS)[number]): Promise<{ policy: PolicyFile; tests: readonly PolicyTestResult[] }> {
-  const result = await loadPolicyFile(path, { layer });
-  if (result.ok) return { policy: result.policy, tests: result.tests ?? [] };
-  if (result.error.code !== 'tests') throw new ControlPlaneError('POLICY_INVALID', `draft ${formatPolicyIssue(result.error)}`);
-  // Well-formed, with failing tests: parse it again for the rules (the schema passed already).
-  const policy = policyFileSchema.parse(parseDocument(await readFile(path, 'utf8')).toJS({ maxAliasCount: 100 }) ?? {});
-  return { policy, tests: result.tests ?? [] };
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ControlPlaneError('POLICY_INVALID', `cannot read the draft ${path}: ${errorMessage(err)}`);
+  }
+  return parseDraft(text, path, layer);
 }

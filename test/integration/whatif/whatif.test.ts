@@ -203,3 +203,53 @@ function readdir(dir: string): string {
   assert.equal(files.length, 1, `one audit file in ${dir}: ${files.join(', ')}`);
   return files[0]!;
 }
+
+describe('what-if in the UI: policy.test and opening an example, on a running instance', () => {
+  it('the Test Policy request replays the live audit with the layers in force, and an example opens its records', async () => {
+    // The user layer in force; a single workspace list kept beside the draft.
+    const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], {
+      oversight: { rules: RECORDED, workspaceRules: [{ id: 'ws-no-secret-echo', tool: 'echo', args: { text: { equals: 'secret-plan' } }, decision: 'deny' }] },
+    });
+    try {
+      const client = await connectClient(plane, 'fx');
+      await client.callTool({ name: 'echo', arguments: { text: 'prod-db' } }); // deny (user)
+      await client.callTool({ name: 'echo', arguments: { text: 'secret-plan' } }); // deny (workspace)
+      await client.callTool({ name: 'delete_thing', arguments: { name: 'tmp-1' } }); // allow (user)
+      await client.close();
+      const { handleUiRequest } = await import('../../../src/core/web-ui');
+      const { uiToHostSchema } = await import('../../../src/protocol/ui');
+      const ctx = { backend: plane.oversight!, by: { kind: 'vscode-ui' as const }, setWindow: () => undefined };
+      const ask = async (method: string, params: unknown): Promise<{ ok: boolean; result?: unknown; error?: string }> => {
+        const request = uiToHostSchema.parse({ type: 'request', id: 'r1', method, params });
+        assert.ok(request.type === 'request');
+        return (await handleUiRequest(request, ctx)) as { ok: boolean; result?: unknown; error?: string };
+      };
+      // The draft drops the prod-db rule: deny -> allow. The workspace denial stays (kept layer).
+      const text = ['rules:', `  - ${JSON.stringify(RECORDED[1])}`, 'tests:', '  - {server: fx, tool: echo, annotations: {readOnlyHint: true}, args: {text: prod-1}, expect: deny}', ''].join('\n');
+      const r = await ask('policy.test', { name: 'draft.yaml', text, sinceMs: 3_600_000 });
+      assert.ok(r.ok, r.error);
+      const view = r.result as { layer: string; kept: string; loosens: boolean; report: JsonOut['report']; tests: Array<{ ok: boolean }>; source: { verified: boolean } };
+      assert.equal(view.layer, 'config'); // the fixture plane sets no operator layer: the default
+      // ...so name the user layer, as VS Code does.
+      const u = await ask('policy.test', { name: 'draft.yaml', text, sinceMs: 3_600_000, layer: 'user' });
+      const uv = u.result as typeof view;
+      assert.deepEqual([uv.report.replayed, uv.report.loosened, uv.report.unchanged, uv.loosens, uv.source.verified], [3, 1, 2, true, true]);
+      assert.match(uv.kept, /workspace layer/);
+      assert.equal(uv.tests[0]!.ok, false);
+      const example = uv.report.groups[0]!.examples[0]!;
+      assert.equal(example.args, '{"text":"prod-db"}');
+      const opened = await ask('audit.query', { filter: { callId: example.callId }, limit: 50 });
+      const records = (opened.result as { records: Array<{ type: string; callId?: string; decision?: string }> }).records;
+      // Exactly the records of that call: requested, denied, failed (the denial ends the call).
+      assert.deepEqual(records.map((x) => x.type).sort(), ['call.failed', 'call.requested', 'policy.decided']);
+      assert.ok(records.every((x) => x.callId === example.callId));
+      assert.equal(records.find((x) => x.type === 'policy.decided')?.decision, 'deny');
+      // An invalid draft says what to fix.
+      const bad = await ask('policy.test', { name: 'bad.yaml', text: 'rules:\n  - {tool: echo, decision: maybe}\n', sinceMs: 3_600_000 });
+      assert.equal(bad.ok, false);
+      assert.match(bad.error ?? '', /bad\.yaml.*decision/);
+    } finally {
+      await plane.stop();
+    }
+  });
+});

@@ -173,7 +173,7 @@ export class PolicyTest {
           h('td', {}, visible(`${e.server}/${e.tool}`)),
           h('td', { class: 'args' }, h('code', {}, visible(e.args))),
           h('td', {}, what),
-          h('td', {}, visible(`recorded by ${formatRule(e.recorded.rule)}`)),
+          h('td', {}, visible(formatRule(e.recorded.rule))),
           h('td', {}, open),
         ),
         extra,

@@ -150,6 +150,23 @@ describe('what-if: mcpcp policy test on a recorded session', () => {
     assert.equal(r.out.report.loosened, 1); // prod-db: deny -> allow
   });
 
+  it('--with-LAYER keeps a layer beside the draft: a workspace draft cannot loosen what the user layer denies', () => {
+    const user = draft('user.yaml', `rules:\n${RECORDED.map((x) => `  - ${JSON.stringify(x)}`).join('\n')}\n`);
+    // A workspace allow for everything: evaluated beside the user layer, it loosens nothing.
+    const ws = draft('ws.yaml', 'rules:\n  - {tool: "*", decision: allow}\n  - {tool: delete_thing, args: {name: {matches: "tmp-*"}}, decision: deny}\n');
+    const kept = run(['policy', 'test', ws, '--layer', 'workspace', '--with-user', user, '--data-dir', stateDir, '--since', '1h', '--json']);
+    assert.equal(kept.code, 0, kept.stderr + kept.stdout);
+    const out = JSON.parse(kept.stdout) as JsonOut;
+    assert.deepEqual([out.report.loosened, out.report.tightened, out.report.undecidable], [0, 0, 1]);
+    // Without the user layer the same draft is compared with history alone: the prod-db denial is
+    // loosened (nothing left denies it).
+    const alone = run(['policy', 'test', ws, '--layer', 'workspace', '--data-dir', stateDir, '--since', '1h', '--json']);
+    assert.equal(alone.code, 1);
+    assert.equal((JSON.parse(alone.stdout) as JsonOut).report.loosened, 1);
+    // --with naming the replaced layer is a usage error.
+    assert.equal(run(['policy', 'test', ws, '--layer', 'workspace', '--with-workspace', user, '--data-dir', stateDir]).code, 2);
+  });
+
   it('a failing test of the draft fails the run even when nothing loosens', () => {
     const file = draft('bad-test.yaml', ['rules:', ...RECORDED.map((x) => `  - ${JSON.stringify(x)}`), 'tests:', '  - {server: fx, tool: echo, annotations: {readOnlyHint: true}, args: {text: prod-1}, expect: allow}', ''].join('\n'));
     const r = run(['policy', 'test', file, '--layer', 'user', '--data-dir', stateDir, '--since', '1h']);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { defaultAuditKeyFile, fileAuditKeyStorage, parseAuditKeyring } from '../core/audit';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { formatPolicyIssue, formatPolicyTestResult, loadPolicyFile, type PolicyFile, type PolicyLayers, type PolicyTestResult } from '../core/policy';
+import { Redactor } from '../core/redact';
 import { formatWhatIfReport, loosens, parseDraft, parseSince, readExportedAudit, readLiveAudit, replayAudit } from '../core/whatif';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom } from './data-dir';
@@ -56,6 +57,9 @@ const TEST_USAGE =
  * broken history).
  */
 async function policyTestCommand(argv: string[]): Promise<number> {
+  // Examples are shown through the full redactor (credential patterns, sensitive keys): the report
+  // may end up in a CI log. The replay uses the recorded values.
+  const displayRedactor = new Redactor();
   const args = parseArgs(argv, ['layer', 'since', 'audit', 'with-user', 'with-config', 'with-workspace', 'data-dir', 'dir', 'key-file', 'examples'], ['json']);
   const [file, extra] = args.positionals;
   const layer = stringFlag(args, 'layer') ?? 'config';
@@ -87,7 +91,7 @@ async function policyTestCommand(argv: string[]): Promise<number> {
       const dir = stringFlag(args, 'dir') !== undefined ? resolve(stringFlag(args, 'dir')!) : join(dataDir, 'audit');
       history = await readLiveAudit(dir, parseAuditKeyring(text, keyFile), parseSince(stringFlag(args, 'since') ?? '7d'));
     }
-    const report = replayAudit(history.records, { draft: draft.policy, layer: layer as (typeof LAYERS)[number], others: { ...(others as PolicyLayers), readOnlyMode }, maxExamples: examples });
+    const report = replayAudit(history.records, { draft: draft.policy, layer: layer as (typeof LAYERS)[number], others: { ...(others as PolicyLayers), readOnlyMode }, maxExamples: examples, display: (a) => displayRedactor.redactRecord(a) });
     const testsFailed = draft.tests.some((t) => !t.ok);
     if (args.flags.has('json')) process.stdout.write(`${JSON.stringify({ draft: path, source: history.source, report, tests: draft.tests, loosens: loosens(report) })}\n`);
     else process.stdout.write(formatWhatIfReport(report, history.source, path, draft.tests));

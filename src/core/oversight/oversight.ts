@@ -324,7 +324,7 @@ export class Oversight implements OversightStages, UiBackend {
     if (keys === undefined) throw new ControlPlaneError('AUDIT_KEY_MISSING', 'this instance has no audit key to verify the history with');
     const history = await readLiveAudit(this.options.auditDir, keys, params.sinceMs);
     const inForce = this.options.policy.layers?.() ?? { layers: {} };
-    const report = replayAudit(history.records, { draft: policy, layer, others: inForce.layers });
+    const report = replayAudit(history.records, { draft: policy, layer, others: inForce.layers, display: (args) => this.options.redactor.redactRecord(args) });
     const keptNames = (['user', 'config', 'workspace'] as const).filter((l) => l !== layer && (inForce.layers[l]?.length ?? 0) > 0);
     return {
       draft: params.name,

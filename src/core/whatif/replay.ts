@@ -18,6 +18,12 @@ export interface WhatIfOptions {
   readonly maxExamples?: number;
   /** The mask to look for in recorded arguments. Default `AUDIT_SECRET_MASK`. */
   readonly mask?: string;
+  /**
+   * How an example's arguments are shown (the replay itself uses the recorded values): pass the
+   * full redactor's `redactRecord`, so a report pasted into a CI log or shown at /ui does not carry
+   * credential-looking values the audit kept for replay. Default: as recorded.
+   */
+  readonly display?: (args: Readonly<Record<string, unknown>>) => unknown;
 }
 
 /** One replayed call, as a report shows it. */
@@ -126,7 +132,7 @@ export function replayAudit(records: Iterable<AuditRecord>, options: WhatIfOptio
       kind: REQUEST_TYPES.get(request.type) ?? 'tool',
       server: request.server ?? '',
       tool: request.tool ?? '',
-      args: summariseArgs(request.args),
+      args: summariseArgs(options.display && request.args ? options.display(request.args) : request.args),
       recorded: { decision: recordedDecision, ...(decided.rule ? { rule: decided.rule as PolicyRuleRef } : {}) },
       ...extra,
     });

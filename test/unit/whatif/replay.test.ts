@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AuditRecord } from '../../../src/core/audit';
 import type { PolicyRule } from '../../../src/core/policy';
+import { Redactor } from '../../../src/core/redact';
 import { replayAudit } from '../../../src/core/whatif';
 
 let seq = 0;
@@ -65,5 +66,19 @@ describe('replayAudit', () => {
     const r = replayAudit([...orphan, ...denied, ...allowed], draft([{ tool: 'echo', args: { text: { equals: 'dev' } }, decision: 'approve' }]));
     assert.deepEqual([r.replayed, r.withoutDecision, r.loosened, r.tightened], [2, 1, 1, 1]);
     assert.deepEqual(r.groups.map((g) => [g.direction, g.from, g.to]), [['loosened', 'deny', 'allow'], ['tightened', 'allow', 'approve']]);
+  });
+
+  it('examples show the arguments through the display redactor; the replay uses the recorded values', () => {
+    const token = 'ghp_' + 'A1b2C3d4E5'.repeat(4);
+    const records = call({ args: { text: `use ${token}`, mode: 'x' }, decision: 'allow' });
+    const rules: PolicyRule[] = [{ tool: 'echo', args: { text: { matches: '*ghp_*' } }, decision: 'deny' }];
+    const redactor = new Redactor();
+    const r = replayAudit(records, { ...draft(rules), display: (a) => redactor.redactRecord(a) });
+    // The rule saw the recorded token (it matched: allow -> deny)...
+    assert.equal(r.tightened, 1);
+    // ...the report does not show it.
+    const shown = r.groups[0]!.examples[0]!.args;
+    assert.ok(!shown.includes(token), shown);
+    assert.match(shown, /"mode":"x"/);
   });
 });

@@ -7,11 +7,14 @@ import { formatWindow } from './format';
 import { PendingApprovals, renderHistory } from './views/approvals';
 import { RecentCalls } from './views/calls';
 import { renderCharts, renderNotices, renderServers, renderTools, renderTotals } from './views/dashboard';
+import { PolicyTest } from './views/policy-test';
 
 export interface AppOptions {
   readonly host: 'vscode' | 'web';
   readonly view: UiView;
 }
+
+const TITLES: Record<UiView, string> = { dashboard: 'MCP Control Plane', approvals: 'Approvals', 'policy-test': 'Test Policy' };
 
 const WINDOWS = [15 * 60_000, 3_600_000, 6 * 3_600_000, 24 * 3_600_000];
 const THEMES = ['auto', 'light', 'dark'] as const;
@@ -26,6 +29,7 @@ export class App {
   private readonly calls: RecentCalls | undefined;
   private readonly slots: Record<'notices' | 'servers' | 'totals' | 'charts' | 'tools' | 'history', Slot>;
   private readonly windowSelect: HTMLSelectElement | undefined;
+  private readonly policyTest: PolicyTest | undefined;
 
   constructor(private readonly root: HTMLElement, private readonly channel: Channel, private readonly options: AppOptions) {
     const dashboard = options.view === 'dashboard';
@@ -44,13 +48,21 @@ export class App {
     this.slots = { notices: slot('notices'), servers: slot('servers-slot'), totals: slot('totals-slot'), charts: slot('charts-slot'), tools: slot('tools-slot'), history: slot('history-slot') };
     this.calls = dashboard ? new RecentCalls((filter, cursor) => this.channel.request('audit.query', { filter, ...(cursor !== undefined ? { cursor } : {}), limit: 50 })) : undefined;
     this.windowSelect = dashboard ? this.renderWindowSelect() : undefined;
+    const testing = options.view === 'policy-test';
+    this.policyTest = testing
+      ? new PolicyTest({
+          run: (params) => this.channel.request('policy.test', params),
+          callRecords: (callId) => this.channel.request('audit.query', { filter: { callId }, limit: 50 }),
+          announce: (text) => this.announce(text),
+        })
+      : undefined;
 
     const section = (id: string, title: string, ...content: HTMLElement[]): HTMLElement =>
       h('section', { 'aria-labelledby': id }, h('h2', { id }, title), ...content);
     const header = h(
       'header',
       { class: 'top' },
-      h('h1', {}, dashboard ? 'MCP Control Plane' : 'Approvals'),
+      h('h1', {}, TITLES[options.view]),
       this.status,
       h('div', { class: 'controls' }, this.windowSelect !== undefined ? h('label', { class: 'inline' }, 'Window ', this.windowSelect) : null, options.host === 'web' ? this.renderWebControls() : null),
     );
@@ -63,7 +75,8 @@ export class App {
       dashboard ? section('calls-heading', 'Calls', this.slots.totals.el, this.slots.charts.el) : null,
       dashboard ? section('tools-heading', 'Tools', this.slots.tools.el) : null,
       dashboard && this.calls !== undefined ? section('recent-heading', 'Recent calls', this.calls.el) : null,
-      section('history-heading', 'Decided approvals', this.slots.history.el),
+      this.policyTest !== undefined ? section('policy-test-heading', 'Test a draft policy', this.policyTest.el) : null,
+      testing ? null : section('history-heading', 'Decided approvals', this.slots.history.el),
     );
     this.root.replaceChildren(header, main, this.live);
   }
@@ -71,6 +84,7 @@ export class App {
   start(): void {
     this.channel.onState((state) => this.render(state));
     this.channel.onStatus((status) => this.showStatus(status));
+    this.channel.onDraft?.((name, text) => this.policyTest?.setDraft(name, text));
     this.channel.ready(this.options.view);
     window.setInterval(() => this.pending.tick(Date.now()), 1000);
   }
@@ -79,7 +93,7 @@ export class App {
     this.state = state;
     this.pending.update(state.pending);
     const n = state.pending.length;
-    document.title = `${n > 0 ? `(${n}) ` : ''}${this.options.view === 'dashboard' ? 'MCP Control Plane' : 'Approvals'}`;
+    document.title = `${n > 0 ? `(${n}) ` : ''}${TITLES[this.options.view]}`;
     this.slots.notices.update(JSON.stringify([state.policy, state.toolBudget]), () => renderNotices(state));
     this.slots.history.update(JSON.stringify(state.history.slice(0, 50).map((a) => [a.id, a.status])), () => renderHistory(state.history, this.options.view === 'dashboard' ? 50 : 20, this.options.view !== 'dashboard'));
     if (this.options.view !== 'dashboard') return;
@@ -135,7 +149,8 @@ export class App {
     const signOut = h('button', { type: 'button', class: 'secondary' }, 'Sign out');
     signOut.addEventListener('click', () => void this.channel.signOut?.().then(() => window.location.assign('/ui')));
     const other = this.options.view === 'dashboard' ? h('a', { href: '/ui?view=approvals' }, 'Approvals only') : h('a', { href: '/ui' }, 'Dashboard');
-    return h('span', { class: 'web-controls' }, other, h('label', { class: 'inline' }, 'Theme ', theme), signOut);
+    const test = this.options.view === 'policy-test' ? null : h('a', { href: '/ui?view=policy-test' }, 'Test policy');
+    return h('span', { class: 'web-controls' }, other, test, h('label', { class: 'inline' }, 'Theme ', theme), signOut);
   }
 }
 

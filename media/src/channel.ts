@@ -14,6 +14,8 @@ export interface Channel {
   request<M extends Method>(method: M, params: ParamsOf<M>): Promise<UiResults[M]>;
   onState(listener: (state: DashboardState) => void): void;
   onStatus(listener: (status: ConnectionStatus) => void): void;
+  /** VS Code only: a draft policy the host picked for the Test Policy view. */
+  onDraft?(listener: (name: string, text: string) => void): void;
   /** Web host only: ends the session. */
   signOut?(): Promise<void>;
 }
@@ -60,7 +62,7 @@ class Requests {
 
 function isHostMessage(value: unknown): value is HostToUi {
   if (typeof value !== 'object' || value === null || !('type' in value)) return false;
-  return value.type === 'state' || value.type === 'response';
+  return value.type === 'state' || value.type === 'response' || value.type === 'draft';
 }
 
 /** Inside a VS Code webview. */
@@ -69,12 +71,15 @@ export function vscodeChannel(): Channel {
   const requests = new Requests();
   const stateListeners: Array<(state: DashboardState) => void> = [];
   const statusListeners: Array<(status: ConnectionStatus) => void> = [];
+  const draftListeners: Array<(name: string, text: string) => void> = [];
   window.addEventListener('message', (event: MessageEvent<unknown>) => {
     const message = event.data;
     if (!isHostMessage(message)) return;
     if (message.type === 'state') {
       for (const l of statusListeners) l('connected');
       for (const l of stateListeners) l(message.state);
+    } else if (message.type === 'draft') {
+      for (const l of draftListeners) l(message.name, message.text);
     } else {
       requests.settle(message);
     }
@@ -89,6 +94,7 @@ export function vscodeChannel(): Channel {
     },
     onState: (l) => stateListeners.push(l),
     onStatus: (l) => statusListeners.push(l),
+    onDraft: (l) => draftListeners.push(l),
   };
 }
 

@@ -8,7 +8,8 @@ function boot(): void {
   const root = document.getElementById('app');
   if (root === null) return;
   const host = document.body.dataset['host'] === 'web' ? 'web' : 'vscode';
-  const view = document.body.dataset['view'] === 'approvals' ? 'approvals' : 'dashboard';
+  const requested = document.body.dataset['view'];
+  const view = requested === 'approvals' || requested === 'policy-test' ? requested : 'dashboard';
   let channel: Channel;
   if (host === 'web') {
     const csrf = document.querySelector<HTMLMetaElement>('meta[name="mcpcp-csrf"]')?.content ?? '';

@@ -57,6 +57,9 @@ Commands:
         Replace the approver credential and print the new one (once).
   policy check FILE [--layer workspace|config|user] [--json]
         Validate a policy file and run its tests: (exit 1 on a problem or a failing case).
+  policy test DRAFT [--layer config|user|workspace] [--since 7d | --audit FILE] [--with-LAYER F] [--json]
+        What-if: replay recorded calls through DRAFT in place of a layer and report what changes
+        (exit 1 when it loosens a recorded call or a test of its own fails, 2 when it cannot run).
 ${CONSENT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {

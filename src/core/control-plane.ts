@@ -138,6 +138,7 @@ export class ControlPlane {
     plane.oversightImpl = await openOversight({
       stateDir: options.stateDir,
       instancePrefix: options.instancePrefix,
+      operatorLayer: options.policyLayer === 'user' ? 'user' : 'config',
       ...(options.auditKeys ? { auditKeys: options.auditKeys } : {}),
       policy: plane.policy,
       approvals: options.config.approvals,

@@ -193,6 +193,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const oversightViews = registerOversightViews(context, plane.oversight, {
     approvalsViewId: APPROVALS_VIEW_ID,
     dashboardCommand: COMMANDS.dashboardOpen,
+    testPolicyCommand: COMMANDS.policyTest,
     badgeFallback: view,
     log: (m) => output.info(m),
   });

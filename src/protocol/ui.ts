@@ -8,7 +8,7 @@ export const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** Which view a UI instance shows. */
-export const viewSchema = z.enum(['dashboard', 'approvals']);
+export const viewSchema = z.enum(['dashboard', 'approvals', 'policy-test']);
 export type UiView = z.infer<typeof viewSchema>;
 
 export const serverViewSchema = z.object({
@@ -132,6 +132,8 @@ export const auditFilterSchema = z.object({
   /** ISO time or ms since the epoch */
   from: z.union([z.string(), z.number()]).optional(),
   to: z.union([z.string(), z.number()]).optional(),
+  /** The records of one call (a what-if example opened). */
+  callId: z.string().max(200).optional(),
 });
 export type AuditFilter = z.infer<typeof auditFilterSchema>;
 
@@ -155,6 +157,22 @@ export const uiRequestSchema = z.discriminatedUnion('method', [
     method: z.literal('dashboard.setWindow'),
     params: z.object({ windowMs: z.number().int().min(60_000).max(24 * 3_600_000) }),
   }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('policy.test'),
+    /** What-if: replay the recorded calls through a draft policy (docs/whatif.md). */
+    params: z.object({
+      /** The draft's file name, for messages. */
+      name: z.string().min(1).max(200),
+      /** The draft's YAML text (the web UI takes request bodies up to 64 KiB). */
+      text: z.string().max(48 * 1024),
+      /** The layer the draft replaces; default: the operator's (user in VS Code, config headless). */
+      layer: z.enum(['user', 'config', 'workspace']).optional(),
+      /** How far back to replay. */
+      sinceMs: z.number().int().min(60_000).max(90 * 86_400_000),
+    }),
+  }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 
@@ -165,6 +183,8 @@ export type UiToHost = z.infer<typeof uiToHostSchema>;
 /** Everything the host may send. A response's `result` is `UiResults[method]` of the request with that id. */
 export type HostToUi =
   | { type: 'state'; state: DashboardState }
+  /** A draft policy the host picked (VS Code's Test Policy command): the view tests it. */
+  | { type: 'draft'; name: string; text: string }
   | { type: 'response'; id: string; ok: true; result: UiResults[UiRequest['method']] }
   | { type: 'response'; id: string; ok: false; error: string };
 
@@ -173,4 +193,42 @@ export interface UiResults {
   'approval.decide': { status: ApprovalView['status'] };
   'audit.query': { records: AuditRow[]; nextCursor?: string };
   'dashboard.setWindow': { windowMs: number };
+  'policy.test': PolicyTestView;
+}
+
+/** A replayed call, as a what-if report shows it (`src/core/whatif` `WhatIfExample`). */
+export interface PolicyTestExample {
+  callId: string;
+  ts: string;
+  instance: string;
+  kind: 'tool' | 'resource' | 'prompt';
+  server: string;
+  tool: string;
+  args: string;
+  recorded: { decision: 'allow' | 'approve' | 'deny'; rule?: { source: string; index?: number; id?: string } };
+  draft?: { decision: 'allow' | 'approve' | 'deny'; rule: { source: string; index?: number; id?: string }; reason: string };
+  unknown?: readonly string[];
+}
+
+/** The result of `policy.test`: what the draft would have changed in the recorded history. */
+export interface PolicyTestView {
+  draft: string;
+  layer: 'user' | 'config' | 'workspace';
+  /** Layers kept beside the draft, and what could not be (several workspace files in force). */
+  kept: string;
+  source: { kind: 'live' | 'file'; path: string; records: number; skipped: number; verified: boolean };
+  report: {
+    replayed: number;
+    unchanged: number;
+    loosened: number;
+    tightened: number;
+    undecidable: number;
+    withoutDecision: number;
+    from?: string;
+    to?: string;
+    groups: ReadonlyArray<{ direction: 'loosened' | 'tightened'; from: string; to: string; label: string; count: number; examples: readonly PolicyTestExample[] }>;
+    undecidableExamples: readonly PolicyTestExample[];
+  };
+  tests: ReadonlyArray<{ index: number; name: string; expected: string; actual?: string; reason: string; ok: boolean }>;
+  loosens: boolean;
 }

@@ -9,12 +9,13 @@ import { Emitter, type Event } from '../events';
 import type { ApprovalOutcome, GatewayCall, OversightStages, PipelineEvent, PolicyVerdict, PreviewRunner } from '../gateway/pipeline';
 import { percentile, type CallSample, type Metrics } from '../metrics/metrics';
 import { OUTCOME_CLASS } from '../outcome';
-import type { PolicyEngine } from '../policy';
+import type { PolicyEngine, PolicyLayers } from '../policy';
+import { loosens, parseDraft, readLiveAudit, replayAudit } from '../whatif';
 import { secretPaths } from '../display';
 import type { Redactor } from '../redact';
 import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
-import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, SeriesPoint, ServerView } from '../../protocol/ui';
+import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
 
 /** Why an approval was cancelled when its caller went away (shown on the approval card). */
@@ -29,6 +30,8 @@ export interface PolicySource {
   readOnlyMode(): boolean;
   /** Problems loading a source (the last valid policy stays in force). */
   problems(): string[];
+  /** The layers as rule lists, for a what-if replay (absent: the replay keeps no other layer). */
+  layers?(): { layers: PolicyLayers; note?: string };
 }
 
 export interface OversightOptions {
@@ -37,6 +40,10 @@ export interface OversightOptions {
   /** The audit log of this instance; every pipeline event is written there. */
   audit: AuditLog;
   auditDir: string;
+  /** The keys that verify the audit before a what-if replay (`testPolicy`). */
+  auditKeyring?: AuditKeyring;
+  /** The layer the operator's own rules are in: user (VS Code) or config (headless). Default config. */
+  operatorLayer?: 'user' | 'config';
   redactor: Redactor;
   metrics: Metrics;
   supervisor: Supervisor;
@@ -318,6 +325,27 @@ export class Oversight implements OversightStages, UiBackend {
   /** Switches this instance's audit log to the key ring's current key (recorded in the chain). */
   async rotateAuditKey(keys: AuditKeyring): Promise<void> {
     await this.options.audit.rotateKey(keys);
+    this.options.auditKeyring = keys;
+  }
+
+  async testPolicy(params: { name: string; text: string; layer?: 'user' | 'config' | 'workspace'; sinceMs: number }): Promise<PolicyTestView> {
+    const layer = params.layer ?? this.options.operatorLayer ?? 'config';
+    const { policy, tests } = parseDraft(params.text, params.name, layer);
+    const keys = this.options.auditKeyring;
+    if (keys === undefined) throw new ControlPlaneError('AUDIT_KEY_MISSING', 'this instance has no audit key to verify the history with');
+    const history = await readLiveAudit(this.options.auditDir, keys, params.sinceMs);
+    const inForce = this.options.policy.layers?.() ?? { layers: {} };
+    const report = replayAudit(history.records, { draft: policy, layer, others: inForce.layers, display: (args) => this.options.redactor.redactRecord(args) });
+    const keptNames = (['user', 'config', 'workspace'] as const).filter((l) => l !== layer && (inForce.layers[l]?.length ?? 0) > 0);
+    return {
+      draft: params.name,
+      layer,
+      kept: `${keptNames.length > 0 ? `kept in force beside the draft: the ${keptNames.join(' and ')} layer${keptNames.length > 1 ? 's' : ''}` : 'no other layer has rules'}${inForce.note ? `; ${inForce.note}` : ''}`,
+      source: history.source,
+      report,
+      tests: [...tests],
+      loosens: loosens(report),
+    };
   }
 
   /** Audits a configuration change (settings, policy file, config file). */
@@ -426,6 +454,7 @@ export class Oversight implements OversightStages, UiBackend {
         ...(filter.outcome ? { outcome: filter.outcome } : {}),
         ...(filter.from !== undefined ? { from: filter.from } : {}),
         ...(filter.to !== undefined ? { to: filter.to } : {}),
+        ...(filter.callId ? { callId: filter.callId } : {}),
       },
       { limit, order: 'desc', ...(cursor ? { cursor } : {}) },
     );
@@ -456,7 +485,7 @@ export class Oversight implements OversightStages, UiBackend {
  * unrecorded.
  */
 export async function openOversight(
-  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage },
+  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal' | 'auditKeyring'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage },
 ): Promise<Oversight> {
   const auditDir = join(options.stateDir, 'audit');
   const keys = await loadOrCreateAuditKeyring(options.auditKeys ?? fileAuditKeyStorage(defaultAuditKeyFile(options.stateDir)));
@@ -472,7 +501,7 @@ export async function openOversight(
   const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
   await journal.recoverOrphans(audit);
   const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, ...rest } = options;
-  return new Oversight({ ...rest, audit, auditDir, journal });
+  return new Oversight({ ...rest, audit, auditDir, journal, auditKeyring: keys });
 }
 
 function kindOf(method: string): 'tool' | 'resource' | 'prompt' {
@@ -523,7 +552,8 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
         ...(effect !== undefined ? { effect } : {}),
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
         principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
-        ...(effect === undefined && call.effectProblem !== undefined ? { detail: { effectProblem: call.effectProblem } } : {}),
+        // Whether the server is built in: the policy defaults depend on it (trusted annotations).
+        detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: call.effectProblem } : {}) },
       };
     }
     case 'policy.decided':

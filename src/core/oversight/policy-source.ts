@@ -2,7 +2,7 @@ import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { canonicalJson } from '../canonical-json';
 import { Emitter, type Event } from '../events';
-import { LastValidPolicy, PolicyEngine, effectWarnings, formatPolicyIssue, loadPolicyFile, type PolicyFile, type PolicyRequest, type PolicyResult, type PolicyRule } from '../policy';
+import { LastValidPolicy, PolicyEngine, effectWarnings, formatPolicyIssue, loadPolicyFile, type PolicyFile, type PolicyLayers, type PolicyRequest, type PolicyResult, type PolicyRule } from '../policy';
 import type { PolicySource } from './oversight';
 
 /** The workspace policy file, relative to each root. */
@@ -108,6 +108,21 @@ export class LayeredPolicy implements PolicySource {
     const files = [...new Set([...found, ...[...this.workspace.keys()].filter(under)])];
     await Promise.all(files.map((file) => this.reload(file)));
     this.rebuild('workspace policy');
+  }
+
+  /**
+   * The layers in force as plain rule lists, for a what-if replay that keeps them beside a draft.
+   * Several workspace lists (files, kept versions) are evaluated apart and cannot be one layer: then
+   * `workspace` is left out and `note` says so.
+   */
+  layers(): { layers: PolicyLayers; note?: string } {
+    const lists = [
+      ...(this.workspaceConfigRules.length > 0 ? [this.workspaceConfigRules] : []),
+      ...[...this.workspace.values()].map((p) => p.current.policy.rules).filter((r) => r.length > 0),
+      ...[...this.kept.values()].flat().map((k) => k.rules),
+    ];
+    const layers: PolicyLayers = { user: this.user, config: this.config, ...(lists.length === 1 ? { workspace: lists[0]! } : {}), readOnlyMode: this.readOnlyMode() };
+    return lists.length > 1 ? { layers, note: `${lists.length} workspace rule lists are in force; they are left out of the replay` } : { layers };
   }
 
   /** User settings (VS Code) or the operator's config file (headless). */

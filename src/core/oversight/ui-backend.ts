@@ -1,5 +1,5 @@
 import type { Event } from '../events';
-import type { AuditFilter, AuditRow, DashboardState, UiResults } from '../../protocol/ui';
+import type { AuditFilter, AuditRow, DashboardState, PolicyTestView, UiResults } from '../../protocol/ui';
 
 /** A human decider as the UI hosts identify one. */
 export interface UiDecider {
@@ -22,4 +22,10 @@ export interface UiBackend {
    */
   decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<UiResults['approval.decide']>;
   queryAudit(filter: AuditFilter, cursor: string | undefined, limit: number): Promise<{ records: AuditRow[]; nextCursor?: string }>;
+  /**
+   * What-if: replays the verified audit of the last `sinceMs` through a draft policy (YAML text) in
+   * place of `layer` (default: the operator's). Throws a ControlPlaneError saying what to fix when
+   * the draft is invalid or the audit does not verify. Reads only: nothing is put in force.
+   */
+  testPolicy(params: { name: string; text: string; layer?: 'user' | 'config' | 'workspace'; sinceMs: number }): Promise<PolicyTestView>;
 }

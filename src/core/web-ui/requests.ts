@@ -38,6 +38,11 @@ export async function handleUiRequest(request: UiRequest, ctx: UiRequestContext)
         ctx.setWindow(request.params.windowMs);
         result = { windowMs: request.params.windowMs };
         break;
+      case 'policy.test': {
+        const { name, text, layer, sinceMs } = request.params;
+        result = await ctx.backend.testPolicy({ name, text, sinceMs, ...(layer !== undefined ? { layer } : {}) });
+        break;
+      }
     }
     return { type: 'response', id: request.id, ok: true, result };
   } catch (err) {

@@ -6,11 +6,13 @@ import type { DashboardState } from '../../protocol/ui';
 import { ApprovalsViewProvider } from './approvals-view';
 import { DashboardPanel } from './dashboard-panel';
 import { ApprovalNotifier } from './notifications';
+import { PolicyTestPanel } from './policy-test-panel';
 import { DEFAULT_WINDOW_MS } from './webview-connection';
 
 export { ApprovalsViewProvider } from './approvals-view';
 export { DASHBOARD_PANEL_TYPE, DashboardPanel } from './dashboard-panel';
 export { ApprovalNotifier } from './notifications';
+export { POLICY_TEST_PANEL_TYPE, PolicyTestPanel } from './policy-test-panel';
 export { DEFAULT_WINDOW_MS, WebviewConnection, mediaRoot, webviewHtml, webviewOptions } from './webview-connection';
 
 export interface OversightViewsOptions {
@@ -18,6 +20,8 @@ export interface OversightViewsOptions {
   readonly approvalsViewId: string;
   /** Id of the command that opens the dashboard panel. */
   readonly dashboardCommand: string;
+  /** Id of the command that picks a draft policy and opens the Test Policy panel (what-if). */
+  readonly testPolicyCommand?: string;
   /**
    * A view that carries the pending-count badge until the Approvals view is first opened (a webview
    * view exists only once resolved): pass the Servers tree view.
@@ -49,6 +53,12 @@ export interface OversightTestHooks {
   /** Texts of the approval notifications shown. */
   notifications(): readonly string[];
   dashboardOpen(): boolean;
+  /**
+   * Opens the Test Policy panel with a draft (as the command does after its file dialog) and
+   * resolves once the draft was posted; `postFromPolicyTest` then delivers messages to its host.
+   */
+  openPolicyTest(draft: { name: string; text: string }): Promise<void>;
+  postFromPolicyTest(message: unknown): Promise<unknown>;
 }
 
 export interface OversightViews extends vscode.Disposable {
@@ -70,6 +80,7 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
   const getBackend = (): UiBackend => feed.backend;
   const approvals = new ApprovalsViewProvider(context.extensionUri, feed, getBackend, log);
   const dashboard = new DashboardPanel(context.extensionUri, feed, getBackend, log);
+  const policyTest = new PolicyTestPanel(context.extensionUri, feed, getBackend, log);
   const review = (): void => void vscode.commands.executeCommand(`${options.approvalsViewId}.focus`);
   const notifier = options.notify === false ? undefined : new ApprovalNotifier(getBackend, review, log);
 
@@ -91,6 +102,8 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
   const disposables: vscode.Disposable[] = [
     vscode.window.registerWebviewViewProvider(options.approvalsViewId, approvals),
     vscode.commands.registerCommand(options.dashboardCommand, () => dashboard.show()),
+    ...(options.testPolicyCommand !== undefined ? [vscode.commands.registerCommand(options.testPolicyCommand, () => policyTest.pickAndShow())] : []),
+    policyTest,
     approvals.onDidResolve(renderFallbackBadge),
     approvals,
     dashboard,
@@ -115,6 +128,12 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
           },
           notifications: () => notifier?.shown ?? [],
           dashboardOpen: () => dashboard.current !== undefined,
+          openPolicyTest: (draft) => policyTest.show(draft),
+          postFromPolicyTest: async (message) => {
+            const connection = policyTest.current;
+            if (connection === undefined) throw new Error('the Test Policy panel is not open');
+            return connection.receive(message);
+          },
         }
       : undefined;
 

@@ -23,7 +23,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, v
   return renderUiPage({
     host: 'vscode',
     view,
-    title: view === 'dashboard' ? 'MCP Control Plane: Dashboard' : 'Approvals',
+    title: view === 'dashboard' ? 'MCP Control Plane: Dashboard' : view === 'policy-test' ? 'MCP Control Plane: Test Policy' : 'Approvals',
     nonce,
     scriptUrl: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
     styleUrl: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
@@ -107,6 +107,11 @@ export class WebviewConnection implements vscode.Disposable {
   dispose(): void {
     this.pause();
     this.listener.dispose();
+  }
+
+  /** Posts a host message (a draft for the Test Policy view). */
+  send(message: HostToUi): Promise<void> {
+    return this.post(message);
   }
 
   private async post(message: HostToUi): Promise<void> {

@@ -45,7 +45,8 @@ describe('workspace configuration cannot configure notifications', () => {
           const waiting = plane.oversight.requestInternalApproval({ action: 'secret_action', args: { note: `from-${layer}` }, previewText: 'diff', reason: 'test', signal: abort.signal }).catch(() => undefined);
           if (layer === 'config') {
             await waitFor(() => receiver.received.length === 1, 10_000, 'delivery from --config');
-            assert.equal(plane.notificationStatus()[0]?.delivered, 1);
+            // Counted once the receiver has answered (a moment after it received the request).
+            await waitFor(() => plane.notificationStatus()[0]?.delivered === 1, 10_000, 'the delivery counted');
           } else {
             await new Promise((r) => setTimeout(r, 500));
             assert.equal(receiver.received.length, 0, 'nothing sent for a workspace configuration');

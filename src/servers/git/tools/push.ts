@@ -8,6 +8,7 @@ import { refNameField, remoteField, repoField } from '../fields';
 import { planPush, pushIdentity } from '../push-plan';
 import type { Repository } from '../repo';
 import { progressReporter } from '../remote';
+import { pushEffect } from '../push-effect';
 
 const FLAGS: Record<string, string> = {
   ' ': 'fast-forward',
@@ -34,6 +35,7 @@ export const push = defineGitTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   preview: true,
+  effect: (input, ctx) => pushEffect(ctx, input),
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const plan = await planPush(repo, input);

@@ -93,6 +93,10 @@ export const push = defineGitTool({
           details: { hint: 'Nothing was pushed. Call push again so the new preview can be approved.' },
         });
       }
+      // The effect policy and the approver saw (checked by the kit before this handler) is what is pushed.
+      if (ctx.effect !== undefined && (again.source !== ctx.effect['sourceSha'] || again.destination !== ctx.effect['destinationRef'])) {
+        throw new ControlPlaneError(GitErrorCode.refused, 'Refused: the branch or the destination changed since the push was checked.', { details: { hint: 'Nothing was pushed. Call push again.' } });
+      }
       if (pushIdentity(again) !== pushIdentity(plan)) {
         throw new ControlPlaneError(GitErrorCode.refused, 'Refused: the branch or the remote changed while the push was being prepared.', { details: { hint: 'Nothing was pushed. Call push again.' } });
       }

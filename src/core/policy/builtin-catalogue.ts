@@ -82,7 +82,7 @@ export const BUILTIN_TOOL_ANNOTATIONS: Readonly<Record<string, Readonly<Record<s
  * (`push {}` pushes the current branch).
  */
 export const BUILTIN_EFFECT_TOOLS: Readonly<Record<string, readonly string[]>> = {
-  git: [],
+  git: ['push'],
   kubernetes: [
     'node_cordon', 'node_drain', 'node_uncordon', 'pods_exec', 'pods_logs', 'resource_apply', 'resource_delete', 'resource_describe', 'resource_get', 'resource_patch',
     'resources_list', 'rollout_restart', 'rollout_undo', 'scale',

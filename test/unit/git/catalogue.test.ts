@@ -40,7 +40,7 @@ describe('git tool catalogue', () => {
       ['restore', 'commit', 'branch_delete', 'switch', 'reset', 'stash_pop', 'push', 'clean', 'backup_restore'],
     );
     for (const t of destructive) {
-      assert.deepEqual(t._meta, { 'mcpcp/preview': true }, t.name);
+      assert.equal(t._meta?.['mcpcp/preview'], true, t.name);
       assert.equal(Property.parse(t.inputSchema.properties?.['dryRun']).type, 'boolean', t.name);
     }
     const network = tools.filter((t) => t.annotations?.openWorldHint === true).map((t) => t.name);

@@ -8,6 +8,7 @@ import { refNameField, remoteField, repoField } from '../fields';
 import { planPush, pushIdentity } from '../push-plan';
 import type { Repository } from '../repo';
 import { progressReporter } from '../remote';
+import { pushEffect } from '../push-effect';
 
 const FLAGS: Record<string, string> = {
   ' ': 'fast-forward',
@@ -34,6 +35,7 @@ export const push = defineGitTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   preview: true,
+  effect: (input, ctx) => pushEffect(ctx, input),
   async handler(input, ctx) {
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const plan = await planPush(repo, input);
@@ -90,6 +92,10 @@ export const push = defineGitTool({
         throw new ControlPlaneError(GitErrorCode.refused, `Refused: the push changed since its preview was shown (${shown.shown}; now ${pushIdentity(again)}).`, {
           details: { hint: 'Nothing was pushed. Call push again so the new preview can be approved.' },
         });
+      }
+      // The effect policy and the approver saw (checked by the kit before this handler) is what is pushed.
+      if (ctx.effect !== undefined && (again.source !== ctx.effect['sourceSha'] || again.destination !== ctx.effect['destinationRef'])) {
+        throw new ControlPlaneError(GitErrorCode.refused, 'Refused: the branch or the destination changed since the push was checked.', { details: { hint: 'Nothing was pushed. Call push again.' } });
       }
       if (pushIdentity(again) !== pushIdentity(plan)) {
         throw new ControlPlaneError(GitErrorCode.refused, 'Refused: the branch or the remote changed while the push was being prepared.', { details: { hint: 'Nothing was pushed. Call push again.' } });

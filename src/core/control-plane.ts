@@ -86,6 +86,8 @@ export class ControlPlane {
   private waitingList: Proposal[] = [];
   private readonly inventoryWatchers = new Map<string, FSWatcher>();
   private consentQueue: Promise<void> = Promise.resolve();
+  /** Set by `stop`: a consent re-evaluation still queued must not start servers afterwards. */
+  private stopping = false;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
@@ -259,6 +261,7 @@ export class ControlPlane {
     }
     const redactor = this.redactor;
     const consent = await this.evaluateConsent(config, host);
+    if (this.stopping) return;
     const { specs, problems } = resolveServerSpecs(config, {
       ...host,
       workspaceDefined: new Set([...consent.granted.keys(), ...consent.waiting.keys(), ...(host.workspaceDefined ?? [])]),
@@ -275,6 +278,7 @@ export class ControlPlane {
 
   /** Grants changed, or a workspace inventory: proposals are evaluated again (serially). */
   private reevaluateConsent(): void {
+    if (this.stopping) return;
     this.consentQueue = this.consentQueue.then(() => this.applyConfig(this.config, this.host)).catch((err: unknown) => this.options.log?.(`consent: ${String(err)}`));
   }
 
@@ -340,6 +344,7 @@ export class ControlPlane {
       hint,
       recheck: (name, entry) => serverProposal(name, entry, this.proposalContext(host, this.proposedServers(config, host).get(name) ?? '')),
       builtinDigests: { network: digest('device'), git: digest('git-hooks') },
+      changed: () => this.reevaluateConsent(),
     };
   }
 
@@ -408,6 +413,7 @@ export class ControlPlane {
    * and closes the audit log.
    */
   async stop(reason = 'the control plane is stopping'): Promise<void> {
+    this.stopping = true;
     await this.gateway.drain(reason).catch((err: unknown) => this.options.log?.(`drain: ${err instanceof Error ? err.message : String(err)}`));
     this.oversightImpl?.rejectPending();
     await Promise.allSettled([this.supervisor.stopAll(), this.gateway.close()]);

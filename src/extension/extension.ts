@@ -1,6 +1,7 @@
 // The extension's composition root: maps VS Code things (settings, SecretStorage, output
 // channels, workspace folders and trust) onto the engine in src/core and renders its events.
 import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { defaultConfig } from '../core/config/load';
@@ -75,7 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     rootPaths: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
     stateDir: context.globalStorageUri.fsPath,
     // Workspace and folder values of mcpControlPlane.servers are proposals: a modal consents.
-    proposalSource: `vscode-settings:${vscode.workspace.workspaceFile?.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? 'none'}`,
+    proposalSource: settingsSource(),
     consentHint: () => 'run "MCP Control Plane: Review Workspace Proposals…"',
     trustedInventory: currentTrustedInventory,
   });
@@ -407,6 +408,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         }
       : {}),
   };
+}
+
+/**
+ * Which file workspace-scoped settings come from, as the consent store keys proposals: the
+ * .code-workspace file, else the first folder's .vscode/settings.json (real paths).
+ */
+function settingsSource(): string {
+  const file = vscode.workspace.workspaceFile?.scheme === 'file' ? vscode.workspace.workspaceFile.fsPath : undefined;
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+  const path = file ?? (folder ? join(folder, '.vscode', 'settings.json') : undefined);
+  if (!path) return 'vscode-settings:none';
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** VS Code waits for this (about 5 s): children are stopped in stages within 3 s. */

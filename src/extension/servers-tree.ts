@@ -147,6 +147,7 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         if (plane) tip.appendMarkdown(`- endpoint: \`${plane.gateway.url(node.name)}\`\n`);
         tip.appendMarkdown(`- tools: ${status.toolCount}\n- restarts: ${status.restarts}\n`);
         if (status.lastError) tip.appendMarkdown(`- last error: ${status.lastError.replace(/[\\`*_[\]]/g, '\\$&')}\n`);
+        if (status.state.kind === 'stopped' && status.state.reason) tip.appendMarkdown(`- ${status.state.reason.replace(/[\\`*_[\]]/g, '\\$&')}\n`);
         item.tooltip = tip;
         item.accessibilityInformation = { label: `${node.name}, ${describeStatus(status)}` };
         return item;

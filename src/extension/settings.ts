@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { configSchema, settingsSchema, type Config } from '../core/config/schema';
 import { SETTINGS_GROUPS, SETTINGS_SECTION, USER_ONLY_GROUPS } from '../core/config/settings-contribution';
+import { checkWorkspaceConfig } from '../core/config/workspace';
 
 /** Reads the settings into a validated configuration; a problem names the setting. */
 export function readSettings(): { config: Config; workspaceDefined: Set<string> } | { error: string } {
@@ -21,6 +22,16 @@ export function readSettings(): { config: Config; workspaceDefined: Set<string> 
   };
   const servers = section.get<Record<string, unknown>>('servers', {});
   const inspected = section.inspect<Record<string, unknown>>('servers');
+  // Workspace and folder values came with the repository: the same allowlist as a headless
+  // workspace configuration (proposed servers; built-ins only switched off or narrowed).
+  for (const [scope, value] of [['workspace', inspected?.workspaceValue], ['folder', inspected?.workspaceFolderValue]] as const) {
+    if (value === undefined) continue;
+    try {
+      checkWorkspaceConfig({ servers: value }, `${scope} setting ${SETTINGS_SECTION}.servers`, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '/');
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
   const workspaceDefined = new Set([...Object.keys(inspected?.workspaceValue ?? {}), ...Object.keys(inspected?.workspaceFolderValue ?? {})]);
   const raw: Record<string, unknown> = { servers };
   for (const group of SETTINGS_GROUPS) raw[group] = pick(group, Object.keys(settingsSchema.shape[group].unwrap().shape));

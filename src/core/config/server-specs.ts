@@ -55,6 +55,8 @@ export interface ServerConsent {
   hint(proposal: Proposal): string;
   /** The proposal as it stands now (envFile content and program re-read), checked again at each start. */
   recheck(name: string, entry: ServerConfig): Promise<Proposal>;
+  /** Called when a start finds the spec changed since consent: the host evaluates proposals again. */
+  changed?(): void;
 }
 
 /** A configured server that could not be turned into a spec. */
@@ -237,6 +239,7 @@ async function consentedSecrets(name: string, entry: ServerConfig, host: HostEnv
   if (!grant || !host.consent) throw new ControlPlaneError('CONSENT_NEEDED', `server "${name}" was proposed by the workspace and has no consent`);
   const now = await host.consent.recheck(name, entry);
   if (now.hash !== grant.hash) {
+    host.consent.changed?.();
     throw new ControlPlaneError('CONSENT_NEEDED', `server "${name}" changed since consent was given (program, arguments, environment, env file, working directory or URL); it waits for consent again: ${host.consent.hint(now)}`);
   }
   if (now.argSecrets.length > 0 && !grant.argSecrets) {

@@ -12,7 +12,7 @@ export const SETTINGS_GROUPS = ['gateway', 'supervisor', 'policy', 'approvals', 
  * loosen the policy, lengthen approvals or open the gateway to a browser origin. VS Code only
  * honours `application` settings from user settings; the extension reads only the user value.
  */
-export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'policy', 'approvals', 'network']);
+export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'supervisor', 'policy', 'approvals', 'network']);
 
 type JsonSchema = Record<string, unknown>;
 

@@ -12,8 +12,11 @@ const ALLOWED_TOP = new Set(['policy', 'servers', 'roots']);
 const ALLOWED_POLICY = new Set(['rules', 'readOnlyMode']);
 /** A workspace may switch a built-in server off or narrow its tools; nothing that runs code. */
 const ALLOWED_BUILTIN = new Set(['enabled', 'tools']);
-/** Proposed servers: what runs and what it gets; never limits or adoption bookkeeping. */
-const ALLOWED_PROPOSED = new Set(['enabled', 'type', 'command', 'args', 'cwd', 'env', 'envFile', 'passEnv', 'url', 'headers', 'tools']);
+/**
+ * Proposed servers: what runs and what it gets, its own call timeout and restart count (part of what
+ * the human consents to), and the adoption bookkeeping `mcpcp adopt` writes here.
+ */
+const ALLOWED_PROPOSED = new Set(['enabled', 'type', 'command', 'args', 'cwd', 'env', 'envFile', 'passEnv', 'url', 'headers', 'tools', 'timeoutMs', 'retries', 'adoptedFrom']);
 // `allowSecretInArgs` is not among them: for a proposal the opt-in is the human's, at consent.
 
 const WHY = 'a workspace configuration (found in the current directory, not named with --config) may only tighten policy and propose servers; put it in a configuration you name with --config';

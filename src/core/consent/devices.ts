@@ -1,11 +1,10 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../canonical-json';
 import { ControlPlaneError, errorMessage } from '../errors';
 import { parseInventory, type Credential, type Inventory } from '../../servers/network/inventory';
 import { ConsentStore, proposalId, type DeviceGrant, type Proposal } from './store';
-import { writeFile, chmod, mkdir, rename } from 'node:fs/promises';
 
 /** The user's own inventory in the data directory (headless) or global storage (VS Code): trusted. */
 export const TRUSTED_INVENTORY_FILE = 'inventory.yaml';

@@ -68,6 +68,8 @@ export async function serverProposal(name: string, entry: ServerConfig, ctx: Pro
     url: entry.url ?? null,
     headers: entry.headers ?? {},
     passEnv: entry.passEnv ?? [],
+    timeoutMs: entry.timeoutMs ?? null,
+    retries: entry.retries ?? null,
     workspaceFiles,
   };
   const hash = sha256Hex(canonicalJson(spec));
@@ -88,6 +90,7 @@ export async function serverProposal(name: string, entry: ServerConfig, ctx: Pro
   for (const [k, v] of Object.entries(spec.env)) summary.push(`env ${k}=${v}`);
   if (envFilePath) summary.push(`env file: ${envFilePath}${envFileContent === null ? ' (missing)' : ` (${envFileContent.split(/\r?\n/).filter((l) => /^\s*[A-Za-z_]/.test(l)).length} variables)`}`);
   if (spec.passEnv.length > 0) summary.push(`passes host variables: ${spec.passEnv.join(', ')}`);
+  if (spec.timeoutMs !== null) summary.push(`calls may run up to ${Math.round(spec.timeoutMs / 1000)} s`);
   if (secrets.length > 0) summary.push(`receives secrets: ${secrets.join(', ')} (bound to this exact spec; any change asks again)`);
   if (argSecrets.length > 0) summary.push(`secret in the arguments, visible to every local user in the process list: ${argSecrets.join(', ')}; consenting also opts in to that`);
   return { kind: 'server', id: proposalId('server', ctx.source, name, hash), source: ctx.source, name, hash, secrets, argSecrets, ...(workspaceCode ? { workspaceCode } : {}), summary };

@@ -12,7 +12,7 @@ export const WORKSPACE_POLICY_FILE = '.mcpcp/policy.yaml';
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', 'build', 'target', 'vendor', '.venv', 'venv', '__pycache__']);
 /** How deep under a root `.mcpcp/policy.yaml` files are looked for, and how many folders are watched. */
 const MAX_DEPTH = 6;
-const MAX_DIRS = 4_000;
+const MAX_DIRS = 2_000;
 
 /**
  * The policy in force, from its three sources: the user's settings (or the headless operator's
@@ -223,16 +223,17 @@ export class LayeredPolicy implements PolicySource {
     existing?.close();
     try {
       const inMcpcp = basename(dir) === '.mcpcp';
-      const watcher: FSWatcher & { ino?: number } = watch(dir, { persistent: false }, (_event, name) => {
+      const watcher: FSWatcher & { ino?: number } = watch(dir, { persistent: false }, (event, name) => {
         if (inMcpcp) {
           if (name !== null && name !== 'policy.yaml') return;
           const file = join(dir, 'policy.yaml');
           void this.reload(file).then((what) => this.rebuild(`workspace policy ${file} ${what}`));
           return;
         }
-        if (name !== null && (SKIP_DIRS.has(name) || (name.startsWith('.') && name !== '.mcpcp'))) return;
+        // Only entries appearing or vanishing can make a new .mcpcp/ reachable; edits of files cannot.
+        if (event === 'change' || (name !== null && (SKIP_DIRS.has(name) || (name.startsWith('.') && name !== '.mcpcp')))) return;
         clearTimeout(this.rescanTimer);
-        this.rescanTimer = setTimeout(() => void this.rescan(), 100);
+        this.rescanTimer = setTimeout(() => void this.rescan(), 250);
         this.rescanTimer.unref?.();
       });
       watcher.ino = ino;

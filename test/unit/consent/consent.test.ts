@@ -40,7 +40,7 @@ describe('workspace configuration allowlist', () => {
       [{ policy: { rules: [], extra: 1 } }, /"policy\.extra"/],
       [{ servers: { kubernetes: { passEnv: ['X'] } } }, /"servers\.kubernetes\.passEnv"/],
       [{ servers: { x: { command: 'node', allowSecretInArgs: true } } }, /"servers\.x\.allowSecretInArgs"/],
-      [{ servers: { x: { command: 'node', retries: 3 } } }, /"servers\.x\.retries"/],
+      [{ servers: { git: { retries: 3 } } }, /"servers\.git\.retries"/],
       [{ roots: ['/tmp'] }, /"roots\[0\]"/],
       [{ roots: ['sub/../..'] }, /"roots\[0\]"/],
     ];

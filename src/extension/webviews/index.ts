@@ -25,6 +25,8 @@ export interface OversightViewsOptions {
   readonly badgeFallback?: { badge?: vscode.ViewBadge | undefined };
   /** A notification with Approve / Reject / Review per new pending approval. Default true. */
   readonly notify?: boolean;
+  /** Whether a tool is destructive: its notifications offer Review only. Default: every tool is. */
+  readonly isDestructive?: (server: string, tool: string) => boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -48,6 +50,10 @@ export interface OversightTestHooks {
   postFromApprovalsView(message: unknown): Promise<unknown>;
   /** Texts of the approval notifications shown. */
   notifications(): readonly string[];
+  /** The buttons the notification of an approval offered, safest (primary) first. */
+  notificationButtons(approvalId: string): readonly string[] | undefined;
+  /** Presses a notification's button through the click's own path; resolves with what the person is told. */
+  pressNotification(approvalId: string, button: 'Approve' | 'Reject'): Promise<string>;
   dashboardOpen(): boolean;
 }
 
@@ -71,7 +77,7 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
   const approvals = new ApprovalsViewProvider(context.extensionUri, feed, getBackend, log);
   const dashboard = new DashboardPanel(context.extensionUri, feed, getBackend, log);
   const review = (): void => void vscode.commands.executeCommand(`${options.approvalsViewId}.focus`);
-  const notifier = options.notify === false ? undefined : new ApprovalNotifier(getBackend, review, log);
+  const notifier = options.notify === false ? undefined : new ApprovalNotifier(getBackend, review, log, options.isDestructive);
 
   let pendingCount = 0;
   const renderFallbackBadge = (): void => {
@@ -114,6 +120,11 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
             return connection.receive(message);
           },
           notifications: () => notifier?.shown ?? [],
+          notificationButtons: (id) => notifier?.buttonsFor(id),
+          pressNotification: async (id, button) => {
+            if (notifier === undefined) throw new Error('notifications are off');
+            return notifier.press(id, button);
+          },
           dashboardOpen: () => dashboard.current !== undefined,
         }
       : undefined;

@@ -20,7 +20,7 @@ import { ShellPath } from '../core/adopt';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
-import { isDestructiveTool, plural } from './wording';
+import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
 
 /** How often the visible Servers tree re-renders while a server runs (uptime, connections). */
@@ -233,12 +233,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
 
   const notifyFailure = (s: ServerStatus): void => {
+    // A missing secret has its own next step: set it (a password box for that very name), then the
+    // server is started again.
+    const missing = missingSecret(s.lastError);
+    const buttons = missing !== undefined ? ['Set Secret…', 'Show Log'] : ['Show Log', 'Restart'];
     void vscode.window
-      .showErrorMessage(`MCP server "${s.name}" is ${s.state.kind}: ${s.lastError ?? 'see its log'}`, 'Show Log', 'Restart')
-      .then((choice) => {
+      .showErrorMessage(`MCP server "${s.name}" ${s.state.kind === 'failed' ? 'failed' : 'is crash-looping'}: ${s.lastError ?? 'see its log'}`, ...buttons)
+      .then(async (choice) => {
         if (choice === 'Show Log') void vscode.commands.executeCommand(COMMANDS.serverShowLog, s.name);
         if (choice === 'Restart') void vscode.commands.executeCommand(COMMANDS.serverRestart, s.name);
+        if (choice === 'Set Secret…' && missing !== undefined && (await askSecretValue(missing))) {
+          output.info(`secret "${missing}" set; starting ${s.name} again`);
+          await plane.supervisor.restart(s.name).catch((err: unknown) => output.error(`restarting ${s.name} failed: ${errorMessage(err)}`));
+        }
       });
+  };
+  /** Asks for a secret's value (password box) and stores it; false when cancelled. */
+  const askSecretValue = async (name: string): Promise<boolean> => {
+    const value = await vscode.window.showInputBox({ prompt: `Value of secret "${name}"`, password: true, ignoreFocusOut: true });
+    if (value === undefined || value === '') return false;
+    await secrets.set(name, value);
+    void vscode.window.showInformationMessage(`Secret "${name}" stored in VS Code's secret storage.`);
+    return true;
   };
 
   // ---- Configuration, roots, trust -------------------------------------------------------------
@@ -292,15 +308,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
 
   // ---- Commands ---------------------------------------------------------------------------------
-  const pickServer = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {
+  /** A server from the argument (a name, a tree node) or picked from a list of those in `states`. */
+  const pickServer = async (arg: unknown, placeHolder: string, states?: readonly string[]): Promise<string | undefined> => {
     if (typeof arg === 'string') return arg;
     if (arg && typeof arg === 'object' && 'kind' in arg && (arg as TreeNode).kind === 'server') return (arg as TreeNode & { kind: 'server' }).name;
-    const names = plane.supervisor.list().map((s) => ({ label: s.name, description: s.status.state.kind }));
+    const names = plane.supervisor
+      .list()
+      .filter((s) => states === undefined || states.includes(s.status.state.kind))
+      .map((s) => ({ label: s.name, description: tree.row(s.name)?.description ?? s.status.state.kind }));
+    if (names.length === 0) {
+      void vscode.window.showInformationMessage(`MCP Control Plane: no server ${states ? `is ${states.join(', ')}` : 'is configured'}.`);
+      return undefined;
+    }
     return (await vscode.window.showQuickPick(names, { placeHolder }))?.label;
   };
-  const serverCommand = (id: string, placeHolder: string, run: (name: string) => Promise<void> | void): vscode.Disposable =>
+  const serverCommand = (id: string, placeHolder: string, run: (name: string) => Promise<void> | void, states?: readonly string[]): vscode.Disposable =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {
-      const name = await pickServer(arg, placeHolder);
+      const name = await pickServer(arg, placeHolder, states);
       if (!name) return;
       if (!plane.supervisor.get(name) && id !== COMMANDS.serverEnable) {
         void vscode.window.showErrorMessage(`No MCP server named "${name}".`);
@@ -330,8 +354,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     await section.update('servers', { ...current, [name]: { ...(current[name] ?? {}), enabled } }, target);
   };
   disposables.push(
-    serverCommand(COMMANDS.serverStart, 'Server to start', (name) => plane.supervisor.start(name)),
-    serverCommand(COMMANDS.serverStop, 'Server to stop', (name) => plane.supervisor.stop(name)),
+    serverCommand(COMMANDS.serverStart, 'Server to start', (name) => plane.supervisor.start(name), ['stopped', 'failed', 'crash-looping']),
+    serverCommand(COMMANDS.serverStop, 'Server to stop', (name) => plane.supervisor.stop(name), ['running', 'unhealthy', 'starting', 'restarting']),
     serverCommand(COMMANDS.serverRestart, 'Server to restart', (name) => plane.supervisor.restart(name)),
     serverCommand(COMMANDS.serverShowLog, 'Server whose log to show', (name) => logFor(name).show(true)),
     serverCommand(COMMANDS.serverDisable, 'Server to disable', (name) => setEnabled(name, false)),
@@ -374,10 +398,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     vscode.commands.registerCommand(COMMANDS.secretSet, async () => {
       const name = await vscode.window.showInputBox({ prompt: 'Secret name (reference it as ${secret:name})', validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v) ? undefined : 'letters, digits, ".", "-" and "_"') });
       if (!name) return;
-      const value = await vscode.window.showInputBox({ prompt: `Value of secret "${name}"`, password: true, ignoreFocusOut: true });
-      if (value === undefined || value === '') return;
-      await secrets.set(name, value);
-      void vscode.window.showInformationMessage(`Secret "${name}" stored in VS Code's secret storage.`);
+      await askSecretValue(name);
     }),
     vscode.commands.registerCommand(COMMANDS.secretList, async () => {
       const names = await secrets.list();

@@ -3,7 +3,7 @@ import type { ControlPlane } from '../core/control-plane';
 import { BUILTIN_SERVERS } from '../core/builtin-servers';
 import { describeStatus } from '../core/supervisor/state';
 import { COMMANDS } from './commands';
-import { humanTime, serverRow, type ServerRow } from './wording';
+import { humanTime, noToolsText, serverRow, type ServerRow } from './wording';
 
 /**
  * Nodes of the Servers tree. A server's children are its tools; later issues add groups of
@@ -151,7 +151,7 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     if (!plane) return [];
     const managed = plane.supervisor.get(name);
     const conn = managed?.lastConnection;
-    if (!conn) return [{ kind: 'message', server: name, text: managed?.status.state.kind === 'failed' ? 'failed to start' : 'no tools yet' }];
+    if (!conn) return [{ kind: 'message', server: name, text: noToolsText(managed?.status.state.kind ?? 'stopped', managed?.status.lastError) }];
     const groups: TreeNode[] = conn.targetsUri ? [{ kind: 'group', server: name, id: 'targets', label: name === 'kubernetes' ? 'Clusters' : 'Targets', uri: conn.targetsUri }] : [];
     return [...groups, ...conn.tools.map((t) => ({ kind: 'tool' as const, server: name, tool: t.name }))];
   }

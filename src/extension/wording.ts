@@ -128,3 +128,18 @@ export function serverRow(input: ServerRowInput): ServerRow {
   }
   return { description: input.description, icon, flags: [] };
 }
+
+/** The secret a server's error says is missing (`secret "name" is not set`), if that is the cause. */
+export function missingSecret(lastError: string | undefined): string | undefined {
+  return lastError === undefined ? undefined : /secret "([A-Za-z0-9][A-Za-z0-9._-]{0,127})" is not set/.exec(lastError)?.[1];
+}
+
+/** The line under a server without tools: why, from its state and last error, not "no tools yet". */
+export function noToolsText(state: string, lastError: string | undefined): string {
+  const cause = lastError?.split('\n').find((l) => l.trim() !== '')?.trim();
+  const short = cause !== undefined && cause.length > 160 ? `${cause.slice(0, 159)}…` : cause;
+  if (state === 'failed' || state === 'crash-looping') return `${state === 'failed' ? 'failed to start' : 'crash-looping'}${short ? `: ${short}` : ''}`;
+  if (state === 'starting' || state === 'restarting') return 'starting…';
+  if (state === 'stopped') return 'stopped: no tools';
+  return 'no tools yet';
+}

@@ -2,7 +2,7 @@
 // server row reads in Restricted Mode or before VS Code connects, who decided, plurals, times.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alreadyDecidedText, describeDecider, humanTime, isDestructiveTool, notificationButtons, plural, serverRow } from '../../src/extension/wording';
+import { alreadyDecidedText, describeDecider, humanTime, isDestructiveTool, missingSecret, noToolsText, notificationButtons, plural, serverRow } from '../../src/extension/wording';
 
 describe('approval notification buttons', () => {
   it('offers Review only for a destructive call, however short', () => {
@@ -89,5 +89,20 @@ describe('server rows', () => {
       assert.equal(row.description, state);
     }
     assert.equal(serverRow({ ...base, state: 'failed', description: 'failed', sessions: 0 }).icon[1], 'list.errorForeground');
+  });
+});
+
+describe('failures keep their cause and next step', () => {
+  it('finds the missing secret in the error the secret store raises', () => {
+    assert.equal(missingSecret('secret "memory-api-token" is not set; set it with "MCP Control Plane: Set Secret" or `mcpcp secrets set memory-api-token`'), 'memory-api-token');
+    assert.equal(missingSecret('spawn npx ENOENT'), undefined);
+    assert.equal(missingSecret(undefined), undefined);
+  });
+  it('says why a server has no tools instead of "no tools yet"', () => {
+    assert.equal(noToolsText('crash-looping', 'exited with code 1\nnpm ERR! 404'), 'crash-looping: exited with code 1');
+    assert.equal(noToolsText('failed', undefined), 'failed to start');
+    assert.equal(noToolsText('failed', 'x'.repeat(300)).length, 'failed to start: '.length + 160);
+    assert.equal(noToolsText('starting', undefined), 'starting…');
+    assert.equal(noToolsText('running', undefined), 'no tools yet');
   });
 });

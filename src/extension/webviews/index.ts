@@ -23,7 +23,7 @@ export interface OversightViewsOptions {
    * view exists only once resolved): pass the Servers tree view.
    */
   readonly badgeFallback?: { badge?: vscode.ViewBadge | undefined };
-  /** A notification with Approve / Reject / Review per new pending approval. Default true. */
+  /** A notification per new pending approval (Review first; destructive calls: Review only). Default true. */
   readonly notify?: boolean;
   /** Whether a tool is destructive: its notifications offer Review only. Default: every tool is. */
   readonly isDestructive?: (server: string, tool: string) => boolean;

@@ -20,6 +20,11 @@ import { ShellPath } from '../core/adopt';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
+import { isDestructiveTool, missingSecret, plural } from './wording';
+import { findBuiltin } from '../core/builtin-servers';
+
+/** How often the visible Servers tree re-renders while a server runs (uptime, connections). */
+const TREE_TICK_MS = 5_000;
 
 /** What the extension exports: read-only views for tests and other extensions. */
 export interface ExtensionApi {
@@ -28,6 +33,10 @@ export interface ExtensionApi {
   gatewayUrl(): string | undefined;
   servers(): Array<{ name: string; state: string; toolCount: number; pid?: number; lastError?: string }>;
   treeSnapshot(): Array<{ label: string; description?: string; children: string[]; childDescriptions: Record<string, string> }>;
+  /** Client sessions the gateway holds on a server's endpoint (VS Code's among them). */
+  serverSessions(name: string): number;
+  /** How many times the Servers tree re-rendered (it ticks every 5 s while visible and a server runs). */
+  treeRefreshes(): number;
   onDidChangeServers: vscode.Event<void>;
   /** Only when the extension runs its tests (ExtensionMode.Test): the approvals UI's own code paths. */
   oversight?: OversightTestHooks;
@@ -142,7 +151,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
 
   // ---- Tree, status bar ------------------------------------------------------------------------
-  const tree = new ServersTreeProvider(() => running?.plane);
+  const tree = new ServersTreeProvider(() => running?.plane, { trusted: () => vscode.workspace.isTrusted });
   const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
   statusBar.name = 'MCP Control Plane';
@@ -150,15 +159,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   let toolBudgetWarned = false;
   const renderStatusBar = (): void => {
     const all = plane.supervisor.statuses();
+    const restricted = all.filter((s) => tree.row(s.name)?.flags.includes('restricted'));
     const healthy = all.filter((s) => s.state.kind === 'running').length;
     const bad = all.filter((s) => s.state.kind === 'failed' || s.state.kind === 'crash-looping' || s.state.kind === 'unhealthy');
     // VS Code sends at most 128 tools per chat request: warn before the servers offer more.
     const tools = all.reduce((n, s) => n + s.toolCount, 0);
     const overBudget = tools > VSCODE_TOOL_LIMIT;
     const nearBudget = tools > VSCODE_TOOL_LIMIT * 0.8;
-    statusBar.text = `$(${bad.length > 0 || overBudget ? 'warning' : 'server'}) MCP ${healthy}/${all.length} · ${tools} tools`;
+    statusBar.text = `$(${bad.length > 0 || overBudget ? 'warning' : restricted.length > 0 ? 'shield' : 'server'}) MCP ${healthy}/${all.length} · ${tools} tools${restricted.length > 0 ? ' · Restricted Mode' : ''}`;
     statusBar.tooltip = [
-      ...all.map((s) => `${s.name}: ${s.state.kind}, ${s.toolCount} tools`),
+      ...all.map((s) => `${s.name}: ${tree.row(s.name)?.description ?? s.state.kind}, ${s.toolCount} tools`),
+      ...(restricted.length > 0
+        ? [`Restricted Mode: this workspace is not trusted, so ${restricted.map((s) => s.name).join(', ')} ${restricted.length === 1 ? 'is' : 'are'} blocked (workspace servers do not start; git refuses every call). Trust the workspace from the Servers view.`]
+        : []),
       `${tools} of the ${VSCODE_TOOL_LIMIT} tools VS Code sends per request${overBudget ? ' — over the limit: disable servers or filter tools' : nearBudget ? ' — close to the limit' : ''}`,
     ].join('\n');
     statusBar.backgroundColor = bad.length > 0 || overBudget ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
@@ -173,6 +186,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   };
   renderStatusBar();
   disposables.push(tree, view, statusBar);
+
+  // Uptime and "VS Code not connected yet" change without a supervisor event: re-render while the
+  // tree is visible and a server runs (VS Code asks again only for what it shows).
+  const ticker = setInterval(() => {
+    if (!view.visible) return;
+    if (!plane.supervisor.statuses().some((s) => s.state.kind === 'running' || s.state.kind === 'unhealthy' || s.state.kind === 'restarting')) return;
+    tree.refresh();
+  }, TREE_TICK_MS);
+  disposables.push({ dispose: () => clearInterval(ticker) }, view.onDidChangeVisibility((e) => e.visible && tree.refresh()));
 
   // What the workspace proposes waits for a modal consent: say so once per new set of proposals.
   let announced = '';
@@ -195,6 +217,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     dashboardCommand: COMMANDS.dashboardOpen,
     testPolicyCommand: COMMANDS.policyTest,
     badgeFallback: view,
+    // Unknown tools (a server gone, tools not listed yet) count as destructive: Review only.
+    isDestructive: (server, tool) => isDestructiveTool(plane.supervisor.get(server)?.lastConnection?.tools.find((t) => t.name === tool)?.annotations ?? undefined),
     log: (m) => output.info(m),
   });
 
@@ -220,12 +244,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
 
   const notifyFailure = (s: ServerStatus): void => {
+    // A missing secret has its own next step: set it (a password box for that very name), then the
+    // server is started again.
+    const missing = missingSecret(s.lastError);
+    const buttons = missing !== undefined ? ['Set Secret…', 'Show Log'] : ['Show Log', 'Restart'];
     void vscode.window
-      .showErrorMessage(`MCP server "${s.name}" is ${s.state.kind}: ${s.lastError ?? 'see its log'}`, 'Show Log', 'Restart')
-      .then((choice) => {
+      .showErrorMessage(`MCP server "${s.name}" ${s.state.kind === 'failed' ? 'failed' : 'is crash-looping'}: ${s.lastError ?? 'see its log'}`, ...buttons)
+      .then(async (choice) => {
         if (choice === 'Show Log') void vscode.commands.executeCommand(COMMANDS.serverShowLog, s.name);
         if (choice === 'Restart') void vscode.commands.executeCommand(COMMANDS.serverRestart, s.name);
+        if (choice === 'Set Secret…' && missing !== undefined && (await askSecretValue(missing))) {
+          output.info(`secret "${missing}" set; starting ${s.name} again`);
+          await plane.supervisor.restart(s.name).catch((err: unknown) => output.error(`restarting ${s.name} failed: ${errorMessage(err)}`));
+        }
       });
+  };
+  /** Asks for a secret's value (password box) and stores it; false when cancelled. */
+  const askSecretValue = async (name: string): Promise<boolean> => {
+    const value = await vscode.window.showInputBox({ prompt: `Value of secret "${name}"`, password: true, ignoreFocusOut: true });
+    if (value === undefined || value === '') return false;
+    await secrets.set(name, value);
+    void vscode.window.showInformationMessage(`Secret "${name}" stored in VS Code's secret storage.`);
+    return true;
   };
 
   // ---- Configuration, roots, trust -------------------------------------------------------------
@@ -241,7 +281,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('mcpControlPlane')) void reapply();
     }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void reapply()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      tree.refresh();
+      renderStatusBar();
+      void reapply();
+    }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void plane.rootsChanged().then(reapply)),
   );
 
@@ -275,15 +319,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
 
   // ---- Commands ---------------------------------------------------------------------------------
-  const pickServer = async (arg: unknown, placeHolder: string): Promise<string | undefined> => {
+  /** A server from the argument (a name, a tree node) or picked from a list of those in `states`. */
+  const pickServer = async (arg: unknown, placeHolder: string, states?: readonly string[]): Promise<string | undefined> => {
     if (typeof arg === 'string') return arg;
     if (arg && typeof arg === 'object' && 'kind' in arg && (arg as TreeNode).kind === 'server') return (arg as TreeNode & { kind: 'server' }).name;
-    const names = plane.supervisor.list().map((s) => ({ label: s.name, description: s.status.state.kind }));
+    const names = plane.supervisor
+      .list()
+      .filter((s) => states === undefined || states.includes(s.status.state.kind))
+      .map((s) => ({ label: s.name, description: tree.row(s.name)?.description ?? s.status.state.kind }));
+    if (names.length === 0) {
+      void vscode.window.showInformationMessage(`MCP Control Plane: no server ${states ? `is ${states.join(', ')}` : 'is configured'}.`);
+      return undefined;
+    }
     return (await vscode.window.showQuickPick(names, { placeHolder }))?.label;
   };
-  const serverCommand = (id: string, placeHolder: string, run: (name: string) => Promise<void> | void): vscode.Disposable =>
+  const serverCommand = (id: string, placeHolder: string, run: (name: string) => Promise<void> | void, states?: readonly string[]): vscode.Disposable =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {
-      const name = await pickServer(arg, placeHolder);
+      const name = await pickServer(arg, placeHolder, states);
       if (!name) return;
       if (!plane.supervisor.get(name) && id !== COMMANDS.serverEnable) {
         void vscode.window.showErrorMessage(`No MCP server named "${name}".`);
@@ -313,15 +365,43 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     await section.update('servers', { ...current, [name]: { ...(current[name] ?? {}), enabled } }, target);
   };
   disposables.push(
-    serverCommand(COMMANDS.serverStart, 'Server to start', (name) => plane.supervisor.start(name)),
-    serverCommand(COMMANDS.serverStop, 'Server to stop', (name) => plane.supervisor.stop(name)),
+    serverCommand(COMMANDS.serverStart, 'Server to start', (name) => plane.supervisor.start(name), ['stopped', 'failed', 'crash-looping']),
+    serverCommand(COMMANDS.serverStop, 'Server to stop', (name) => plane.supervisor.stop(name), ['running', 'unhealthy', 'starting', 'restarting']),
     serverCommand(COMMANDS.serverRestart, 'Server to restart', (name) => plane.supervisor.restart(name)),
     serverCommand(COMMANDS.serverShowLog, 'Server whose log to show', (name) => logFor(name).show(true)),
     serverCommand(COMMANDS.serverDisable, 'Server to disable', (name) => setEnabled(name, false)),
     vscode.commands.registerCommand(COMMANDS.serverEnable, async (arg: unknown) => {
-      const name = typeof arg === 'string' ? arg : await vscode.window.showInputBox({ prompt: 'Name of the server to enable (for example git)' });
-      if (name) await setEnabled(name, true);
+      // Only a server the configuration knows (built-in, or an entry): never free text, which
+      // would write a junk entry into the settings.
+      const candidates = tree.disabledServers();
+      const given = typeof arg === 'string' ? arg : arg && typeof arg === 'object' && (arg as TreeNode).kind === 'disabled' ? (arg as TreeNode & { kind: 'disabled' }).name : undefined;
+      const name =
+        given ??
+        (candidates.length === 0
+          ? void vscode.window.showInformationMessage('Every configured MCP server is enabled. Add one with "Adopt MCP Servers…" or in the settings (mcpControlPlane.servers).')
+          : (await vscode.window.showQuickPick(candidates.map((n) => ({ label: n, description: findBuiltin(n) ? 'built-in' : 'configured' })), { placeHolder: 'Server to enable' }))?.label);
+      if (!name) return;
+      if (!candidates.includes(name) && !findBuiltin(name) && plane.currentConfig.servers[name] === undefined) {
+        void vscode.window.showErrorMessage(`No MCP server named "${name}" is configured; nothing was written.`);
+        return;
+      }
+      await setEnabled(name, true);
     }),
+    vscode.commands.registerCommand(COMMANDS.serverConnect, async (arg: unknown) => {
+      const name = await pickServer(arg, 'Server to connect VS Code to');
+      if (!name || !plane.supervisor.get(name)) return;
+      // The command behind "Start" in VS Code's MCP list, for our definition of this server
+      // (id: <extension id, lower case>/<label>). It is the workbench's own, not a published API:
+      // when it is missing, open the list where the user can start it.
+      try {
+        await vscode.commands.executeCommand('workbench.mcp.startServer', `${context.extension.id.toLowerCase()}/${name}`, { autoTrustChanges: true });
+      } catch (err) {
+        output.warn(`workbench.mcp.startServer failed (${errorMessage(err)}); opening MCP: List Servers`);
+        await vscode.commands.executeCommand('workbench.mcp.listServer');
+      }
+      tree.refresh();
+    }),
+    vscode.commands.registerCommand(COMMANDS.workspaceTrust, () => vscode.commands.executeCommand('workbench.trust.manage')),
     vscode.commands.registerCommand(COMMANDS.clientConfigCopy, async () => {
       await vscode.env.clipboard.writeText(JSON.stringify(plane.clientConfiguration(), null, 2));
       void vscode.window.showInformationMessage('MCP client configuration (with this window\'s gateway token) copied. It is valid until VS Code restarts.');
@@ -329,10 +409,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     vscode.commands.registerCommand(COMMANDS.secretSet, async () => {
       const name = await vscode.window.showInputBox({ prompt: 'Secret name (reference it as ${secret:name})', validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v) ? undefined : 'letters, digits, ".", "-" and "_"') });
       if (!name) return;
-      const value = await vscode.window.showInputBox({ prompt: `Value of secret "${name}"`, password: true, ignoreFocusOut: true });
-      if (value === undefined || value === '') return;
-      await secrets.set(name, value);
-      void vscode.window.showInformationMessage(`Secret "${name}" stored in VS Code's secret storage.`);
+      await askSecretValue(name);
     }),
     vscode.commands.registerCommand(COMMANDS.secretList, async () => {
       const names = await secrets.list();
@@ -347,7 +424,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       const result = await verifyAudit(dir, { keys: await loadOrCreateAuditKeyring(auditKeys) });
       output.info(`audit verify ${dir}: ${JSON.stringify({ status: result.status, files: result.files, records: result.records, firstBroken: result.firstBroken, tornTails: result.tornTails })}`);
       if (result.status === 'intact') {
-        void vscode.window.showInformationMessage(`Audit log verified: ${result.records} records in ${result.files} files; the signed chain and its checkpoints are intact.`);
+        void vscode.window.showInformationMessage(`Audit log verified: ${plural(result.records, 'record')} in ${plural(result.files, 'file')}; the signed chain and its checkpoints are intact.`);
         return result;
       }
       if (result.status === 'torn') {
@@ -403,6 +480,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         ...(s.lastError ? { lastError: s.lastError } : {}),
       })),
     treeSnapshot: () => tree.snapshot(),
+    serverSessions: (name: string) => plane.gateway.sessionsFor(name),
+    treeRefreshes: () => tree.refreshes,
     onDidChangeServers: serversChanged.event,
     ...(oversightViews.testHooks ? { oversight: oversightViews.testHooks } : {}),
     ...(context.extensionMode === vscode.ExtensionMode.Test

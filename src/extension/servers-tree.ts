@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
 import type { ControlPlane } from '../core/control-plane';
-import { describeStatus, type ServerStatus } from '../core/supervisor/state';
+import { BUILTIN_SERVERS } from '../core/builtin-servers';
+import { describeStatus } from '../core/supervisor/state';
 import { COMMANDS } from './commands';
+import { humanTime, noToolsText, serverRow, type ServerRow } from './wording';
 
 /**
  * Nodes of the Servers tree. A server's children are its tools; later issues add groups of
@@ -9,6 +11,8 @@ import { COMMANDS } from './commands';
  */
 export type TreeNode =
   | { kind: 'server'; name: string }
+  | { kind: 'disabled'; name: string }
+  | { kind: 'hint'; server: string; text: string; action: 'trust' | 'connect' }
   | { kind: 'tool'; server: string; tool: string }
   | { kind: 'group'; server: string; id: string; label: string; uri: string }
   | { kind: 'target'; server: string; label: string; description: string; tooltip: string; healthy: boolean }
@@ -29,15 +33,14 @@ interface TargetEntry {
   checkedAt?: string;
 }
 
-const STATE_ICONS: Record<ServerStatus['state']['kind'], [string, string | undefined]> = {
-  running: ['pass-filled', 'testing.iconPassed'],
-  starting: ['loading~spin', undefined],
-  restarting: ['loading~spin', 'list.warningForeground'],
-  unhealthy: ['warning', 'list.warningForeground'],
-  'crash-looping': ['error', 'list.errorForeground'],
-  failed: ['error', 'list.errorForeground'],
-  stopped: ['circle-outline', 'disabledForeground'],
-};
+/** Where a server's row needs more than its supervisor state: trust, and the gateway's sessions. */
+export interface TreeContext {
+  /** False in Restricted Mode. */
+  trusted(): boolean;
+}
+
+/** Servers that read the workspace and refuse every call when it is not trusted (they still run). */
+const REFUSE_WHEN_UNTRUSTED = new Set(['git']);
 
 /** The Servers view: each server with its state; its tools marked read-only or destructive. */
 export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
@@ -46,11 +49,42 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly nodes = new Map<string, TreeNode & { kind: 'server' }>();
 
-  constructor(private readonly plane: () => ControlPlane | undefined) {}
+  constructor(
+    private readonly plane: () => ControlPlane | undefined,
+    private readonly context: TreeContext = { trusted: () => true },
+  ) {}
 
-  /** Re-renders; called on supervisor events. */
+  /** Re-renders; called on supervisor events, and every few seconds while a server runs (uptime, sessions). */
   refresh(): void {
+    this.refreshes++;
     this.changed.fire(undefined);
+  }
+
+  /** How many times the tree was re-rendered (for tests: the uptime ticker). */
+  refreshes = 0;
+
+  /** The row of a supervised server: restricted, not connected yet, or its state. */
+  row(name: string): ServerRow | undefined {
+    const plane = this.plane();
+    const status = plane?.supervisor.get(name)?.status;
+    if (!plane || !status) return undefined;
+    return serverRow({
+      state: status.state.kind,
+      ...(status.state.kind === 'stopped' && status.state.reason ? { reason: status.state.reason } : {}),
+      description: describeStatus(status),
+      sessions: plane.gateway.sessionsFor(name),
+      trusted: this.context.trusted(),
+      refusesWhenUntrusted: REFUSE_WHEN_UNTRUSTED.has(name),
+    });
+  }
+
+  /** Servers the configuration names (built-in or added) that are not supervised because they are disabled. */
+  disabledServers(): string[] {
+    const plane = this.plane();
+    if (!plane) return [];
+    const servers = plane.currentConfig.servers;
+    const names = new Set([...BUILTIN_SERVERS.map((b) => b.name), ...Object.keys(servers)]);
+    return [...names].filter((n) => !plane.supervisor.get(n) && servers[n]?.enabled === false).sort();
   }
 
   getChildren(node?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
@@ -75,6 +109,16 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
       }
       const kept = plane.policy.keptSummary();
       const rules = kept.reduce((n, k) => n + k.rules, 0);
+      if (!this.context.trusted()) {
+        notices.push({
+          kind: 'notice',
+          id: 'restricted',
+          text: 'Restricted Mode: workspace servers do not start and git refuses every call. Trust…',
+          tooltip:
+            'This workspace is not trusted (Restricted Mode). Until you trust it: servers configured by the workspace do not start, the network server (driven by a workspace inventory) does not start, git refuses every call, and workspace policy files are not read. Click to manage workspace trust.',
+          command: COMMANDS.workspaceTrust,
+        });
+      }
       if (rules > 0) {
         notices.push({
           kind: 'notice',
@@ -91,16 +135,25 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
           this.nodes.set(s.name, existing);
           return existing;
         }),
+        ...this.disabledServers().map((name) => ({ kind: 'disabled' as const, name })),
       ];
     }
     if (node.kind === 'server') {
-      const managed = plane.supervisor.get(node.name);
-      const conn = managed?.lastConnection;
-      if (!conn) return [{ kind: 'message', server: node.name, text: managed?.status.state.kind === 'failed' ? 'failed to start' : 'no tools yet' }];
-      const groups: TreeNode[] = conn.targetsUri ? [{ kind: 'group', server: node.name, id: 'targets', label: node.name === 'kubernetes' ? 'Clusters' : 'Targets', uri: conn.targetsUri }] : [];
-      return [...groups, ...conn.tools.map((t) => ({ kind: 'tool' as const, server: node.name, tool: t.name }))];
+      const hint = this.row(node.name)?.hint;
+      const hints: TreeNode[] = hint ? [{ kind: 'hint', server: node.name, text: hint.text, action: hint.action }] : [];
+      return [...hints, ...this.toolChildren(node.name)];
     }
     return [];
+  }
+
+  private toolChildren(name: string): TreeNode[] {
+    const plane = this.plane();
+    if (!plane) return [];
+    const managed = plane.supervisor.get(name);
+    const conn = managed?.lastConnection;
+    if (!conn) return [{ kind: 'message', server: name, text: noToolsText(managed?.status.state.kind ?? 'stopped', managed?.status.lastError) }];
+    const groups: TreeNode[] = conn.targetsUri ? [{ kind: 'group', server: name, id: 'targets', label: name === 'kubernetes' ? 'Clusters' : 'Targets', uri: conn.targetsUri }] : [];
+    return [...groups, ...conn.tools.map((t) => ({ kind: 'tool' as const, server: name, tool: t.name }))];
   }
 
   /** Reads the server's targets resource directly (the control plane's own read, not an agent's). */
@@ -116,7 +169,7 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         const label = e.context ?? e.name ?? e.device ?? e.host ?? '?';
         const healthy = e.reachable === true;
         const description = healthy ? ['reachable', e.version ?? e.platform].filter(Boolean).join(' · ') : e.reachable === false ? `unreachable${e.error ? `: ${e.error}` : ''}` : 'not checked yet';
-        const tooltip = [label, e.server ?? e.host, description, e.checkedAt ? `checked ${e.checkedAt}` : undefined].filter(Boolean).join('\n');
+        const tooltip = [label, e.server ?? e.host, description, e.checkedAt ? `checked ${humanTime(e.checkedAt)}` : undefined].filter(Boolean).join('\n');
         return { kind: 'target' as const, server: node.server, label, description, tooltip, healthy };
       });
     } catch (err) {
@@ -125,7 +178,7 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.kind === 'server' || node.kind === 'notice' ? undefined : this.nodes.get(node.server);
+    return node.kind === 'server' || node.kind === 'notice' || node.kind === 'disabled' ? undefined : this.nodes.get(node.server);
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -136,20 +189,45 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         const status = managed?.status;
         const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `server:${node.name}`;
-        if (!status) return item;
-        const [icon, color] = STATE_ICONS[status.state.kind];
+        const row = this.row(node.name);
+        if (!status || !row) return item;
+        const [icon, color] = row.icon;
         item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-        item.description = describeStatus(status);
-        item.contextValue = `server.${status.state.kind}`;
+        item.description = row.description;
+        item.contextValue = [`server.${status.state.kind}`, ...row.flags].join('.');
         const tip = new vscode.MarkdownString(undefined, true);
-        tip.appendMarkdown(`**${node.name}** — ${status.state.kind}${status.builtin ? ' (built-in)' : ''}\n\n`);
+        tip.appendMarkdown(`**${node.name}** — ${row.description}${status.builtin ? ' (built-in)' : ''}\n\n`);
+        if (row.hint) tip.appendMarkdown(`${row.hint.text}\n\n`);
         if ('pid' in status.state && status.state.pid !== undefined) tip.appendMarkdown(`- pid: ${status.state.pid}\n`);
         if (plane) tip.appendMarkdown(`- endpoint: \`${plane.gateway.url(node.name)}\`\n`);
         tip.appendMarkdown(`- tools: ${status.toolCount}\n- restarts: ${status.restarts}\n`);
         if (status.lastError) tip.appendMarkdown(`- last error: ${status.lastError.replace(/[\\`*_[\]]/g, '\\$&')}\n`);
         if (status.state.kind === 'stopped' && status.state.reason) tip.appendMarkdown(`- ${status.state.reason.replace(/[\\`*_[\]]/g, '\\$&')}\n`);
         item.tooltip = tip;
-        item.accessibilityInformation = { label: `${node.name}, ${describeStatus(status)}` };
+        item.accessibilityInformation = { label: `${node.name}, ${row.description}` };
+        return item;
+      }
+      case 'disabled': {
+        const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.None);
+        item.id = `disabled:${node.name}`;
+        item.iconPath = new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
+        item.description = 'disabled';
+        item.tooltip = `${node.name} is disabled in the settings (mcpControlPlane.servers.${node.name}.enabled). Enable it from the inline button or the context menu.`;
+        item.contextValue = 'server.disabled';
+        return item;
+      }
+      case 'hint': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.id = `hint:${node.server}:${node.action}`;
+        item.iconPath = new vscode.ThemeIcon(node.action === 'trust' ? 'shield' : 'plug', new vscode.ThemeColor('list.warningForeground'));
+        item.tooltip =
+          node.action === 'trust'
+            ? 'Restricted Mode: this workspace is not trusted. Click to manage workspace trust.'
+            : "VS Code's MCP list shows this server Stopped until VS Code opens a session with the gateway (on first use in chat). Click to connect now.";
+        item.command =
+          node.action === 'trust'
+            ? { command: COMMANDS.workspaceTrust, title: 'Trust Workspace' }
+            : { command: COMMANDS.serverConnect, title: 'Connect', arguments: [node.server] };
         return item;
       }
       case 'tool': {

@@ -5,6 +5,7 @@ import { classifyPreview } from '../diff';
 import { displayArgs, formatEffect, visible } from '../../../src/core/display/visible';
 import { h, shown, type Child } from '../dom';
 import { formatClient, formatClock, formatCountdown, formatRule, plural } from '../format';
+import { describeDecider } from '../../../src/extension/wording';
 
 export interface ApprovalActions {
   /** Sends the human's decision, bound to the digest this card shows. Rejects with the host's message. */
@@ -65,7 +66,8 @@ export class PendingApprovals {
     this.empty.hidden = pending.length > 0;
     this.heading.textContent = pending.length > 0 ? `Pending approvals (${pending.length})` : 'Pending approvals';
     if (focusedCard !== undefined && !ids.has(focusedCard.approval.id)) {
-      (nextFocus?.el.querySelector<HTMLElement>('button.approve') ?? this.heading).focus();
+      // The safe choice is the default: focus lands on the next card's Reject, never on Approve.
+      (nextFocus?.el.querySelector<HTMLElement>('button.reject') ?? this.heading).focus();
     }
     if (!this.seen) {
       this.seen = true;
@@ -243,7 +245,7 @@ export function renderHistory(history: readonly ApprovalView[], limit: number, c
           h('code', {}, a.tool),
           ' on ',
           a.server,
-          h('span', { class: 'muted' }, ` · ${formatClock(a.decidedAt ?? a.createdAt)} · ${a.decidedBy ?? 'nobody'}`),
+          h('span', { class: 'muted' }, ` · ${formatClock(a.decidedAt ?? a.createdAt)} · ${a.status === 'expired' && a.decidedBy === undefined ? 'nobody decided' : describeDecider(a.decidedBy)}`),
           a.decisionReason !== undefined && a.decisionReason !== '' ? h('div', { class: 'muted history-reason' }, a.decisionReason) : null,
         ),
       ),
@@ -267,7 +269,7 @@ export function renderHistory(history: readonly ApprovalView[], limit: number, c
             h('td', {}, formatClock(a.decidedAt ?? a.createdAt)),
             h('td', {}, h('code', {}, a.tool), ' on ', a.server),
             h('td', {}, h('span', { class: `pill status-${a.status}` }, a.status)),
-            h('td', {}, a.decidedBy ?? '–'),
+            h('td', {}, a.decidedBy === undefined ? '–' : describeDecider(a.decidedBy)),
             h('td', {}, a.decisionReason ?? ''),
           ),
         ),

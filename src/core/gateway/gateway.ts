@@ -107,6 +107,13 @@ export class Gateway implements UpstreamHooks {
     return this.sessions.size;
   }
 
+  /** Open client sessions on one server's endpoint (0: no client has connected to it yet). */
+  sessionsFor(server: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.server === server && !s.closed) n++;
+    return n;
+  }
+
   /** Connections held open that have not shown the client token. */
   get unauthenticatedConnections(): number {
     return this.http.unauthenticatedConnections;

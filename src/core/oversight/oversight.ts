@@ -223,7 +223,7 @@ export class Oversight implements OversightStages, UiBackend {
       throw err;
     }
     if (!outcome.approved) {
-      const how = outcome.status === 'expired' ? `nobody decided within ${Math.round(this.options.approvals.expiryMs / 1000)} s` : `rejected by ${outcome.by.kind === 'system' ? 'the control plane' : 'a human'}${outcome.reason ? `: ${outcome.reason}` : ''}`;
+      const how = outcome.status === 'expired' ? `nobody decided within ${Math.round(this.options.approvals.expiryMs / 1000)} s` : `rejected by ${outcome.by.kind === 'system' ? 'the control plane' : 'a human'}${outcome.reason && !/^rejected by /.test(outcome.reason) ? `: ${outcome.reason}` : ''}`;
       return { approved: false, reason: how, outcome: outcome.status === 'expired' ? 'expired' : 'rejected' };
     }
     // A decision is single-use: the call runs only if it takes the approval now.

@@ -30,6 +30,7 @@ import type { SecretStore } from '../../core/secrets/secret-store';
 import { AssessmentPanel } from './assessment-panel';
 import { ADOPT_COMMANDS } from './commands';
 import { editorRunsFile, settingsOwnServers, windowLocations } from './settings-servers';
+import { plural } from '../wording';
 
 export { ADOPT_COMMAND_TITLES, ADOPT_COMMANDS, ADOPT_HIDDEN_COMMANDS, ASSESSMENT_PANEL_TYPE } from './commands';
 export { AssessmentPanel } from './assessment-panel';
@@ -102,7 +103,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     const keepLabel = plan.editorRunsFile ? 'Adopt Disabled' : 'Adopt Only';
     const untrusted = parsed.location.scope === 'workspace' && !vscode.workspace.isTrusted;
     const choice = await vscode.window.showWarningMessage(
-      `Adopt ${plan.servers.length} MCP server(s) from ${basename(parsed.location.path)}? These exact commands will run under the control plane${untrusted ? ', from your user settings: this workspace is NOT trusted, so whoever wrote the repository wrote them' : ''}.`,
+      `Adopt ${plural(plan.servers.length, 'MCP server')} from ${basename(parsed.location.path)}? These exact commands will run under the control plane${untrusted ? ', from your user settings: this workspace is NOT trusted, so whoever wrote the repository wrote them' : ''}.`,
       { modal: true, detail: `${renderPlan(plan, { storeLabel: STORE_LABEL })}\n\n"${moveLabel}" removes them from the file after adopting (you approve the diff in the Approvals view; a backup is kept). "${keepLabel}" leaves the file alone${plan.editorRunsFile ? ' and adopts them disabled, since VS Code keeps running them' : ''}.` },
       moveLabel,
       keepLabel,
@@ -148,7 +149,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     }
     const browse = { label: '$(folder-opened) Browse…', description: 'another mcp.json, .mcp.json or claude_desktop_config.json', parsed: undefined };
     const picked = await vscode.window.showQuickPick(
-      [...found.map((p) => ({ label: basename(p.location.path), description: p.location.path, detail: `${p.servers.length} server(s): ${p.servers.map((s) => s.name).join(', ')}`, parsed: p as ParsedMcpConfig | undefined })), browse],
+      [...found.map((p) => ({ label: basename(p.location.path), description: p.location.path, detail: `${plural(p.servers.length, 'server')}: ${p.servers.map((s) => s.name).join(', ')}`, parsed: p as ParsedMcpConfig | undefined })), browse],
       { title: 'Adopt servers from', placeHolder: found.length ? 'MCP configuration to adopt servers from' : 'No MCP configuration found here: browse for one' },
     );
     if (!picked) return undefined;

@@ -27,8 +27,10 @@ export interface OversightViewsOptions {
    * view exists only once resolved): pass the Servers tree view.
    */
   readonly badgeFallback?: { badge?: vscode.ViewBadge | undefined };
-  /** A notification with Approve / Reject / Review per new pending approval. Default true. */
+  /** A notification per new pending approval (Review first; destructive calls: Review only). Default true. */
   readonly notify?: boolean;
+  /** Whether a tool is destructive: its notifications offer Review only. Default: every tool is. */
+  readonly isDestructive?: (server: string, tool: string) => boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -52,6 +54,10 @@ export interface OversightTestHooks {
   postFromApprovalsView(message: unknown): Promise<unknown>;
   /** Texts of the approval notifications shown. */
   notifications(): readonly string[];
+  /** The buttons the notification of an approval offered, safest (primary) first. */
+  notificationButtons(approvalId: string): readonly string[] | undefined;
+  /** Presses a notification's button through the click's own path; resolves with what the person is told. */
+  pressNotification(approvalId: string, button: 'Approve' | 'Reject'): Promise<string>;
   dashboardOpen(): boolean;
   /**
    * Opens the Test Policy panel with a draft (as the command does after its file dialog) and
@@ -82,7 +88,7 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
   const dashboard = new DashboardPanel(context.extensionUri, feed, getBackend, log);
   const policyTest = new PolicyTestPanel(context.extensionUri, feed, getBackend, log);
   const review = (): void => void vscode.commands.executeCommand(`${options.approvalsViewId}.focus`);
-  const notifier = options.notify === false ? undefined : new ApprovalNotifier(getBackend, review, log);
+  const notifier = options.notify === false ? undefined : new ApprovalNotifier(getBackend, review, log, options.isDestructive);
 
   let pendingCount = 0;
   const renderFallbackBadge = (): void => {
@@ -127,6 +133,11 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
             return connection.receive(message);
           },
           notifications: () => notifier?.shown ?? [],
+          notificationButtons: (id) => notifier?.buttonsFor(id),
+          pressNotification: async (id, button) => {
+            if (notifier === undefined) throw new Error('notifications are off');
+            return notifier.press(id, button);
+          },
           dashboardOpen: () => dashboard.current !== undefined,
           openPolicyTest: (draft) => policyTest.show(draft),
           postFromPolicyTest: async (message) => {

@@ -48,6 +48,13 @@ describe('gateway oversight: policy, approvals, audit through the real pipeline'
       const refused = await again;
       assert.equal(refused.isError, true);
       assert.match(firstText(refused), /Not approved: rejected by a human: once is enough/);
+      // Rejected without a reason: said once, not "rejected by a human: rejected by the approver".
+      const third = client.callTool({ name: 'delete_thing', arguments: { name: 'prod-db' } });
+      const pendingThird = await pendingFor(plane, 'delete_thing');
+      await plane.oversight!.decide({ approvalId: pendingThird.id, digest: pendingThird.digest, approve: false }, { kind: 'vscode-ui' });
+      const bare = firstText(await third);
+      assert.match(bare, /Not approved: rejected by a human/);
+      assert.doesNotMatch(bare, /rejected by a human: rejected by/);
       await client.close();
     });
   });

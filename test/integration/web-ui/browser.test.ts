@@ -103,7 +103,7 @@ describe('web UI in a real browser', () => {
     await page.getByText('No approvals pending.').waitFor();
     const history = page.locator('table.history tbody tr').first();
     await history.waitFor();
-    assert.match(await history.innerText(), /delete_thing on fx\s+approved\s+approver-credential \(web-ui\)\s+cleanup ticket 7/);
+    assert.match(await history.innerText(), /delete_thing on fx\s+approved\s+with the approver credential \(web-ui\)\s+cleanup ticket 7/);
     await page.locator('table.calls tbody tr', { hasText: 'delete_thing' }).first().waitFor();
     assert.match(await page.locator('table.calls tbody tr', { hasText: 'delete_thing' }).first().innerText(), /fx\s+delete_thing\s+agent 3\.1\s+ok/);
     assert.equal(await page.title(), 'MCP Control Plane');
@@ -126,7 +126,8 @@ describe('web UI in a real browser', () => {
     assert.match(firstText(refused), /Not approved: rejected by a human: wrong target/);
     await firstCard.waitFor({ state: 'detached' });
     const focused = await page.evaluate<string | undefined>(ACTIVE_LABEL);
-    assert.equal(focused, 'Approve delete_thing on fx', 'focus went to the remaining card');
+    // The safe choice is the default: focus lands on the remaining card's Reject, not its Approve.
+    assert.equal(focused, 'Reject delete_thing on fx', 'focus went to the remaining card');
     await secondCard.getByRole('button', { name: 'Reject delete_thing on fx' }).press('Space');
     assert.equal((await second).isError, true);
     await client.close();
@@ -187,6 +188,37 @@ describe('web UI in a real browser', () => {
     assert.match(firstText(await call), /deleted narrow/);
     await narrow.close();
     await client.close();
+  });
+
+  it('in a 297 px sidebar a card with a long diff line fits: nothing overflows, the countdown and the changed line stay in view', async () => {
+    const side = await context.newPage();
+    await side.setViewportSize({ width: 297, height: 900 });
+    await side.emulateMedia({ colorScheme: 'dark' });
+    await side.goto(`${ui.base}/ui?view=approvals`);
+    const client = await connectClient(ui.plane, 'fx');
+    // A name whose preview ("would delete <name>") is a unified diff with a long path and a long unbreakable line.
+    const long = `src/${'deeply-nested-folder/'.repeat(14)}file.ts`;
+    const name = `x\n--- a/${long}\n+++ b/${long}\n@@ -1 +1 @@\n-const old = 1;\n+const replacement = "${'y'.repeat(160)}";`;
+    const call = client.callTool({ name: 'delete_thing', arguments: { name } });
+    try {
+      const card = side.locator('li.approval').first();
+      await card.locator('.preview pre.diff .line.add').waitFor();
+      const fits = await side.evaluate<{ card: number[]; countdown: number[]; added: number[]; page: number; overflow: number }>(`(() => {
+        const el = document.querySelector('li.approval');
+        const box = (q) => { const r = el.querySelector(q).getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; };
+        return { card: [el.scrollWidth, el.clientWidth], countdown: box('.countdown'), added: box('.preview pre.diff .line.add'), page: document.documentElement.clientWidth, overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth };
+      })()`);
+      assert.ok(fits.overflow <= 0, `the page scrolls sideways by ${fits.overflow}px`);
+      assert.ok(fits.card[0]! <= fits.card[1]! + 1, `card content ${fits.card[0]} px in ${fits.card[1]} px`);
+      assert.ok(fits.countdown[0]! >= 0 && fits.countdown[1]! <= fits.page, `countdown at ${fits.countdown.join('–')} px in a ${fits.page} px page`);
+      assert.ok(fits.added[0]! >= 0 && fits.added[1]! <= fits.page, `changed line at ${fits.added.join('–')} px in a ${fits.page} px page`);
+      await side.screenshot({ path: join(SCREENSHOTS, 'approval-card-narrow-sidebar-dark.png'), fullPage: true });
+      await card.getByRole('button', { name: 'Reject delete_thing on fx' }).click();
+      assert.equal((await call).isError, true);
+    } finally {
+      await side.close();
+      await client.close();
+    }
   });
 
   it('signing out closes the session: the page says so and the API refuses', async () => {

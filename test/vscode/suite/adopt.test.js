@@ -232,6 +232,6 @@ describe('Adoption and assessment in VS Code', function () {
     await vscode.commands.executeCommand(`workbench.action.output.show.${EXTENSION_ID}.MCP Control Plane.log`);
     const log = await waitFor('the MCP Control Plane output channel', () =>
       vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'output' && /MCP Control Plane\.log$/.test(decodeURIComponent(d.uri.path))), { timeout: 10_000 });
-    await waitFor('the refused modal in the log', () => /adopt: DialogService: refused to show dialog in tests\. Contents: Adopt 1 MCP server\(s\) from \.mcp\.json\?/.test(log.getText()), { timeout: 10_000 });
+    await waitFor('the refused modal in the log', () => /adopt: DialogService: refused to show dialog in tests\. Contents: Adopt 1 MCP server from \.mcp\.json\?/.test(log.getText()), { timeout: 10_000 });
   });
 });

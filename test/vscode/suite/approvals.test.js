@@ -11,6 +11,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
@@ -74,6 +75,9 @@ describe('Approvals in VS Code', function () {
     assert.match(pending.preview ?? '', /Uncommitted changes discarded in 1 file:\s+README\.md/);
     await waitFor('the badge to count it', () => hooks.approvalsView().badge === 1);
     await waitFor('a notification for it', () => hooks.notifications().some((t) => t.startsWith('Approval needed: reset on git')));
+    // A destructive call: the notification offers Review only, and an Approve "pressed" on it is refused.
+    assert.deepEqual(hooks.notificationButtons(pending.id), ['Review']);
+    await assert.rejects(hooks.pressNotification(pending.id, 'Approve'), /offers Review, not Approve/);
     assert.equal(settled, false, 'the call must wait for the human');
     assert.match(fs.readFileSync(readme, 'utf8'), /An uncommitted line/, 'nothing ran before the approval');
   });
@@ -101,6 +105,46 @@ describe('Approvals in VS Code', function () {
     assert.equal(fs.readFileSync(readme, 'utf8'), original, 'the uncommitted line is gone');
     await waitFor('the view to show nothing pending', () => hooks.approvalsView().pending.length === 0);
     await waitFor('the badge to clear', () => hooks.approvalsView().badge === undefined);
+  });
+
+  it('a notification of an approval decided in the view keeps no button that acts', async () => {
+    // A rule of the user's makes a non-destructive call wait, so its notification has Approve.
+    const section = vscode.workspace.getConfiguration('mcpControlPlane');
+    await section.update('policy.rules', [{ id: 'ux-stale-test', server: 'git', tool: 'branch_create', decision: 'approve' }], vscode.ConfigurationTarget.Global);
+    const root = vscode.workspace.workspaceFolders[0].uri.fsPath;
+    const branchExists = () => fs.existsSync(path.join(root, '.git', 'refs', 'heads', 'ux-stale-button'));
+    try {
+      let create;
+      let done = false;
+      const pending = await waitFor('branch_create to wait for approval', async () => {
+        const found = hooks.approvalsView().pending.find((a) => a.tool === 'branch_create');
+        if (found) return found;
+        if (create !== undefined && done) {
+          // The call ran before the settings reached the policy: undo it and call again.
+          if (branchExists()) execFileSync('git', ['branch', '-D', 'ux-stale-button'], { cwd: root });
+          create = undefined;
+        }
+        if (create === undefined) {
+          done = false;
+          create = vscode.lm.invokeTool(`${gitPrefix}branch_create`, { input: { name: 'ux-stale-button' }, toolInvocationToken: undefined });
+          create.then(() => (done = true), () => (done = true));
+        }
+        return undefined;
+      }, { timeout: 30_000, interval: 500 });
+      await waitFor('its notification', () => hooks.notificationButtons(pending.id));
+      assert.deepEqual(hooks.notificationButtons(pending.id), ['Review', 'Reject', 'Approve'], 'Review first (the primary button), Approve last');
+      // Rejected in the Approvals view…
+      const response = await hooks.postFromApprovalsView({ type: 'request', id: 't3', method: 'approval.decide', params: { approvalId: pending.id, digest: pending.digest, approve: false, reason: 'not now' } });
+      assert.equal(response.ok, true, JSON.stringify(response));
+      await create.then(() => undefined, () => undefined);
+      // …then Approve pressed on the old notification: it says so and nothing runs.
+      const said = await hooks.pressNotification(pending.id, 'Approve');
+      assert.match(said, /^branch_create on git was already rejected in VS Code( \(.*\))? at (today|yesterday) \d\d:\d\d:\d\d\. Your Approve did nothing\.$/);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(branchExists(), false, 'the stale Approve created the branch');
+    } finally {
+      await section.update('policy.rules', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('the dashboard opens as a panel', async () => {

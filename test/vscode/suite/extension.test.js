@@ -79,12 +79,42 @@ describe('MCP Control Plane in VS Code', function () {
     for (const tool of ['reset', 'clean', 'push', 'branch_delete']) assert.equal(row.childDescriptions[tool], 'destructive', tool);
   });
 
+  it('says in the tree whether VS Code has connected to git, from the gateway\'s own sessions', async () => {
+    const sessions = api.serverSessions(GIT);
+    const row = treeRow(GIT);
+    note(`git before VS Code starts it: ${sessions} session(s), tree "${row.description}"`);
+    if (sessions === 0) {
+      assert.match(row.description ?? '', /^running\b.* · VS Code not connected yet$/);
+      assert.ok(row.children.some((c) => /^VS Code not connected yet .*: Connect$/.test(c)), `children: ${row.children.join(', ')}`);
+    } else {
+      assert.doesNotMatch(row.description ?? '', /not connected/);
+    }
+  });
+
+  it('the Servers tree re-renders by itself while visible: the uptime counts', async () => {
+    await vscode.commands.executeCommand('mcpControlPlane.servers.focus');
+    const upSeconds = () => {
+      const m = /up (?:(\d+)m )?(\d+)s/.exec(treeRow(GIT)?.description ?? '');
+      return m ? Number(m[1] ?? 0) * 60 + Number(m[2]) : undefined;
+    };
+    const first = upSeconds();
+    assert.equal(typeof first, 'number', `description: ${treeRow(GIT)?.description}`);
+    const before = api.treeRefreshes();
+    await waitFor('the tree to re-render on its own', () => api.treeRefreshes() > before, { timeout: 15_000 });
+    assert.ok(upSeconds() > first, `uptime ${first}s then ${upSeconds()}s`);
+  });
+
   it('registers git with VS Code, whose tools then appear in vscode.lm.tools', async () => {
     const tools = await startServerAndWaitForTools(definitionId(EXTENSION_ID, GIT), (t) => /^mcp_.+_repo_status$/.test(t.name));
     gitPrefix = tools[0].name.slice(0, -'repo_status'.length);
     const names = vscode.lm.tools.filter((t) => t.name.startsWith(gitPrefix)).map((t) => t.name);
     assert.equal(names.length, server(GIT).toolCount, `lm.tools: ${names.join(', ')}`);
     assert.ok(names.includes(`${gitPrefix}log`), `lm.tools: ${names.join(', ')}`);
+    // VS Code now holds a session: the tree stops saying it is not connected.
+    await waitFor('a VS Code session on git', () => api.serverSessions(GIT) > 0, { timeout: 15_000 });
+    const row = treeRow(GIT);
+    assert.doesNotMatch(row.description ?? '', /not connected/);
+    assert.ok(!row.children.some((c) => /not connected/.test(c)), `children: ${row.children.join(', ')}`);
   });
 
   it('round-trips vscode.lm.invokeTool through the gateway to the git server', async () => {
@@ -162,17 +192,35 @@ describe('MCP Control Plane in VS Code', function () {
     await waitFor(`the git log to name the running pid ${pid}`, () => doc.getText().includes(String(pid)));
   });
 
-  it('disabling git removes it from the servers, the tree and vscode.lm.tools', async () => {
+  it('disabling git stops it and removes it from vscode.lm.tools; the tree lists it as disabled', async () => {
     assert.ok(gitPrefix, 'git tools are not registered');
     await vscode.commands.executeCommand('mcpControlPlane.server.disable', GIT);
     await waitFor('git to leave servers()', () => server(GIT) === undefined, { timeout: 30_000 });
-    assert.equal(treeRow(GIT), undefined);
+    await waitFor('the tree to list git as disabled', () => treeRow(GIT)?.description === 'disabled');
+    assert.deepEqual(treeRow(GIT).children, []);
     await waitFor('git tools to leave vscode.lm.tools', () => !vscode.lm.tools.some((t) => t.name.startsWith(gitPrefix)), { timeout: 30_000 });
   });
 
-  it('enabling git brings it back', async () => {
+  it('Enable refuses a name no configuration knows: no junk entry in the settings', async () => {
+    await vscode.commands.executeCommand('mcpControlPlane.server.enable', 'gti');
+    const servers = vscode.workspace.getConfiguration('mcpControlPlane').inspect('servers');
+    assert.equal(servers?.globalValue?.gti, undefined, JSON.stringify(servers?.globalValue));
+    assert.equal(servers?.workspaceValue?.gti, undefined, JSON.stringify(servers?.workspaceValue));
+  });
+
+  it('enabling git brings it back, and Connect connects VS Code to it', async () => {
     await vscode.commands.executeCommand('mcpControlPlane.server.enable', GIT);
     await waitForState(GIT, 'running', (s) => s.toolCount > 0);
+    assert.doesNotMatch(treeRow(GIT)?.description ?? '', /disabled/);
+    note(`git re-enabled: ${api.serverSessions(GIT)} session(s) before Connect`);
+    // Connect: the tree's action for "VS Code not connected yet". Right after the definitions
+    // change, the workbench may not know the server yet: press it again until a session opens.
+    await waitFor('Connect to open a VS Code session on git', async () => {
+      if (api.serverSessions(GIT) > 0) return true;
+      await vscode.commands.executeCommand('mcpControlPlane.server.connect', GIT);
+      return api.serverSessions(GIT) > 0;
+    }, { timeout: 45_000, interval: 1_500 });
+    await waitFor('the tree to show git connected', () => !/not connected/.test(treeRow(GIT)?.description ?? 'not connected'));
     await startServerAndWaitForTools(definitionId(EXTENSION_ID, GIT), gitPrefix ?? ((t) => /^mcp_.+_repo_status$/.test(t.name)));
   });
 

@@ -23,6 +23,7 @@ import type { CallOutcome } from '../metrics/metrics';
 import type { CallTrace } from '../telemetry';
 import { toolOffered } from '../supervisor/managed-server';
 import type { Extra, GatewayContext } from './context';
+import { protocolError, stripMcpPrefix } from './protocol-error';
 import type { DrainTicket, StopPhase } from './drain';
 import { EXPECTED_EFFECT_META, effectQuery, resolveEffect } from './effects';
 import type { ApprovalOutcome, ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
@@ -237,7 +238,7 @@ export class CallPipeline {
   private async stopped(call: GatewayCall, phase: StopPhase, record: boolean): Promise<never> {
     const message = this.ctx.drain.error(phase, call.server).message;
     if (record) await this.recordFailure(call, 'stopped', message);
-    throw new McpError(ErrorCode.InternalError, message);
+    throw protocolError(ErrorCode.InternalError, message);
   }
 
   /** Metrics and the `call.failed` record, written before the answer leaves. */
@@ -256,7 +257,7 @@ export class CallPipeline {
   private async refuse(call: GatewayCall, outcome: CallOutcome, message: string): Promise<Result> {
     await this.recordFailure(call, outcome, message);
     if (call.method === 'tools/call') return { content: [{ type: 'text', text: message }], isError: true };
-    throw new McpError(ErrorCode.InvalidRequest, message);
+    throw protocolError(ErrorCode.InvalidRequest, message);
   }
 
   /**
@@ -316,10 +317,10 @@ export class CallPipeline {
       if (record) await this.recordFailure(call, cancelled ? 'cancelled' : 'failed', message, true);
       // An error the server itself returned passes through unchanged.
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.RequestTimeout) {
-        throw new McpError(err.code, this.ctx.echo.text(session.server, stripMcpPrefix(err.message)), this.ctx.echo.outbound(session.server, err.data));
+        throw protocolError(err.code, this.ctx.echo.text(session.server, stripMcpPrefix(err.message)), this.ctx.echo.outbound(session.server, err.data));
       }
       if (request.method === 'tools/call' && !cancelled) return { result: { content: [{ type: 'text', text: message }], isError: true }, failed: true };
-      throw new McpError(ErrorCode.InternalError, message);
+      throw protocolError(ErrorCode.InternalError, message);
     } finally {
       release();
     }
@@ -371,6 +372,3 @@ function clientIdentity(mcp: Server): ClientIdentity | undefined {
   return info ? { name: info.name, version: info.version } : undefined;
 }
 
-function stripMcpPrefix(message: string): string {
-  return message.replace(/^MCP error -?\d+: /, '');
-}

@@ -1,10 +1,11 @@
-import { ErrorCode, McpError, type Notification, type Request, type Result } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type Notification, type Request, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ControlPlaneError } from '../errors';
 import type { GatewayContext } from './context';
 import type { GatewayCall } from './pipeline';
 import type { ClientSession, Sessions } from './sessions';
 import type { Subscriptions } from './subscriptions';
+import { protocolError } from './protocol-error';
 
 /** The `_meta` key that ties a server-to-client request to the call that caused it. */
 export const CALL_ID_META = 'mcpcp/callId';
@@ -134,7 +135,7 @@ export class ServerRequestRouter {
     }
     this.ctx.auditLater({ type: 'server.request', server, method: request.method, sessionId: target?.session.id, callId });
     if (!target) {
-      throw new McpError(ErrorCode.InvalidRequest, `${request.method} can only be sent while handling a client's call; no client session to route it to`);
+      throw protocolError(ErrorCode.InvalidRequest, `${request.method} can only be sent while handling a client's call; no client session to route it to`);
     }
     // What the server asks the client (sampling, elicitation) carries no secret it was given.
     return (await target.session.mcp.request({ method: request.method, params: this.ctx.echo.outbound(server, params) } as never, AnyResultSchema, {

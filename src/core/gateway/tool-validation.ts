@@ -1,6 +1,7 @@
-import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
+import { protocolError } from './protocol-error';
 
 /**
  * Only valid calls reach policy and a human: a `tools/call` naming a tool the server does not
@@ -15,7 +16,7 @@ export class ToolCallValidator {
   constructor(private readonly log: (message: string) => void) {}
 
   /**
-   * Throws McpError(-32602) when `name` is not among `tools` or `args` do not match its schema.
+   * Throws a JSON-RPC error -32602 when `name` is not among `tools` or `args` do not match its schema.
    * `tools` undefined (the server's list is not known yet) checks nothing.
    */
   check(server: string, tools: readonly Tool[] | undefined, name: string, args: unknown): void {
@@ -24,16 +25,16 @@ export class ToolCallValidator {
     if (!tool) {
       const known = tools.map((t) => t.name);
       const shown = known.length > 20 ? `${known.slice(0, 20).join(', ')}, … (${known.length} in all; see tools/list)` : known.join(', ') || 'none';
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${clip(name)}" on server "${server}"; its tools are: ${shown}`);
+      throw protocolError(ErrorCode.InvalidParams, `Unknown tool "${clip(name)}" on server "${server}"; its tools are: ${shown}`);
     }
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid arguments for tool "${name}" on server "${server}": arguments must be an object`);
+      throw protocolError(ErrorCode.InvalidParams, `Invalid arguments for tool "${name}" on server "${server}": arguments must be an object`);
     }
     const validate = this.validatorFor(server, tool);
     if (!validate) return;
     const result = validate(args ?? {});
     if (!result.valid) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid arguments for tool "${name}" on server "${server}": ${clip(result.errorMessage, 500)}. Fix the arguments to match the tool's input schema (see tools/list).`);
+      throw protocolError(ErrorCode.InvalidParams, `Invalid arguments for tool "${name}" on server "${server}": ${clip(result.errorMessage, 500)}. Fix the arguments to match the tool's input schema (see tools/list).`);
     }
   }
 

@@ -30,6 +30,20 @@ describe('gateway: transparent MCP over loopback Streamable HTTP', () => {
     await client.close();
   });
 
+  it('an error reaches the client with the JSON-RPC prefix once, whether the gateway or the server raised it', async () => {
+    const client = await connectClient(plane, 'fx');
+    const once = (expected: RegExp) => (err: Error): boolean => {
+      assert.match(err.message, expected);
+      assert.equal(err.message.match(/MCP error/g)?.length, 1, err.message);
+      return true;
+    };
+    // Raised by the gateway (arguments are checked before policy)...
+    await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }), once(/^MCP error -32602: Unknown tool "no_such_tool"/));
+    // ...and by the server behind it (a method it does not serve).
+    await assert.rejects(client.listResourceTemplates(), once(/^MCP error -32601: Method not found/));
+    await client.close();
+  });
+
   it('passes progress notifications with the client token', async () => {
     const client = await connectClient(plane, 'fx');
     const seen: Array<{ progress: number; total?: number; message?: string }> = [];

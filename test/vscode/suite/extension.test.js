@@ -100,8 +100,9 @@ describe('MCP Control Plane in VS Code', function () {
     const first = upSeconds();
     assert.equal(typeof first, 'number', `description: ${treeRow(GIT)?.description}`);
     const before = api.treeRefreshes();
-    await waitFor('the tree to re-render on its own', () => api.treeRefreshes() > before, { timeout: 15_000 });
-    assert.ok(upSeconds() > first, `uptime ${first}s then ${upSeconds()}s`);
+    // Another refresh (a state change) may land within the same second: wait for the timer's own
+    // re-render, which shows a larger uptime; nothing here refreshes the tree by hand.
+    await waitFor('the tree to re-render on its own with the uptime counting', () => api.treeRefreshes() > before && (upSeconds() ?? 0) > first, { timeout: 15_000 });
   });
 
   it('registers git with VS Code, whose tools then appear in vscode.lm.tools', async () => {

@@ -250,3 +250,27 @@ export function retentionOptions(config: AuditRetentionConfig, log?: (message: s
     ...(log !== undefined ? { log } : {}),
   };
 }
+
+/**
+ * Retention options from the operator's `audit.retention`, resolving `ship.url` through
+ * `resolveSecret`. Undefined when nothing is to be removed (the default: keep everything), or when
+ * the sink's secret cannot be resolved (logged; files are then kept rather than removed unshipped).
+ */
+export async function resolveAuditRetention(
+  config: AuditRetentionConfig,
+  resolveSecret: (reference: string) => Promise<string>,
+  log?: (message: string) => void,
+): Promise<AuditRetentionOptions | undefined> {
+  if (config.maxAgeDays === undefined && config.maxTotalBytes === undefined) return undefined;
+  let ship = config.ship;
+  if (ship !== undefined && 'url' in ship) {
+    try {
+      ship = { url: await resolveSecret(ship.url) };
+      return retentionOptions({ ...config, ship }, log);
+    } catch (err) {
+      log?.(`audit retention: off, every audit file is kept: the shipping URL ${config.ship && 'url' in config.ship ? config.ship.url : ''} cannot be used (${errorMessage(err)})`);
+      return undefined;
+    }
+  }
+  return retentionOptions(config, log);
+}

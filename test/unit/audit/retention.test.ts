@@ -168,6 +168,26 @@ describe('audit retention', () => {
     assert.equal((await verifyAudit(dir, { keys: TEST_KEYS })).status, 'broken');
   });
 
+  it('a file recorded as removed that a crash left on disk is ignored by verify and deleted at the next open', async (t) => {
+    const dir = tempDir(t);
+    const log = await openLog(dir, { maxFileBytes: 1500, fsync: false });
+    await fill(log, dir, 3);
+    const names = auditFiles(dir);
+    const first = readFileSync(join(dir, names[0]!));
+    const retention = new AuditRetention(log, { maxTotalBytes: 1 });
+    await retention.run();
+    retention.dispose();
+    await log.close();
+    // As if the process died after the checkpoint recorded the removal, before the unlink.
+    writeFileSync(join(dir, names[0]!), first);
+    const result = await verifyAudit(dir, { keys: TEST_KEYS });
+    assert.equal(result.status, 'intact', JSON.stringify(result.firstBroken));
+    const again = await openLog(dir, { maxFileBytes: 1500, fsync: false });
+    await again.close();
+    assert.ok(!existsSync(join(dir, names[0]!)), 'the leftover is deleted at open');
+    assert.equal((await verifyAudit(dir, { keys: TEST_KEYS })).status, 'intact');
+  });
+
   it('ships each file to an HTTP sink before removing it', async (t) => {
     const dir = tempDir(t);
     const sink = await receiver(t);

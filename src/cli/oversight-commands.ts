@@ -113,6 +113,11 @@ export async function auditCommand(argv: string[]): Promise<number> {
         const unkeyed = result.instances.reduce((n, i) => n + i.unkeyedRecords, 0);
         process.stdout.write(`audit ${result.status === 'torn' ? 'INTACT UP TO A TORN TAIL' : 'OK'}: ${result.records} records in ${result.files} files (${dir})${unkeyed > 0 ? `; the first ${unkeyed} were written before the keyed format (plain SHA-256)` : ''}\n`);
       }
+      if (!args.flags.has('json')) {
+        for (const i of result.instances) {
+          if (i.removed !== undefined) process.stdout.write(`${i.instance}: ${i.removed.files} files removed by retention (seq ${i.removed.firstSeq}..${i.removed.lastSeq}), continuity checked\n`);
+        }
+      }
       for (const t of result.tornTails) {
         process.stdout.write(`torn tail: ${t.file} line ${t.line} (${t.bytes} bytes) was cut short by a crash; the next start of instance ${t.instance} quarantines it\n`);
       }

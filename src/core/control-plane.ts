@@ -14,6 +14,7 @@ import { Gateway, type HostRoot, type Readiness, type RouteHandler } from './gat
 import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
 import { expandReferences } from './secrets/secret-store';
+import { resolveAuditRetention } from './audit/retention';
 import { isServing } from './supervisor/state';
 import { startTelemetry, type Telemetry } from './telemetry';
 import { openOversight, type Oversight } from './oversight/oversight';
@@ -135,7 +136,20 @@ export class ControlPlane {
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
     const plane = new ControlPlane(options);
     plane.redactor.addSecret(plane.gateway.token);
+    // Audit retention deletes evidence: operator configuration only, never a workspace file's.
+    if (options.policyLayer === 'workspace' && (options.config.audit.retention.maxAgeDays !== undefined || options.config.audit.retention.maxTotalBytes !== undefined)) {
+      options.log?.('audit retention: ignored in a workspace configuration file; configure it in user settings or a --config file');
+    }
+    const retention =
+      options.policyLayer === 'workspace'
+        ? undefined
+        : await resolveAuditRetention(
+            options.config.audit.retention,
+            (reference) => expandReferences(reference, { secrets: plane.host.secrets, env: {}, onSecret: (value) => plane.redactor.addSecret(value) }),
+            options.log,
+          );
     plane.oversightImpl = await openOversight({
+      ...(retention !== undefined ? { retention } : {}),
       stateDir: options.stateDir,
       instancePrefix: options.instancePrefix,
       operatorLayer: options.policyLayer === 'user' ? 'user' : 'config',

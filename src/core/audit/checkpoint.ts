@@ -24,7 +24,22 @@ export interface AuditCheckpoint {
   readonly ts: string;
   readonly head: { readonly seq: number; readonly hash: string; readonly file: string };
   readonly files: readonly AuditManifestEntry[];
+  /** Files retention removed so far (from the start of the chain); the kept chain continues from `lastSeq`/`lastHash`. */
+  readonly removed?: AuditRemovedFiles;
   readonly mac: string;
+}
+
+/**
+ * What retention removed from the start of a chain, cumulative: how many files, the seqs they
+ * held, the last removed record's MAC (the `prev` of the first kept record) and the last removed
+ * file (kept files are numbered after it).
+ */
+export interface AuditRemovedFiles {
+  readonly files: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly lastHash: string;
+  readonly lastFile: string;
 }
 
 /** One audit file of the instance; a file without records yet has no seqs. */
@@ -46,6 +61,9 @@ const checkpointSchema = z.strictObject({
   files: z.array(
     z.strictObject({ name: z.string(), firstSeq: z.number().int().positive().optional(), lastSeq: z.number().int().positive().optional(), lastHash: z.string().optional() }),
   ),
+  removed: z
+    .strictObject({ files: z.number().int().positive(), firstSeq: z.number().int().positive(), lastSeq: z.number().int().positive(), lastHash: z.string(), lastFile: z.string() })
+    .optional(),
   mac: z.string(),
 });
 

@@ -18,6 +18,12 @@ export function auditFileName(instance: string, index: number): string {
   return `audit-${instance}-${String(index).padStart(6, '0')}.jsonl`;
 }
 
+/** The index of an audit file name (`audit-<instance>-000042.jsonl` → 42); undefined for another name. */
+export function auditFileIndex(name: string): number | undefined {
+  const m = FILE_RE.exec(name);
+  return m?.[2] !== undefined ? Number(m[2]) : undefined;
+}
+
 export function lockFileName(instance: string): string {
   return `audit-${instance}.lock`;
 }

@@ -4,8 +4,8 @@ import { canonicalJson, sha256Hex } from '../canonical-json';
 import { ControlPlaneError, errorMessage } from '../errors';
 import { Emitter, type Event } from '../events';
 import type { Redactor } from '../redact';
-import { defaultCheckpointDir, readCheckpoint, signCheckpoint, writeCheckpoint, type AuditManifestEntry } from './checkpoint';
-import { INSTANCE_ID_RE, auditFileName, listAuditFiles, lockFileName, quarantineFileName, readLines, syncDir, type AuditFileRef } from './files';
+import { defaultCheckpointDir, readCheckpoint, signCheckpoint, writeCheckpoint, type AuditManifestEntry, type AuditRemovedFiles } from './checkpoint';
+import { INSTANCE_ID_RE, auditFileIndex, auditFileName, listAuditFiles, lockFileName, quarantineFileName, readLines, syncDir, type AuditFileRef } from './files';
 import { auditMac, type AuditKeyring } from './keys';
 import { GENESIS_HASH, auditEventSchema, type AuditEvent } from './record';
 
@@ -181,6 +181,11 @@ export class AuditLog {
   /** Durable bytes of the current file. */
   private fileBytes: number;
   private manifest: Map<number, { firstSeq?: number; lastSeq?: number; lastHash?: string }>;
+  /** What retention removed from the start of the chain (recorded in the checkpoint). */
+  private removed: AuditRemovedFiles | undefined;
+  private readonly rotated = new Emitter<string>();
+  /** Fires with the name of the file that was just completed, after each rotation. */
+  readonly onDidRotate: Event<string> = this.rotated.event;
   private queue: Pending[] = [];
   private writing = false;
   private idleWaiters: (() => void)[] = [];
@@ -193,7 +198,7 @@ export class AuditLog {
 
   private constructor(
     options: AuditLogOptions,
-    start: { head: Head; handle: FileHandle; report: AuditOpenReport; manifest: AuditLog['manifest'] },
+    start: { head: Head; handle: FileHandle; report: AuditOpenReport; manifest: AuditLog['manifest']; removed: AuditRemovedFiles | undefined },
   ) {
     this.dir = options.dir;
     this.instanceId = options.instanceId;
@@ -216,6 +221,7 @@ export class AuditLog {
     this.handle = start.handle;
     this.fileBytes = start.head.size;
     this.manifest = start.manifest;
+    this.removed = start.removed;
     this.openReport = start.report;
   }
 
@@ -242,9 +248,14 @@ export class AuditLog {
     await acquireLock(options.dir, options.instanceId, isAlive);
     let handle: FileHandle | undefined;
     try {
-      const files = await listAuditFiles(options.dir, options.instanceId);
-      const head = await findHead(options.dir, options.instanceId, files, fsync, options.now ?? Date.now);
+      const all = await listAuditFiles(options.dir, options.instanceId);
       const previous = await readCheckpoint(checkpointDir, options.instanceId, options.keys);
+      // Files retention recorded as removed but a crash left on disk: out of the chain, deleted below.
+      const removed = previous.status === 'ok' ? previous.checkpoint.removed : undefined;
+      const removedThrough = removed !== undefined ? (auditFileIndex(removed.lastFile) ?? 0) : 0;
+      const leftovers = all.filter((f) => f.index <= removedThrough && all[all.length - 1] !== f);
+      const files = all.filter((f) => !leftovers.includes(f));
+      const head = await findHead(options.dir, options.instanceId, files, fsync, options.now ?? Date.now);
       const manifest = await buildManifest(files, head, previous.status === 'ok' ? previous.checkpoint.files : []);
       const mismatch = checkpointMismatch(previous, head, files);
       handle = await open(join(options.dir, auditFileName(options.instanceId, head.index)), 'a', 0o600);
@@ -259,7 +270,7 @@ export class AuditLog {
           : {}),
         ...(mismatch !== undefined ? { checkpointMismatch: mismatch.reason } : {}),
       };
-      const log = new AuditLog(options, { head, handle, report, manifest });
+      const log = new AuditLog(options, { head, handle, report, manifest, removed });
       const opening: Promise<AuditAppendResult>[] = [];
       if (log.kid !== options.keys.current && head.seq > 0) opening.push(log.append({ type: 'audit.key-rotated', reason: 'the key ring names another current key', detail: { from: log.kid ?? null, to: options.keys.current } }));
       if (torn !== undefined) {
@@ -272,6 +283,8 @@ export class AuditLog {
       if (mismatch !== undefined) opening.push(log.append({ type: 'audit.checkpoint-mismatch', reason: mismatch.reason, detail: mismatch.detail }));
       await Promise.all(opening);
       await log.writeCheckpointNow();
+      for (const f of leftovers) await rm(f.path, { force: true });
+      if (leftovers.length > 0 && fsync) await syncDir(options.dir);
       return log;
     } catch (err) {
       await handle?.close().catch(() => undefined);
@@ -387,6 +400,7 @@ export class AuditLog {
     await rm(join(this.dir, lockFileName(this.instanceId)), { force: true });
     this.state = 'closed';
     this.healthChanged.dispose();
+    this.rotated.dispose();
   }
 
   private unavailable(): ControlPlaneError {
@@ -526,6 +540,51 @@ export class AuditLog {
     this.handle = await open(join(this.dir, this.currentFile), 'a', 0o600);
     this.manifest.set(this.index, {});
     if (this.fsync) await syncDir(this.dir);
+    this.rotated.fire(auditFileName(this.instanceId, this.index - 1));
+  }
+
+  // ---- Retention ----------------------------------------------------------------------------
+
+  /** The complete (rotated) files still in the chain, oldest first: never the file being written. */
+  get rotatedFiles(): readonly (AuditManifestEntry & { readonly path: string })[] {
+    return [...this.manifest.entries()]
+      .filter(([index]) => index < this.index)
+      .sort((a, b) => a[0] - b[0])
+      .map(([index, e]) => ({ name: auditFileName(this.instanceId, index), path: join(this.dir, auditFileName(this.instanceId, index)), ...e }));
+  }
+
+  /** What retention removed so far (from the checkpoint). */
+  get removedFiles(): AuditRemovedFiles | undefined {
+    return this.removed;
+  }
+
+  /**
+   * Removes the `count` oldest rotated files from the chain: appends `audit.files-removed` (the
+   * files, their seqs, the last removed MAC, the cumulative total), writes the checkpoint that
+   * records the removal, then deletes the files. A crash in between leaves files the next open
+   * deletes (the checkpoint already records them) or files still listed (nothing removed yet).
+   */
+  async removeOldestFiles(count: number, detail: Record<string, unknown> = {}): Promise<AuditAppendResult | undefined> {
+    const victims = this.rotatedFiles.slice(0, count).filter((f) => f.lastSeq !== undefined && f.lastHash !== undefined);
+    const last = victims[victims.length - 1];
+    if (last?.lastSeq === undefined || last.lastHash === undefined) return undefined;
+    const firstSeq = this.removed?.firstSeq ?? victims[0]?.firstSeq ?? 1;
+    const total: AuditRemovedFiles = { files: (this.removed?.files ?? 0) + victims.length, firstSeq, lastSeq: last.lastSeq, lastHash: last.lastHash, lastFile: last.name };
+    const result = await this.append({
+      type: 'audit.files-removed',
+      reason: `retention removed ${victims.length} audit file${victims.length === 1 ? '' : 's'} (seq ${victims[0]?.firstSeq ?? '?'}..${last.lastSeq})`,
+      detail: { ...detail, files: victims.map((f) => ({ name: f.name, firstSeq: f.firstSeq ?? null, lastSeq: f.lastSeq ?? null, lastHash: f.lastHash ?? null })), total: { ...total } },
+    });
+    for (const f of victims) {
+      const index = auditFileIndex(f.name);
+      if (index !== undefined) this.manifest.delete(index);
+    }
+    this.removed = total;
+    this.checkpointedSeq = -1;
+    await this.writeCheckpointNow();
+    for (const f of victims) await rm(f.path, { force: true });
+    if (this.fsync) await syncDir(this.dir);
+    return result;
   }
 
   // ---- Failure and recovery -----------------------------------------------------------------
@@ -648,6 +707,7 @@ export class AuditLog {
       ts: new Date(this.now()).toISOString(),
       head: { seq, hash: this.durableHash, file: this.headFile(seq) },
       files,
+      ...(this.removed !== undefined ? { removed: this.removed } : {}),
     });
     this.lastCheckpointAt = this.now();
     this.checkpointing = writeCheckpoint(this.checkpointDir, checkpoint, this.fsync);

@@ -28,6 +28,8 @@ export const AUDIT_EVENT_TYPES = [
   'audit.checkpoint-mismatch',
   /** Writing works again after a failure: the gap (since, until, refused calls, records lost). */
   'audit.write-resumed',
+  /** Retention removed old files (after shipping them when configured); `detail.total` is what the checkpoint records. */
+  'audit.files-removed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../canonical-json';
 import { defaultCheckpointDir, listCheckpointInstances, readCheckpoint, type AuditCheckpoint } from './checkpoint';
-import { auditFileName, listAuditFiles, listQuarantineFiles, readLines, type AuditFileRef } from './files';
+import { auditFileIndex, auditFileName, listAuditFiles, listQuarantineFiles, readLines, type AuditFileRef } from './files';
 import type { AuditKeyring } from './keys';
 import { GENESIS_HASH, auditRecordSchema, recordHash, recordMac } from './record';
 
@@ -34,6 +34,8 @@ export interface AuditInstanceReport {
   readonly checkpoint?: { readonly seq: number; readonly hash: string; readonly file: string; readonly ts: string };
   readonly firstBroken?: AuditBreak;
   readonly tornTail?: AuditTornTail;
+  /** Files retention removed (per the checkpoint): the kept chain was checked to continue from their last record. */
+  readonly removed?: { readonly files: number; readonly firstSeq: number; readonly lastSeq: number; readonly lastFile: string };
 }
 
 export interface AuditVerifyOptions {
@@ -102,7 +104,8 @@ export async function verifyAudit(dir: string, options: AuditVerifyOptions): Pro
   };
 }
 
-async function verifyInstance(instance: string, files: readonly AuditFileRef[], keys: AuditKeyring, checkpointDir: string): Promise<AuditInstanceReport> {
+async function verifyInstance(instance: string, allFiles: readonly AuditFileRef[], keys: AuditKeyring, checkpointDir: string): Promise<AuditInstanceReport> {
+  let files = allFiles;
   let prev = GENESIS_HASH;
   let seq = 0;
   let records = 0;
@@ -110,6 +113,17 @@ async function verifyInstance(instance: string, files: readonly AuditFileRef[], 
   let kid: string | undefined;
   const read = await readCheckpoint(checkpointDir, instance, keys);
   const cp: AuditCheckpoint | undefined = read.status === 'ok' ? read.checkpoint : undefined;
+  // Retention removed files from the start: the kept chain continues from the last removed record,
+  // and files the checkpoint records as removed that a crash left on disk are not part of it.
+  const removed = cp?.removed;
+  const removedThrough = removed !== undefined ? (auditFileIndex(removed.lastFile) ?? 0) : 0;
+  if (removed !== undefined) {
+    prev = removed.lastHash;
+    seq = removed.lastSeq;
+    files = files.filter((f, i) => f.index > removedThrough || i === files.length - 1);
+  }
+  /** The `detail.total` of the last `audit.files-removed` record: it must match the checkpoint's `removed`. */
+  let recordedRemoval: { files?: unknown; lastSeq?: unknown; lastHash?: unknown } | undefined;
   const report = (extra: { firstBroken?: AuditBreak; tornTail?: AuditTornTail } = {}): AuditInstanceReport => ({
     instance,
     files: files.length,
@@ -118,6 +132,7 @@ async function verifyInstance(instance: string, files: readonly AuditFileRef[], 
     lastSeq: seq,
     lastHash: prev,
     ...(cp !== undefined ? { checkpoint: { seq: cp.head.seq, hash: cp.head.hash, file: cp.head.file, ts: cp.ts } } : {}),
+    ...(removed !== undefined ? { removed: { files: removed.files, firstSeq: removed.firstSeq, lastSeq: removed.lastSeq, lastFile: removed.lastFile } } : {}),
     ...extra,
   });
   const cpFile = `checkpoint of ${instance}`;
@@ -138,8 +153,8 @@ async function verifyInstance(instance: string, files: readonly AuditFileRef[], 
   outer: for (let i = 0; i < files.length; i++) {
     const file = files[i];
     if (file === undefined) continue;
-    if (file.index !== i + 1) {
-      return report({ firstBroken: { instance, file: file.name, line: 0, reason: `${auditFileName(instance, i + 1)} is missing: the chain has no file before ${file.name}` } });
+    if (file.index !== removedThrough + i + 1) {
+      return report({ firstBroken: { instance, file: file.name, line: 0, reason: `${auditFileName(instance, removedThrough + i + 1)} is missing: the chain has no file before ${file.name}` } });
     }
     const isLastFile = i === files.length - 1;
     for await (const { text, line, terminated } of readLines(file.path)) {
@@ -192,8 +207,9 @@ async function verifyInstance(instance: string, files: readonly AuditFileRef[], 
         if (record.kid !== kid) {
           const detail = record.detail as { from?: unknown; to?: unknown } | undefined;
           const rotation = record.type === 'audit.key-rotated' && detail?.to === record.kid && (detail.from ?? null) === (kid ?? null);
-          // The first record of a new chain may use any key of the ring.
-          if (!rotation && !(kid === undefined && record.seq === 1)) {
+          // The first record of a new chain, or the first kept after retention, may use any key of the ring.
+          const start = kid === undefined && (record.seq === 1 || (removed !== undefined && record.seq === removed.lastSeq + 1));
+          if (!rotation && !start) {
             return broken(`record seq ${record.seq} switches from key ${kid ?? '(unkeyed)'} to ${record.kid} without an audit.key-rotated record`);
           }
           kid = record.kid;
@@ -203,6 +219,7 @@ async function verifyInstance(instance: string, files: readonly AuditFileRef[], 
       if (named !== undefined && (named.hash !== record.hash || named.file !== file.name)) {
         return broken(`record seq ${record.seq} is not the one the checkpoint names (${named.file}): the chain was rewritten`);
       }
+      if (record.type === 'audit.files-removed') recordedRemoval = (record.detail as { total?: typeof recordedRemoval } | undefined)?.total;
       if (record.type === 'audit.checkpoint-mismatch') return broken(`the writer found at open that ${record.reason ?? 'the checkpoint did not match the files'} (recorded as seq ${record.seq})`);
       prev = record.hash;
       seq = record.seq;
@@ -212,6 +229,12 @@ async function verifyInstance(instance: string, files: readonly AuditFileRef[], 
   if (cp === undefined && seq > 0) {
     return report({
       firstBroken: { instance, file: cpFile, line: 0, reason: `there is no checkpoint for ${instance} (it was deleted, --checkpoint-dir is wrong, or the log predates checkpoints and was never reopened): records cut off the end could not be found` },
+      ...(tornTail !== undefined ? { tornTail } : {}),
+    });
+  }
+  if (removed !== undefined && (recordedRemoval?.files !== removed.files || recordedRemoval.lastSeq !== removed.lastSeq || recordedRemoval.lastHash !== removed.lastHash)) {
+    return report({
+      firstBroken: { instance, file: cpFile, line: 0, reason: `the checkpoint records ${removed.files} files removed by retention (seq ${removed.firstSeq}..${removed.lastSeq}), but no audit.files-removed record in the kept chain says so` },
       ...(tornTail !== undefined ? { tornTail } : {}),
     });
   }

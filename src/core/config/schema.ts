@@ -148,6 +148,33 @@ export const networkConfigSchema = z
   })
   .strict();
 
+const auditSecretReference = z
+  .string()
+  .regex(/^\$\{secret:[A-Za-z0-9][A-Za-z0-9._-]{0,127}\}$/, 'must be a secret reference, `${secret:name}`: a log sink URL often carries a token, so it lives in the secret store, never in settings');
+
+export const auditRetentionConfigSchema = z
+  .object({
+    maxAgeDays: z.number().positive().optional().describe('Remove rotated audit files whose last record is older than this many days. Default: keep them.'),
+    maxTotalBytes: z.number().int().min(1024 * 1024).optional().describe('Remove the oldest rotated audit files while one instance\'s files take more than this many bytes. Default: no limit.'),
+    ship: z
+      .union([
+        z.object({ url: auditSecretReference.describe('An HTTP(S) endpoint, as `${secret:name}`, that receives each file as one JSONL POST (2xx = accepted).') }).strict(),
+        z.object({ command: z.array(z.string().min(1)).min(1).describe('A program and its arguments (no shell) that gets the file\'s JSONL on stdin; exit code 0 = accepted.') }).strict(),
+      ])
+      .optional()
+      .describe('Ship each file before it is removed; a file that could not be shipped is kept and tried again later.'),
+    retrySeconds: z.number().int().min(1).max(86_400).default(60).describe('After a failed ship, retention runs again after this many seconds.'),
+  })
+  .strict();
+
+export const auditConfigSchema = z
+  .object({
+    retention: auditRetentionConfigSchema
+      .default(auditRetentionConfigSchema.parse({}))
+      .describe('Which old audit files are removed (whole rotated files, oldest first, recorded in the signed chain so `mcpcp audit verify` still holds). Default: keep everything. See docs/audit.md.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     roots: z
@@ -165,6 +192,7 @@ export const configSchema = z
       .default({})
       .describe('Servers by name. Built-in servers (git) need no entry; an entry with `command` adds a stdio server.'),
     telemetry: telemetryConfigSchema.default(telemetryConfigSchema.parse({})).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
+    audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('Audit log retention and shipping (docs/audit.md). Operator configuration only: never read from a workspace file.'),
     notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),
   })
   .strict();

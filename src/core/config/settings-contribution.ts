@@ -14,8 +14,8 @@ export const SETTINGS_GROUPS = ['gateway', 'supervisor', 'policy', 'approvals', 
  */
 export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'supervisor', 'policy', 'approvals', 'network']);
 
-/** Whole-object settings only user settings may set (webhook channels, telemetry export). */
-export const OPERATOR_OBJECTS = ['notifications', 'telemetry'] as const;
+/** Whole-object settings only user settings may set (webhook channels, telemetry export, audit retention). */
+export const OPERATOR_OBJECTS = ['notifications', 'telemetry', 'audit'] as const;
 
 type JsonSchema = Record<string, unknown>;
 

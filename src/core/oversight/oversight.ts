@@ -2,6 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
 import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditRecord } from '../audit';
+import { AuditRetention, type AuditRetentionOptions } from '../audit/retention';
 import type { JsonValue } from '../canonical-json';
 import type { ApprovalsConfig } from '../config/schema';
 import { ControlPlaneError, errorMessage } from '../errors';
@@ -49,6 +50,8 @@ export interface OversightOptions {
   supervisor: Supervisor;
   gatewayUrl: (server: string) => string;
   journal?: FilePendingJournal;
+  /** Audit retention attached to `audit` (stopped before the log closes). */
+  auditRetention?: { dispose(): void };
   log?: (message: string) => void;
   /** How often a waiting call reports progress (ms). */
   heartbeatMs?: number;
@@ -366,6 +369,7 @@ export class Oversight implements OversightStages, UiBackend {
     this.closed = true;
     for (const d of this.disposables) d.dispose();
     this.store.dispose();
+    this.options.auditRetention?.dispose();
     await this.options.audit.close().catch(() => undefined);
     this.changed.dispose();
   }
@@ -485,7 +489,7 @@ export class Oversight implements OversightStages, UiBackend {
  * unrecorded.
  */
 export async function openOversight(
-  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal' | 'auditKeyring'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage },
+  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal' | 'auditKeyring' | 'auditRetention'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage; retention?: AuditRetentionOptions },
 ): Promise<Oversight> {
   const auditDir = join(options.stateDir, 'audit');
   const keys = await loadOrCreateAuditKeyring(options.auditKeys ?? fileAuditKeyStorage(defaultAuditKeyFile(options.stateDir)));
@@ -500,8 +504,11 @@ export async function openOversight(
   if (!audit) throw new ControlPlaneError('AUDIT_OPEN_FAILED', `64 live instances already write audit logs in ${auditDir}`);
   const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
   await journal.recoverOrphans(audit);
-  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, ...rest } = options;
-  return new Oversight({ ...rest, audit, auditDir, journal, auditKeyring: keys });
+  // Retention runs now (in the background) and after each rotation: whole old files, recorded in the chain.
+  const auditRetention = options.retention !== undefined ? new AuditRetention(audit, options.retention) : undefined;
+  void auditRetention?.run();
+  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, retention: _retention, ...rest } = options;
+  return new Oversight({ ...rest, audit, auditDir, journal, auditKeyring: keys, ...(auditRetention !== undefined ? { auditRetention } : {}) });
 }
 
 function kindOf(method: string): 'tool' | 'resource' | 'prompt' {

@@ -76,7 +76,8 @@ describe('what-if: mcpcp policy test on a recorded session', () => {
 
   function replayLive(file: string, extra: string[] = []): { code: number | null; out: JsonOut; stdout: string; stderr: string } {
     const r = run(['policy', 'test', file, '--layer', 'user', '--data-dir', stateDir, '--since', '1h', '--json', ...extra]);
-    return { ...r, out: r.stdout ? (JSON.parse(r.stdout) as JsonOut) : (undefined as unknown as JsonOut) };
+    assert.ok(r.stdout, `policy test printed no report (exit ${r.code}): ${r.stderr}`);
+    return { ...r, out: JSON.parse(r.stdout) as JsonOut };
   }
 
   it('the recorded session masks the known secret and records the policy inputs', () => {

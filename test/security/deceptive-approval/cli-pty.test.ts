@@ -45,6 +45,9 @@ describe('approvals on a terminal: escape sequences in a commit message', () => 
     const dir = mkdtempSync(join(tmpdir(), 'mcpcp-pty-'));
     const repo = join(dir, 'repo');
     git(dir, 'init', '-q', '-b', 'main', repo);
+    // The repository's own identity: a fresh machine (CI) has no global one for the approved commit.
+    git(repo, 'config', 'user.name', 'Test');
+    git(repo, 'config', 'user.email', 'test@example.com');
     writeFileSync(join(repo, 'a.txt'), 'one\n');
     git(repo, 'add', 'a.txt');
     git(repo, 'commit', '-q', '-m', 'first');

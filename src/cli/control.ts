@@ -120,24 +120,12 @@ async function authorised(req: IncomingMessage, res: ServerResponse, dataDir: st
   }
   if (!ok) {
     // A right credential always passes at once; a wrong one's answer is held (per source) or refused.
-    const source = req.socket.remoteAddress ?? 'unknown';
-    const verdict = throttle.fail(source);
     log('control: a wrong approver credential was presented');
-    if ('refuseMs' in verdict) {
-      const seconds = Math.ceil(verdict.refuseMs / 1000);
+    const answer = await throttle.holdWrong(req.socket.remoteAddress ?? 'unknown', res);
+    if ('refuseMs' in answer) {
+      const seconds = Math.ceil(answer.refuseMs / 1000);
       send(res, 429, { error: `too many wrong approver credentials at once; try again in ${seconds} s` }, { 'retry-after': String(seconds) });
       return false;
-    }
-    if (verdict.holdMs > 0) {
-      setTimeout(() => throttle.release(source), verdict.holdMs).unref();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, verdict.holdMs);
-        timer.unref();
-        res.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
     }
     send(res, 401, { error: 'wrong approver credential (the client token of an MCP client does not work here)' });
   }

@@ -130,26 +130,12 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       return false;
     }
     if (ok) return true;
-    const source = req.socket.remoteAddress ?? 'unknown';
-    const verdict = throttle.fail(source);
     log('web UI: a wrong approver credential was presented');
-    if ('refuseMs' in verdict) {
-      const seconds = Math.ceil(verdict.refuseMs / 1000);
+    const answer = await throttle.holdWrong(req.socket.remoteAddress ?? 'unknown', res);
+    if ('refuseMs' in answer) {
+      const seconds = Math.ceil(answer.refuseMs / 1000);
       refuse(res, 429, `too many wrong approver credentials at once; try again in ${seconds} s`, form, { 'retry-after': String(seconds) });
       return false;
-    }
-    if (verdict.holdMs > 0) {
-      // The slot is the guesser's until its turn even if it hangs up (hanging up frees nothing);
-      // the answer waits for the turn, or for the hang-up (nothing is then left waiting).
-      setTimeout(() => throttle.release(source), verdict.holdMs).unref();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, verdict.holdMs);
-        timer.unref();
-        res.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
     }
     refuse(res, 401, 'wrong approver credential (the client token of an MCP client does not work here)', form);
     return false;

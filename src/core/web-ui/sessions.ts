@@ -179,4 +179,26 @@ export class CredentialThrottle {
     const entry = this.sources.get(source);
     if (entry && entry.held > 0) entry.held--;
   }
+
+  /**
+   * Records a wrong credential from `source` and waits out its hold: resolves `{refuseMs}` when the
+   * answer must be a refusal now (429), else after the hold (or when the caller hangs up), when the
+   * 401 may go. The slot stays the guesser's until its turn even if it hangs up.
+   */
+  async holdWrong(source: string, hangUp: { once(event: 'close', listener: () => void): unknown }): Promise<{ refuseMs: number } | { heldMs: number }> {
+    const verdict = this.fail(source);
+    if ('refuseMs' in verdict) return verdict;
+    if (verdict.holdMs > 0) {
+      setTimeout(() => this.release(source), verdict.holdMs).unref();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, verdict.holdMs);
+        timer.unref();
+        hangUp.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return { heldMs: verdict.holdMs };
+  }
 }

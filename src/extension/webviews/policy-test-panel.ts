@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { UiBackend } from '../../core/oversight/ui-backend';
 import type { StateFeed } from '../../core/web-ui';
-import { WebviewConnection, webviewHtml, webviewOptions } from './webview-connection';
+import { SinglePanel } from './single-panel';
+import type { WebviewConnection } from './webview-connection';
 
 /** The view type of the Test Policy panel. */
 export const POLICY_TEST_PANEL_TYPE = 'mcpControlPlane.policyTest';
@@ -14,15 +15,11 @@ const MAX_DRAFT_BYTES = 48 * 1024;
  * the UI bundle's Test Policy view (the same view as /ui?view=policy-test). One panel at a time.
  */
 export class PolicyTestPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private connection: WebviewConnection | undefined;
+  private readonly panel: SinglePanel;
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly feed: StateFeed,
-    private readonly backend: () => UiBackend,
-    private readonly log: (message: string) => void,
-  ) {}
+  constructor(extensionUri: vscode.Uri, feed: StateFeed, backend: () => UiBackend, private readonly log: (message: string) => void) {
+    this.panel = new SinglePanel({ viewType: POLICY_TEST_PANEL_TYPE, title: 'MCP Control Plane: Test Policy', view: 'policy-test', pauseWhenHidden: false, extensionUri, feed, backend, log });
+  }
 
   /** Asks for a draft file, then opens (or reveals) the panel and tests it. */
   async pickAndShow(): Promise<void> {
@@ -44,36 +41,21 @@ export class PolicyTestPanel implements vscode.Disposable {
 
   /** Opens (or reveals) the panel; with a draft, the view tests it once it is ready. */
   async show(draft?: { name: string; text: string }): Promise<void> {
-    if (this.panel === undefined) {
-      const panel = vscode.window.createWebviewPanel(POLICY_TEST_PANEL_TYPE, 'MCP Control Plane: Test Policy', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
-      panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'activity.svg');
-      panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'policy-test');
-      const connection = new WebviewConnection(panel.webview, this.feed, this.backend, this.log);
-      this.panel = panel;
-      this.connection = connection;
-      panel.onDidDispose(() => {
-        connection.dispose();
-        this.panel = undefined;
-        this.connection = undefined;
-      });
-    } else {
-      this.panel.reveal();
-    }
+    const connection = this.panel.open();
     if (draft === undefined) return;
-    const connection = this.connection!;
     // The view registers for drafts before it says `ready`.
     const deadline = Date.now() + 15_000;
-    while (!connection.ready && Date.now() < deadline && this.connection === connection) await new Promise((r) => setTimeout(r, 50));
+    while (!connection.ready && Date.now() < deadline && this.panel.current === connection) await new Promise((r) => setTimeout(r, 50));
     if (connection.ready) await connection.send({ type: 'draft', name: draft.name, text: draft.text });
     else this.log('Test Policy: the view did not load; pick the draft in the view instead');
   }
 
   /** The connection of the open panel, if any. */
   get current(): WebviewConnection | undefined {
-    return this.connection;
+    return this.panel.current;
   }
 
   dispose(): void {
-    this.panel?.dispose();
+    this.panel.dispose();
   }
 }

@@ -152,6 +152,32 @@ const auditSecretReference = z
   .string()
   .regex(/^\$\{secret:[A-Za-z0-9][A-Za-z0-9._-]{0,127}\}$/, 'must be a secret reference, `${secret:name}`: a log sink URL often carries a token, so it lives in the secret store, never in settings');
 
+/**
+ * Shared state for a team deployment (docs/team.md): PostgreSQL holds approvals, the audit (one
+ * keyed chain per replica), API keys and `/ui` sessions, so several replicas serve one team. Absent:
+ * the local files (the embedded default). Operator configuration only: never read from a workspace file.
+ */
+export const storageConfigSchema = z
+  .object({
+    postgres: z
+      .object({
+        url: z
+          .string()
+          .regex(/^\$\{secret:[A-Za-z0-9][A-Za-z0-9._-]{0,127}\}$/, 'must be a secret reference, `${secret:name}`: a database URL carries a password, so it lives in the secret store, never in settings')
+          .describe('The PostgreSQL connection URL, as `${secret:name}` (postgres://user:password@host:port/database).'),
+        writerId: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, `.`, `_` and `-`, at most 64')
+          .optional()
+          .describe('This replica\'s name in the shared state (its audit chain, its waiting calls). Default: the host name and the process id. Unique per running replica.'),
+        poolSize: z.number().int().min(2).max(100).default(10).describe('Connections this replica keeps open at most (one more listens for approval decisions).'),
+      })
+      .strict()
+      .optional()
+      .describe('Use PostgreSQL for shared state; migrations run at start.'),
+  })
+  .strict();
+
 export const auditRetentionConfigSchema = z
   .object({
     maxAgeDays: z.number().positive().optional().describe('Remove rotated audit files whose last record is older than this many days. Default: keep them.'),
@@ -193,6 +219,7 @@ export const configSchema = z
       .describe('Servers by name. Built-in servers (git) need no entry; an entry with `command` adds a stdio server.'),
     telemetry: telemetryConfigSchema.default(telemetryConfigSchema.parse({})).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
     audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('Audit log retention and shipping (docs/audit.md). Operator configuration only: never read from a workspace file.'),
+    storage: storageConfigSchema.default({}).describe('Shared state for a team deployment (PostgreSQL). Default: local files. Operator configuration only: never read from a workspace file.'),
     notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),
   })
   .strict();

@@ -49,3 +49,20 @@ export {
   type PolicyRule,
   type PolicyTest,
 } from './schema';
+export {
+  UI_RULE_MARK,
+  disabledToolNames,
+  isUiRuleFor,
+  literalGlob,
+  mayAlwaysAllow,
+  placeToolRule,
+  removeToolRules,
+  toolFilterWith,
+  toolRule,
+  uiDecisionFor,
+  type PlacedRule,
+  type PolicyResultSummary,
+  type ToolFilter,
+  type ToolRef,
+  type ToolRuleDecision,
+} from './user-rules';

@@ -1,5 +1,5 @@
 // The UI: header, live region, and the sections of the chosen view, re-rendered from state.
-import type { DashboardState, UiView } from '../../src/protocol/ui';
+import type { ApprovalView, DashboardState, UiView } from '../../src/protocol/ui';
 import type { Channel, ConnectionStatus } from './channel';
 import { visible } from '../../src/core/display/visible';
 import { h, Slot } from './dom';
@@ -41,6 +41,7 @@ export class App {
           await this.channel.request('approval.decide', { approvalId: approval.id, digest: approval.digest, approve, ...(reason.trim() !== '' ? { reason: reason.trim() } : {}) });
         },
         announce: (text) => this.announce(text),
+        ...(options.host === 'vscode' ? { allowTool: (approval: ApprovalView) => this.channel.request('approval.allowTool', { approvalId: approval.id }) } : {}),
       },
       'h2',
     );

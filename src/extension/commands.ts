@@ -25,6 +25,13 @@ export const COMMANDS = {
   policyReload: 'mcpControlPlane.policy.reload',
   auditExportKey: 'mcpControlPlane.audit.exportKey',
   auditRotateKey: 'mcpControlPlane.audit.rotateKey',
+  // Per-tool controls and Add Server (src/extension/tool-rules.ts, add-server.ts). They take no
+  // arguments from outside: a tool comes from the tree's own node, an approval card or a pick.
+  toolAllow: 'mcpControlPlane.tool.allow',
+  toolRequireApproval: 'mcpControlPlane.tool.requireApproval',
+  toolDisable: 'mcpControlPlane.tool.disable',
+  toolEnable: 'mcpControlPlane.tool.enable',
+  serverAdd: 'mcpControlPlane.server.add',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -52,6 +59,11 @@ export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   policyReload: 'Reload Workspace Policy (Drop Kept Rules)…',
   auditExportKey: 'Export Audit Key',
   auditRotateKey: 'Rotate Audit Key',
+  toolAllow: 'Always Allow Tool…',
+  toolRequireApproval: 'Always Require Approval for Tool',
+  toolDisable: 'Disable Tool',
+  toolEnable: 'Enable Tool…',
+  serverAdd: 'Add Server…',
 };
 
 export const VIEW_CONTAINER_ID = 'mcpControlPlane';

@@ -20,6 +20,7 @@ import { ShellPath } from '../core/adopt';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
+import { VsCodePrompts, readUserRules, registerToolRuleCommands, type ShownPrompt } from './tool-rules';
 import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
 
@@ -42,6 +43,12 @@ export interface ExtensionApi {
   oversight?: OversightTestHooks;
   /** Only in ExtensionMode.Test: store a secret without the input boxes of "Set Secret". */
   setSecretForTest?: (name: string, value: string) => Promise<void>;
+  /**
+   * Only in ExtensionMode.Test, whose workbench refuses modal dialogs: answers for the next dialogs
+   * of the per-tool commands and Add Server (a button, an item's label, a text; undefined cancels),
+   * and every such dialog as shown (the modal's detail included).
+   */
+  promptsForTest?: { answer(...answers: Array<string | undefined>): void; shown(): ShownPrompt[] };
   /** Only in ExtensionMode.Test: consent to every waiting workspace proposal without the modal; returns their names. */
   grantProposalsForTest?: () => Promise<string[]>;
 }
@@ -151,7 +158,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
 
   // ---- Tree, status bar ------------------------------------------------------------------------
-  const tree = new ServersTreeProvider(() => running?.plane, { trusted: () => vscode.workspace.isTrusted });
+  const tree = new ServersTreeProvider(() => running?.plane, {
+    trusted: () => vscode.workspace.isTrusted,
+    userRules: () => {
+      try {
+        return readUserRules();
+      } catch {
+        return [];
+      }
+    },
+  });
   const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
   statusBar.name = 'MCP Control Plane';
@@ -211,6 +227,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   announceProposals();
   disposables.push({ dispose: plane.policy.onDidChange(() => tree.refresh()).dispose });
 
+  // ---- Per-tool controls, Add Server ----------------------------------------------------------------
+  const prompts = new VsCodePrompts(context.extensionMode === vscode.ExtensionMode.Test);
+  const toolRules = registerToolRuleCommands({ plane: () => running?.plane, tree, prompts, log: (m) => output.info(m) });
+  disposables.push(toolRules.disposable);
+
   // ---- Approvals view, dashboard, notifications ---------------------------------------------------
   const oversightViews = registerOversightViews(context, plane.oversight, {
     approvalsViewId: APPROVALS_VIEW_ID,
@@ -220,6 +241,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     // Unknown tools (a server gone, tools not listed yet) count as destructive: Review only.
     isDestructive: (server, tool) => isDestructiveTool(plane.supervisor.get(server)?.lastConnection?.tools.find((t) => t.name === tool)?.annotations ?? undefined),
     log: (m) => output.info(m),
+    cardActions: { canAlwaysAllow: (a) => toolRules.canAlwaysAllow(a), allowTool: (id) => toolRules.allowFromApproval(id) },
   });
 
   const lastStates = new Map<string, string>();
@@ -487,6 +509,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     ...(context.extensionMode === vscode.ExtensionMode.Test
       ? {
           setSecretForTest: (name: string, value: string) => secrets.set(name, value),
+          promptsForTest: { answer: (...answers: Array<string | undefined>) => prompts.answer(...answers), shown: () => [...prompts.shown] },
           grantProposalsForTest: async () => {
             const waiting = [...plane.waiting];
             for (const p of waiting) {

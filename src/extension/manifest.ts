@@ -15,6 +15,11 @@ const ICONS: Partial<Record<keyof typeof COMMANDS, string>> = {
   auditVerify: '$(verified)',
   serversAdopt: '$(cloud-download)',
   configAssess: '$(shield)',
+  toolAllow: '$(pass)',
+  toolRequireApproval: '$(shield)',
+  toolDisable: '$(circle-slash)',
+  toolEnable: '$(check)',
+  serverAdd: '$(add)',
 };
 
 export function manifestContributions(): {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ControlPlane } from '../core/control-plane';
-import { BUILTIN_SERVERS } from '../core/builtin-servers';
+import { BUILTIN_SERVERS, findBuiltin } from '../core/builtin-servers';
+import { BUILTIN_TOOL_ANNOTATIONS, disabledToolNames, mayAlwaysAllow, uiDecisionFor, type PolicyRule, type ToolRef } from '../core/policy';
 import { describeStatus } from '../core/supervisor/state';
 import { COMMANDS } from './commands';
 import { humanTime, noToolsText, serverRow, type ServerRow } from './wording';
@@ -14,6 +15,7 @@ export type TreeNode =
   | { kind: 'disabled'; name: string }
   | { kind: 'hint'; server: string; text: string; action: 'trust' | 'connect' }
   | { kind: 'tool'; server: string; tool: string }
+  | { kind: 'disabledTool'; server: string; tool: string }
   | { kind: 'group'; server: string; id: string; label: string; uri: string }
   | { kind: 'target'; server: string; label: string; description: string; tooltip: string; healthy: boolean }
   | { kind: 'message'; server: string; text: string }
@@ -37,6 +39,8 @@ interface TargetEntry {
 export interface TreeContext {
   /** False in Restricted Mode. */
   trusted(): boolean;
+  /** The user's policy rules (for a tool's "always allowed" / "always asks" mark). */
+  userRules?(): readonly PolicyRule[];
 }
 
 /** Servers that read the workspace and refuse every call when it is not trusted (they still run). */
@@ -48,6 +52,8 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly nodes = new Map<string, TreeNode & { kind: 'server' }>();
+  /** Tool nodes this tree handed to VS Code: the only objects a tool command accepts as its argument. */
+  private readonly issued = new WeakSet<object>();
 
   constructor(
     private readonly plane: () => ControlPlane | undefined,
@@ -89,7 +95,44 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   getChildren(node?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
     if (node?.kind === 'group') return this.readTargets(node);
-    return this.children(node);
+    const out = this.children(node);
+    for (const n of out) if (n.kind === 'tool' || n.kind === 'disabledTool') this.issued.add(n);
+    return out;
+  }
+
+  /**
+   * `arg` when it is a tool node this tree created (VS Code hands it back to a context-menu or
+   * inline command); undefined for anything else, such as an object an agent, a task or a
+   * `command:` link made up: those can name any tool, this tree's own nodes cannot be forged.
+   */
+  ownToolNode(arg: unknown): (TreeNode & { kind: 'tool' | 'disabledTool' }) | undefined {
+    if (typeof arg !== 'object' || arg === null || !this.issued.has(arg)) return undefined;
+    const node = arg as TreeNode;
+    return node.kind === 'tool' || node.kind === 'disabledTool' ? node : undefined;
+  }
+
+  /**
+   * What the control plane knows about a tool: the running server's listing, else the built-in
+   * catalogue. Undefined when it knows nothing (a tool it never listed).
+   */
+  toolRef(server: string, tool: string): ToolRef | undefined {
+    const plane = this.plane();
+    const managed = plane?.supervisor.get(server);
+    const builtin = managed?.status.builtin ?? findBuiltin(server) !== undefined;
+    const listed = managed?.lastConnection?.tools.find((t) => t.name === tool);
+    if (listed) return { server, tool, builtin, ...(listed.annotations ? { annotations: listed.annotations } : {}) };
+    const known = builtin ? BUILTIN_TOOL_ANNOTATIONS[server]?.[tool] : undefined;
+    return known ? { server, tool, builtin, annotations: known } : undefined;
+  }
+
+  /** Whether a server is built in (its tool annotations are trusted). */
+  isBuiltin(server: string): boolean {
+    return this.plane()?.supervisor.get(server)?.status.builtin ?? findBuiltin(server) !== undefined;
+  }
+
+  /** Tools of a server disabled one by one (`servers.<name>.tools.exclude`). */
+  disabledTools(server: string): string[] {
+    return disabledToolNames(this.plane()?.currentConfig.servers[server]?.tools);
   }
 
   private children(node?: TreeNode): TreeNode[] {
@@ -151,9 +194,10 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     if (!plane) return [];
     const managed = plane.supervisor.get(name);
     const conn = managed?.lastConnection;
-    if (!conn) return [{ kind: 'message', server: name, text: noToolsText(managed?.status.state.kind ?? 'stopped', managed?.status.lastError) }];
+    const disabled = this.disabledTools(name).map((tool) => ({ kind: 'disabledTool' as const, server: name, tool }));
+    if (!conn) return [{ kind: 'message', server: name, text: noToolsText(managed?.status.state.kind ?? 'stopped', managed?.status.lastError) }, ...disabled];
     const groups: TreeNode[] = conn.targetsUri ? [{ kind: 'group', server: name, id: 'targets', label: name === 'kubernetes' ? 'Clusters' : 'Targets', uri: conn.targetsUri }] : [];
-    return [...groups, ...conn.tools.map((t) => ({ kind: 'tool' as const, server: name, tool: t.name }))];
+    return [...groups, ...conn.tools.map((t) => ({ kind: 'tool' as const, server: name, tool: t.name })), ...disabled];
   }
 
   /** Reads the server's targets resource directly (the control plane's own read, not an agent's). */
@@ -236,10 +280,28 @@ export class ServersTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         item.id = `tool:${node.server}:${node.tool}`;
         const readOnly = tool?.annotations?.readOnlyHint === true;
         const destructive = !readOnly && tool?.annotations?.destructiveHint !== false;
-        item.description = readOnly ? 'read-only' : destructive ? 'destructive' : 'writes';
-        item.iconPath = new vscode.ThemeIcon(readOnly ? 'eye' : destructive ? 'flame' : 'edit', destructive ? new vscode.ThemeColor('list.warningForeground') : undefined);
-        item.tooltip = new vscode.MarkdownString(`**${tool?.title ?? tool?.annotations?.title ?? node.tool}**\n\n${tool?.description ?? ''}`);
-        item.contextValue = readOnly ? 'tool.readOnly' : destructive ? 'tool.destructive' : 'tool.write';
+        const ui = uiDecisionFor(this.context.userRules?.() ?? [], node);
+        const unannotated = tool !== undefined && typeof tool.annotations?.readOnlyHint !== 'boolean' && typeof tool.annotations?.destructiveHint !== 'boolean';
+        const kind = readOnly ? 'readOnly' : unannotated ? 'unannotated' : destructive ? 'destructive' : 'write';
+        const ref = this.toolRef(node.server, node.tool);
+        const allowable = ref !== undefined && mayAlwaysAllow(ref);
+        item.description = [readOnly ? 'read-only' : unannotated ? 'not annotated' : destructive ? 'destructive' : 'writes', ui === 'allow' ? 'always allowed' : ui === 'approve' ? 'always asks' : undefined].filter(Boolean).join(' · ');
+        item.iconPath = new vscode.ThemeIcon(readOnly ? 'eye' : unannotated ? 'question' : destructive ? 'flame' : 'edit', destructive && !unannotated ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.tooltip = new vscode.MarkdownString(
+          `**${tool?.title ?? tool?.annotations?.title ?? node.tool}**\n\n${tool?.description ?? ''}${unannotated ? '\n\n*The server does not say whether this tool is read-only or destructive, so its calls wait for approval. If it is fine, use "Always Allow Tool…" from the context menu.*' : ''}`,
+        );
+        // tool.<kind>.<allowable|fixed>.<default|allowed|approval>: the menus offer "Always Allow"
+        // only on allowable (non-destructive) tools.
+        item.contextValue = `tool.${kind}.${allowable ? 'allowable' : 'fixed'}.${ui === 'allow' ? 'allowed' : ui === 'approve' ? 'approval' : 'default'}`;
+        return item;
+      }
+      case 'disabledTool': {
+        const item = new vscode.TreeItem(node.tool, vscode.TreeItemCollapsibleState.None);
+        item.id = `disabledTool:${node.server}:${node.tool}`;
+        item.description = 'disabled';
+        item.iconPath = new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
+        item.tooltip = `${node.tool} is disabled (mcpControlPlane.servers.${node.server}.tools.exclude): hidden from clients and refused. Enable it from the inline button or the context menu.`;
+        item.contextValue = 'toolDisabled';
         return item;
       }
       case 'group': {

@@ -82,6 +82,11 @@ export const approvalViewSchema = z.object({
   decidedBy: z.string().optional(),
   decisionReason: z.string().optional(),
   decidedAt: z.number().optional(),
+  /**
+   * Set only by VS Code's host: the card may offer "Allow this tool from now on…" (the tool is not
+   * destructive). The host resolves the tool from the approval id in its own state, never from the page.
+   */
+  canAlwaysAllow: z.boolean().optional(),
 });
 export type ApprovalView = z.infer<typeof approvalViewSchema>;
 
@@ -173,6 +178,13 @@ export const uiRequestSchema = z.discriminatedUnion('method', [
       sinceMs: z.number().int().min(60_000).max(90 * 86_400_000),
     }),
   }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('approval.allowTool'),
+    /** "Allow this tool from now on…" on a card: only the approval's id; VS Code's host asks in a modal dialog. */
+    params: z.object({ approvalId: z.string().min(1).max(200) }),
+  }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 
@@ -194,6 +206,8 @@ export interface UiResults {
   'audit.query': { records: AuditRow[]; nextCursor?: string };
   'dashboard.setWindow': { windowMs: number };
   'policy.test': PolicyTestView;
+  /** `written`: the rule is in the user's settings; `message` says what was written, or why not. */
+  'approval.allowTool': { written: boolean; message: string };
 }
 
 /** A replayed call, as a what-if report shows it (`src/core/whatif` `WhatIfExample`). */

@@ -12,6 +12,11 @@ export interface ApprovalActions {
   decide(approval: ApprovalView, approve: boolean, reason: string): Promise<void>;
   /** Says something to screen readers (an aria-live region). */
   announce(text: string): void;
+  /**
+   * "Allow this tool from now on…" (VS Code only, cards with `canAlwaysAllow`): the host asks in a
+   * modal dialog naming the rule; resolves with what it wrote or why not.
+   */
+  allowTool?(approval: ApprovalView): Promise<{ written: boolean; message: string }>;
 }
 
 interface Card {
@@ -128,6 +133,25 @@ export class PendingApprovals {
     };
     approve.addEventListener('click', () => decide(true));
     reject.addEventListener('click', () => decide(false));
+    const allowTool = this.actions.allowTool;
+    const always =
+      a.canAlwaysAllow === true && allowTool !== undefined
+        ? h('button', { type: 'button', class: 'always-allow secondary', 'aria-label': `Allow ${a.tool} on ${a.server} from now on (asks first)`, 'data-approval': a.id }, 'Allow this tool from now on…')
+        : null;
+    always?.addEventListener('click', () => {
+      if (busy || allowTool === undefined) return;
+      status.className = 'card-status';
+      status.textContent = 'Asking in VS Code…';
+      allowTool(a).then(
+        (r) => {
+          status.textContent = visible(r.message);
+        },
+        (err: unknown) => {
+          status.className = 'card-status error';
+          status.textContent = visible(`Not written: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+    });
     return h(
       'li',
       { class: 'approval', 'data-approval-id': a.id, 'aria-labelledby': titleId },
@@ -156,7 +180,7 @@ export class PendingApprovals {
         renderArgs(a),
         h('h4', {}, 'Preview'),
         renderPreview(a.preview),
-        h('div', { class: 'decision' }, h('label', { for: reasonId }, 'Reason (optional)'), reason, h('div', { class: 'buttons' }, approve, reject)),
+        h('div', { class: 'decision' }, h('label', { for: reasonId }, 'Reason (optional)'), reason, h('div', { class: 'buttons' }, approve, reject), always),
         status,
       ),
     );

@@ -1,6 +1,7 @@
 // Rules the human writes from the UI ("Always Allow", "Always Require Approval", per-tool
 // enable/disable): computes the new user rule list (or tool filter) and says what it wrote. The
 // caller (VS Code) persists the result; nothing here touches settings.
+import { BUILTIN_TOOL_ANNOTATIONS } from './builtin-catalogue';
 import { compileGlob } from './glob';
 import { PolicyEngine, effectiveAnnotations, type PolicyRequest, type PolicyRuleRef, type ToolAnnotations } from './engine';
 import { policyRuleSchema, type PolicyRule } from './schema';
@@ -27,14 +28,22 @@ export function literalGlob(name: string): string {
 }
 
 /**
- * Whether a tool may be loosened to "always allow" from the UI: never a destructive one. A tool is
- * destructive when it may be (the MCP default for a write without `destructiveHint: false`), and a
- * built-in tool's real annotations come from its declaration. A third-party tool that declares
- * nothing counts as destructive by the spec's defaults, unless it says `destructiveHint: false` or
- * `readOnlyHint: true`.
+ * Whether a tool may be loosened to "always allow" from the UI: never a destructive one. Destructive
+ * means: the server declared it (`destructiveHint: true`, or `readOnlyHint: false` without
+ * `destructiveHint: false`, which the MCP spec reads as destructive), or, for a built-in server, its
+ * catalogue entry says so (a built-in tool the catalogue does not know is refused too). A
+ * third-party tool that declares nothing is not known to be destructive: it waits for approval by
+ * default, and this is how the human says "this one is fine".
  */
-export function mayAlwaysAllow(ref: Pick<ToolRef, 'annotations'>): boolean {
-  return !effectiveAnnotations({ kind: 'tool', ...(ref.annotations ? { annotations: ref.annotations } : {}) }).destructive;
+export function mayAlwaysAllow(ref: Pick<ToolRef, 'annotations'> & Partial<Pick<ToolRef, 'server' | 'tool' | 'builtin'>>): boolean {
+  const catalogue = ref.builtin === true && ref.server !== undefined && ref.tool !== undefined ? BUILTIN_TOOL_ANNOTATIONS[ref.server]?.[ref.tool] : undefined;
+  if (ref.builtin === true && catalogue === undefined && ref.annotations === undefined) return false;
+  for (const annotations of [ref.annotations, catalogue]) {
+    if (annotations === undefined) continue;
+    const a = effectiveAnnotations({ kind: 'tool', annotations });
+    if (a.annotated && a.destructive) return false;
+  }
+  return true;
 }
 
 /** The rule "always allow" / "always require approval" writes for one tool. */

@@ -12,6 +12,11 @@ export interface UiRequestContext {
   readonly by: UiDecider;
   /** Changes this UI instance's statistics window (the host re-sends state). */
   setWindow(windowMs: number): void;
+  /**
+   * VS Code only: "Allow this tool from now on…" for the tool of this approval (the host resolves
+   * it in its own state and asks in a modal dialog). Absent at /ui, which refuses the request.
+   */
+  allowTool?(approvalId: string): Promise<{ written: boolean; message: string }>;
 }
 
 /**
@@ -41,6 +46,11 @@ export async function handleUiRequest(request: UiRequest, ctx: UiRequestContext)
       case 'policy.test': {
         const { name, text, layer, sinceMs } = request.params;
         result = await ctx.backend.testPolicy({ name, text, sinceMs, ...(layer !== undefined ? { layer } : {}) });
+        break;
+      }
+      case 'approval.allowTool': {
+        if (ctx.allowTool === undefined) throw new Error('"Allow this tool from now on" is offered only in VS Code, where it asks in a modal dialog and writes your user settings');
+        result = await ctx.allowTool(request.params.approvalId);
         break;
       }
     }

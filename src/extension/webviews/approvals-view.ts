@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { UiBackend } from '../../core/oversight/ui-backend';
 import type { StateFeed } from '../../core/web-ui';
-import { WebviewConnection, webviewHtml, webviewOptions } from './webview-connection';
+import { WebviewConnection, webviewHtml, webviewOptions, type ApprovalCardActions } from './webview-connection';
 
 /**
  * The Approvals view in the activity-bar container: pending approvals with preview, arguments,
@@ -22,6 +22,7 @@ export class ApprovalsViewProvider implements vscode.WebviewViewProvider, vscode
     private readonly feed: StateFeed,
     private readonly backend: () => UiBackend,
     private readonly log: (message: string) => void,
+    private readonly cardActions?: ApprovalCardActions,
   ) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -29,7 +30,7 @@ export class ApprovalsViewProvider implements vscode.WebviewViewProvider, vscode
     this.view = view;
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'approvals');
-    const connection = new WebviewConnection(view.webview, this.feed, this.backend, this.log);
+    const connection = new WebviewConnection(view.webview, this.feed, this.backend, this.log, this.cardActions);
     this.connection = connection;
     this.renderBadge();
     this.disposables.push(

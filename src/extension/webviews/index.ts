@@ -7,13 +7,13 @@ import { ApprovalsViewProvider } from './approvals-view';
 import { DashboardPanel } from './dashboard-panel';
 import { ApprovalNotifier } from './notifications';
 import { PolicyTestPanel } from './policy-test-panel';
-import { DEFAULT_WINDOW_MS } from './webview-connection';
+import { DEFAULT_WINDOW_MS, type ApprovalCardActions } from './webview-connection';
 
 export { ApprovalsViewProvider } from './approvals-view';
 export { DASHBOARD_PANEL_TYPE, DashboardPanel } from './dashboard-panel';
 export { ApprovalNotifier } from './notifications';
 export { POLICY_TEST_PANEL_TYPE, PolicyTestPanel } from './policy-test-panel';
-export { DEFAULT_WINDOW_MS, WebviewConnection, mediaRoot, webviewHtml, webviewOptions } from './webview-connection';
+export { DEFAULT_WINDOW_MS, WebviewConnection, mediaRoot, webviewHtml, webviewOptions, type ApprovalCardActions } from './webview-connection';
 
 export interface OversightViewsOptions {
   /** Id of the Approvals view (a `"type": "webview"` view in the activity-bar container). */
@@ -32,6 +32,8 @@ export interface OversightViewsOptions {
   /** Whether a tool is destructive: its notifications offer Review only. Default: every tool is. */
   readonly isDestructive?: (server: string, tool: string) => boolean;
   readonly log?: (message: string) => void;
+  /** "Allow this tool from now on…" on an approval card (VS Code's host resolves the tool, a modal asks). */
+  readonly cardActions?: ApprovalCardActions;
 }
 
 /** What a test (and only a test: the extension in `ExtensionMode.Test`) may do with the views. */
@@ -43,7 +45,7 @@ export interface OversightTestHooks {
     ready: boolean;
     badge: number | undefined;
     /** The pending approvals in the state last posted to the webview. */
-    pending: Array<{ id: string; server: string; tool: string; digest: string; args: unknown; preview: string | undefined }>;
+    pending: Array<{ id: string; server: string; tool: string; digest: string; args: unknown; preview: string | undefined; canAlwaysAllow: boolean }>;
   };
   /**
    * Delivers `message` to the Approvals view's host exactly as the webview's `postMessage` does (the
@@ -84,7 +86,7 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
   const log = options.log ?? (() => undefined);
   const feed = new StateFeed(backend, { onError: (err) => log(`oversight UI: state failed: ${errorMessage(err)}`) });
   const getBackend = (): UiBackend => feed.backend;
-  const approvals = new ApprovalsViewProvider(context.extensionUri, feed, getBackend, log);
+  const approvals = new ApprovalsViewProvider(context.extensionUri, feed, getBackend, log, options.cardActions);
   const dashboard = new DashboardPanel(context.extensionUri, feed, getBackend, log);
   const policyTest = new PolicyTestPanel(context.extensionUri, feed, getBackend, log);
   const review = (): void => void vscode.commands.executeCommand(`${options.approvalsViewId}.focus`);
@@ -125,7 +127,7 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
             resolved: approvals.resolved,
             ready: approvals.current?.ready ?? false,
             badge: approvals.badge,
-            pending: (approvals.current?.lastState?.pending ?? []).map((a) => ({ id: a.id, server: a.server, tool: a.tool, digest: a.digest, args: a.args, preview: a.preview.text })),
+            pending: (approvals.current?.lastState?.pending ?? []).map((a) => ({ id: a.id, server: a.server, tool: a.tool, digest: a.digest, args: a.args, preview: a.preview.text, canAlwaysAllow: a.canAlwaysAllow === true })),
           }),
           postFromApprovalsView: async (message) => {
             const connection = approvals.current;

@@ -1,7 +1,15 @@
 import * as vscode from 'vscode';
 import type { UiBackend } from '../../core/oversight/ui-backend';
 import { handleUiRequest, newNonce, renderUiPage, webviewCsp, type StateFeed, type StateSubscription } from '../../core/web-ui';
-import { uiToHostSchema, type DashboardState, type HostToUi, type UiView } from '../../protocol/ui';
+import { uiToHostSchema, type ApprovalView, type DashboardState, type HostToUi, type UiView } from '../../protocol/ui';
+
+/** What only the Approvals view's host adds: the "Allow this tool from now on…" action of a card. */
+export interface ApprovalCardActions {
+  /** Whether a card may offer it (the tool is not destructive). */
+  canAlwaysAllow(approval: ApprovalView): boolean;
+  /** Runs it for the tool of this approval, resolved in the host's own state (a modal dialog asks). */
+  allowTool(approvalId: string): Promise<{ written: boolean; message: string }>;
+}
 
 /** Statistics window of a new UI instance (it may change it with `dashboard.setWindow`). */
 export const DEFAULT_WINDOW_MS = 3_600_000;
@@ -49,6 +57,7 @@ export class WebviewConnection implements vscode.Disposable {
     private readonly feed: StateFeed,
     private readonly backend: () => UiBackend,
     private readonly log: (message: string) => void,
+    private readonly cardActions?: ApprovalCardActions,
   ) {
     this.listener = webview.onDidReceiveMessage((message: unknown) => void this.receive(message));
   }
@@ -82,7 +91,7 @@ export class WebviewConnection implements vscode.Disposable {
     if (message.type === 'ready') {
       this.readyCount++;
       this.sub?.dispose();
-      this.sub = this.feed.subscribe(this.windowMs, (state) => this.post({ type: 'state', state }));
+      this.sub = this.feed.subscribe(this.windowMs, (state) => this.post({ type: 'state', state: this.decorate(state) }));
       this.sub.refresh();
       return undefined;
     }
@@ -93,9 +102,17 @@ export class WebviewConnection implements vscode.Disposable {
         this.windowMs = ms;
         this.sub?.setWindow(ms);
       },
+      ...(this.cardActions ? { allowTool: (id: string) => this.cardActions!.allowTool(id) } : {}),
     });
     await this.post(response);
     return response;
+  }
+
+  /** The state with each pending card's "Allow this tool from now on…" offer (Approvals view only). */
+  private decorate(state: DashboardState): DashboardState {
+    const actions = this.cardActions;
+    if (actions === undefined) return state;
+    return { ...state, pending: state.pending.map((a) => ({ ...a, canAlwaysAllow: a.kind === 'tool' && actions.canAlwaysAllow(a) })) };
   }
 
   /** The webview's content went away (hidden without retained context): stop pushing until `ready`. */

@@ -121,12 +121,18 @@ describe('user rules written from the UI', () => {
     assert.equal(decide(placed.rules, { ...odd, tool: 'get_everything' }), 'approve');
   });
 
-  it('"always allow" is never offered for a destructive tool', () => {
+  it('"always allow" is never offered for a destructive tool, by its declaration or the built-in catalogue', () => {
     assert.equal(mayAlwaysAllow(PUSH), false);
-    assert.equal(mayAlwaysAllow({ annotations: { readOnlyHint: false } }), false, 'a write without destructiveHint:false may destroy');
-    assert.equal(mayAlwaysAllow({}), false, 'no annotations: the spec default is destructive');
+    assert.equal(mayAlwaysAllow({ server: 'git', tool: 'push', builtin: true }), false, 'the catalogue says git push is destructive');
+    assert.equal(mayAlwaysAllow({ server: 'git', tool: 'push', builtin: true, annotations: { readOnlyHint: true } }), false, 'the catalogue wins over a listing that claims otherwise');
+    assert.equal(mayAlwaysAllow({ server: 'git', tool: 'made_up', builtin: true }), false, 'a built-in tool nobody knows is refused');
+    assert.equal(mayAlwaysAllow({ server: 'git', tool: 'repo_status', builtin: true }), true);
+    assert.equal(mayAlwaysAllow({ annotations: { readOnlyHint: false } }), false, 'a declared write without destructiveHint:false is destructive by the spec');
+    assert.equal(mayAlwaysAllow({ annotations: { destructiveHint: true } }), false);
     assert.equal(mayAlwaysAllow({ annotations: { readOnlyHint: true } }), true);
-    assert.equal(mayAlwaysAllow({ annotations: { destructiveHint: false } }), true);
+    assert.equal(mayAlwaysAllow({ annotations: { readOnlyHint: false, destructiveHint: false } }), true);
+    // A third-party tool that declares nothing waits for approval by default: the human may say it is fine.
+    assert.equal(mayAlwaysAllow(UNANNOTATED), true);
   });
 });
 

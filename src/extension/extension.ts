@@ -20,6 +20,7 @@ import { ShellPath } from '../core/adopt';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
+import { registerAddServer } from './add-server';
 import { VsCodePrompts, readUserRules, registerToolRuleCommands, type ShownPrompt } from './tool-rules';
 import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
@@ -329,6 +330,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     },
     (err: unknown) => output.warn(`login shell PATH not read: ${errorMessage(err)}`),
   );
+  disposables.push(registerAddServer({ plane: () => running?.plane, secrets, shellPath, prompts, log: (m) => output.info(m) }));
   disposables.push(
     registerConsentCommands({ plane: () => running?.plane, log: (m) => output.info(m) }),
     registerAdoptCommands(context, {

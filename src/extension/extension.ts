@@ -50,6 +50,8 @@ export interface ExtensionApi {
    * and every such dialog as shown (the modal's detail included).
    */
   promptsForTest?: { answer(...answers: Array<string | undefined>): void; shown(): ShownPrompt[] };
+  /** Only in ExtensionMode.Test: the Servers tree's own node of a tool, as VS Code hands it to a context-menu command. */
+  toolNodeForTest?: (server: string, tool: string) => Promise<unknown>;
   /** Only in ExtensionMode.Test: consent to every waiting workspace proposal without the modal; returns their names. */
   grantProposalsForTest?: () => Promise<string[]>;
 }
@@ -512,6 +514,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       ? {
           setSecretForTest: (name: string, value: string) => secrets.set(name, value),
           promptsForTest: { answer: (...answers: Array<string | undefined>) => prompts.answer(...answers), shown: () => [...prompts.shown] },
+          toolNodeForTest: async (server: string, tool: string) => {
+            const serverNode = (await tree.getChildren()).find((n) => n.kind === 'server' && n.name === server);
+            return serverNode ? (await tree.getChildren(serverNode)).find((n) => (n.kind === 'tool' || n.kind === 'disabledTool') && n.tool === tool) : undefined;
+          },
           grantProposalsForTest: async () => {
             const waiting = [...plane.waiting];
             for (const p of waiting) {

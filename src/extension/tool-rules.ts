@@ -267,7 +267,9 @@ export function registerToolRuleCommands(deps: ToolRuleDeps): { disposable: vsco
       if (!approval || approval.kind !== 'tool') throw new Error('no such tool approval: it may have been decided and dropped from the history');
       const ref = tree.toolRef(approval.server, approval.tool);
       if (!ref) throw new Error(`${approval.server} does not list "${approval.tool}" right now, so what it declares is unknown; try again once the server runs`);
-      return allow(ref);
+      const outcome = await allow(ref);
+      // The rule applies from the next call: this one was asked under the old policy and still waits.
+      return outcome.written && approval.status === 'pending' ? { ...outcome, message: `${outcome.message} This call still waits for your Approve or Reject.` } : outcome;
     },
   };
 }

@@ -115,4 +115,44 @@ describe('Per-tool rules and Add Server', function () {
     await rejectPending(hooks, NAME);
     await call;
   });
+
+  it('"Always Require Approval" from the tree node makes bump wait; its card offers "Allow this tool from now on…", which asks in the modal and replaces the rule', async () => {
+    const expectedAllow = userRules()[2];
+    const node = await api.toolNodeForTest(NAME, 'bump');
+    assert.ok(node, 'the tree lists bump');
+    await vscode.commands.executeCommand('mcpControlPlane.tool.requireApproval', node);
+    const approveRule = { id: `always-approve ${NAME}/bump`, description: 'Written by MCP Control Plane from the UI (Always Require Approval).', server: NAME, tool: 'bump', decision: 'approve' };
+    assert.deepEqual(userRules(), [...DENY_RULES, approveRule], 'the earlier UI rule for bump is replaced');
+    assert.match(api.promptsForTest.shown().at(-1).text, /^Calls of "bump" on added now wait for your approval: wrote \{ "id": "always-approve added\/bump"/);
+    await waitFor('the tree to mark bump "always asks"', () => api.treeSnapshot().find((r) => r.label === NAME)?.childDescriptions['bump'] === 'not annotated · always asks', { timeout: 20_000 });
+
+    const call = client.callTool({ name: 'bump', arguments: {} });
+    const pending = await waitFor('bump to wait for approval', () => hooks.approvalsView().pending.find((p) => p.server === NAME && p.tool === 'bump'), { timeout: 20_000 });
+    assert.equal(pending.canAlwaysAllow, true, 'the card offers "Allow this tool from now on…"');
+    const shownBefore = api.promptsForTest.shown().length;
+    api.promptsForTest.answer('Always Allow');
+    const response = await hooks.postFromApprovalsView({ type: 'request', id: 'suite-allow-2', method: 'approval.allowTool', params: { approvalId: pending.id } });
+    assert.equal(response.ok, true, JSON.stringify(response));
+    assert.equal(response.result.written, true);
+    assert.match(response.result.message, /This call still waits for your Approve or Reject\.$/);
+    const modal = api.promptsForTest.shown().slice(shownBefore).find((p) => p.kind === 'modal');
+    assert.match(modal.detail, /It replaces the earlier "always-approve added\/bump" rule for this tool\./);
+    assert.deepEqual(userRules(), [...DENY_RULES, expectedAllow]);
+    await rejectPending(hooks, NAME);
+    const rejected = await call;
+    assert.equal(rejected.isError, true);
+  });
+
+  it('"Disable Tool" from the tree hides bump (listed as disabled); "Enable Tool" from that row brings it back', async () => {
+    await client.close().catch(() => undefined);
+    client = undefined;
+    await vscode.commands.executeCommand('mcpControlPlane.tool.disable', await api.toolNodeForTest(NAME, 'bump'));
+    assert.deepEqual(section().inspect('servers')?.globalValue?.[NAME]?.tools, { exclude: ['bump'] });
+    const row = () => api.treeSnapshot().find((r) => r.label === NAME);
+    await waitFor('bump listed as disabled', () => row()?.childDescriptions['bump'] === 'disabled' && row()?.children.includes('echo'), { timeout: 30_000 });
+    const disabledNode = await api.toolNodeForTest(NAME, 'bump');
+    await vscode.commands.executeCommand('mcpControlPlane.tool.enable', disabledNode);
+    assert.equal(section().inspect('servers')?.globalValue?.[NAME]?.tools, undefined);
+    await waitFor('bump offered again', () => row()?.childDescriptions['bump'] === 'not annotated · always allowed', { timeout: 30_000 });
+  });
 });

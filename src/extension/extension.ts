@@ -49,7 +49,7 @@ export interface ExtensionApi {
    * of the per-tool commands and Add Server (a button, an item's label, a text; undefined cancels),
    * and every such dialog as shown (the modal's detail included).
    */
-  promptsForTest?: { answer(...answers: Array<string | undefined>): void; shown(): ShownPrompt[] };
+  promptsForTest?: { answer(...answers: Array<string | undefined>): void; shown(): ShownPrompt[]; clear(): number };
   /** Only in ExtensionMode.Test: the Servers tree's own node of a tool, as VS Code hands it to a context-menu command. */
   toolNodeForTest?: (server: string, tool: string) => Promise<unknown>;
   /** Only in ExtensionMode.Test: consent to every waiting workspace proposal without the modal; returns their names. */
@@ -513,7 +513,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     ...(context.extensionMode === vscode.ExtensionMode.Test
       ? {
           setSecretForTest: (name: string, value: string) => secrets.set(name, value),
-          promptsForTest: { answer: (...answers: Array<string | undefined>) => prompts.answer(...answers), shown: () => [...prompts.shown] },
+          promptsForTest: { answer: (...answers: Array<string | undefined>) => prompts.answer(...answers), shown: () => [...prompts.shown], clear: () => prompts.clearAnswers() },
           toolNodeForTest: async (server: string, tool: string) => {
             const serverNode = (await tree.getChildren()).find((n) => n.kind === 'server' && n.name === server);
             return serverNode ? (await tree.getChildren(serverNode)).find((n) => (n.kind === 'tool' || n.kind === 'disabledTool') && n.tool === tool) : undefined;

@@ -18,8 +18,14 @@ function decisionWords(d: PolicyResultSummary): string {
 /** The modal dialog of "Always Allow": the question, and in its detail the exact rule and where it goes. */
 export function allowDialog(ref: Pick<ToolRef, 'server' | 'tool'>, placed: PlacedRule): { message: string; detail: string; button: string } {
   const total = placed.rules.length;
+  const before = placed.rules.slice(0, placed.index);
+  const denies = before.filter((r) => r.decision === 'deny').length;
+  const approvals = before.filter((r) => r.decision === 'approve').length;
+  const after = [denies > 0 ? `your ${denies === 1 ? 'deny rule' : `${denies} deny rules`}` : '', approvals > 0 ? `${approvals === 1 ? 'the approval rule' : `the ${approvals} approval rules`} that may cover this tool` : '']
+    .filter(Boolean)
+    .join(' and ');
   const lines = [
-    `Writes this rule into your user settings (${USER_RULES_SETTING}) as rule #${placed.index + 1} of ${total}${placed.index > 0 ? ', after your deny rules and the approval rules that cover this tool (they still win)' : ''}:`,
+    `Writes this rule into your user settings (${USER_RULES_SETTING}) as rule #${placed.index + 1} of ${total}${after ? `, after ${after} (they still win)` : ''}:`,
     '',
     renderRule(placed.rule),
     '',

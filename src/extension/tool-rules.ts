@@ -52,6 +52,11 @@ export class VsCodePrompts implements Prompts {
     this.queued.push(...answers);
   }
 
+  /** Tests only: drops the answers no dialog took; returns how many there were. */
+  clearAnswers(): number {
+    return this.queued.splice(0).length;
+  }
+
   private next(): { scripted: true; value: string | undefined } | undefined {
     return this.scripted && this.queued.length > 0 ? { scripted: true, value: this.queued.shift() } : undefined;
   }

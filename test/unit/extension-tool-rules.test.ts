@@ -49,7 +49,7 @@ describe('what the per-tool commands say', () => {
     const d = allowDialog(ref, placed);
     assert.equal(d.message, 'Always allow "create_entities" on memory?');
     assert.ok(d.detail.includes(JSON.stringify(placed.rule, null, 2)), d.detail);
-    assert.match(d.detail, /as rule #2 of 2, after your deny rules/);
+    assert.match(d.detail, /as rule #2 of 2, after your deny rule \(they still win\):/);
     assert.match(d.detail, /Now: waits for approval by default\./);
     assert.equal(d.button, 'Always Allow');
   });

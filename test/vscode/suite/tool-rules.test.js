@@ -62,13 +62,18 @@ describe('Per-tool rules and Add Server', function () {
 
   it('"Always Allow Tool" with a made-up tool node as its argument writes nothing', async () => {
     const before = JSON.stringify(userRules());
-    for (const forged of [{ kind: 'tool', server: NAME, tool: 'bump' }, { kind: 'tool', server: NAME, tool: 'write_marker' }, `${NAME}/bump`]) {
+    for (const forged of [{ kind: 'tool', server: NAME, tool: 'bump' }, { kind: 'tool', server: NAME, tool: 'echo' }, `${NAME}/bump`]) {
+      // The witness: a human ready to press "Always Allow" on whatever modal comes (and to pick
+      // bump from a list). Were the forged tool taken, the rule would be written.
+      api.promptsForTest.answer('Always Allow', `${NAME}/bump`, 'Always Allow');
+      const shownBefore = api.promptsForTest.shown().length;
       await vscode.commands.executeCommand('mcpControlPlane.tool.allow', forged);
+      const shown = api.promptsForTest.shown().slice(shownBefore);
+      assert.equal(api.promptsForTest.clear(), 3, `no dialog was answered for ${JSON.stringify(forged)}: ${JSON.stringify(shown)}`);
+      assert.deepEqual(shown.map((p) => p.kind), ['warn']);
+      assert.match(shown[0].text, /never from a command argument\. Nothing was written\./);
     }
     assert.equal(JSON.stringify(userRules()), before);
-    const last = api.promptsForTest.shown().at(-1);
-    assert.equal(last.kind, 'warn');
-    assert.match(last.text, /never from a command argument\. Nothing was written\./);
   });
 
   it('"Always Allow Tool" offers no destructive tool; the modal names the rule; the rule lands after the deny rules and the tool runs without approval', async () => {
@@ -86,7 +91,7 @@ describe('Per-tool rules and Add Server', function () {
     assert.equal(modal.text, `Always allow "bump" on ${NAME}?`);
     const expected = { id: `always-allow ${NAME}/bump`, description: 'Written by MCP Control Plane from the UI (Always Allow).', server: NAME, tool: 'bump', decision: 'allow' };
     assert.ok(modal.detail.includes(JSON.stringify(expected, null, 2)), modal.detail);
-    assert.match(modal.detail, /as rule #3 of 3, after your deny rules/);
+    assert.match(modal.detail, /as rule #3 of 3, after your 2 deny rules \(they still win\):/);
     assert.deepEqual(userRules(), [...DENY_RULES, expected]);
     await waitFor('the tree to mark bump always allowed', () => api.treeSnapshot().find((r) => r.label === NAME)?.childDescriptions['bump'] === 'not annotated · always allowed', { timeout: 20_000 });
 

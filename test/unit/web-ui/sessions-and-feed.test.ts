@@ -156,6 +156,19 @@ describe('state feed and request handler over the real oversight backend', () =>
       return page.type === 'response' && page.ok && 'records' in page.result && page.result.records.some((r) => r.decision === 'rejected');
     });
   });
+
+  it('"Allow this tool from now on" is refused where the host offers no modal (/ui), and handed only the approval id in VS Code', async () => {
+    const { approval } = request('allow-tool');
+    const web = { backend: oversight, by: { kind: 'approver-credential' as const }, setWindow: () => undefined };
+    const refused = await handleUiRequest({ type: 'request', id: 'f', method: 'approval.allowTool', params: { approvalId: approval.id } }, web);
+    assert.equal(refused.type === 'response' && !refused.ok && /only in VS Code/.test(refused.error), true, JSON.stringify(refused));
+    const asked: string[] = [];
+    const vscodeHost = { ...web, by: { kind: 'vscode-ui' as const }, allowTool: async (id: string) => (asked.push(id), { written: false, message: 'Cancelled: nothing was written.' }) };
+    const answered = await handleUiRequest({ type: 'request', id: 'g', method: 'approval.allowTool', params: { approvalId: approval.id } }, vscodeHost);
+    assert.deepEqual(answered, { type: 'response', id: 'g', ok: true, result: { written: false, message: 'Cancelled: nothing was written.' } });
+    assert.deepEqual(asked, [approval.id]);
+    oversight.rejectPending('test cleanup');
+  });
 });
 
 async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {

@@ -10,7 +10,7 @@
 import * as vscode from 'vscode';
 import type { ControlPlane } from '../core/control-plane';
 import { errorMessage } from '../core/errors';
-import { mayAlwaysAllow, parsePolicyRules, placeToolRule, toolFilterWith, type PolicyRule, type ToolRef } from '../core/policy';
+import { PolicyEngine, mayAlwaysAllow, parsePolicyRules, placeToolRule, toolFilterWith, type PolicyRule, type ToolRef } from '../core/policy';
 import type { ApprovalView } from '../protocol/ui';
 import { COMMANDS } from './commands';
 import type { ServersTreeProvider } from './servers-tree';
@@ -224,7 +224,11 @@ export function registerToolRuleCommands(deps: ToolRuleDeps): { disposable: vsco
 
   const disposable = vscode.Disposable.from(
     command(COMMANDS.toolAllow, 'Always Allow Tool', async (args) => {
-      const ref = await toolFrom(args, 'Tool to always allow (destructive tools are not offered)', mayAlwaysAllow);
+      // The list: tools that ask today (by the user's rules and the defaults) and are not destructive.
+      const engine = new PolicyEngine({ user: readUserRules() });
+      const asks = (r: ToolRef): boolean =>
+        engine.evaluate({ kind: 'tool', server: r.server, name: r.tool, builtin: r.builtin, args: {}, ...(r.annotations ? { annotations: r.annotations } : {}) }).decision === 'approve';
+      const ref = await toolFrom(args, 'Tool to always allow (tools that ask for approval today; destructive tools are not offered)', (r) => mayAlwaysAllow(r) && asks(r));
       if (ref === 'refused') return refusedArgs('Always Allow Tool');
       if (ref) await allow(ref);
     }),

@@ -60,7 +60,8 @@ describe('approval card in a VS Code webview: "Allow this tool from now on…"',
   it('shows the button only on cards the host marked, posts only the approval id, and shows the answer', async () => {
     const page = await open('vscode');
     await page.waitForFunction('window.posted.some((m) => m.type === "ready")');
-    await page.evaluate((s) => window.postMessage({ type: 'state', state: s }, '*'), state([approval('a1', 'create_entities', true), approval('a2', 'delete_entities', false), approval('a3', 'old_host', undefined)]));
+    const post = (message: unknown): Promise<unknown> => page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
+    await post({ type: 'state', state: state([approval('a1', 'create_entities', true), approval('a2', 'delete_entities', false), approval('a3', 'old_host', undefined)]) });
     const cards = page.locator('li.approval');
     await cards.nth(2).waitFor();
     const buttonOf = (id: string) => page.locator(`li.approval[data-approval-id="${id}"] button.always-allow`);
@@ -75,7 +76,7 @@ describe('approval card in a VS Code webview: "Allow this tool from now on…"',
     assert.deepEqual(sent.params, { approvalId: 'a1' }, 'only the id: the host resolves the tool');
     const status = page.locator('li.approval[data-approval-id="a1"] .card-status');
     assert.equal(await status.innerText(), 'Asking in VS Code…');
-    await page.evaluate((id) => window.postMessage({ type: 'response', id, ok: true, result: { written: true, message: '"create_entities" on memory is always allowed now.' } }, '*'), sent.id);
+    await post({ type: 'response', id: sent.id, ok: true, result: { written: true, message: '"create_entities" on memory is always allowed now.' } });
     await page.waitForFunction(`document.querySelector('li.approval[data-approval-id="a1"] .card-status')?.textContent?.includes('always allowed now')`);
     // The call itself still waits for a decision: Approve and Reject are untouched.
     assert.equal(await page.locator('li.approval[data-approval-id="a1"] button.approve').getAttribute('aria-disabled'), null);

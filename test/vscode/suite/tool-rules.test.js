@@ -83,7 +83,7 @@ describe('Per-tool rules and Add Server', function () {
     const shown = api.promptsForTest.shown().slice(shownBefore);
     const pick = shown.find((p) => p.kind === 'pick');
     assert.ok(pick.items.includes(`${NAME}/bump`), pick.items.join(', '));
-    assert.ok(pick.items.includes(`${NAME}/echo`));
+    assert.ok(!pick.items.includes(`${NAME}/echo`), 'a read-only tool runs without asking already: not listed');
     for (const destructive of [`${NAME}/delete_thing`, `${NAME}/write_marker`, 'git/push', 'git/reset']) {
       assert.ok(!pick.items.includes(destructive), `${destructive} is not offered`);
     }

@@ -185,11 +185,23 @@ export function registerToolRuleCommands(deps: ToolRuleDeps): { disposable: vsco
     tree.refresh();
   };
 
-  /** Writes the tool filter in the user settings' entry of the server (a workspace entry stays as it is). */
+  /**
+   * Writes the tool filter where it takes effect: VS Code merges `servers` objects across scopes,
+   * but a list set in the workspace (or folder) replaces the user's, so the filter goes to the most
+   * specific scope that already sets this server's `tools`, else to the user settings.
+   */
   const setToolEnabled = async (ref: Pick<ToolRef, 'server' | 'tool'>, enabled: boolean): Promise<void> => {
     const plane = deps.plane();
     const section = vscode.workspace.getConfiguration('mcpControlPlane');
-    const user = { ...(section.inspect<Record<string, Record<string, unknown>>>('servers')?.globalValue ?? {}) };
+    const inspected = section.inspect<Record<string, Record<string, unknown>>>('servers');
+    const scopes = [
+      [vscode.ConfigurationTarget.WorkspaceFolder, inspected?.workspaceFolderValue, 'the workspace folder settings'],
+      [vscode.ConfigurationTarget.Workspace, inspected?.workspaceValue, 'the workspace settings'],
+    ] as const;
+    const scope = scopes.find(([, value]) => value?.[ref.server]?.['tools'] !== undefined);
+    const target = scope?.[0] ?? vscode.ConfigurationTarget.Global;
+    const where = scope?.[2] ?? 'your user settings';
+    const user = { ...((scope ? scope[1] : inspected?.globalValue) ?? {}) };
     const effective = plane?.currentConfig.servers[ref.server]?.tools;
     const result = toolFilterWith(effective, ref.tool, enabled);
     if (result.stillHiddenBy !== undefined) {
@@ -204,10 +216,10 @@ export function registerToolRuleCommands(deps: ToolRuleDeps): { disposable: vsco
     if (result.filter.include === undefined && result.filter.exclude === undefined) delete entry['tools'];
     else entry['tools'] = result.filter;
     user[ref.server] = entry;
-    await section.update('servers', user, vscode.ConfigurationTarget.Global);
+    await section.update('servers', user, target);
     const text = enabled
-      ? `"${ref.tool}" on ${ref.server} is enabled again (removed from mcpControlPlane.servers.${ref.server}.tools.exclude); the server restarts to offer it.`
-      : `"${ref.tool}" on ${ref.server} is disabled: added to mcpControlPlane.servers.${ref.server}.tools.exclude in your user settings, so clients no longer see it and calls to it are refused.`;
+      ? `"${ref.tool}" on ${ref.server} is enabled again (mcpControlPlane.servers.${ref.server}.tools in ${where}); the server restarts to offer it.`
+      : `"${ref.tool}" on ${ref.server} is disabled: added to mcpControlPlane.servers.${ref.server}.tools.exclude in ${where}, so clients no longer see it and calls to it are refused.`;
     deps.log(`tools: ${text}`);
     prompts.info(text);
   };

@@ -57,26 +57,31 @@ export class VsCodePrompts implements Prompts {
     return this.queued.splice(0).length;
   }
 
+  /** Only tests keep what was shown (a user's window keeps nothing). */
+  private record(prompt: ShownPrompt): void {
+    if (this.scripted) this.shown.push(prompt);
+  }
+
   private next(): { scripted: true; value: string | undefined } | undefined {
     return this.scripted && this.queued.length > 0 ? { scripted: true, value: this.queued.shift() } : undefined;
   }
 
   async modal(message: string, detail: string, ...buttons: string[]): Promise<string | undefined> {
-    this.shown.push({ kind: 'modal', text: message, detail, items: buttons });
+    this.record({ kind: 'modal', text: message, detail, items: buttons });
     const s = this.next();
     if (s) return s.value !== undefined && buttons.includes(s.value) ? s.value : undefined;
     return vscode.window.showWarningMessage(message, { modal: true, detail }, ...buttons);
   }
 
   async pick<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Promise<T | undefined> {
-    this.shown.push({ kind: 'pick', text: options.title ?? options.placeHolder ?? '', items: items.map((i) => i.label) });
+    this.record({ kind: 'pick', text: options.title ?? options.placeHolder ?? '', items: items.map((i) => i.label) });
     const s = this.next();
     if (s) return items.find((i) => i.label === s.value);
     return vscode.window.showQuickPick(items, options);
   }
 
   async input(options: vscode.InputBoxOptions): Promise<string | undefined> {
-    this.shown.push({ kind: 'input', text: options.title ?? options.prompt ?? '' });
+    this.record({ kind: 'input', text: options.title ?? options.prompt ?? '' });
     const s = this.next();
     if (s) {
       if (s.value === undefined) return undefined;
@@ -88,12 +93,12 @@ export class VsCodePrompts implements Prompts {
   }
 
   info(text: string): void {
-    this.shown.push({ kind: 'info', text });
+    this.record({ kind: 'info', text });
     void vscode.window.showInformationMessage(text);
   }
 
   warn(text: string): void {
-    this.shown.push({ kind: 'warn', text });
+    this.record({ kind: 'warn', text });
     void vscode.window.showWarningMessage(text);
   }
 }

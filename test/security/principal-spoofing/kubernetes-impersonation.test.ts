@@ -19,7 +19,7 @@ import { FileSecretStore } from '../../../src/core/secrets/secret-store';
 import { createKubernetesServer } from '../../../src/servers/kubernetes/server';
 import { createLogger } from '../../../src/servers/kit/log';
 import { startEmulator, writeKubeconfig, type ApiServerEmulator } from '../../fixtures/k8s-emulator/index';
-import { REPO_ROOT, firstText } from '../../helpers/fixture-plane';
+import { REPO_ROOT, firstText, waitFor } from '../../helpers/fixture-plane';
 
 const SA = 'system:serviceaccount:mcpcp:mcpcp';
 const SPOOFED = { 'mcpcp/principal': { id: 'oidc:mallory-as-admin', roles: ['operator', 'admin'] } };
@@ -98,6 +98,21 @@ describe('a client-supplied mcpcp/principal', () => {
         assert.deepEqual([q.user, q.impersonatedBy], ['local:owner', SA], `${q.method} ${q.path}`);
         assert.ok(q.groups.includes('mcpcp:role:operator'));
       }
+      // A write: its effect is resolved before policy (discovery only, as the ServiceAccount), a human
+      // approves, and the write itself acts as the caller.
+      const writesBefore = emulator.requests.length;
+      const scaling = client.callTool({ name: 'scale', arguments: { name: 'web', replicas: 2 }, _meta: SPOOFED });
+      await waitFor(() => plane.oversight.store.list().length === 1, 20_000, 'the approval');
+      const approval = plane.oversight.store.list()[0]!;
+      assert.equal(approval.tool, 'scale');
+      assert.match(JSON.stringify(approval), /"kind":"Deployment"/);
+      await plane.oversight.decide({ approvalId: approval.id, digest: approval.digest, approve: true }, { kind: 'vscode-ui' });
+      const scaled = await scaling;
+      assert.notEqual(scaled.isError, true, firstText(scaled));
+      const writes = emulator.requests.slice(writesBefore).filter((q) => q.method !== 'GET');
+      assert.ok(writes.length >= 1);
+      for (const w of writes) assert.deepEqual([w.user, w.impersonatedBy], ['local:owner', SA], `${w.method} ${w.path}`);
+      assert.ok(!emulator.requests.slice(writesBefore).some((q) => q.user === 'oidc:mallory-as-admin'));
       await client.close();
     } finally {
       await plane.stop('test');

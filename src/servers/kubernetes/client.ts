@@ -363,6 +363,11 @@ export class KubeClient {
     return () => ws.close();
   }
 
+  /** Throws when streams with the server's own credential (exec, port-forward) are refused (impersonation). */
+  assertOwnCredentialAllowed(what: string): void {
+    this.impersonation.assertOwnCredentialAllowed(what);
+  }
+
   private where(): string {
     return `context "${this.context}"`;
   }

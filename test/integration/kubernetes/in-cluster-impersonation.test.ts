@@ -154,5 +154,11 @@ describe('kubernetes server in the cluster, acting as the caller', () => {
     assert.equal(exec.isError, true);
     assert.match(text(exec), /not available while this server acts as the calling principal/);
     assert.ok(!emulator.requests.slice(before).some((r) => r.path.endsWith('/exec')), 'no exec reached the cluster');
+    const pf = await client.callTool({ name: 'port_forward_start', arguments: { service: 'web', port: 80 }, _meta: asPrincipal('oidc:bob', ['operator']) });
+    assert.equal(pf.isError, true, text(pf));
+    assert.match(text(pf), /port-forward .* is not available while this server acts as the calling principal/);
+    const listed = await client.callTool({ name: 'port_forward_list', arguments: {}, _meta: asPrincipal('oidc:bob', ['operator']) });
+    assert.doesNotMatch(text(listed), /pf-\d/, 'no listener was left open');
+    assert.ok(!emulator.requests.slice(before).some((r) => r.path.endsWith('/portforward')), 'no port-forward reached the cluster');
   });
 });

@@ -128,6 +128,25 @@ describe('deploy/ manifests', { skip: kubectlSkip }, () => {
     }
   });
 
+  it('production overlays: an Ingress to the Service that keeps an MCP session on its replica', () => {
+    for (const overlay of ['production', 'kubernetes-writes', 'network']) {
+      const { objects } = rendered.get(overlay)!;
+      const ingress = one(objects, 'Ingress');
+      const service = one(objects, 'Service');
+      const backend = ingress['spec'].rules[0].http.paths[0].backend.service;
+      assert.equal(backend.name, service['metadata'].name, overlay);
+      assert.ok(service['spec'].ports.some((p: K8sObject) => p['name'] === backend.port.name), overlay);
+      assert.equal(ingress['metadata'].annotations['nginx.ingress.kubernetes.io/upstream-hash-by'], '$http_mcp_session_id', overlay);
+      assert.equal(ingress['metadata'].annotations['nginx.ingress.kubernetes.io/proxy-buffering'], 'off', `${overlay}: server-sent events must not be buffered`);
+      // The host people use is the one the configuration names as public.
+      const volume = one(objects, 'Deployment')['spec'].template.spec.volumes.find((v: K8sObject) => v['name'] === 'config');
+      const config = parseYaml(one(objects, 'ConfigMap', volume.configMap.name)['data']['config.yaml']) as K8sObject;
+      assert.equal(`https://${ingress['spec'].rules[0].host}`, config['team'].publicUrl, overlay);
+      assert.deepEqual(ingress['spec'].tls[0].hosts, [ingress['spec'].rules[0].host], overlay);
+    }
+    assert.equal(rendered.get('dev')!.objects.some((o) => o['kind'] === 'Ingress'), false, 'dev is reached with kubectl port-forward');
+  });
+
   it('RBAC: the ServiceAccount may only impersonate the role groups; writes only in the kubernetes-writes overlay', () => {
     for (const overlay of OVERLAYS) {
       const { objects } = rendered.get(overlay)!;

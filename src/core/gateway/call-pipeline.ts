@@ -26,6 +26,7 @@ import type { Extra, GatewayContext } from './context';
 import { protocolError, stripMcpPrefix } from './protocol-error';
 import type { DrainTicket, StopPhase } from './drain';
 import { EXPECTED_EFFECT_META, effectQuery, resolveEffect } from './effects';
+import { LOCAL_PRINCIPAL, PRINCIPAL_META, principalMeta } from '../team/principal';
 import type { ApprovalOutcome, ClientIdentity, GatewayCall, PolicyVerdict } from './pipeline';
 import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './server-requests';
 import type { ClientSession } from './sessions';
@@ -281,6 +282,10 @@ export class CallPipeline {
       // The server runs the call only if its effect is still the one policy (and a human) saw.
       delete meta[EXPECTED_EFFECT_META];
       if (call.effect !== undefined && request.method === 'tools/call') meta[EXPECTED_EFFECT_META] = call.effect;
+      // Who the call acts for comes from the gateway alone: a client's own value is dropped, and
+      // only built-in servers learn the principal (the Kubernetes server impersonates it).
+      delete meta[PRINCIPAL_META];
+      if (call.builtin) meta[PRINCIPAL_META] = principalMeta(call.principal ?? LOCAL_PRINCIPAL);
       params['_meta'] = meta;
       this.router.track(call.id, session, extra.requestId);
       // Progress goes out in order, and before the result it preceded.

@@ -56,3 +56,33 @@ export const LOCAL_PRINCIPAL: Principal = Object.freeze({
 export function principalForAudit(principal: Principal): { id: string; name: string; via: PrincipalVia; roles: Role[]; groups: string[] } {
   return { id: principal.id, name: principal.name, via: principal.via, roles: [...principal.roles], groups: [...principal.groups] };
 }
+
+/**
+ * `_meta` key on each request the gateway forwards to a built-in server: the principal the call
+ * acts for (`{id, roles}`), so that the Kubernetes server can act as them (impersonation,
+ * docs/deploy.md). The gateway always replaces whatever a client sent under this key and sends
+ * it to built-in servers only; a server trusts it because its stdio channel leads to the gateway
+ * alone.
+ */
+export const PRINCIPAL_META = 'mcpcp/principal';
+
+/** What `_meta["mcpcp/principal"]` carries: the identity and roles, no credential. */
+export interface PrincipalMeta {
+  readonly id: string;
+  readonly roles: readonly Role[];
+}
+
+export function principalMeta(principal: Pick<Principal, 'id' | 'roles'>): PrincipalMeta {
+  return { id: principal.id, roles: [...principal.roles] };
+}
+
+/** The principal of a forwarded request's `_meta`, or undefined when it has none (or a malformed one). */
+export function readPrincipalMeta(meta: unknown): PrincipalMeta | undefined {
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const value = (meta as Record<string, unknown>)[PRINCIPAL_META];
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { id, roles } = value as Record<string, unknown>;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 512 || /[\r\n]/.test(id)) return undefined;
+  if (!Array.isArray(roles) || !roles.every((r): r is Role => typeof r === 'string' && isRole(r))) return undefined;
+  return { id, roles };
+}

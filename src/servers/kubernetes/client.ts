@@ -13,6 +13,7 @@ import { Writable, type Duplex, type Readable } from 'node:stream';
 import { ApiException, Exec, KubeConfig, PortForward, type Cluster, type Context, type User, type V1Status } from '@kubernetes/client-node';
 import type { WebSocket } from 'ws';
 import { ControlPlaneError, errorMessage } from '../../core/errors';
+import { Impersonation } from './impersonation';
 
 /** Codes of Kubernetes failures, beside the kit's own. Tools branch on them. */
 export const K8sErrorCode = {
@@ -240,6 +241,8 @@ export class KubeClient {
     readonly server: string,
     readonly defaultNamespace: string,
     private readonly kc: KubeConfig,
+    /** Whom requests act as (Impersonate-* headers), when the server impersonates callers. */
+    private readonly impersonation = new Impersonation(false),
   ) {}
 
   /** A JSON request; resolves to the parsed body. */
@@ -303,6 +306,7 @@ export class KubeClient {
     stdin: Readable | null;
     signal: AbortSignal;
   }): Promise<{ exitCode: number; closed: 'status' | 'aborted' | 'disconnected' }> {
+    this.impersonation.assertOwnCredentialAllowed(`exec in pod ${args.namespace}/${args.pod}`);
     const exec = new Exec(this.kc);
     let status: V1Status | undefined;
     let ws: WebSocket;
@@ -338,6 +342,7 @@ export class KubeClient {
    * once connected with a function that closes the tunnel; the socket ends when the tunnel does.
    */
   async portForward(namespace: string, pod: string, port: number, socket: Duplex, onError: (message: string) => void): Promise<() => void> {
+    this.impersonation.assertOwnCredentialAllowed(`port-forward to pod ${namespace}/${pod}`);
     const pf = new PortForward(this.kc, true);
     const errors = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -356,6 +361,11 @@ export class KubeClient {
     const ws = opened;
     ws.once('close', () => socket.end());
     return () => ws.close();
+  }
+
+  /** Throws when streams with the server's own credential (exec, port-forward) are refused (impersonation). */
+  assertOwnCredentialAllowed(what: string): void {
+    this.impersonation.assertOwnCredentialAllowed(what);
   }
 
   private where(): string {
@@ -390,8 +400,9 @@ export class KubeClient {
       });
     }
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
-    const headers: Record<string, string> = {
+    const headers: Record<string, string | string[]> = {
       ...(opts.headers as Record<string, string> | undefined),
+      ...this.impersonation.headers(),
       Accept: req.accept ?? 'application/json',
       'User-Agent': USER_AGENT,
     };
@@ -584,10 +595,10 @@ function firstLine(text: string): string {
 }
 
 /** Client for a context of a loaded kubeconfig (a copy of it with that context current). */
-export function clientFor(kc: KubeConfig, info: ContextInfo): KubeClient {
+export function clientFor(kc: KubeConfig, info: ContextInfo, impersonation = new Impersonation(false)): KubeClient {
   const copy = new KubeConfig();
   copy.loadFromOptions({ clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: info.name });
-  return new KubeClient(info.name, info.server, info.namespace, copy);
+  return new KubeClient(info.name, info.server, info.namespace, copy, impersonation);
 }
 
 /** Reads a file the in-cluster service account provides (namespace), if present. */

@@ -3,6 +3,7 @@ import { invalidArgument } from '../kit';
 import { clientFor, K8sErrorCode, type ContextInfo, type KubeClient, type KubeconfigLoader, type KubeconfigState } from './client';
 import { allowedBy, type K8sServerOptions } from './config';
 import { Discovery } from './discovery';
+import { Impersonation } from './impersonation';
 
 /** One context's client and discovery, as a tool call uses them. */
 export interface ClusterScope {
@@ -38,6 +39,7 @@ export class Clusters {
   constructor(
     private readonly loader: KubeconfigLoader,
     readonly options: K8sServerOptions,
+    private readonly impersonation = new Impersonation(false),
   ) {}
 
   /** The kubeconfig's contexts the options expose. */
@@ -74,7 +76,7 @@ export class Clusters {
     }
     let scope = this.scopes.get(known.name);
     if (!scope) {
-      const client = clientFor(kc, known);
+      const client = clientFor(kc, known, this.impersonation);
       scope = { info: known, client, discovery: new Discovery(client) };
       this.scopes.set(known.name, scope);
     }

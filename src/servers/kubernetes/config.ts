@@ -6,6 +6,8 @@ export interface K8sServerOptions {
   readonly namespaces: readonly string[] | undefined;
   /** Only read-only tools are listed. */
   readonly readOnly: boolean;
+  /** Act as the calling principal (Impersonate-User / Impersonate-Group) on every API request. */
+  readonly impersonate?: boolean;
 }
 
 /** The field manager of every write (server-side apply and updates). */
@@ -13,13 +15,15 @@ export const FIELD_MANAGER = 'mcp-control-plane';
 
 /**
  * MCPCP_K8S_CONTEXTS and MCPCP_K8S_NAMESPACES: comma-separated patterns (`prod-*`), default all;
- * MCPCP_K8S_READ_ONLY=1 lists only read-only tools.
+ * MCPCP_K8S_READ_ONLY=1 lists only read-only tools; MCPCP_K8S_IMPERSONATE=1 acts as the calling
+ * principal (docs/deploy.md).
  */
 export function k8sOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): K8sServerOptions {
   return {
     contexts: patterns(env['MCPCP_K8S_CONTEXTS']),
     namespaces: patterns(env['MCPCP_K8S_NAMESPACES']),
     readOnly: env['MCPCP_K8S_READ_ONLY'] === '1' || env['MCPCP_K8S_READ_ONLY'] === 'true',
+    impersonate: env['MCPCP_K8S_IMPERSONATE'] === '1' || env['MCPCP_K8S_IMPERSONATE'] === 'true',
   };
 }
 

@@ -40,6 +40,8 @@ export class PortForwards {
   constructor(private readonly log: Logger) {}
 
   async start(args: { client: KubeClient; namespace: string; pod: string; remotePort: number; localPort: number; via: string | undefined }): Promise<ForwardInfo> {
+    // Refused before listening when each connection would be refused (impersonation).
+    args.client.assertOwnCredentialAllowed(`port-forward to pod ${args.namespace}/${args.pod}`);
     const server = createServer();
     const session: Session = {
       info: {

@@ -1,9 +1,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createToolServer, type Logger } from '../kit';
 import { KubeconfigLoader } from './client';
 import { Clusters } from './clusters';
 import type { K8sServerOptions } from './config';
 import type { K8sServices } from './define';
+import { Impersonation } from './impersonation';
 import { PortForwards } from './port-forwards';
 import { resourceReadEffect } from './effects';
 import { registerK8sResources } from './resources';
@@ -35,7 +37,8 @@ export interface K8sServerConfig {
  * reachability resource `k8s://targets`. Port-forwards and watches end when the server closes.
  */
 export function createKubernetesServer(config: K8sServerConfig): McpServer {
-  const clusters = new Clusters(new KubeconfigLoader(config.env, config.serviceAccountDir), config.options);
+  const impersonation = new Impersonation(config.options.impersonate === true);
+  const clusters = new Clusters(new KubeconfigLoader(config.env, config.serviceAccountDir), config.options, impersonation);
   const services: K8sServices = { clusters, portForwards: new PortForwards(config.log) };
   const tools = config.options.readOnly ? k8sTools.filter((t) => t.annotations.readOnlyHint) : k8sTools;
   const server = createToolServer({
@@ -64,5 +67,14 @@ export function createKubernetesServer(config: K8sServerConfig): McpServer {
     previous?.();
   };
   config.shutdown?.addEventListener('abort', cleanup, { once: true });
+  if (impersonation.enabled) {
+    // Each request is handled as the principal the gateway named in its _meta: wrap the transport
+    // once connected (the SDK installs its own onmessage in connect).
+    const connect = server.connect.bind(server);
+    server.connect = async (transport: Transport): Promise<void> => {
+      await connect(transport);
+      impersonation.scope(transport);
+    };
+  }
   return server;
 }

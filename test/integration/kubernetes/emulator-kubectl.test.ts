@@ -155,4 +155,36 @@ describe('k8s emulator against a real kubectl', { skip }, () => {
     assert.notEqual(write.code, 0);
     assert.match(write.stderr, /Error from server \(Forbidden\): pods "crashy" is forbidden: User "emulator-viewer" cannot delete resource "pods" in API group "" in the namespace "shop"/);
   });
+
+  it('NetworkPolicy and RBAC kinds: apply, get, an immutable roleRef, delete', async () => {
+    const manifest = [
+      'apiVersion: networking.k8s.io/v1',
+      'kind: NetworkPolicy',
+      'metadata: {name: deny-all, namespace: shop}',
+      'spec: {podSelector: {}, policyTypes: [Ingress]}',
+      '---',
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: ClusterRole',
+      'metadata: {name: reader}',
+      'rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]',
+      '---',
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: RoleBinding',
+      'metadata: {name: readers, namespace: shop}',
+      'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}',
+      'subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: team}]',
+      '',
+    ].join('\n');
+    const applied = await kubectl(['apply', '-f', '-'], { input: manifest });
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /networkpolicy\.networking\.k8s\.io\/deny-all created\nclusterrole\.rbac\.authorization\.k8s\.io\/reader created\nrolebinding\.rbac\.authorization\.k8s\.io\/readers created/);
+    const got = await kubectl(['get', 'netpol,rolebindings', '-n', 'shop', '-o', 'name']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(got.stdout.trim().split('\n'), ['networkpolicy.networking.k8s.io/deny-all', 'rolebinding.rbac.authorization.k8s.io/readers']);
+    const changed = await kubectl(['apply', '-f', '-'], { input: manifest.replace('kind: ClusterRole, name: reader', 'kind: ClusterRole, name: admin') });
+    assert.notEqual(changed.code, 0);
+    assert.match(changed.stderr, /RoleBinding(\.rbac\.authorization\.k8s\.io)? "readers" is invalid: roleRef: Invalid value: rbac\.RoleRef\{APIGroup:"rbac\.authorization\.k8s\.io", Kind:"ClusterRole", Name:"admin"\}: cannot change roleRef/);
+    const removed = await kubectl(['delete', '-f', '-'], { input: manifest });
+    assert.equal(removed.code, 0, removed.stderr);
+  });
 });

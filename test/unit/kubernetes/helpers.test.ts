@@ -117,7 +117,8 @@ describe('errors and output', () => {
     assert.throws(() => parseManifest('a: [\n'), /Invalid "manifest": document 1 is not valid YAML/);
     assert.deepEqual(parseK8sUri('k8s://arn%3Aaws%3Aeks%2Fx/_/nodes'), { context: 'arn:aws:eks/x', namespace: undefined, resource: 'nodes', name: undefined });
     assert.equal(k8sUri({ context: 'kind-a', namespace: 'shop', resource: 'pods', name: 'web-1' }), 'k8s://kind-a/shop/pods/web-1');
-    assert.deepEqual(k8sOptionsFromEnv({ MCPCP_K8S_CONTEXTS: 'kind-*, prod', MCPCP_K8S_READ_ONLY: '1' }), { contexts: ['kind-*', 'prod'], namespaces: undefined, readOnly: true });
+    assert.deepEqual(k8sOptionsFromEnv({ MCPCP_K8S_CONTEXTS: 'kind-*, prod', MCPCP_K8S_READ_ONLY: '1' }), { contexts: ['kind-*', 'prod'], namespaces: undefined, readOnly: true, impersonate: false });
+    assert.equal(k8sOptionsFromEnv({ MCPCP_K8S_IMPERSONATE: '1' }).impersonate, true);
     assert.equal(allowedBy(['kind-*', 'prod'], 'kind-a'), true);
     assert.equal(allowedBy(['kind-*', 'prod'], 'prod-eu'), false);
     assert.equal(allowedBy(undefined, 'anything'), true);

@@ -18,6 +18,7 @@ import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
 import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
+import type { UndoCapture, UndoService } from '../undo/service';
 
 /** Why an approval was cancelled when its caller went away (shown on the approval card). */
 export const CALLER_DISCONNECTED_REASON = 'caller disconnected before a decision: cancelled, nothing ran';
@@ -123,6 +124,20 @@ export class Oversight implements OversightStages, UiBackend {
     );
   }
 
+  // ---- Undo (docs/undo.md) ----------------------------------------------------------------------
+
+  /** The undo service, once the control plane made one (handles are dropped until then). */
+  undo: UndoService | undefined;
+
+  captureUndo(call: GatewayCall, handle: unknown): Promise<UndoCapture> {
+    if (this.undo === undefined) return Promise.resolve({ detail: { undoable: false, reason: 'undo is not set up in this instance' } });
+    return this.undo.capture(call, handle);
+  }
+
+  undoLink(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string } | undefined {
+    return this.undo?.link(meta, server, tool, args);
+  }
+
   // ---- Pipeline stages -----------------------------------------------------------------------
 
   async policy(call: GatewayCall): Promise<PolicyVerdict> {
@@ -168,6 +183,8 @@ export class Oversight implements OversightStages, UiBackend {
     if (!joining && this.store.list().length >= maxPending) {
       return { approved: false, outcome: 'denied', reason: `${maxPending} approvals are already waiting for a human (setting approvals.maxPending); try again once they are decided` };
     }
+    // A step of an undo session: a human approved the whole plan (bound to its digest) once.
+    if (call.undoPlanApproval !== undefined) return { approved: true, reason: `approved as a step of the undo plan of approval ${call.undoPlanApproval}` };
     this.waitingBySession.set(call.sessionId, mine + 1);
     try {
       return await this.approveBounded(call, verdict, runPreview, progress, kind, digest, joining);
@@ -560,16 +577,28 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
         principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
         // Whether the server is built in: the policy defaults depend on it (trusted annotations).
-        detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: call.effectProblem } : {}) },
+        detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: call.effectProblem } : {}), ...undoLinkDetail(call) },
       };
     }
     case 'policy.decided':
       return { ...base, type: 'policy.decided', decision: event.verdict.decision, reason: event.verdict.reason, ...(event.verdict.rule ? { rule: event.verdict.rule } : {}) };
     case 'call.completed':
-      return { ...base, type: 'call.completed', outcome: event.isError ? 'tool-error' : call.dryRun ? 'dry-run' : 'ok', durationMs: event.durationMs, resultBytes: event.resultBytes };
+      return {
+        ...base,
+        type: 'call.completed',
+        outcome: event.isError ? 'tool-error' : call.dryRun ? 'dry-run' : 'ok',
+        durationMs: event.durationMs,
+        resultBytes: event.resultBytes,
+        ...(event.undo !== undefined || call.undoOf !== undefined ? { detail: { ...(event.undo !== undefined ? { undo: event.undo } : {}), ...undoLinkDetail(call) } } : {}),
+      };
     case 'call.failed':
-      return { ...base, type: 'call.failed', outcome: event.outcome, durationMs: event.durationMs, error: event.error };
+      return { ...base, type: 'call.failed', outcome: event.outcome, durationMs: event.durationMs, error: event.error, ...(call.undoOf !== undefined ? { detail: undoLinkDetail(call) } : {}) };
   }
+}
+
+/** `undoOf` (and the undo plan's approval) of a call the undo service submitted. */
+function undoLinkDetail(call: GatewayCall): { undoOf?: string; undoPlanApproval?: string } {
+  return { ...(call.undoOf !== undefined ? { undoOf: call.undoOf } : {}), ...(call.undoPlanApproval !== undefined ? { undoPlanApproval: call.undoPlanApproval } : {}) };
 }
 
 function toApprovalView(a: Approval): ApprovalView {

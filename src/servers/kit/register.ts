@@ -9,6 +9,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../core/errors';
+import { UNDO_META_KEY } from '../../core/undo/handle';
 import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, effectKey, installEffectResolver, resolveEffect, type ResourceEffectResolver, type ToolEffect } from './effect';
 import { errorToToolResult } from './errors';
 import type { Logger } from './log';
@@ -166,6 +167,7 @@ async function invoke<S>(
     return {
       content: [{ type: 'text', text: oversized ? `${text}\n[structured output left out: larger than the ${budgetBytes}-byte budget; the text above is complete within it]` : text }],
       ...(structured === undefined || oversized ? {} : { structuredContent: structured }),
+      ...(reply.undo !== undefined && !ctx.dryRun ? { _meta: { [UNDO_META_KEY]: reply.undo } } : {}),
     };
   } catch (err) {
     return errorToToolResult(err, tool.name, options.log);

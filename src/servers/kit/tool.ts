@@ -5,6 +5,7 @@ import type {
   ElicitRequestParams,
   ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { UndoHandle } from '../../core/undo/handle';
 import type { EffectContext, ToolEffect } from './effect';
 import type { Logger } from './log';
 import type { OutputKind } from './output-kind';
@@ -31,6 +32,12 @@ export interface ToolReply {
   readonly text: string;
   /** Machine-readable form, when the tool declares `output` (then required) or finds it useful. */
   readonly structured?: Record<string, unknown>;
+  /**
+   * For a destructive call that changed something: how to put it back (see `UndoHandle`), or why
+   * it can't be. The kit sends it in `_meta["mcpcp/undo"]`, unredacted (the gateway encrypts it and
+   * strips it before the client sees the result). Never set on a dry run.
+   */
+  readonly undo?: UndoHandle;
 }
 
 /**

@@ -1,0 +1,80 @@
+// Undo of a git branch delete through the real control plane and the built git server, against a
+// real repository: the branch comes back at its tip; drift when a branch of that name appeared
+// since; a forged backup ref (moved to another backup's commit) is refused, with the branch as witness.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { queryAudit } from '../../../src/core/audit';
+import { git, makeRepo, tempDir, write } from '../../unit/git/fixture';
+import { startUndoPlane, type UndoPlane } from './harness';
+
+const revParse = (repo: string, ref: string): string | undefined => {
+  try {
+    return git(repo, 'rev-parse', '--verify', '--quiet', ref).trim();
+  } catch {
+    return undefined;
+  }
+};
+
+describe('undo on git (real repository)', () => {
+  let repo: string;
+  let up: UndoPlane;
+  let client: Client;
+
+  before(async () => {
+    const ws = tempDir();
+    repo = makeRepo(join(ws, 'project'), [{ 'README.md': '# p\n' }]);
+    for (const branch of ['feature', 'spike', 'other']) {
+      git(repo, 'switch', '-q', '-c', branch, 'main');
+      write(repo, `${branch}.txt`, `${branch}\n`);
+      git(repo, 'add', '.');
+      git(repo, 'commit', '-q', '-m', `work on ${branch}`);
+    }
+    git(repo, 'switch', '-q', 'main');
+    up = await startUndoPlane({ roots: [ws] });
+    client = await up.client('git');
+  });
+
+  after(async () => {
+    await up?.stop();
+  });
+
+  it('branch_delete → undo (approved, audited with undoOf) re-creates the branch at its tip', async () => {
+    const tip = revParse(repo, 'refs/heads/feature')!;
+    const { callId } = await up.approvedCall(client, 'branch_delete', { repo, name: 'feature', force: true });
+    assert.equal(revParse(repo, 'refs/heads/feature'), undefined);
+    const preview = await up.plane.undo.preview(callId);
+    assert.equal(preview.drift.changed, false, preview.text);
+    assert.equal(preview.inverse.tool, 'backup_restore');
+    const done = await up.approvedUndo(callId, { digest: preview.digest });
+    assert.equal(done.approvalTool, 'backup_restore');
+    assert.equal(done.ok, true, done.text);
+    assert.equal(revParse(repo, 'refs/heads/feature'), tip);
+    const linked = (await queryAudit(join(up.stateDir, 'audit'), { type: ['call.completed'], tool: 'backup_restore' })).records.filter((r) => (r.detail as { undoOf?: string } | undefined)?.undoOf === callId);
+    assert.equal(linked.length, 1);
+  });
+
+  it('drift: a branch of that name created since the call is shown', async () => {
+    const { callId } = await up.approvedCall(client, 'branch_delete', { repo, name: 'spike', force: true });
+    git(repo, 'branch', 'spike', 'main');
+    const preview = await up.plane.undo.preview(callId);
+    assert.equal(preview.drift.changed, true);
+    assert.match(preview.text, /CHANGED SINCE THE CALL/);
+    console.log(`--- git undo preview with drift ---\n${preview.text}`);
+    git(repo, 'branch', '-D', 'spike');
+  });
+
+  it('a forged backup ref (moved to another backup) is refused: the branch is not created', async () => {
+    const first = await up.approvedCall(client, 'branch_delete', { repo, name: 'other', force: true });
+    const backups = git(repo, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/mcp-control-plane/backup/').trim().split('\n').map((l) => l.split(' ') as [string, string]);
+    const own = backups.find(([ref]) => ref.includes('branch_delete') && git(repo, 'log', '-1', '--format=%B', ref).includes('branch other'))!;
+    const foreign = backups.find(([ref]) => ref !== own[0] && git(repo, 'log', '-1', '--format=%B', ref).includes('branch spike'))!;
+    // Anyone who can write to the repository moves the ref to another (valid) backup commit.
+    git(repo, 'update-ref', own[0], foreign[1]);
+    const done = await up.approvedUndo(first.callId);
+    assert.equal(done.ok, false);
+    assert.match(done.text, /points at .* not at .* (forged)?/);
+    assert.equal(revParse(repo, 'refs/heads/other'), undefined, 'witness: nothing was restored');
+  });
+});

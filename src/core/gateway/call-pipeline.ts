@@ -31,7 +31,7 @@ import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './serve
 import type { ClientSession } from './sessions';
 import type { Subscriptions } from './subscriptions';
 import { ToolCallValidator } from './tool-validation';
-import { UNDO_META_KEY, UNDO_OF_META_KEY } from '../undo/handle';
+import { UNDO_META_KEY, UNDO_OF_META_KEY, UNDO_STATE_META_KEY } from '../undo/handle';
 import type { UndoAuditDetail } from '../undo/service';
 
 /** The `_meta` key by which a tool declares a preview (`dryRun`). */
@@ -120,7 +120,7 @@ export class CallPipeline {
       const link = undoMeta !== undefined ? this.ctx.stages().undoLink?.(undoMeta, session.server, name, args) : undefined;
       return await this.runCall(session, request, extra, ticket, arrivedStopping, {
         ...effect,
-        ...(link ? { undoOf: link.undoOf, ...(link.planApproval ? { undoPlanApproval: link.planApproval } : {}) } : {}),
+        ...(link ? { undoOf: link.undoOf, ...(link.planApproval ? { undoPlanApproval: link.planApproval } : {}), ...(link.state && builtin ? { undoState: link.state } : {}) } : {}),
         id: randomUUID(),
         server: session.server,
         builtin,
@@ -316,6 +316,9 @@ export class CallPipeline {
       // The server runs the call only if its effect is still the one policy (and a human) saw.
       delete meta[EXPECTED_EFFECT_META];
       delete meta[UNDO_OF_META_KEY];
+      // Prior state only from the control plane's own undo ticket, only to a built-in server.
+      delete meta[UNDO_STATE_META_KEY];
+      if (call.undoState !== undefined && call.builtin && request.method === 'tools/call') meta[UNDO_STATE_META_KEY] = call.undoState;
       if (call.effect !== undefined && request.method === 'tools/call') meta[EXPECTED_EFFECT_META] = call.effect;
       params['_meta'] = meta;
       this.router.track(call.id, session, extra.requestId);

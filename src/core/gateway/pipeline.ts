@@ -48,6 +48,8 @@ export interface GatewayCall {
   readonly undoOf?: string;
   /** A step of an undo session whose plan a human approved (that approval id stands for this call's). */
   readonly undoPlanApproval?: string;
+  /** The undo handle's secret-bearing prior state, forwarded to the built-in server in `_meta` (never in the arguments). */
+  readonly undoState?: Record<string, unknown>;
 }
 
 /** What policy says of a call. */
@@ -92,7 +94,7 @@ export interface OversightStages {
    */
   captureUndo?(call: GatewayCall, handle: unknown): Promise<UndoCapture>;
   /** The call a tools/call undoes, when its `_meta["mcpcp/undoOf"]` carries a ticket the undo service issued. */
-  undoLink?(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string } | undefined;
+  undoLink?(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string; state?: Record<string, unknown> } | undefined;
 }
 
 export type PipelineEvent =

@@ -134,7 +134,7 @@ export class Oversight implements OversightStages, UiBackend {
     return this.undo.capture(call, handle);
   }
 
-  undoLink(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string } | undefined {
+  undoLink(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string; state?: Record<string, unknown> } | undefined {
     return this.undo?.link(meta, server, tool, args);
   }
 

@@ -7,6 +7,11 @@ import { z } from 'zod';
 export const UNDO_META_KEY = 'mcpcp/undo';
 /** `_meta` key on a tools/call request the control plane sends as the undo of an earlier call: `{callId, nonce}`. */
 export const UNDO_OF_META_KEY = 'mcpcp/undoOf';
+/**
+ * `_meta` key on an undo forwarded to a built-in server: the handle's `state` (prior state that can
+ * hold secrets), set only by the gateway from its own ticket, never taken from a client.
+ */
+export const UNDO_STATE_META_KEY = 'mcpcp/undoState';
 
 /** A tool call by name and arguments, on the server that returned the handle. */
 const toolCallSchema = z.strictObject({
@@ -29,6 +34,12 @@ export const undoableSchema = z.strictObject({
   check: toolCallSchema,
   before: z.unknown(),
   after: z.unknown().optional(),
+  /**
+   * Prior state with secrets in it (a Secret's data, a device's full configuration): never in the
+   * inverse's arguments (which the approval card shows and the audit records), but handed to the
+   * server with the undo call in `_meta["mcpcp/undoState"]`.
+   */
+  state: z.record(z.string(), z.unknown()).optional(),
   /** What the inverse can't bring back (a pushed commit others may have fetched, a volume's data). */
   irreversible: z.array(z.string().max(500)).max(20).optional(),
 });

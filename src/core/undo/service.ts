@@ -81,6 +81,7 @@ interface Ticket {
   argsKey: string;
   /** Set for a step of an approved undo session: the plan's approval stands for this call. */
   planApproval?: string;
+  state?: Record<string, unknown>;
   expires: number;
 }
 
@@ -211,7 +212,7 @@ export class UndoService {
    * carries a ticket this service issued for exactly this server, tool and arguments (single use).
    * Anything else (an agent's own undoOf) links nothing.
    */
-  link(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string } | undefined {
+  link(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string; state?: Record<string, unknown> } | undefined {
     if (meta === null || typeof meta !== 'object') return undefined;
     const nonce = (meta as { nonce?: unknown }).nonce;
     if (typeof nonce !== 'string') return undefined;
@@ -225,7 +226,7 @@ export class UndoService {
     const [key, t] = found;
     this.tickets.delete(key);
     if (t.expires < Date.now() || t.server !== server || t.tool !== tool || t.argsKey !== canonicalJson(args as never)) return undefined;
-    return { undoOf: t.callId, ...(t.planApproval ? { planApproval: t.planApproval } : {}) };
+    return { undoOf: t.callId, ...(t.planApproval ? { planApproval: t.planApproval } : {}), ...(t.state ? { state: t.state } : {}) };
   }
 
   /** Removes expired handles (at start and once a day). */
@@ -237,7 +238,8 @@ export class UndoService {
     const { inverse } = stored.handle;
     const gateway = this.options.gateway();
     const nonce = randomBytes(24).toString('base64url');
-    this.tickets.set(nonce, { callId: stored.callId, server: stored.server, tool: inverse.tool, argsKey: canonicalJson(inverse.args as never), ...(planApproval ? { planApproval } : {}), expires: Date.now() + this.options.callTimeoutMs });
+    const state = stored.handle.state;
+    this.tickets.set(nonce, { callId: stored.callId, server: stored.server, tool: inverse.tool, argsKey: canonicalJson(inverse.args as never), ...(planApproval ? { planApproval } : {}), ...(state ? { state } : {}), expires: Date.now() + this.options.callTimeoutMs });
     const client = new Client({ name: 'mcpcp-undo', version: '1' });
     const transport = new StreamableHTTPClientTransport(new URL(gateway.url(stored.server)), { requestInit: { headers: { Authorization: `Bearer ${gateway.token}` } } });
     try {

@@ -9,7 +9,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../core/errors';
-import { UNDO_META_KEY } from '../../core/undo/handle';
+import { UNDO_META_KEY, UNDO_STATE_META_KEY } from '../../core/undo/handle';
 import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, effectKey, installEffectResolver, resolveEffect, type ResourceEffectResolver, type ToolEffect } from './effect';
 import { errorToToolResult } from './errors';
 import type { Logger } from './log';
@@ -135,6 +135,7 @@ async function invoke<S>(
     effect,
     signal,
     callId,
+    undoState: undoStateOf(extra._meta?.[UNDO_STATE_META_KEY]),
     budgetBytes,
     log: options.log,
     progress: async (progress, total, message) => {
@@ -172,6 +173,10 @@ async function invoke<S>(
   } catch (err) {
     return errorToToolResult(err, tool.name, options.log);
   }
+}
+
+function undoStateOf(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** `params` with the call tag added to its `_meta` (unchanged when the call has no tag). */

@@ -63,6 +63,11 @@ export interface ToolContext<S> {
   readonly signal: AbortSignal;
   /** The gateway's tag for this call, when there is one. */
   readonly callId: string | undefined;
+  /**
+   * For an undo the control plane submitted: the prior state its handle kept (`UndoHandle.state`,
+   * secrets included), which the gateway forwards in `_meta` and strips from any client's request.
+   */
+  readonly undoState: Readonly<Record<string, unknown>> | undefined;
   /** Byte budget for `ToolReply.text`; page or summarise to stay under it. */
   readonly budgetBytes: number;
   readonly log: Logger;

@@ -50,10 +50,31 @@ export function deleteUndo(scope: ClusterScope, type: ResourceInfo, namespace: s
   return {
     undoable: true,
     summary: `re-create ${typeName(type)}/${name}${namespace ? ` in namespace ${namespace}` : ''} as it was`,
-    inverse: { tool: 'resource_apply', args: { context: scope.info.name, manifest: JSON.stringify(restorable(prior)), force: true } },
+    ...restoreCall(scope, prior),
     check: checkCall(scope, type, namespace, name),
     before: shownState(prior),
     after: { kind: 'absent', text: 'deleted' },
     ...(irreversible.length > 0 ? { irreversible } : {}),
   };
+}
+
+/**
+ * The inverse that applies `prior` again: its arguments carry the object with Secret data masked
+ * (the approval card shows them, the audit records them); the full object goes in the handle's
+ * `state`, which the gateway hands to resource_apply with the undo call only.
+ */
+export function restoreCall(scope: ClusterScope, prior: JsonObject): { inverse: { tool: string; args: Record<string, unknown> }; state: Record<string, unknown> } {
+  const full = restorable(prior);
+  return {
+    inverse: { tool: 'resource_apply', args: { context: scope.info.name, manifest: JSON.stringify(redact(full)), force: true } },
+    state: { manifest: JSON.stringify(full) },
+  };
+}
+
+/** Identity of the objects of a manifest (apiVersion, kind, namespace, name), to match an undo's state with its arguments. */
+export function identities(objects: readonly JsonObject[]): string {
+  return objects.map((o) => {
+    const meta = isJsonObject(o['metadata']) ? o['metadata'] : {};
+    return `${String(o['apiVersion'])}/${String(o['kind'])}/${String(meta['namespace'] ?? '')}/${String(meta['name'] ?? '')}`;
+  }).join('\n');
 }

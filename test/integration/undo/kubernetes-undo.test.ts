@@ -151,6 +151,11 @@ describe('undo on Kubernetes (API emulator)', () => {
     assert.equal(done.ok, true, done.text);
     const restored = emulator.cluster.get(secrets, 'shop', 'db-credentials') as { data: Record<string, string>; metadata: { uid: string } };
     assert.deepEqual(restored.data, original.data);
+    // The undo's arguments (shown on its approval card, recorded in the audit) carry the Secret masked:
+    // the data reaches the server only in the gateway's _meta.
+    const after = readdirSync(join(stateDir, 'audit')).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(stateDir, 'audit', f), 'utf8')).join('\n');
+    assert.equal(after.includes(original.data['password']!), false, 'the audit of the undo holds no Secret data');
+    assert.match(after, /db-credentials/);
   });
 
   it('a deleted Deployment comes back; re-created in between, the undo preview says so', async () => {

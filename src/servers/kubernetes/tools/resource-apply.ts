@@ -8,7 +8,7 @@ import { contextField, namespaceField, revealField } from '../fields';
 import { isJsonObject, list, nameOf, redact, render, str, stripManagedFields, type JsonObject } from '../objects';
 import { apply, describeRef, explainConflict, getLive, objectDiff } from '../writes';
 import { manifestEffect } from '../effects';
-import { checkCall, resourceArg, restorable, shownState } from '../undo';
+import { checkCall, identities, resourceArg, restoreCall, shownState } from '../undo';
 import type { UndoHandle } from '../../../core/undo/handle';
 
 export const resourceApply = defineK8sTool({
@@ -29,7 +29,14 @@ export const resourceApply = defineK8sTool({
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);
-    const objects = parseManifest(input.manifest);
+    let objects = parseManifest(input.manifest);
+    // An undo: the same objects with their Secret data, from the undo handle the control plane kept.
+    const restoring = ctx.undoState?.['manifest'];
+    if (typeof restoring === 'string') {
+      const full = parseManifest(restoring);
+      if (identities(full) !== identities(objects)) throw invalidArgument('manifest', 'the undo state names other objects than the manifest.');
+      objects = full;
+    }
     const report: string[] = [];
     let failures = 0;
     let undo: UndoHandle | undefined;
@@ -70,7 +77,8 @@ export const resourceApply = defineK8sTool({
             inverse:
               live === undefined
                 ? { tool: 'resource_delete', args: { context: scope.info.name, resource: resourceArg(type), name, ...where } }
-                : { tool: 'resource_apply', args: { context: scope.info.name, manifest: JSON.stringify(restorable(live)), force: true } },
+                : restoreCall(scope, live).inverse,
+            ...(live === undefined ? {} : { state: restoreCall(scope, live).state }),
             check: checkCall(scope, type, namespace, name),
             before: live === undefined ? { kind: 'absent', text: 'did not exist' } : shownState(live),
           };

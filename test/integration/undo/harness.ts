@@ -24,8 +24,8 @@ export interface UndoPlane {
   stop(): Promise<void>;
 }
 
-export async function startUndoPlane(options: { config?: (c: Config) => Config; env?: Record<string, string>; roots?: string[]; secrets?: Record<string, string> } = {}): Promise<UndoPlane> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'mcpcp-undo-'));
+export async function startUndoPlane(options: { config?: (c: Config) => Config; env?: Record<string, string>; roots?: string[]; secrets?: Record<string, string>; stateDir?: string } = {}): Promise<UndoPlane> {
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'mcpcp-undo-'));
   const secrets = new FileSecretStore(stateDir, {});
   for (const [k, v] of Object.entries(options.secrets ?? {})) await secrets.set(k, v);
   const base = defaultConfig();

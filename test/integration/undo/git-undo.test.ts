@@ -78,3 +78,26 @@ describe('undo on git (real repository)', () => {
     assert.equal(revParse(repo, 'refs/heads/other'), undefined, 'witness: nothing was restored');
   });
 });
+
+describe('undo size limit (real repository)', () => {
+  it('a handle beyond undo.maxHandleBytes: "not undoable: too large" in the call result and its audit record, no file', async () => {
+    const ws = tempDir();
+    const repo = makeRepo(join(ws, 'project'), [{ 'README.md': '# p\n' }]);
+    git(repo, 'switch', '-q', '-c', 'big', 'main');
+    write(repo, 'big.txt', 'big\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', `a long message\n\n${'words '.repeat(400)}`);
+    git(repo, 'switch', '-q', 'main');
+    const up = await startUndoPlane({ roots: [ws], config: (c) => ({ ...c, undo: { ...c.undo, maxHandleBytes: 1024 } }) });
+    try {
+      const client = await up.client('git');
+      const { callId, text } = await up.approvedCall(client, 'branch_delete', { repo, name: 'big', force: true });
+      assert.match(text, /Not undoable: too large \(the prior state takes \d+ bytes, the limit is 1024/);
+      const completed = (await queryAudit(join(up.stateDir, 'audit'), { callId, type: ['call.completed'] })).records[0]!;
+      assert.match(JSON.stringify(completed.detail), /"undoable":false.*not undoable: too large/);
+      await assert.rejects(up.plane.undo.preview(callId), /is not undoable: not undoable: too large/);
+    } finally {
+      await up.stop();
+    }
+  });
+});

@@ -72,7 +72,8 @@ export async function startUndoPlane(options: { config?: (c: Config) => Config; 
       const result = await pending;
       assert.equal(result.isError, undefined, firstText(result));
       assert.equal((result as { _meta?: Record<string, unknown> })._meta?.['mcpcp/undo'], undefined, 'the client never sees the undo handle');
-      return { callId: a.callId!, text: firstText(result) };
+      const all = (result.content as Array<{ type: string; text?: string }>).map((c) => c.text ?? '').join('\n');
+      return { callId: a.callId!, text: all };
     },
     async approvedUndo(callId, o = {}) {
       const running = plane.undo.run(callId, o.digest !== undefined ? { digest: o.digest } : {});

@@ -94,7 +94,8 @@ describe('undo size limit (real repository)', () => {
       const { callId, text } = await up.approvedCall(client, 'branch_delete', { repo, name: 'big', force: true });
       assert.match(text, /Not undoable: too large \(the prior state takes \d+ bytes, the limit is 1024/);
       const completed = (await queryAudit(join(up.stateDir, 'audit'), { callId, type: ['call.completed'] })).records[0]!;
-      assert.match(JSON.stringify(completed.detail), /"undoable":false.*not undoable: too large/);
+      assert.deepEqual((completed.detail as { undo: { undoable: boolean } }).undo.undoable, false);
+      assert.match(JSON.stringify(completed.detail), /not undoable: too large/);
       await assert.rejects(up.plane.undo.preview(callId), /is not undoable: not undoable: too large/);
     } finally {
       await up.stop();

@@ -72,7 +72,15 @@ export const approvalViewSchema = z.object({
   /** SHA-256 of the canonical arguments: the decision is bound to it. */
   digest: z.string(),
   /** ok: text is the preview (a diff or the affected objects); untrusted/none/failed: note says why there is none. */
-  preview: z.object({ status: z.enum(['ok', 'failed', 'untrusted', 'none']), text: z.string().optional(), note: z.string().optional(), truncated: z.boolean().optional(), secretLooking: z.boolean().optional() }),
+  preview: z.object({
+    status: z.enum(['ok', 'failed', 'untrusted', 'none']),
+    text: z.string().optional(),
+    note: z.string().optional(),
+    truncated: z.boolean().optional(),
+    secretLooking: z.boolean().optional(),
+    /** What no undo brings back, as the built-in tool's dry run said (also at the end of `text`). */
+    irreversible: z.array(z.string()).optional(),
+  }),
   client: z.object({ name: z.string(), version: z.string().optional() }).optional(),
   rule: z.object({ source: z.string(), index: z.number().optional(), id: z.string().optional() }).optional(),
   reason: z.string(),

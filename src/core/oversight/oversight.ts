@@ -605,7 +605,7 @@ function toApprovalView(a: Approval): ApprovalView {
   const p = a.preview;
   const preview: ApprovalView['preview'] =
     p.status === 'ok'
-      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated, ...(p.secretLooking ? { secretLooking: true } : {}) }
+      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated, ...(p.secretLooking ? { secretLooking: true } : {}), ...irreversibleOf(p.result) }
       : p.status === 'failed'
         ? { status: 'failed', note: `the preview failed: ${p.error}` }
         : p.status === 'untrusted'
@@ -629,6 +629,13 @@ function toApprovalView(a: Approval): ApprovalView {
     status: a.status === 'pending' ? 'pending' : a.status === 'expired' ? 'expired' : a.decision?.approved ? 'approved' : 'rejected',
     ...(a.decision ? { decidedBy: a.decision.by.name ? `${a.decision.by.kind} (${a.decision.by.name})` : a.decision.by.kind, decisionReason: a.decision.reason, decidedAt: a.decision.at } : {}),
   };
+}
+
+/** What a built-in tool's dry run said cannot be undone (`_meta["mcpcp/irreversible"]`). */
+function irreversibleOf(result: JsonValue): { irreversible?: string[] } {
+  const meta = (result as { _meta?: Record<string, unknown> } | null)?._meta;
+  const list = meta?.['mcpcp/irreversible'];
+  return Array.isArray(list) && list.every((l) => typeof l === 'string') && list.length > 0 ? { irreversible: list as string[] } : {};
 }
 
 /** The text of a preview result: a tool result's text parts, or JSON. */

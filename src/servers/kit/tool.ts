@@ -38,6 +38,11 @@ export interface ToolReply {
    * strips it before the client sees the result). Never set on a dry run.
    */
   readonly undo?: UndoHandle;
+  /**
+   * On a dry run: what the call would do that no undo can bring back, one sentence each (see
+   * `IRREVERSIBLE_META_KEY`). Shown in the approval card before the real call is approved.
+   */
+  readonly irreversible?: readonly string[];
 }
 
 /**

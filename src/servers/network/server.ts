@@ -47,7 +47,7 @@ function withScrubbing(tools: readonly ToolDefinition<NetworkServices>[], scrub:
         const reply: ToolReply = await tool.handler(input, ctx);
         // The undo handle goes to the gateway only (encrypted there, never to the client): the
         // prior configuration must keep its secrets to be restored.
-        return { text: scrub(reply.text), ...(reply.structured === undefined ? {} : { structured: scrubValue(reply.structured, scrub) as Record<string, unknown> }), ...(reply.undo === undefined ? {} : { undo: reply.undo }) };
+        return { text: scrub(reply.text), ...(reply.structured === undefined ? {} : { structured: scrubValue(reply.structured, scrub) as Record<string, unknown> }), ...(reply.undo === undefined ? {} : { undo: reply.undo }), ...(reply.irreversible === undefined ? {} : { irreversible: reply.irreversible.map(scrub) }) };
       } catch (err) {
         if (err instanceof ControlPlaneError) {
           throw new ControlPlaneError(err.code, scrub(err.message), { cause: err, details: scrubValue(err.details, scrub) as Record<string, unknown> });

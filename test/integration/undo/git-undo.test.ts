@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { queryAudit } from '../../../src/core/audit';
-import { git, makeRepo, tempDir, write } from '../../unit/git/fixture';
+import { git, makeRemote, makeRepo, tempDir, write } from '../../unit/git/fixture';
+import { waitFor } from '../../helpers/fixture-plane';
 import { startUndoPlane, type UndoPlane } from './harness';
 
 const revParse = (repo: string, ref: string): string | undefined => {
@@ -76,6 +77,34 @@ describe('undo on git (real repository)', () => {
     assert.equal(done.ok, false);
     assert.match(done.text, /points at .* not at .* (forged)?/);
     assert.equal(revParse(repo, 'refs/heads/other'), undefined, 'witness: nothing was restored');
+  });
+});
+
+describe('what a push cannot undo (real repository and remote)', () => {
+  it('the approval card says a push may be fetched by others; the push is recorded as not undoable', async () => {
+    const ws = tempDir();
+    const repo = makeRepo(join(ws, 'project'), [{ 'README.md': '# p\n' }]);
+    makeRemote(ws, repo);
+    write(repo, 'more.txt', 'more\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'more');
+    const up = await startUndoPlane({ roots: [ws] });
+    try {
+      const client = await up.client('git');
+      const pushing = client.callTool({ name: 'push', arguments: { repo } });
+      await waitFor(() => up.plane.oversight.store.list().length === 1, 20_000, 'the approval');
+      const a = up.plane.oversight.store.list()[0]!;
+      const card = (await up.plane.oversight.state(60_000)).pending.find((p) => p.id === a.id)!;
+      assert.match(card.preview.irreversible?.[0] ?? '', /can be fetched by others at once; no undo takes it back/);
+      assert.match(card.preview.text ?? '', /Cannot be undone: what is pushed to .* can be fetched by others/);
+      await up.plane.oversight.decide({ approvalId: a.id, digest: a.digest, approve: true }, { kind: 'vscode-ui' });
+      const pushed = await pushing;
+      assert.equal(pushed.isError, undefined);
+      const completed = (await queryAudit(join(up.stateDir, 'audit'), { callId: a.callId!, type: ['call.completed'] })).records[0]!;
+      assert.match(JSON.stringify(completed.detail), /a push is public at once/);
+    } finally {
+      await up.stop();
+    }
   });
 });
 

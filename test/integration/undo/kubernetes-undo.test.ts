@@ -173,4 +173,16 @@ describe('undo on Kubernetes (API emulator)', () => {
     assert.equal(drift.drift.changed, true);
     assert.match(drift.text, /\(object absent\) \| /);
   });
+
+  it('what cannot be undone is said in the approval card, before approval (a Namespace\'s content)', async () => {
+    const deleting = client.callTool({ name: 'resource_delete', arguments: { resource: 'namespace', name: 'shop' } });
+    await waitFor(() => plane.oversight.store.list().length === 1, 20_000, 'the approval');
+    const a = plane.oversight.store.list()[0]!;
+    const view = (await plane.oversight.state(60_000)).pending.find((p) => p.id === a.id)!;
+    assert.deepEqual(view.preview.irreversible, ['the objects inside namespace shop (only the Namespace object itself is restored)']);
+    assert.match(view.preview.text ?? '', /Cannot be undone: the objects inside namespace shop/);
+    await plane.oversight.decide({ approvalId: a.id, digest: a.digest, approve: false, reason: 'no' }, { kind: 'vscode-ui' });
+    assert.equal((await deleting).isError, true);
+    assert.ok(emulator.cluster.get(emulator.cluster.findType('', 'v1', 'namespaces')!, undefined, 'shop'));
+  });
 });

@@ -39,7 +39,7 @@ describe('undo store', () => {
     const saved = await store.save({ callId: 'call-a', server: 'git', tool: 'branch_delete', handle: handle('x') });
     assert.ok(saved.saved);
     const raw = readFileSync(join(dir, 'call-a.bin'));
-    raw[raw.length - 1] ^= 1;
+    raw[raw.length - 1] = raw[raw.length - 1]! ^ 1;
     writeFileSync(join(dir, 'call-a.bin'), raw);
     await assert.rejects(store.load('call-a'), /cannot be read/);
     await store.save({ callId: 'call-b', server: 'git', tool: 'branch_delete', handle: handle('y') });

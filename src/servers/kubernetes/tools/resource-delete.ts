@@ -6,7 +6,7 @@ import { collectionPath, objectPath, typeName, type ResourceInfo } from '../disc
 import { contextField, namespaceField, resourceField } from '../fields';
 import { list, nameOf, str, type JsonObject } from '../objects';
 import { objectEffect } from '../effects';
-import { deleteUndo } from '../undo';
+import { deleteIrreversible, deleteUndo } from '../undo';
 
 const DEPENDENT_TYPES = ['replicasets.apps', 'pods', 'jobs.batch', 'controllerrevisions.apps'];
 const NAMESPACE_CONTENT = ['deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'replicasets.apps', 'pods', 'services', 'configmaps', 'secrets', 'jobs.batch', 'persistentvolumeclaims'];
@@ -70,7 +70,8 @@ export const resourceDelete = defineK8sTool({
           if (dependents.length > MAX_LISTED) lines.push(`  (${dependents.length - MAX_LISTED} more)`);
         }
       }
-      return { text: lines.join('\n') };
+      const irreversible = deleteIrreversible(type, targets.map(nameOf));
+      return { text: lines.join('\n'), ...(irreversible.length > 0 ? { irreversible } : {}) };
     }
     const done: string[] = [];
     for (const t of targets) {

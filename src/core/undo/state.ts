@@ -70,14 +70,17 @@ export function threeWay(before: StateView, after: StateView, now: StateView): s
   if (before.kind !== 'text' && after.kind !== 'text' && now.kind !== 'text') {
     const flat = [before, after, now].map((s) => (s.kind === 'json' ? flatten(withoutServerFields(s.value)) : new Map<string, string>()));
     const paths = [...new Set(flat.flatMap((m) => [...m.keys()]))].sort();
+    const states = [before, after, now];
+    const present = states.map((s) => s.kind !== 'absent');
     const rows: string[] = [];
-    const absent = (i: number): boolean => [before, after, now][i]!.kind === 'absent';
+    // An absent object is said once; fields are listed where the present states differ.
+    if (present.some((p) => !p)) rows.push(`  (object): ${present.map((p) => (p ? 'present' : 'absent')).join(' | ')}`);
     for (const p of paths) {
-      const values = flat.map((m, i) => (absent(i) ? '(object absent)' : (m.get(p) ?? '(unset)')));
-      if (values[0] === values[1] && values[1] === values[2]) continue;
+      const values = flat.map((m, i) => (present[i] ? (m.get(p) ?? '(unset)') : '-'));
+      const compared = values.filter((_, i) => present[i]);
+      if (compared.every((v) => v === compared[0])) continue;
       rows.push(`  ${p}: ${values[0]} | ${values[1]} | ${values[2]}`);
     }
-    if (rows.length === 0) rows.push(`  (${[before, after, now].map((s) => (s.kind === 'absent' ? 'absent' : 'present')).join(' | ')})`);
     return cap(['  field: before | after | now', ...rows]);
   }
   const lines = [before, after, now].map((s) => textOf(s).split('\n'));

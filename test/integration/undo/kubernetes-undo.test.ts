@@ -171,7 +171,7 @@ describe('undo on Kubernetes (API emulator)', () => {
     await approvedUndo(again.callId);
     const drift = await plane.undo.preview(again.callId);
     assert.equal(drift.drift.changed, true);
-    assert.match(drift.text, /\(object absent\) \| /);
+    assert.match(drift.text, /\(object\): present \| absent \| present/);
   });
 
   it('what cannot be undone is said in the approval card, before approval (a Namespace\'s content)', async () => {

@@ -87,6 +87,8 @@ export const approvalViewSchema = z.object({
   createdAt: z.number(),
   expiresAt: z.number(),
   status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  /** The call the approval is for (its audit records, its undo). */
+  callId: z.string().optional(),
   decidedBy: z.string().optional(),
   decisionReason: z.string().optional(),
   decidedAt: z.number().optional(),
@@ -108,8 +110,21 @@ export const auditRowSchema = z.object({
   durationMs: z.number().optional(),
   reason: z.string().optional(),
   error: z.string().optional(),
+  /** A completed destructive call of a built-in server: whether it can be undone (docs/undo.md). */
+  undo: z.object({ undoable: z.boolean(), summary: z.string().optional(), reason: z.string().optional() }).optional(),
+  /** This call undid that one. */
+  undoOf: z.string().optional(),
 });
 export type AuditRow = z.infer<typeof auditRowSchema>;
+
+/** An undo's preview (`undo.preview`): the inverse and the drift check, as text; `digest` binds `undo.submit` to it. */
+export interface UndoPreviewView {
+  callId: string;
+  text: string;
+  digest: string;
+  changed: boolean;
+  irreversible: string[];
+}
 
 export const dashboardStateSchema = z.object({
   generatedAt: z.number(),
@@ -181,6 +196,20 @@ export const uiRequestSchema = z.discriminatedUnion('method', [
       sinceMs: z.number().int().min(60_000).max(90 * 86_400_000),
     }),
   }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('undo.preview'),
+    /** The inverse of a call and its drift check (docs/undo.md). */
+    params: z.object({ callId: z.string().regex(/^[A-Za-z0-9-]{1,100}$/) }),
+  }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('undo.submit'),
+    /** Submits the previewed undo; it then waits for an approval like any destructive call. */
+    params: z.object({ callId: z.string().regex(/^[A-Za-z0-9-]{1,100}$/), digest: z.string().regex(/^[0-9a-f]{64}$/) }),
+  }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 
@@ -202,6 +231,8 @@ export interface UiResults {
   'audit.query': { records: AuditRow[]; nextCursor?: string };
   'dashboard.setWindow': { windowMs: number };
   'policy.test': PolicyTestView;
+  'undo.preview': UndoPreviewView;
+  'undo.submit': { status: 'submitted'; text: string };
 }
 
 /** A replayed call, as a what-if report shows it (`src/core/whatif` `WhatIfExample`). */

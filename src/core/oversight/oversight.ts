@@ -16,7 +16,7 @@ import { secretPaths } from '../display';
 import type { Redactor } from '../redact';
 import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
-import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView } from '../../protocol/ui';
+import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView, UiResults, UndoPreviewView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
 import type { UndoCapture, UndoService } from '../undo/service';
 
@@ -132,6 +132,20 @@ export class Oversight implements OversightStages, UiBackend {
   captureUndo(call: GatewayCall, handle: unknown): Promise<UndoCapture> {
     if (this.undo === undefined) return Promise.resolve({ detail: { undoable: false, reason: 'undo is not set up in this instance' } });
     return this.undo.capture(call, handle);
+  }
+
+  async undoPreview(callId: string): Promise<UndoPreviewView> {
+    const p = await this.undoService().preview(callId);
+    return { callId: p.callId, text: p.text, digest: p.digest, changed: p.drift.changed, irreversible: p.irreversible };
+  }
+
+  async undoSubmit(callId: string, digest: string): Promise<UiResults['undo.submit']> {
+    return this.undoService().start(callId, digest);
+  }
+
+  private undoService(): UndoService {
+    if (this.undo === undefined) throw new ControlPlaneError('UNDO_NOT_SET_UP', 'undo is not set up in this instance');
+    return this.undo;
   }
 
   undoLink(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string; state?: Record<string, unknown> } | undefined {
@@ -627,6 +641,7 @@ function toApprovalView(a: Approval): ApprovalView {
     createdAt: a.createdAt,
     expiresAt: a.expiresAt,
     status: a.status === 'pending' ? 'pending' : a.status === 'expired' ? 'expired' : a.decision?.approved ? 'approved' : 'rejected',
+    ...(a.callId ? { callId: a.callId } : {}),
     ...(a.decision ? { decidedBy: a.decision.by.name ? `${a.decision.by.kind} (${a.decision.by.name})` : a.decision.by.kind, decisionReason: a.decision.reason, decidedAt: a.decision.at } : {}),
   };
 }
@@ -663,6 +678,17 @@ function toAuditRow(r: AuditRecord): AuditRow {
     ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
     ...(r.error ? { error: r.error } : {}),
+    ...undoOfRecord(r),
+  };
+}
+
+/** What a row says about undo: from `detail.undo` of a completion, `detail.undoOf` of an undo. */
+function undoOfRecord(r: AuditRecord): Pick<AuditRow, 'undo' | 'undoOf'> {
+  const detail = (r.detail ?? {}) as { undo?: { undoable?: unknown; summary?: unknown; reason?: unknown }; undoOf?: unknown };
+  const u = detail.undo;
+  return {
+    ...(u !== undefined && typeof u.undoable === 'boolean' ? { undo: { undoable: u.undoable, ...(typeof u.summary === 'string' ? { summary: u.summary } : {}), ...(typeof u.reason === 'string' ? { reason: u.reason } : {}) } } : {}),
+    ...(typeof detail.undoOf === 'string' ? { undoOf: detail.undoOf } : {}),
   };
 }
 

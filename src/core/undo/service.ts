@@ -170,6 +170,22 @@ export class UndoService {
     return this.submit(stored, options.planApproval);
   }
 
+  /**
+   * Submits the undo previewed with `digest` and answers at once (a UI request must not wait for
+   * a human): the undo then waits for its approval like any destructive call; its outcome is in
+   * the audit (linked with undoOf). Throws when the plan changed since the preview.
+   */
+  async start(callId: string, digest: string): Promise<{ status: 'submitted'; text: string }> {
+    const stored = await this.loadVerified(callId);
+    const current = await this.previewOf(stored);
+    if (current.digest !== digest) throw new ControlPlaneError('UNDO_PLAN_CHANGED', `the undo of ${callId} is no longer the one previewed (the state changed since); preview it again`);
+    void this.submit(stored).then(
+      (r) => this.options.log?.(`undo of ${callId}: ${r.ok ? 'done' : 'not done'}: ${this.options.redactor.redactString(r.text).slice(0, 300)}`),
+      (err: unknown) => this.options.log?.(`undo of ${callId} failed: ${errorMessage(err)}`),
+    );
+    return { status: 'submitted', text: `The undo of ${callId} (${stored.handle.inverse.tool} on ${stored.server}) was submitted: it waits for an approval in Approvals; its outcome is in the audit.` };
+  }
+
   /** Every undoable call of one client session, newest first, as one plan. */
   async previewSession(sessionId: string): Promise<UndoSessionPlan> {
     const handles = await this.options.store.ofSession(sessionId);

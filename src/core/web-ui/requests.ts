@@ -43,6 +43,12 @@ export async function handleUiRequest(request: UiRequest, ctx: UiRequestContext)
         result = await ctx.backend.testPolicy({ name, text, sinceMs, ...(layer !== undefined ? { layer } : {}) });
         break;
       }
+      case 'undo.preview':
+        result = await ctx.backend.undoPreview(request.params.callId);
+        break;
+      case 'undo.submit':
+        result = await ctx.backend.undoSubmit(request.params.callId, request.params.digest);
+        break;
     }
     return { type: 'response', id: request.id, ok: true, result };
   } catch (err) {

@@ -1,6 +1,7 @@
 // `mcpcp undo`: the CLI side of undo (docs/undo.md). The running instance computes the preview
 // (with its drift check) and submits the inverse through its own pipeline, where policy, approval
 // and audit apply; this command shows the preview and waits for the outcome.
+import { request } from 'node:http';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import type { UndoPreview, UndoRunResult, UndoSessionPlan, UndoSessionResult } from '../core/undo/service';
 import { parseArgs, stringFlag, UsageError } from './args';
@@ -55,14 +56,25 @@ async function confirmUndo(): Promise<boolean> {
 }
 
 async function undoRequest<T>(instance: InstanceRecord, credential: string, path: string): Promise<T> {
-  let res: Response;
+  // node:http rather than fetch: a run waits for a human, longer than fetch's 300 s header time-out
+  // allows; the instance ends it itself (approval expiry, call time-out).
+  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: instance.port, path: `/control/undo/${path}`, method: 'POST', headers: { 'x-approver-credential': credential } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', (err) => reject(new ControlPlaneError('NO_INSTANCE', `instance pid ${instance.pid} is not answering on port ${instance.port}: ${errorMessage(err)}`)));
+    req.end();
+  });
+  let body: T & { error?: string; code?: string };
   try {
-    // A run waits for a human: no time-out here beyond the instance's own (approval expiry).
-    res = await fetch(`http://127.0.0.1:${instance.port}/control/undo/${path}`, { method: 'POST', headers: { 'x-approver-credential': credential } });
-  } catch (err) {
-    throw new ControlPlaneError('NO_INSTANCE', `instance pid ${instance.pid} is not answering on port ${instance.port}: ${errorMessage(err)}`);
+    body = JSON.parse(answer.text) as T & { error?: string; code?: string };
+  } catch {
+    throw new ControlPlaneError('UNDO_FAILED', `HTTP ${answer.status} from instance pid ${instance.pid}`);
   }
-  const body = (await res.json().catch(() => ({}))) as T & { error?: string; code?: string };
-  if (!res.ok) throw new ControlPlaneError(body.code ?? 'UNDO_FAILED', body.error ?? `HTTP ${res.status}`);
+  if (answer.status < 200 || answer.status >= 300) throw new ControlPlaneError(body.code ?? 'UNDO_FAILED', body.error ?? `HTTP ${answer.status}`);
   return body;
 }

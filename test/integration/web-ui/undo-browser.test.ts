@@ -29,7 +29,9 @@ describe('undo in the web UI (real browser)', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     emulator = await startEmulator();
     up = await startUndoPlane({ env: { KUBECONFIG: writeKubeconfig([{ name: 'emu', emulator, namespace: 'shop' }]) }, config: (c) => ({ ...c, servers: { git: { enabled: false } } }) });
-    const { credential } = await ensureApproverCredential(up.stateDir);
+    const ensured = await ensureApproverCredential(up.stateDir);
+    if (!ensured.created) throw new Error(`${up.stateDir} already had an approver credential`);
+    const credential = ensured.credential;
     route = createWebUiRoute({ backend: up.plane.oversight, dataDir: up.stateDir, assetsDir: join(REPO_ROOT, 'dist/media') });
     up.plane.gateway.addPublicRoutes([route.handle]);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

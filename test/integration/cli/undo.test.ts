@@ -133,6 +133,13 @@ describe('mcpcp undo (headless)', () => {
       assert.match(done.stdout, /Undone: Scaled deployment.apps\/web \(namespace shop\) from 2 to 3/);
       const web = emulator.cluster.get(emulator.cluster.findType('apps', 'v1', 'deployments')!, 'shop', 'web') as { spec: { replicas: number } };
       assert.equal(web.spec.replicas, 3);
+      // The agent's git session as one plan (its one undoable call), previewed from the CLI.
+      const requested = (await runCli(['audit', 'query', '--data-dir', dataDir, '--tool', 'branch_delete', '--type', 'call.requested'], cliEnv)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { callId: string; principal: { session: string } });
+      const session = requested.find((r) => r.callId === branchCall)!.principal.session;
+      const plan = await runCli(['undo', '--session', session, '--preview', '--data-dir', dataDir], cliEnv);
+      assert.equal(plan.status, 0, plan.stderr);
+      assert.match(plan.stdout, new RegExp(`Undo session ${session}: 1 call\\(s\\), newest first, stopping at the first failure`));
+      assert.match(plan.stdout, new RegExp(`1\\. Undo of call ${branchCall}: branch_delete on git`));
       const unknown = await runCli(['undo', '00000000-0000-0000-0000-000000000000', '--preview', '--data-dir', dataDir], cliEnv);
       assert.equal(unknown.status, 1);
       assert.match(unknown.stderr, /no completed call .* with an undo handle/);

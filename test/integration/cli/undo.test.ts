@@ -124,6 +124,14 @@ describe('mcpcp undo (headless)', () => {
       }
       assert.match((await runCli(['undo', scaleCall, '--preview', '--data-dir', dataDir], cliEnv)).stdout, /spec\.replicas: 3 \| 1 \| 2/);
 
+      // The agent's client token opens no undo (the approver credential only); witness: nothing pending.
+      const token = servers['kubernetes']!.headers['Authorization']!.replace(/^Bearer /, '');
+      for (const h of [{ authorization: `Bearer ${token}` }, { 'x-approver-credential': token }]) {
+        const res = await fetch(`http://127.0.0.1:${port}/control/undo/calls/${scaleCall}/run`, { method: 'POST', headers: h });
+        assert.equal(res.status, 401);
+      }
+      assert.equal(((await (await fetch(api, { headers })).json()) as { approvals: unknown[] }).approvals.length, 0);
+
       // Submitted from the CLI, the undo waits for a human like any destructive call.
       const undoing = runCli(['undo', scaleCall, '--yes', '--data-dir', dataDir], cliEnv);
       const approved = await approveNext();

@@ -126,7 +126,8 @@ describe('mcpcp undo (headless)', () => {
 
       // The agent's client token opens no undo (the approver credential only); witness: nothing pending.
       const token = servers['kubernetes']!.headers['Authorization']!.replace(/^Bearer /, '');
-      for (const h of [{ authorization: `Bearer ${token}` }, { 'x-approver-credential': token }]) {
+      const attempts: Array<Record<string, string>> = [{ authorization: `Bearer ${token}` }, { 'x-approver-credential': token }];
+      for (const h of attempts) {
         const res = await fetch(`http://127.0.0.1:${port}/control/undo/calls/${scaleCall}/run`, { method: 'POST', headers: h });
         assert.equal(res.status, 401);
       }

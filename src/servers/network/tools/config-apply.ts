@@ -8,7 +8,7 @@ import { sanitize } from '../config-text';
 import { CHANGE_DEVICE, defineNetworkTool, plural } from '../define';
 import { deviceEffect } from '../effects';
 import { configFormat } from '../restore';
-import { configGet } from './config-get';
+import { showConfig } from './config-get';
 import type { UndoHandle } from '../../../core/undo/handle';
 
 function reportText(r: ApplyReport): string {
@@ -82,7 +82,7 @@ export const configApply = defineNetworkTool({
       const t = targets[0]!;
       const format = configFormat(t);
       const text = await readConfig(network, t, 'running', format, ctx.signal);
-      const shown = (await configGet.handler(configGet.input.parse({ device: t.device.name, format }), ctx)).text;
+      const shown = showConfig(t, text, { source: 'running', format, offset: 0, budgetBytes: ctx.budgetBytes }).text;
       prior = { text, shown, format };
     }
     const reports: ApplyReport[] = [];

@@ -6,6 +6,7 @@ import { h, Slot } from './dom';
 import { formatWindow } from './format';
 import { PendingApprovals, renderHistory } from './views/approvals';
 import { RecentCalls } from './views/calls';
+import { UndoPanel } from './views/undo';
 import { renderCharts, renderNotices, renderServers, renderTools, renderTotals } from './views/dashboard';
 import { PolicyTest } from './views/policy-test';
 
@@ -30,6 +31,7 @@ export class App {
   private readonly slots: Record<'notices' | 'servers' | 'totals' | 'charts' | 'tools' | 'history', Slot>;
   private readonly windowSelect: HTMLSelectElement | undefined;
   private readonly policyTest: PolicyTest | undefined;
+  private readonly undo: UndoPanel;
 
   constructor(private readonly root: HTMLElement, private readonly channel: Channel, private readonly options: AppOptions) {
     const dashboard = options.view === 'dashboard';
@@ -45,6 +47,11 @@ export class App {
       },
       'h2',
     );
+    this.undo = new UndoPanel({
+      preview: (callId) => this.channel.request('undo.preview', { callId }),
+      submit: (callId, digest) => this.channel.request('undo.submit', { callId, digest }),
+      announce: (text) => this.announce(text),
+    });
     const slot = (cls: string): Slot => new Slot(h('div', { class: cls }));
     this.slots = { notices: slot('notices'), servers: slot('servers-slot'), totals: slot('totals-slot'), charts: slot('charts-slot'), tools: slot('tools-slot'), history: slot('history-slot') };
     this.calls = dashboard ? new RecentCalls((filter, cursor) => this.channel.request('audit.query', { filter, ...(cursor !== undefined ? { cursor } : {}), limit: 50 })) : undefined;
@@ -58,6 +65,8 @@ export class App {
         })
       : undefined;
 
+    this.undo.listen(this.slots.history.el);
+    if (this.calls !== undefined) this.undo.listen(this.calls.el);
     const section = (id: string, title: string, ...content: HTMLElement[]): HTMLElement =>
       h('section', { 'aria-labelledby': id }, h('h2', { id }, title), ...content);
     const header = h(
@@ -72,6 +81,7 @@ export class App {
       { class: `view-${options.view}` },
       this.slots.notices.el,
       this.pending.el,
+      this.undo.el,
       dashboard ? section('servers-heading', 'Servers', this.slots.servers.el) : null,
       dashboard ? section('calls-heading', 'Calls', this.slots.totals.el, this.slots.charts.el) : null,
       dashboard ? section('tools-heading', 'Tools', this.slots.tools.el) : null,

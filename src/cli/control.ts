@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyApproverCredential } from '../core/approvals';
 import type { ControlPlane } from '../core/control-plane';
-import { errorMessage } from '../core/errors';
+import { ControlPlaneError, errorMessage } from '../core/errors';
 import type { RouteHandler } from '../core/gateway/gateway';
 import type { AuditHealth } from '../core/audit';
 import type { Proposal } from '../core/consent/store';
@@ -77,6 +77,10 @@ export function createControlRoute(options: ControlRouteOptions): RouteHandler {
         send(res, 200, result);
         return true;
       }
+      if (rest.startsWith('undo/')) {
+        await undoControl(options, rest.slice('undo/'.length), url, res);
+        return true;
+      }
       const match = /^servers\/([^/]+)\/([a-z]+)$/.exec(rest);
       const action = match?.[2] as (typeof ACTIONS)[number] | undefined;
       if (!match || !action || !ACTIONS.includes(action)) {
@@ -103,6 +107,35 @@ export function createControlRoute(options: ControlRouteOptions): RouteHandler {
     }
     return true;
   };
+}
+
+/**
+ * `POST /control/undo/calls/ID/{preview|run}` and `/control/undo/sessions/ID/{preview|run}`
+ * (`?digest=` binds a run to the previewed plan). A run goes through the gateway's pipeline: it
+ * answers once the undo was approved and ran, or was refused.
+ */
+async function undoControl(options: ControlRouteOptions, rest: string, url: URL, res: ServerResponse): Promise<void> {
+  const match = /^(calls|sessions)\/([A-Za-z0-9-]{1,100})\/(preview|run)$/.exec(rest);
+  if (!match) {
+    send(res, 404, { error: `unknown undo path ${url.pathname}; use /control/undo/calls/ID/preview|run or /control/undo/sessions/ID/preview|run` });
+    return;
+  }
+  const [, scope, id, action] = match as unknown as [string, 'calls' | 'sessions', string, 'preview' | 'run'];
+  const undo = options.plane().undo;
+  const digest = url.searchParams.get('digest') ?? undefined;
+  try {
+    if (scope === 'calls') {
+      if (action === 'preview') send(res, 200, await undo.preview(id));
+      else send(res, 200, await undo.run(id, digest !== undefined ? { digest } : {}));
+    } else if (action === 'preview') send(res, 200, await undo.previewSession(id));
+    else {
+      if (digest === undefined) throw new ControlPlaneError('UNDO_PLAN_CHANGED', 'an undo session runs only the plan previewed: give ?digest= from its preview');
+      send(res, 200, await undo.runSession(id, digest));
+    }
+  } catch (err) {
+    const code = err instanceof ControlPlaneError ? err.code : '';
+    send(res, code === 'UNDO_NOT_FOUND' ? 404 : code === 'UNDO_PLAN_CHANGED' ? 409 : 400, { error: errorMessage(err), ...(code ? { code } : {}) });
+  }
 }
 
 async function authorised(req: IncomingMessage, res: ServerResponse, dataDir: string, throttle: CredentialThrottle, log: (m: string) => void): Promise<boolean> {

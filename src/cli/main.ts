@@ -22,6 +22,7 @@ import { loadWorkspaceConfigFile } from '../core/config/workspace';
 import { findBuiltin } from '../core/builtin-servers';
 import type { Proposal } from '../core/consent/store';
 import { policyCommand } from './policy-commands';
+import { UNDO_USAGE, undoCommand } from './undo-commands';
 import { ensureApproverCredential } from '../core/approvals';
 import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
 
@@ -60,7 +61,7 @@ Commands:
   policy test DRAFT [--layer config|user|workspace] [--since 7d | --audit FILE] [--with-LAYER F] [--json]
         What-if: replay recorded calls through DRAFT in place of a layer and report what changes
         (exit 1 when it loosens a recorded call or a test of its own fails, 2 when it cannot run).
-${CONSENT_USAGE}`;
+${CONSENT_USAGE}${UNDO_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -91,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       return adoptCommand(rest);
     case 'consent':
       return consentCommand(rest);
+    case 'undo':
+      return undoCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -18,6 +18,8 @@ import { resolveAuditRetention } from './audit/retention';
 import { isServing } from './supervisor/state';
 import { startTelemetry, type Telemetry } from './telemetry';
 import { openOversight, type Oversight } from './oversight/oversight';
+import { UndoService } from './undo/service';
+import { UndoStore } from './undo/store';
 import { LayeredPolicy } from './oversight/policy-source';
 import { Redactor } from './redact';
 import { DEFAULT_STOP_TIMING } from './supervisor/child-process';
@@ -163,6 +165,7 @@ export class ControlPlane {
       ...(options.log ? { log: options.log } : {}),
     });
     plane.gateway.setStages(plane.oversightImpl);
+    plane.startUndo(options.config);
     plane.policy.onDidChange((source) => plane.oversightImpl?.configChanged(source, { problems: plane.policy.problems() }));
     try {
       plane.telemetryImpl = await plane.startTelemetry(options.config);
@@ -520,8 +523,39 @@ export class ControlPlane {
    * Then rejects pending approvals, stops every child (staged, within about 3 s) and the gateway,
    * and closes the audit log.
    */
+  /** Undo of destructive calls (docs/undo.md): handles kept encrypted in `<stateDir>/undo`. */
+  get undo(): UndoService {
+    if (this.undoImpl === undefined) throw new Error('the control plane has not started');
+    return this.undoImpl;
+  }
+
+  private undoImpl: UndoService | undefined;
+  private undoSweep: NodeJS.Timeout | undefined;
+
+  private startUndo(config: Config): void {
+    const oversight = this.oversightImpl!;
+    const store = new UndoStore({ dir: join(this.options.stateDir, 'undo'), secrets: this.host.secrets, maxHandleBytes: config.undo.maxHandleBytes, retentionDays: config.undo.retentionDays });
+    this.undoImpl = new UndoService({
+      store,
+      supervisor: () => this.supervisor,
+      gateway: () => this.gateway,
+      redactor: this.redactor,
+      auditDir: join(this.options.stateDir, 'audit'),
+      callTimeoutMs: config.approvals.expiryMs + config.gateway.callTimeoutMs,
+      requestApproval: (input) => oversight.requestInternalApproval(input),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+    oversight.undo = this.undoImpl;
+    // Expired handles go at start and once a day.
+    const sweep = (): void => void store.sweep().then((n) => n > 0 && this.options.log?.(`undo: removed ${n} expired undo handle(s) (older than ${config.undo.retentionDays} days)`)).catch(() => undefined);
+    sweep();
+    this.undoSweep = setInterval(sweep, 86_400_000);
+    this.undoSweep.unref();
+  }
+
   async stop(reason = 'the control plane is stopping'): Promise<void> {
     this.stopping = true;
+    if (this.undoSweep !== undefined) clearInterval(this.undoSweep);
     await this.gateway.drain(reason).catch((err: unknown) => this.options.log?.(`drain: ${err instanceof Error ? err.message : String(err)}`));
     // Stopping is not an outage: no alerts for the servers this stop ends.
     this.notifier?.watch.dispose();

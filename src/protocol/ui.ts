@@ -72,13 +72,23 @@ export const approvalViewSchema = z.object({
   /** SHA-256 of the canonical arguments: the decision is bound to it. */
   digest: z.string(),
   /** ok: text is the preview (a diff or the affected objects); untrusted/none/failed: note says why there is none. */
-  preview: z.object({ status: z.enum(['ok', 'failed', 'untrusted', 'none']), text: z.string().optional(), note: z.string().optional(), truncated: z.boolean().optional(), secretLooking: z.boolean().optional() }),
+  preview: z.object({
+    status: z.enum(['ok', 'failed', 'untrusted', 'none']),
+    text: z.string().optional(),
+    note: z.string().optional(),
+    truncated: z.boolean().optional(),
+    secretLooking: z.boolean().optional(),
+    /** What no undo brings back, as the built-in tool's dry run said (also at the end of `text`). */
+    irreversible: z.array(z.string()).optional(),
+  }),
   client: z.object({ name: z.string(), version: z.string().optional() }).optional(),
   rule: z.object({ source: z.string(), index: z.number().optional(), id: z.string().optional() }).optional(),
   reason: z.string(),
   createdAt: z.number(),
   expiresAt: z.number(),
   status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  /** The call the approval is for (its audit records, its undo). */
+  callId: z.string().optional(),
   decidedBy: z.string().optional(),
   decisionReason: z.string().optional(),
   decidedAt: z.number().optional(),
@@ -105,8 +115,21 @@ export const auditRowSchema = z.object({
   durationMs: z.number().optional(),
   reason: z.string().optional(),
   error: z.string().optional(),
+  /** A completed destructive call of a built-in server: whether it can be undone (docs/undo.md). */
+  undo: z.object({ undoable: z.boolean(), summary: z.string().optional(), reason: z.string().optional() }).optional(),
+  /** This call undid that one. */
+  undoOf: z.string().optional(),
 });
 export type AuditRow = z.infer<typeof auditRowSchema>;
+
+/** An undo's preview (`undo.preview`): the inverse and the drift check, as text; `digest` binds `undo.submit` to it. */
+export interface UndoPreviewView {
+  callId: string;
+  text: string;
+  digest: string;
+  changed: boolean;
+  irreversible: string[];
+}
 
 export const dashboardStateSchema = z.object({
   generatedAt: z.number(),
@@ -185,6 +208,20 @@ export const uiRequestSchema = z.discriminatedUnion('method', [
     /** "Allow this tool from now on…" on a card: only the approval's id; VS Code's host asks in a modal dialog. */
     params: z.object({ approvalId: z.string().min(1).max(200) }),
   }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('undo.preview'),
+    /** The inverse of a call and its drift check (docs/undo.md). */
+    params: z.object({ callId: z.string().regex(/^[A-Za-z0-9-]{1,100}$/) }),
+  }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('undo.submit'),
+    /** Submits the previewed undo; it then waits for an approval like any destructive call. */
+    params: z.object({ callId: z.string().regex(/^[A-Za-z0-9-]{1,100}$/), digest: z.string().regex(/^[0-9a-f]{64}$/) }),
+  }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 
@@ -208,6 +245,8 @@ export interface UiResults {
   'policy.test': PolicyTestView;
   /** `written`: the rule is in the user's settings; `message` says what was written, or why not. */
   'approval.allowTool': { written: boolean; message: string };
+  'undo.preview': UndoPreviewView;
+  'undo.submit': { status: 'submitted'; text: string };
 }
 
 /** A replayed call, as a what-if report shows it (`src/core/whatif` `WhatIfExample`). */

@@ -3,6 +3,7 @@
 import type { ApprovalView } from '../../../src/protocol/ui';
 import { classifyPreview } from '../diff';
 import { displayArgs, formatEffect, visible } from '../../../src/core/display/visible';
+import { undoButton } from './undo';
 import { h, shown, type Child } from '../dom';
 import { formatClient, formatClock, formatCountdown, formatRule, plural } from '../format';
 import { describeDecider } from '../../../src/extension/wording';
@@ -253,6 +254,11 @@ export function renderPreview(preview: ApprovalView['preview']): HTMLElement {
   );
 }
 
+/** An approved tool call of a server (not the control plane's own action) may have an undo: the preview says. */
+function undoable(a: ApprovalView): boolean {
+  return a.status === 'approved' && a.kind === 'tool' && a.callId !== undefined && a.server !== 'mcpcp';
+}
+
 /** Decided approvals, newest first: a table, or a compact list for a narrow sidebar. */
 export function renderHistory(history: readonly ApprovalView[], limit: number, compact: boolean): Child {
   if (history.length === 0) return h('p', { class: 'empty' }, 'No decisions yet.');
@@ -271,6 +277,7 @@ export function renderHistory(history: readonly ApprovalView[], limit: number, c
           a.server,
           h('span', { class: 'muted' }, ` · ${formatClock(a.decidedAt ?? a.createdAt)} · ${a.status === 'expired' && a.decidedBy === undefined ? 'nobody decided' : describeDecider(a.decidedBy)}`),
           a.decisionReason !== undefined && a.decisionReason !== '' ? h('div', { class: 'muted history-reason' }, a.decisionReason) : null,
+          undoable(a) ? h('div', {}, undoButton(a.callId!, subject(a))) : null,
         ),
       ),
     );
@@ -294,7 +301,7 @@ export function renderHistory(history: readonly ApprovalView[], limit: number, c
             h('td', {}, h('code', {}, a.tool), ' on ', a.server),
             h('td', {}, h('span', { class: `pill status-${a.status}` }, a.status)),
             h('td', {}, a.decidedBy === undefined ? '–' : describeDecider(a.decidedBy)),
-            h('td', {}, a.decisionReason ?? ''),
+            h('td', {}, a.decisionReason ?? '', undoable(a) ? undoButton(a.callId!, subject(a)) : null),
           ),
         ),
       ),

@@ -4,6 +4,7 @@ import { CALL_OUTCOMES, outcomeClass } from '../../../src/core/outcome';
 import { visible } from '../../../src/core/display/visible';
 import { h, Slot, type Child } from '../dom';
 import { formatClock, formatMs } from '../format';
+import { undoButton } from './undo';
 
 export interface AuditQuery {
   (filter: AuditFilter, cursor: string | undefined): Promise<{ records: AuditRow[]; nextCursor?: string }>;
@@ -162,7 +163,14 @@ function renderRows(rows: readonly AuditRow[]): Child {
             h('td', {}, row.client ?? '–'),
             h('td', {}, h('span', { class: `pill tone-${r.tone}` }, r.text)),
             h('td', { class: 'num' }, row.durationMs !== undefined ? formatMs(row.durationMs) : '–'),
-            h('td', { class: 'detail' }, row.error ?? row.reason ?? ''),
+            h(
+              'td',
+              { class: 'detail' },
+              row.error ?? row.reason ?? '',
+              row.undoOf !== undefined ? h('span', { class: 'muted' }, `undo of ${row.undoOf.slice(0, 8)}`) : null,
+              row.undo?.undoable === true && row.callId !== undefined && row.type === 'call.completed' ? undoButton(row.callId, `${row.tool ?? 'call'} on ${row.server ?? '?'}`) : null,
+              row.undo?.undoable === false ? h('span', { class: 'muted', title: row.undo.reason }, 'not undoable') : null,
+            ),
           );
         }),
       ),

@@ -201,6 +201,14 @@ export const auditConfigSchema = z
   })
   .strict();
 
+/** Undo handles (docs/undo.md): prior state of destructive calls, kept encrypted outside the audit log. */
+export const undoConfigSchema = z
+  .object({
+    retentionDays: z.number().positive().max(3650).default(30).describe('Undo handles older than this many days are removed (the call can then no longer be undone).'),
+    maxHandleBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest prior state kept for one call; beyond it the call is "not undoable: too large", said in its result and audit record.'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     roots: z
@@ -221,6 +229,7 @@ export const configSchema = z
     audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('Audit log retention and shipping (docs/audit.md). Operator configuration only: never read from a workspace file.'),
     storage: storageConfigSchema.default({}).describe('Shared state for a team deployment (PostgreSQL). Default: local files. Operator configuration only: never read from a workspace file.'),
     notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),
+    undo: undoConfigSchema.default(undoConfigSchema.parse({})).describe('Undo of destructive calls (docs/undo.md): how long prior state is kept and how large it may be.'),
   })
   .strict();
 

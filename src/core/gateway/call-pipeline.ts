@@ -32,6 +32,8 @@ import { AnyResultSchema, CALL_ID_META, type ServerRequestRouter } from './serve
 import type { ClientSession } from './sessions';
 import type { Subscriptions } from './subscriptions';
 import { ToolCallValidator } from './tool-validation';
+import { UNDO_META_KEY, UNDO_OF_META_KEY, UNDO_STATE_META_KEY } from '../undo/handle';
+import type { UndoAuditDetail } from '../undo/service';
 
 /** The `_meta` key by which a tool declares a preview (`dryRun`). */
 export const PREVIEW_META = 'mcpcp/preview';
@@ -114,8 +116,12 @@ export class CallPipeline {
       // A built-in tool that declares its effect says what the call will change, before policy.
       const query = effectQuery(managed, request.method, name, args, tool?._meta);
       const effect = query !== undefined && managed ? await resolveEffect(managed, query, AbortSignal.any([ticket.wait, gone.signal]), EFFECT_TIMEOUT_MS) : {};
+      // An undo the control plane submitted carries its ticket; anyone else's undoOf links nothing.
+      const undoMeta = request.method === 'tools/call' ? params._meta?.[UNDO_OF_META_KEY] : undefined;
+      const link = undoMeta !== undefined ? this.ctx.stages().undoLink?.(undoMeta, session.server, name, args) : undefined;
       return await this.runCall(session, request, extra, ticket, arrivedStopping, {
         ...effect,
+        ...(link ? { undoOf: link.undoOf, ...(link.planApproval ? { undoPlanApproval: link.planApproval } : {}), ...(link.state && builtin ? { undoState: link.state } : {}) } : {}),
         id: randomUUID(),
         server: session.server,
         builtin,
@@ -216,16 +222,24 @@ export class CallPipeline {
         return this.refuse(call, outcome.outcome ?? 'rejected', `Not approved: ${outcome.reason}`);
       }
     }
-    const { result, failed } = await this.forward(session, call, request, extra, ticket, true, call.dryRun ? 'dry-run' : undefined);
+    const forwarded = await this.forward(session, call, request, extra, ticket, true, call.dryRun ? 'dry-run' : undefined);
+    const { failed } = forwarded;
+    let result = forwarded.result;
     if (!failed) {
       // The tool's time, as in the metrics: the approval wait is in the approval records.
       const durationMs = toolMs(call);
       const isError = (result as CallToolResult).isError === true;
+      const captured = forwarded.undo !== undefined ? await this.captureUndo(call, forwarded.undo, isError) : undefined;
+      if (captured?.note !== undefined) {
+        const r = result as CallToolResult;
+        result = { ...r, content: [...r.content, { type: 'text', text: captured.note }] };
+      }
+      const undo = captured?.detail;
       // Recorded before the result leaves (the audit log group-commits concurrent records). If it
       // can't be written the tool has run all the same: the result goes back, flagged, rather than
       // make the agent run the action again.
       try {
-        await this.ctx.stages().audit({ type: 'call.completed', call, durationMs, resultBytes: JSON.stringify(result).length, isError });
+        await this.ctx.stages().audit({ type: 'call.completed', call, durationMs, resultBytes: JSON.stringify(result).length, isError, ...(undo !== undefined ? { undo } : {}) });
       } catch (err) {
         this.ctx.log(`audit: the completion of ${call.server}/${call.name} could not be recorded: ${errorMessage(err)}`);
         const meta = (result as { _meta?: Record<string, unknown> })._meta ?? {};
@@ -233,6 +247,27 @@ export class CallPipeline {
       }
     }
     return result;
+  }
+
+  /**
+   * What becomes of an undo handle a result carried (already stripped from it): kept for a
+   * successful real call of a built-in server; dropped (and logged) for a third-party server, which
+   * must not plant one, and for failed calls and dry runs.
+   */
+  private async captureUndo(call: GatewayCall, handle: unknown, isError: boolean): Promise<{ detail?: UndoAuditDetail; note?: string } | undefined> {
+    if (!call.builtin) {
+      this.ctx.log(`undo: dropped an undo handle from server "${call.server}" (${call.name}): only built-in servers' handles are kept`);
+      return undefined;
+    }
+    if (isError || call.dryRun) return undefined;
+    const capture = this.ctx.stages().captureUndo;
+    if (capture === undefined) return undefined;
+    try {
+      return await capture.call(this.ctx.stages(), call, handle);
+    } catch (err) {
+      this.ctx.log(`undo: the handle of ${call.server}/${call.name} could not be kept: ${errorMessage(err)}`);
+      return { detail: { undoable: false, reason: `the undo handle could not be kept (${errorMessage(err)})` }, note: 'Not undoable: the undo handle could not be kept.' };
+    }
   }
 
   /** Answers a call the stop reached before it completed: a JSON-RPC error naming the stop, audited as `stopped`. */
@@ -265,7 +300,7 @@ export class CallPipeline {
    * Sends a request to the server's current child. Crashes, restarts and timeouts end the call
    * with a clear message (a tool result for tools/call, a JSON-RPC error otherwise), never a hang.
    */
-  private async forward(session: ClientSession, call: GatewayCall, request: Request, extra: Extra, ticket: DrainTicket, record = true, okOutcome?: CallOutcome): Promise<{ result: Result; failed: boolean }> {
+  private async forward(session: ClientSession, call: GatewayCall, request: Request, extra: Extra, ticket: DrainTicket, record = true, okOutcome?: CallOutcome): Promise<{ result: Result; failed: boolean; undo?: unknown }> {
     const managed = this.ctx.supervisor()?.get(session.server);
     let release = (): void => undefined;
     let forwarded = false;
@@ -281,6 +316,10 @@ export class CallPipeline {
       delete meta['progressToken'];
       // The server runs the call only if its effect is still the one policy (and a human) saw.
       delete meta[EXPECTED_EFFECT_META];
+      delete meta[UNDO_OF_META_KEY];
+      // Prior state only from the control plane's own undo ticket, only to a built-in server.
+      delete meta[UNDO_STATE_META_KEY];
+      if (call.undoState !== undefined && call.builtin && request.method === 'tools/call') meta[UNDO_STATE_META_KEY] = call.undoState;
       if (call.effect !== undefined && request.method === 'tools/call') meta[EXPECTED_EFFECT_META] = call.effect;
       // Who the call acts for comes from the gateway alone: a client's own value is dropped, and
       // only built-in servers learn the principal (the Kubernetes server impersonates it).
@@ -306,12 +345,14 @@ export class CallPipeline {
             : {}),
         });
         await progressSent;
+        // An undo handle (prior state, which can hold secrets) never reaches the client, whoever sent it.
+        const { raw: answer, undo } = request.method === 'tools/call' ? withoutUndoHandle(raw) : { raw, undo: undefined };
         // Nothing the server was given as a secret goes back: results, lists, contents, completions.
         const tool = request.method === 'tools/call' ? managed.lastConnection?.tools.find((t) => t.name === call.name) : undefined;
-        const result = request.method === 'tools/call' ? this.ctx.echo.toolResult(session.server, tool, raw as CallToolResult) : this.ctx.echo.outbound(session.server, raw);
+        const result = request.method === 'tools/call' ? this.ctx.echo.toolResult(session.server, tool, answer as CallToolResult) : this.ctx.echo.outbound(session.server, answer);
         if (record) this.ctx.metrics.record(call.server, call.name, toolMs(call), (result as CallToolResult).isError ? 'tool-error' : (okOutcome ?? 'ok'));
         if (record) this.traces.get(call)?.end((result as CallToolResult).isError ? 'tool-error' : (okOutcome ?? 'ok'));
-        return { result: result as Result, failed: false };
+        return { result: result as Result, failed: false, ...(undo !== undefined ? { undo } : {}) };
       } finally {
         this.router.untrack(call.id, session);
       }
@@ -344,6 +385,15 @@ export class CallPipeline {
     if (err instanceof ControlPlaneError) return err.message;
     return `Server "${server}" could not handle the call: ${stripMcpPrefix(errorMessage(err))}`;
   }
+}
+
+/** Splits a tools/call result into the result without `_meta["mcpcp/undo"]` and that handle. */
+function withoutUndoHandle(raw: Result): { raw: Result; undo: unknown } {
+  const meta = (raw as { _meta?: Record<string, unknown> })._meta;
+  if (meta === undefined || meta === null || typeof meta !== 'object' || !(UNDO_META_KEY in meta)) return { raw, undo: undefined };
+  const { [UNDO_META_KEY]: undo, ...rest } = meta;
+  const { _meta: _dropped, ...body } = raw as Record<string, unknown>;
+  return { raw: (Object.keys(rest).length > 0 ? { ...body, _meta: rest } : body) as Result, undo: undo ?? null };
 }
 
 /** `_meta` key on a result whose completion record could not be written. */

@@ -1,6 +1,7 @@
 import type { ProgressToken, ToolAnnotations, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CallOutcome } from '../metrics/metrics';
 import type { Principal } from '../team/principal';
+import type { UndoAuditDetail, UndoCapture } from '../undo/service';
 
 /** Who is calling, as the client said in `initialize`. */
 export interface ClientIdentity {
@@ -46,6 +47,12 @@ export interface GatewayCall {
   readonly startedAt: number;
   /** Time spent waiting for a human's decision: not part of the tool's latency. */
   approvalWaitMs?: number;
+  /** The call the control plane submitted this one to undo (a ticket of the undo service; audited as `undoOf`). */
+  readonly undoOf?: string;
+  /** A step of an undo session whose plan a human approved (that approval id stands for this call's). */
+  readonly undoPlanApproval?: string;
+  /** The undo handle's secret-bearing prior state, forwarded to the built-in server in `_meta` (never in the arguments). */
+  readonly undoState?: Record<string, unknown>;
 }
 
 /** What policy says of a call. */
@@ -84,12 +91,19 @@ export interface OversightStages {
    * (requested, policy decision) and refuses the call when they fail: no call runs unrecorded.
    */
   audit(event: PipelineEvent): Promise<void> | void;
+  /**
+   * Keeps the undo handle a built-in server returned with a successful call (encrypted, outside
+   * the audit); what it returns goes into the call's completion record. Absent: handles are dropped.
+   */
+  captureUndo?(call: GatewayCall, handle: unknown): Promise<UndoCapture>;
+  /** The call a tools/call undoes, when its `_meta["mcpcp/undoOf"]` carries a ticket the undo service issued. */
+  undoLink?(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string; state?: Record<string, unknown> } | undefined;
 }
 
 export type PipelineEvent =
   | { type: 'call.requested'; call: GatewayCall }
   | { type: 'policy.decided'; call: GatewayCall; verdict: PolicyVerdict }
-  | { type: 'call.completed'; call: GatewayCall; durationMs: number; resultBytes: number; isError: boolean }
+  | { type: 'call.completed'; call: GatewayCall; durationMs: number; resultBytes: number; isError: boolean; undo?: UndoAuditDetail }
   | { type: 'call.failed'; call: GatewayCall; durationMs: number; outcome: CallOutcome; error: string }
   | { type: 'server.request'; server: string; method: string; sessionId: string | undefined; callId: string | undefined };
 

@@ -16,8 +16,9 @@ import { secretPaths } from '../display';
 import type { Redactor } from '../redact';
 import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
-import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView } from '../../protocol/ui';
+import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView, UiResults, UndoPreviewView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
+import type { UndoCapture, UndoService } from '../undo/service';
 
 /** Why an approval was cancelled when its caller went away (shown on the approval card). */
 export const CALLER_DISCONNECTED_REASON = 'caller disconnected before a decision: cancelled, nothing ran';
@@ -123,6 +124,34 @@ export class Oversight implements OversightStages, UiBackend {
     );
   }
 
+  // ---- Undo (docs/undo.md) ----------------------------------------------------------------------
+
+  /** The undo service, once the control plane made one (handles are dropped until then). */
+  undo: UndoService | undefined;
+
+  captureUndo(call: GatewayCall, handle: unknown): Promise<UndoCapture> {
+    if (this.undo === undefined) return Promise.resolve({ detail: { undoable: false, reason: 'undo is not set up in this instance' } });
+    return this.undo.capture(call, handle);
+  }
+
+  async undoPreview(callId: string): Promise<UndoPreviewView> {
+    const p = await this.undoService().preview(callId);
+    return { callId: p.callId, text: p.text, digest: p.digest, changed: p.drift.changed, irreversible: p.irreversible };
+  }
+
+  async undoSubmit(callId: string, digest: string): Promise<UiResults['undo.submit']> {
+    return this.undoService().start(callId, digest);
+  }
+
+  private undoService(): UndoService {
+    if (this.undo === undefined) throw new ControlPlaneError('UNDO_NOT_SET_UP', 'undo is not set up in this instance');
+    return this.undo;
+  }
+
+  undoLink(meta: unknown, server: string, tool: string, args: Record<string, unknown>): { undoOf: string; planApproval?: string; state?: Record<string, unknown> } | undefined {
+    return this.undo?.link(meta, server, tool, args);
+  }
+
   // ---- Pipeline stages -----------------------------------------------------------------------
 
   async policy(call: GatewayCall): Promise<PolicyVerdict> {
@@ -168,6 +197,8 @@ export class Oversight implements OversightStages, UiBackend {
     if (!joining && this.store.list().length >= maxPending) {
       return { approved: false, outcome: 'denied', reason: `${maxPending} approvals are already waiting for a human (setting approvals.maxPending); try again once they are decided` };
     }
+    // A step of an undo session: a human approved the whole plan (bound to its digest) once.
+    if (call.undoPlanApproval !== undefined) return { approved: true, reason: `approved as a step of the undo plan of approval ${call.undoPlanApproval}` };
     this.waitingBySession.set(call.sessionId, mine + 1);
     try {
       return await this.approveBounded(call, verdict, runPreview, progress, kind, digest, joining);
@@ -560,23 +591,35 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
         principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
         // Whether the server is built in: the policy defaults depend on it (trusted annotations).
-        detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: call.effectProblem } : {}) },
+        detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: call.effectProblem } : {}), ...undoLinkDetail(call) },
       };
     }
     case 'policy.decided':
       return { ...base, type: 'policy.decided', decision: event.verdict.decision, reason: event.verdict.reason, ...(event.verdict.rule ? { rule: event.verdict.rule } : {}) };
     case 'call.completed':
-      return { ...base, type: 'call.completed', outcome: event.isError ? 'tool-error' : call.dryRun ? 'dry-run' : 'ok', durationMs: event.durationMs, resultBytes: event.resultBytes };
+      return {
+        ...base,
+        type: 'call.completed',
+        outcome: event.isError ? 'tool-error' : call.dryRun ? 'dry-run' : 'ok',
+        durationMs: event.durationMs,
+        resultBytes: event.resultBytes,
+        ...(event.undo !== undefined || call.undoOf !== undefined ? { detail: { ...(event.undo !== undefined ? { undo: event.undo } : {}), ...undoLinkDetail(call) } } : {}),
+      };
     case 'call.failed':
-      return { ...base, type: 'call.failed', outcome: event.outcome, durationMs: event.durationMs, error: event.error };
+      return { ...base, type: 'call.failed', outcome: event.outcome, durationMs: event.durationMs, error: event.error, ...(call.undoOf !== undefined ? { detail: undoLinkDetail(call) } : {}) };
   }
+}
+
+/** `undoOf` (and the undo plan's approval) of a call the undo service submitted. */
+function undoLinkDetail(call: GatewayCall): { undoOf?: string; undoPlanApproval?: string } {
+  return { ...(call.undoOf !== undefined ? { undoOf: call.undoOf } : {}), ...(call.undoPlanApproval !== undefined ? { undoPlanApproval: call.undoPlanApproval } : {}) };
 }
 
 function toApprovalView(a: Approval): ApprovalView {
   const p = a.preview;
   const preview: ApprovalView['preview'] =
     p.status === 'ok'
-      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated, ...(p.secretLooking ? { secretLooking: true } : {}) }
+      ? { status: 'ok', text: previewText(p.result), truncated: p.truncated, ...(p.secretLooking ? { secretLooking: true } : {}), ...irreversibleOf(p.result) }
       : p.status === 'failed'
         ? { status: 'failed', note: `the preview failed: ${p.error}` }
         : p.status === 'untrusted'
@@ -598,8 +641,16 @@ function toApprovalView(a: Approval): ApprovalView {
     createdAt: a.createdAt,
     expiresAt: a.expiresAt,
     status: a.status === 'pending' ? 'pending' : a.status === 'expired' ? 'expired' : a.decision?.approved ? 'approved' : 'rejected',
+    ...(a.callId ? { callId: a.callId } : {}),
     ...(a.decision ? { decidedBy: a.decision.by.name ? `${a.decision.by.kind} (${a.decision.by.name})` : a.decision.by.kind, decisionReason: a.decision.reason, decidedAt: a.decision.at } : {}),
   };
+}
+
+/** What a built-in tool's dry run said cannot be undone (`_meta["mcpcp/irreversible"]`). */
+function irreversibleOf(result: JsonValue): { irreversible?: string[] } {
+  const meta = (result as { _meta?: Record<string, unknown> } | null)?._meta;
+  const list = meta?.['mcpcp/irreversible'];
+  return Array.isArray(list) && list.every((l) => typeof l === 'string') && list.length > 0 ? { irreversible: list as string[] } : {};
 }
 
 /** The text of a preview result: a tool result's text parts, or JSON. */
@@ -627,6 +678,17 @@ function toAuditRow(r: AuditRecord): AuditRow {
     ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
     ...(r.error ? { error: r.error } : {}),
+    ...undoOfRecord(r),
+  };
+}
+
+/** What a row says about undo: from `detail.undo` of a completion, `detail.undoOf` of an undo. */
+function undoOfRecord(r: AuditRecord): Pick<AuditRow, 'undo' | 'undoOf'> {
+  const detail = (r.detail ?? {}) as { undo?: { undoable?: unknown; summary?: unknown; reason?: unknown }; undoOf?: unknown };
+  const u = detail.undo;
+  return {
+    ...(u !== undefined && typeof u.undoable === 'boolean' ? { undo: { undoable: u.undoable, ...(typeof u.summary === 'string' ? { summary: u.summary } : {}), ...(typeof u.reason === 'string' ? { reason: u.reason } : {}) } } : {}),
+    ...(typeof detail.undoOf === 'string' ? { undoOf: detail.undoOf } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Event } from '../events';
-import type { AuditFilter, AuditRow, DashboardState, PolicyTestView, UiResults } from '../../protocol/ui';
+import type { AuditFilter, AuditRow, DashboardState, PolicyTestView, UiResults, UndoPreviewView } from '../../protocol/ui';
 
 /** A human decider as the UI hosts identify one. */
 export interface UiDecider {
@@ -28,4 +28,11 @@ export interface UiBackend {
    * the draft is invalid or the audit does not verify. Reads only: nothing is put in force.
    */
   testPolicy(params: { name: string; text: string; layer?: 'user' | 'config' | 'workspace'; sinceMs: number }): Promise<PolicyTestView>;
+  /** The undo of a call: its inverse and drift check (docs/undo.md). Throws when the call cannot be undone. */
+  undoPreview(callId: string): Promise<UndoPreviewView>;
+  /**
+   * Submits the previewed undo through the gateway (policy, approval, audit with undoOf) and
+   * answers at once: the undo then waits for an approval. Throws when the plan changed since.
+   */
+  undoSubmit(callId: string, digest: string): Promise<UiResults['undo.submit']>;
 }

@@ -53,6 +53,12 @@ export async function handleUiRequest(request: UiRequest, ctx: UiRequestContext)
         result = await ctx.allowTool(request.params.approvalId);
         break;
       }
+      case 'undo.preview':
+        result = await ctx.backend.undoPreview(request.params.callId);
+        break;
+      case 'undo.submit':
+        result = await ctx.backend.undoSubmit(request.params.callId, request.params.digest);
+        break;
     }
     return { type: 'response', id: request.id, ok: true, result };
   } catch (err) {

@@ -76,6 +76,13 @@ async function store(repo: Repository, meta: BackupMeta, tree: string, parents: 
   return id;
 }
 
+/** The commit a backup ref points at now (the undo handle records it when the backup is taken). */
+export async function backupCommitOf(repo: Repository, id: string): Promise<string> {
+  const sha = await repo.revParse(`${BACKUP_NAMESPACE}${id}`);
+  if (sha === undefined) throw new ControlPlaneError(GitErrorCode.refused, `backup ${id} vanished right after it was taken`);
+  return sha;
+}
+
 /** Saves `target` (a commit about to become unreachable from `label`). Returns the backup id. */
 export async function backupCommit(repo: Repository, op: string, target: string, label: string, summary: string): Promise<string> {
   return store(repo, { v: 1, op, kind: 'commit', target, label, summary }, `${target}^{tree}`, [target]);

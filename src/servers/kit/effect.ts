@@ -14,6 +14,13 @@ import type { ToolDefinition } from './tool';
 export const EFFECT_META_KEY = 'mcpcp/effect';
 /** The request the gateway sends to resolve a call's effect: params `{name, arguments}`, result `{effect}`. */
 export const RESOLVE_EFFECT_METHOD = 'mcpcp/resolveEffect';
+/**
+ * `_meta` key on a dry-run result: what the call would do that no undo can bring back (a push
+ * others may fetch at once, a deleted volume's data), as plain sentences. The kit also appends
+ * them to the dry run's text, so every approval card shows them before a human approves; the
+ * gateway trusts them from built-in servers only (other previews are not shown as trusted).
+ */
+export const IRREVERSIBLE_META_KEY = 'mcpcp/irreversible';
 /** `_meta` key on a forwarded tools/call: the effect policy and the approver saw. */
 export const EXPECTED_EFFECT_META_KEY = 'mcpcp/expectedEffect';
 

@@ -9,7 +9,8 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../core/errors';
-import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, effectKey, installEffectResolver, resolveEffect, type ResourceEffectResolver, type ToolEffect } from './effect';
+import { UNDO_META_KEY, UNDO_STATE_META_KEY } from '../../core/undo/handle';
+import { EFFECT_META_KEY, EXPECTED_EFFECT_META_KEY, IRREVERSIBLE_META_KEY, effectKey, installEffectResolver, resolveEffect, type ResourceEffectResolver, type ToolEffect } from './effect';
 import { errorToToolResult } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_BUDGET_BYTES, capText } from './output';
@@ -134,6 +135,7 @@ async function invoke<S>(
     effect,
     signal,
     callId,
+    undoState: undoStateOf(extra._meta?.[UNDO_STATE_META_KEY]),
     budgetBytes,
     log: options.log,
     progress: async (progress, total, message) => {
@@ -154,6 +156,7 @@ async function invoke<S>(
   try {
     const reply = await tool.handler(args, ctx);
     const sent = argumentStrings(args);
+    const irreversible = ctx.dryRun && reply.irreversible !== undefined && reply.irreversible.length > 0 ? reply.irreversible.map((l) => redactSecrets(l, sent)) : undefined;
     const text = capText(
       redactSecrets(reply.text, sent),
       budgetBytes + NOTE_SLACK_BYTES,
@@ -164,12 +167,21 @@ async function invoke<S>(
     // the budget holds for it too: beyond it (and without a declared output schema) it is left out.
     const oversized = structured !== undefined && tool.output === undefined && Buffer.byteLength(JSON.stringify(structured)) > budgetBytes;
     return {
-      content: [{ type: 'text', text: oversized ? `${text}\n[structured output left out: larger than the ${budgetBytes}-byte budget; the text above is complete within it]` : text }],
+      content: [
+        { type: 'text', text: oversized ? `${text}\n[structured output left out: larger than the ${budgetBytes}-byte budget; the text above is complete within it]` : text },
+        ...(irreversible !== undefined ? [{ type: 'text' as const, text: `Cannot be undone: ${irreversible.join('; ')}` }] : []),
+      ],
       ...(structured === undefined || oversized ? {} : { structuredContent: structured }),
+      ...(reply.undo !== undefined && !ctx.dryRun ? { _meta: { [UNDO_META_KEY]: reply.undo } } : {}),
+      ...(irreversible !== undefined ? { _meta: { [IRREVERSIBLE_META_KEY]: irreversible } } : {}),
     };
   } catch (err) {
     return errorToToolResult(err, tool.name, options.log);
   }
+}
+
+function undoStateOf(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** `params` with the call tag added to its `_meta` (unchanged when the call has no tag). */

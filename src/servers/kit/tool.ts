@@ -5,6 +5,7 @@ import type {
   ElicitRequestParams,
   ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { UndoHandle } from '../../core/undo/handle';
 import type { EffectContext, ToolEffect } from './effect';
 import type { Logger } from './log';
 import type { OutputKind } from './output-kind';
@@ -31,6 +32,17 @@ export interface ToolReply {
   readonly text: string;
   /** Machine-readable form, when the tool declares `output` (then required) or finds it useful. */
   readonly structured?: Record<string, unknown>;
+  /**
+   * For a destructive call that changed something: how to put it back (see `UndoHandle`), or why
+   * it can't be. The kit sends it in `_meta["mcpcp/undo"]`, unredacted (the gateway encrypts it and
+   * strips it before the client sees the result). Never set on a dry run.
+   */
+  readonly undo?: UndoHandle;
+  /**
+   * On a dry run: what the call would do that no undo can bring back, one sentence each (see
+   * `IRREVERSIBLE_META_KEY`). Shown in the approval card before the real call is approved.
+   */
+  readonly irreversible?: readonly string[];
 }
 
 /**
@@ -56,6 +68,11 @@ export interface ToolContext<S> {
   readonly signal: AbortSignal;
   /** The gateway's tag for this call, when there is one. */
   readonly callId: string | undefined;
+  /**
+   * For an undo the control plane submitted: the prior state its handle kept (`UndoHandle.state`,
+   * secrets included), which the gateway forwards in `_meta` and strips from any client's request.
+   */
+  readonly undoState: Readonly<Record<string, unknown>> | undefined;
   /** Byte budget for `ToolReply.text`; page or summarise to stay under it. */
   readonly budgetBytes: number;
   readonly log: Logger;

@@ -45,7 +45,9 @@ function withScrubbing(tools: readonly ToolDefinition<NetworkServices>[], scrub:
     handler: async (input: never, ctx) => {
       try {
         const reply: ToolReply = await tool.handler(input, ctx);
-        return { text: scrub(reply.text), ...(reply.structured === undefined ? {} : { structured: scrubValue(reply.structured, scrub) as Record<string, unknown> }) };
+        // The undo handle goes to the gateway only (encrypted there, never to the client): the
+        // prior configuration must keep its secrets to be restored.
+        return { text: scrub(reply.text), ...(reply.structured === undefined ? {} : { structured: scrubValue(reply.structured, scrub) as Record<string, unknown> }), ...(reply.undo === undefined ? {} : { undo: reply.undo }), ...(reply.irreversible === undefined ? {} : { irreversible: reply.irreversible.map(scrub) }) };
       } catch (err) {
         if (err instanceof ControlPlaneError) {
           throw new ControlPlaneError(err.code, scrub(err.message), { cause: err, details: scrubValue(err.details, scrub) as Record<string, unknown> });

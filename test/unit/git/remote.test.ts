@@ -90,7 +90,7 @@ describe('push', () => {
     git(repo, 'commit', '-qm', 'new work');
     const before = remoteHead();
     const dry = await h.call('push', { dryRun: true });
-    assert.match(dry.text, /^Dry run, computed locally from the remote-tracking refs of the last fetch \(the remote was not contacted\): push main \([0-9a-f]{8}\) to origin\/main at \/\S+\/remote\.git \(last fetched at [0-9a-f]{8}\)\nCommits that would be published \(1\):\n {2}[0-9a-f]+ new work\nNothing was changed\.$/);
+    assert.match(dry.text, /^Dry run, computed locally from the remote-tracking refs of the last fetch \(the remote was not contacted\): push main \([0-9a-f]{8}\) to origin\/main at \/\S+\/remote\.git \(last fetched at [0-9a-f]{8}\)\nCommits that would be published \(1\):\n {2}[0-9a-f]+ new work\nNothing was changed\.\nCannot be undone: what is pushed to \/\S+\/remote\.git can be fetched by others at once; no undo takes it back from their clones$/);
     assert.equal(remoteHead(), before);
     const done = await h.call('push', {});
     assert.match(done.text, /^Pushed to \/\S+\/remote\.git: refs\/heads\/main -> refs\/heads\/main: fast-forward[\s\S]*Commits published \(1\)/);

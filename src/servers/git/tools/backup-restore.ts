@@ -19,6 +19,11 @@ export const backupRestore = defineGitTool({
       .max(200)
       .describe('Backup id as listed by backup_list.'),
     branch: refNameField('For a commit backup: name of the branch to create (default: a deleted branch gets its original name back when free; otherwise restored/<id>).').optional(),
+    sha: z
+      .string()
+      .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, { error: 'must be a full commit hash' })
+      .optional()
+      .describe('The backup commit this restore must find (an undo passes the hash recorded when the backup was taken); refused when the backup ref points elsewhere.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   preview: true,
@@ -26,6 +31,10 @@ export const backupRestore = defineGitTool({
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const backup = (await listBackups(repo)).find((b) => b.id === input.id);
     if (backup === undefined) throw invalidArgument('id', `no backup "${input.id}" in this repository.`, 'List them with backup_list.');
+    // Refs are repository content: anyone who can write to the repository can move one.
+    if (input.sha !== undefined && backup.commit !== input.sha) {
+      throw invalidArgument('sha', `the backup ref ${backup.ref} points at ${backup.commit}, not at ${input.sha} as recorded when the backup was taken: it was changed since (it may be forged). Nothing was restored.`, 'Check the repository; restore by id only if you trust the ref as it is now.');
+    }
 
     if (backup.kind === 'commit') {
       const target = await verifiedTarget(repo, backup);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ControlPlaneError } from '../../../core/errors';
 import { capList, invalidArgument } from '../../kit';
-import { backupCommit, backupNote } from '../backup';
+import { backupCommit, backupCommitOf, backupNote } from '../backup';
+import { log } from './log';
 import { GitErrorCode } from '../client';
 import { defineGitTool, short } from '../define';
 import { refNameField, repoField } from '../fields';
@@ -41,11 +42,26 @@ export const branchDelete = defineGitTool({
         details: { hint: 'Merge it first, or pass force: true to delete it anyway (its tip is kept in a backup ref).' },
       });
     }
-    const id = await repo.exclusive(async () => {
+    // The branch as the undo's check (log of the branch) shows it, for the three-way difference.
+    const check = { tool: 'log', args: { repo: repo.path, to: input.name, limit: 1, format: 'full' } };
+    const before = (await log.handler(log.input.parse(check.args), ctx)).text;
+    const { id, sha } = await repo.exclusive(async () => {
       const backup = await backupCommit(repo, 'branch_delete', tip, input.name, `branch ${input.name} at ${short(tip)}`);
+      const backupSha = await backupCommitOf(repo, backup);
       await repo.write(['branch', '-D', '--end-of-options', input.name]);
-      return backup;
+      return { id: backup, sha: backupSha };
     });
-    return { text: `Deleted branch ${input.name} (was ${short(tip)}).${backupNote([id])}` };
+    return {
+      text: `Deleted branch ${input.name} (was ${short(tip)}).${backupNote([id])}`,
+      undo: {
+        undoable: true,
+        summary: `re-create branch ${input.name} at ${short(tip)} from backup ${id}`,
+        // The backup commit's hash as it is now: a ref moved later (forged) is refused.
+        inverse: { tool: 'backup_restore', args: { repo: repo.path, id, sha, branch: input.name } },
+        check,
+        before,
+        after: { kind: 'absent', text: `branch ${input.name} deleted` },
+      },
+    };
   },
 });

@@ -81,6 +81,10 @@ export const push = defineGitTool({
       previews.set(key, { shown: pushIdentity(plan), at: Date.now() });
       return {
         text: `Dry run, computed locally from the remote-tracking refs of the last fetch (the remote was not contacted): ${summary.join('\n')}\nNothing was changed.`,
+        irreversible: [
+          `what is pushed to ${plan.remote.display} can be fetched by others at once; no undo takes it back from their clones`,
+          ...(dropped.length > 0 ? [`the ${dropped.length} commit(s) dropped from the remote stay in a local backup ref, but anyone who already built on them keeps them`] : []),
+        ],
       };
     }
     const id = await repo.exclusive(async () => {
@@ -105,7 +109,10 @@ export const push = defineGitTool({
       return { backup, out };
     });
     const done = [...section(published, 'Commits published'), ...section(dropped, 'Commits dropped from the remote')];
-    return { text: [`Pushed to ${plan.remote.display}: ${describePorcelain(id.out)}`, ...done].join('\n') + backupNote([id.backup]) };
+    return {
+      text: [`Pushed to ${plan.remote.display}: ${describePorcelain(id.out)}`, ...done].join('\n') + backupNote([id.backup]),
+      undo: { undoable: false, reason: `a push is public at once: others may already have fetched it from ${plan.remote.display}` },
+    };
   },
 });
 

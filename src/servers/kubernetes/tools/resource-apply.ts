@@ -8,6 +8,8 @@ import { contextField, namespaceField, revealField } from '../fields';
 import { isJsonObject, list, nameOf, redact, render, str, stripManagedFields, type JsonObject } from '../objects';
 import { apply, describeRef, explainConflict, getLive, objectDiff } from '../writes';
 import { manifestEffect } from '../effects';
+import { checkCall, identities, resourceArg, restoreCall, shownState } from '../undo';
+import type { UndoHandle } from '../../../core/undo/handle';
 
 export const resourceApply = defineK8sTool({
   name: 'resource_apply',
@@ -27,9 +29,17 @@ export const resourceApply = defineK8sTool({
   async handler(input, ctx) {
     const { clusters } = ctx.services;
     const scope = clusters.scope(input.context);
-    const objects = parseManifest(input.manifest);
+    let objects = parseManifest(input.manifest);
+    // An undo: the same objects with their Secret data, from the undo handle the control plane kept.
+    const restoring = ctx.undoState?.['manifest'];
+    if (typeof restoring === 'string') {
+      const full = parseManifest(restoring);
+      if (identities(full) !== identities(objects)) throw invalidArgument('manifest', 'the undo state names other objects than the manifest.');
+      objects = full;
+    }
     const report: string[] = [];
     let failures = 0;
+    let undo: UndoHandle | undefined;
     for (const [i, obj] of objects.entries()) {
       const label = `document ${i + 1}`;
       try {
@@ -57,8 +67,23 @@ export const resourceApply = defineK8sTool({
           const diff = objectDiff(live, result, ref, input.reveal);
           if (live === undefined) report.push(`${ref}: would be created:\n${render(stripManagedFields(input.reveal ? result : redact(result)), 'yaml')}`);
           else report.push(diff ? `${ref}: would change:\n${diff}` : `${ref}: unchanged (the live object already matches)`);
-        } else if (live === undefined) report.push(`${ref}: created`);
-        else report.push(`${ref}: ${changed ? 'configured' : 'unchanged'}`);
+        }
+        if (!ctx.dryRun && changed && objects.length === 1) {
+          const name = nameOf(obj);
+          const where = namespace !== undefined ? { namespace } : {};
+          undo = {
+            undoable: true,
+            summary: live === undefined ? `delete ${ref}, which the apply created` : `apply ${ref} as it was before`,
+            inverse:
+              live === undefined
+                ? { tool: 'resource_delete', args: { context: scope.info.name, resource: resourceArg(type), name, ...where } }
+                : restoreCall(scope, live).inverse,
+            ...(live === undefined ? {} : { state: restoreCall(scope, live).state }),
+            check: checkCall(scope, type, namespace, name),
+            before: live === undefined ? { kind: 'absent', text: 'did not exist' } : shownState(live),
+          };
+        }
+        if (!ctx.dryRun) report.push(live === undefined ? `${ref}: created` : `${ref}: ${changed ? 'configured' : 'unchanged'}`);
       } catch (err) {
         failures++;
         report.push(`${label} (${str(obj, 'kind') ?? '?'} ${nameOf(obj) || '?'}): failed: ${errorMessage(err)}${hintOf(err)}`);
@@ -69,7 +94,8 @@ export const resourceApply = defineK8sTool({
     if (failures > 0) {
       throw new ControlPlaneError(K8sErrorCode.badRequest, `${failures} of ${objects.length} objects failed.\n${text}`);
     }
-    return { text };
+    if (!ctx.dryRun && objects.length > 1) undo = { undoable: false, reason: `${objects.length} objects were applied in one call; undo is kept for an apply of one object` };
+    return { text, ...(undo !== undefined ? { undo } : {}) };
   },
 });
 

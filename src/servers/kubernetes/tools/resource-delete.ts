@@ -6,6 +6,7 @@ import { collectionPath, objectPath, typeName, type ResourceInfo } from '../disc
 import { contextField, namespaceField, resourceField } from '../fields';
 import { list, nameOf, str, type JsonObject } from '../objects';
 import { objectEffect } from '../effects';
+import { deleteIrreversible, deleteUndo } from '../undo';
 
 const DEPENDENT_TYPES = ['replicasets.apps', 'pods', 'jobs.batch', 'controllerrevisions.apps'];
 const NAMESPACE_CONTENT = ['deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'replicasets.apps', 'pods', 'services', 'configmaps', 'secrets', 'jobs.batch', 'persistentvolumeclaims'];
@@ -69,7 +70,8 @@ export const resourceDelete = defineK8sTool({
           if (dependents.length > MAX_LISTED) lines.push(`  (${dependents.length - MAX_LISTED} more)`);
         }
       }
-      return { text: lines.join('\n') };
+      const irreversible = deleteIrreversible(type, targets.map(nameOf));
+      return { text: lines.join('\n'), ...(irreversible.length > 0 ? { irreversible } : {}) };
     }
     const done: string[] = [];
     for (const t of targets) {
@@ -83,7 +85,13 @@ export const resourceDelete = defineK8sTool({
     }
     const pods = type.kind === 'Pod' ? ' Pods stop within their grace period.' : '';
     const deps = input.propagationPolicy === 'Orphan' ? ' Dependents were kept (Orphan).' : ` Dependents are removed by the garbage collector (${input.propagationPolicy}).`;
-    return { text: `Deleted ${plural(done.length, 'object')}${where}: ${done.join(', ')}.${pods}${type.kind === 'Namespace' ? ' Everything in it is being deleted.' : deps}` };
+    return {
+      text: `Deleted ${plural(done.length, 'object')}${where}: ${done.join(', ')}.${pods}${type.kind === 'Namespace' ? ' Everything in it is being deleted.' : deps}`,
+      undo:
+        targets.length === 1
+          ? deleteUndo(scope, type, namespace, targets[0]!)
+          : { undoable: false, reason: `${targets.length} objects were deleted by label selector; undo is kept for a delete of one object by name` },
+    };
   },
 });
 

@@ -6,6 +6,7 @@ import { contextField, nameField, namespaceField } from '../fields';
 import { num, type JsonObject } from '../objects';
 import { describeRef, patch } from '../writes';
 import { objectEffect } from '../effects';
+import { checkCall, resourceArg, shownState } from '../undo';
 
 export const scale = defineK8sTool({
   name: 'scale',
@@ -36,9 +37,20 @@ export const scale = defineK8sTool({
     }
     const from = num(current, 'spec.replicas') ?? 0;
     if (from === input.replicas) return { text: `${ref} already has ${plural(from, 'replica')}: nothing to do.` };
+    // The workload as it was, for the undo's three-way difference.
+    const prior = ctx.dryRun ? undefined : await scope.client.json<JsonObject>({ path: objectPath(type, namespace, input.name), signal: ctx.signal });
     await patch(scope, type, namespace, input.name, { spec: { replicas: input.replicas } }, { patchType: 'merge', dryRun: ctx.dryRun, subresource: 'scale', signal: ctx.signal });
     const effect = input.replicas < from ? ` ${plural(from - input.replicas, 'pod')} would stop.` : ` ${plural(input.replicas - from, 'pod')} would start.`;
     if (ctx.dryRun) return { text: `Dry run (server-side, nothing was changed): would scale ${ref} from ${from} to ${input.replicas}.${effect}` };
-    return { text: `Scaled ${ref} from ${from} to ${input.replicas}. rollout_status shows when the pods are ready.` };
+    return {
+      text: `Scaled ${ref} from ${from} to ${input.replicas}. rollout_status shows when the pods are ready.`,
+      undo: {
+        undoable: true,
+        summary: `scale ${ref} back to ${from}`,
+        inverse: { tool: 'scale', args: { context: scope.info.name, resource: resourceArg(type), name: input.name, ...(namespace !== undefined ? { namespace } : {}), replicas: from } },
+        check: checkCall(scope, type, namespace, input.name),
+        before: prior === undefined ? null : shownState(prior),
+      },
+    };
   },
 });

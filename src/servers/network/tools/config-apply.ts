@@ -7,6 +7,9 @@ import { changeFields, changeLines, localDiff, readConfig, sanitizedDiff } from 
 import { sanitize } from '../config-text';
 import { CHANGE_DEVICE, defineNetworkTool, plural } from '../define';
 import { deviceEffect } from '../effects';
+import { configFormat } from '../restore';
+import { showConfig } from './config-get';
+import type { UndoHandle } from '../../../core/undo/handle';
 
 function reportText(r: ApplyReport): string {
   const lines = [`== ${r.device}: ${r.status.toUpperCase()} (${r.applied}/${r.total} lines applied${r.backup === undefined ? '' : `; backup ${r.backup}`})`];
@@ -72,6 +75,16 @@ export const configApply = defineNetworkTool({
         structured: { dryRun: true, devices: structured },
       };
     }
+    // Undo (one device): its full prior configuration, kept encrypted by the control plane, and
+    // how config_get shows it (secrets removed) for the three-way difference.
+    let prior: { text: string; shown: string; format: 'set' | 'text' } | undefined;
+    if (targets.length === 1) {
+      const t = targets[0]!;
+      const format = configFormat(t);
+      const text = await readConfig(network, t, 'running', format, ctx.signal);
+      const shown = showConfig(t, text, { source: 'running', format, offset: 0, budgetBytes: ctx.budgetBytes }).text;
+      prior = { text, shown, format };
+    }
     const reports: ApplyReport[] = [];
     for (const [i, t] of targets.entries()) {
       await ctx.progress(i, targets.length, `applying on ${t.device.name}`);
@@ -92,6 +105,18 @@ export const configApply = defineNetworkTool({
     };
     // A failed change is a failed call (isError); the kit has no structured error result, so the report is the message.
     if (!ok) throw new ControlPlaneError(NetworkErrorCode.configFailed, text, { details: { structured } });
-    return { text, structured };
+    const device = targets[0]!;
+    const undo: UndoHandle =
+      prior === undefined
+        ? { undoable: false, reason: `${targets.length} devices were changed in one call; undo is kept for a change of one device` }
+        : {
+            undoable: true,
+            summary: `restore the configuration ${device.device.name} had before the change`,
+            inverse: { tool: 'config_rollback', args: { device: device.device.name, configuration: sanitize(device.platform, prior.text) } },
+            state: { configuration: prior.text },
+            check: { tool: 'config_get', args: { device: device.device.name, format: prior.format } },
+            before: prior.shown,
+          };
+    return { text, structured, ...(reports[0]?.status === 'applied' ? { undo } : {}) };
   },
 });

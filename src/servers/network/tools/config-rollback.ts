@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { ControlPlaneError } from '../../../core/errors';
 import { invalidArgument, pageLines } from '../../kit';
-import { junosRollbackDiff, listBackups, rollbackDevice } from '../apply';
+import { applyChange, junosRollbackDiff, listBackups, plannedCommands, rollbackDevice, safetyNote } from '../apply';
 import { NetworkErrorCode } from '../client';
 import { localDiff, readConfig, sanitizedDiff } from '../config-read';
 import { sanitize } from '../config-text';
-import { defineNetworkTool, deviceField } from '../define';
+import { defineNetworkTool, deviceField, type NetworkServices } from '../define';
 import type { NetworkService, Target } from '../services';
 import { deviceEffect } from '../effects';
+import { configFormat, restorePlan } from '../restore';
+import type { ToolContext, ToolReply } from '../../kit';
 
 async function backupContent(network: NetworkService, target: Target, name: string, signal: AbortSignal): Promise<string> {
   const c = target.platform.commit;
@@ -32,6 +34,12 @@ export const configRollback = defineNetworkTool({
       .regex(/^mcpcp-[\w.-]+$/, 'a backup or checkpoint name made by this server (mcpcp-...)')
       .optional()
       .describe('IOS/NX-OS: the backup file or checkpoint to restore (default: the newest mcpcp-... one).'),
+    configuration: z
+      .string()
+      .min(1)
+      .max(2_000_000)
+      .optional()
+      .describe('A whole configuration to restore, as config_get shows it (Junos: set format). The server sends the lines that turn the running configuration into it, with the same safety as config_apply. Lines whose secret config_get removed are left as they are. Used by undo; excludes rollback and backup.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   preview: true,
@@ -41,6 +49,10 @@ export const configRollback = defineNetworkTool({
     const target = await network.target(input.device);
     const c = target.platform.commit;
     if (c.kind === 'none') throw new ControlPlaneError(NetworkErrorCode.unsupported, c.reason);
+    if (input.configuration !== undefined) {
+      if (input.rollback !== undefined || input.backup !== undefined) throw invalidArgument('configuration', 'give configuration, or rollback/backup, not both');
+      return restoreConfiguration(network, target, input.configuration, ctx);
+    }
     if (c.kind === 'commit-confirmed') {
       if (input.backup !== undefined) throw invalidArgument('backup', 'Junos restores by rollback number', 'Use rollback (1 = before the last commit).');
       const n = input.rollback ?? 1;
@@ -72,3 +84,28 @@ export const configRollback = defineNetworkTool({
     return { text: `${target.device.name}: restored ${name}.\n${r.output}`, structured: { device: target.device.name, backup: name, output: r.output } };
   },
 });
+
+/**
+ * Makes the running configuration `given` again. An undo's handle carries the configuration with
+ * its secrets (`ctx.undoState.configuration`, from the gateway only); used when it is the one
+ * `given` shows with secrets removed.
+ */
+async function restoreConfiguration(network: NetworkService, target: Target, given: string, ctx: ToolContext<NetworkServices>): Promise<ToolReply> {
+  const full = ctx.undoState?.['configuration'];
+  const wanted = typeof full === 'string' && sanitize(target.platform, full) === given ? full : given;
+  const running = await readConfig(network, target, 'running', configFormat(target), ctx.signal);
+  const plan = restorePlan(target, running, wanted);
+  const skipped = plan.skipped.length > 0 ? `\nNot restored (their secrets were removed from the configuration given): ${plan.skipped.map((l) => sanitize(target.platform, l)).join('; ')}` : '';
+  if (plan.lines.length === 0) return { text: `${target.device.name}: the running configuration already matches; nothing to send.${skipped}` };
+  const minutes = network.options.confirmMinutes;
+  const comment = 'mcpcp config_rollback (restore)';
+  if (ctx.dryRun) {
+    const commands = plannedCommands(target.platform, plan.lines, minutes, comment).map((l) => sanitize(target.platform, l));
+    return { text: `Dry run: restoring the configuration of ${target.device.name} sends ${plan.lines.length} line(s):\nsafety: ${safetyNote(target.platform, minutes)}\n${commands.map((l) => `  ${l}`).join('\n')}${skipped}\nNothing was sent.` };
+  }
+  const r = await applyChange(network, target, plan.lines, { minutes, comment, postCheck: {}, signal: ctx.signal });
+  if (r.status !== 'applied' && r.status !== 'unchanged') {
+    throw new ControlPlaneError(NetworkErrorCode.configFailed, sanitize(target.platform, `${target.device.name}: restoring the configuration failed (${r.status}): ${r.error ?? r.failedLine?.error ?? ''}`));
+  }
+  return { text: `${target.device.name}: configuration restored (${r.applied} line(s) sent${r.backup === undefined ? '' : `; backup ${r.backup}`}).${skipped}` };
+}

@@ -56,6 +56,11 @@ export const configSave = defineNetworkTool({
       out.push(`== ${t.device.name}: saved (${res.text.trim().split('\n').pop() ?? ''})`);
       results.push({ device: t.device.name, saved: true });
     }
-    return { text: `${ctx.dryRun ? 'Dry run: nothing was saved.\n' : ''}${out.join('\n')}`, structured: { ...(ctx.dryRun ? { dryRun: true } : {}), devices: results } };
+    return {
+      text: `${ctx.dryRun ? 'Dry run: nothing was saved.\n' : ''}${out.join('\n')}`,
+      structured: { ...(ctx.dryRun ? { dryRun: true } : {}), devices: results },
+      // What a device boots with: an undo restores running configurations, never an overwritten startup one.
+      irreversible: ['the startup configuration it replaces (the one a reload would boot) is not kept: an undo restores running configurations only'],
+    };
   },
 });

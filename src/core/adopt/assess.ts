@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ServerConfig } from '../config/schema';
 import { errorMessage } from '../errors';
-import { SecretNamer, serverNameFrom } from './convert';
+import { SecretNamer, secretNameFor, serverNameFrom } from './convert';
 import type { JsonPath } from './jsonc';
 import { readMcpConfig, type McpConfigKind, type McpConfigLocation, type ParsedMcpConfig, type SourceServer } from './mcp-config';
 import { SecretScanner, describeSecret, type SecretHit } from './secret-scan';
@@ -171,7 +171,7 @@ function checkServer(file: ParsedMcpConfig, server: SourceServer, ctx: { scanner
   // Plaintext secrets.
   const secret = (path: JsonPath, value: string, hit: SecretHit, label: string, key: string): void => {
     const part = value.slice(hit.start, hit.end);
-    const name = ctx.namer.allocate(`${serverNameFrom(server.name)}-${key}`);
+    const name = ctx.namer.allocate(secretNameFor(serverNameFrom(server.name), key));
     let remediation: Remediation;
     if (own || VSCODE_KINDS.has(file.location.kind)) {
       const reference = own ? 'secret' : 'input';

@@ -28,7 +28,7 @@ export {
   type Rule,
   type Severity,
 } from './assess';
-export { convertServer, secretNameFrom, serverNameFrom, SecretNamer, type ConvertResult, type PlannedSecret } from './convert';
+export { convertServer, secretNameFor, secretNameFrom, serverNameFrom, SecretNamer, type ConvertResult, type PlannedSecret } from './convert';
 export {
   applyFileChange,
   backupName,

@@ -67,7 +67,7 @@ describe('mcpcp assess and adopt', () => {
     assert.equal(piped.code, 2);
     assert.match(piped.stderr, /needs an interactive confirmation on a terminal/);
     assert.match(piped.stdout, /memory: stdio\n {2}runs: npx -y @modelcontextprotocol\/server-memory/, 'the plan is shown first');
-    assert.match(piped.stdout, /env MEMORY_API_TOKEN=\$\{secret:memory-memory-api-token\}/);
+    assert.match(piped.stdout, /env MEMORY_API_TOKEN=\$\{secret:memory-api-token\}/);
     assert.equal(readFileSync(source, 'utf8'), original, 'nothing changed');
 
     // A pty: `script` runs the command on a terminal and types what we pipe into it.
@@ -75,11 +75,11 @@ describe('mcpcp assess and adopt', () => {
     const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: p.dir, env: p.env, input: 'adopt\n', encoding: 'utf8', timeout: 30_000 });
     assert.equal(tty.status, 0, `${tty.stdout}\n${tty.stderr}`);
     assert.match(tty.stdout, /Adopted into .*config\.yaml: memory/);
-    assert.match(tty.stdout, /Secrets stored in .*secrets\.json: memory-memory-api-token/);
+    assert.match(tty.stdout, /Secrets stored in .*secrets\.json: memory-api-token/);
     assert.ok(!readFileSync(source, 'utf8').includes(TOKEN), 'no token left in the file');
     const config = await loadConfigFile(join(p.dir, '.mcpcp', 'config.yaml'));
-    assert.deepEqual(config.servers['memory'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { MEMORY_API_TOKEN: '${secret:memory-memory-api-token}' }, adoptedFrom: { file: source, name: 'memory' } });
-    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['memory-memory-api-token'], TOKEN);
+    assert.deepEqual(config.servers['memory'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { MEMORY_API_TOKEN: '${secret:memory-api-token}' }, adoptedFrom: { file: source, name: 'memory' } });
+    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['memory-api-token'], TOKEN);
     const backups = readdirSync(p.dir).filter((f) => f.startsWith('.mcp.json.mcpcp-backup-'));
     assert.equal(backups.length, 1);
     const audit = readdirSync(join(p.data, 'audit')).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(p.data, 'audit', f), 'utf8')).join('');
@@ -97,12 +97,12 @@ describe('mcpcp assess and adopt', () => {
     const cmd = [process.execPath, '--import', TSX, ENTRY, 'assess', '--fix', config].map((a) => `'${a}'`).join(' ');
     // Two fixes are offered (move the token, add a timeout): yes to both.
     const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: p.dir, env: p.env, input: 'y\ny\n', encoding: 'utf8', timeout: 30_000 });
-    assert.match(tty.stdout, /\+      TICKETS_TOKEN: "\$\{secret:tickets-tickets-token\}"/, 'the diff is shown');
+    assert.match(tty.stdout, /\+      TICKETS_TOKEN: "\$\{secret:tickets-token\}"/, 'the diff is shown');
     assert.ok(!tty.stdout.includes(TOKEN), 'never the token, not even in the diff');
     const after = readFileSync(config, 'utf8');
     assert.ok(!after.includes(TOKEN));
     assert.match(after, /timeoutMs: 60000/);
-    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['tickets-tickets-token'], TOKEN);
+    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['tickets-token'], TOKEN);
     assert.equal(readdirSync(join(p.dir, '.mcpcp')).filter((f) => f.includes('.mcpcp-backup-')).length, 2, 'one backup per change');
   });
 });

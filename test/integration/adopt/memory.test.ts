@@ -42,9 +42,9 @@ describe('adopting server-memory from .mcp.json', () => {
       assert.equal(approval.tool, 'remediation_adopt_server');
       const preview = JSON.stringify(approval.preview);
       assert.match(preview, /--- a\/.*\.mcp\.json/);
-      assert.match(preview, /MEMORY_API_TOKEN.*\[secret memory-memory-api-token\]/);
+      assert.match(preview, /MEMORY_API_TOKEN.*\[secret memory-api-token\]/);
       assert.match(preview, /\+ +\\"MEMORY_API_TOKEN\\": /, 'the new entry in the control plane\'s config');
-      assert.match(preview, /moves env.MEMORY_API_TOKEN \(plain text, github-token\) into the secret store as memory-memory-api-token/);
+      assert.match(preview, /moves env.MEMORY_API_TOKEN \(plain text, github-token\) into the secret store as memory-api-token/);
       assert.ok(!preview.includes(TOKEN), 'the preview never shows the token');
       assert.equal(t.plane.supervisor.get('memory'), undefined, 'nothing runs before the approval');
       await t.plane.oversight.decide({ approvalId: approval.id, digest: approval.digest, approve: true }, { kind: 'vscode-ui' });
@@ -55,10 +55,10 @@ describe('adopting server-memory from .mcp.json', () => {
       const after = readFileSync(source, 'utf8');
       assert.ok(!after.includes(TOKEN));
       assert.deepEqual(JSON.parse(after), { mcpServers: {} });
-      assert.equal(await t.secrets.get('memory-memory-api-token'), TOKEN);
+      assert.equal(await t.secrets.get('memory-api-token'), TOKEN);
       assert.ok(!readFileSync(t.configFile, 'utf8').includes(TOKEN));
       const adopted = (await loadConfigFile(t.configFile)).servers['memory']!;
-      assert.deepEqual(adopted.env, { MEMORY_FILE_PATH: memoryFile, MEMORY_API_TOKEN: '${secret:memory-memory-api-token}' });
+      assert.deepEqual(adopted.env, { MEMORY_FILE_PATH: memoryFile, MEMORY_API_TOKEN: '${secret:memory-api-token}' });
       assert.deepEqual(adopted.adoptedFrom, { file: source, name: 'memory' });
 
       // Under supervision, behind the gateway.

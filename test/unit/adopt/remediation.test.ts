@@ -43,8 +43,8 @@ describe('remediations', () => {
     const prepared = await prepareRemediation(report, finding.id, { secrets });
     assert.equal(prepared.action, 'remediation_move_secret');
     assert.match(prepared.diff, /^--- a\/.*config\.yaml\n\+\+\+ b\/.*config\.yaml\n@@ -7,7 \+7,7 @@/);
-    assert.match(prepared.diff, /\n-      TICKETS_TOKEN: "\[secret tickets-tickets-token\]"/, 'the preview masks the secret it moves');
-    assert.match(prepared.diff, /\n\+      TICKETS_TOKEN: "\$\{secret:tickets-tickets-token\}"/);
+    assert.match(prepared.diff, /\n-      TICKETS_TOKEN: "\[secret tickets-token\]"/, 'the preview masks the secret it moves');
+    assert.match(prepared.diff, /\n\+      TICKETS_TOKEN: "\$\{secret:tickets-token\}"/);
 
     const approver = new ScriptedApprover(true);
     const recorder = new MemoryRecorder();
@@ -54,9 +54,9 @@ describe('remediations', () => {
 
     const after = read(file);
     assert.ok(!after.includes(TOKENS.githubYaml), 'the secret is gone from the file');
-    assert.match(after, /# Pasted while trying things out\.\n {6}TICKETS_TOKEN: "\$\{secret:tickets-tickets-token\}"/, 'comments and layout stay');
-    assert.equal(await secrets.get('tickets-tickets-token'), TOKENS.githubYaml, 'and is in the store');
-    assert.equal((await loadConfigFile(file)).servers['tickets']?.env?.['TICKETS_TOKEN'], '${secret:tickets-tickets-token}', 'the file is still a valid configuration');
+    assert.match(after, /# Pasted while trying things out\.\n {6}TICKETS_TOKEN: "\$\{secret:tickets-token\}"/, 'comments and layout stay');
+    assert.equal(await secrets.get('tickets-token'), TOKENS.githubYaml, 'and is in the store');
+    assert.equal((await loadConfigFile(file)).servers['tickets']?.env?.['TICKETS_TOKEN'], '${secret:tickets-token}', 'the file is still a valid configuration');
     assert.equal(statSync(result.backup!).mode & 0o777, 0o600, 'the backup holds the old secret: owner-only');
     assert.deepEqual(recorder.records.map((r) => [r.action, r.outcome, r.approvalId]), [['remediation_move_secret', 'ok', 'appr-1']]);
     assert.ok(!JSON.stringify(recorder.records).includes(TOKENS.githubYaml), 'audit holds names, not values');
@@ -143,13 +143,13 @@ describe('remediations', () => {
     const file = placeFixture(dir, 'config.yaml', '.mcpcp/config.yaml');
     const before = read(file);
     // MCPCP_SECRET_<NAME> overrides the file store: the stored value would never be used.
-    const secrets = new FileSecretStore(`${dir}/data`, { [secretEnvName('tickets-tickets-token')]: 'something-else' });
+    const secrets = new FileSecretStore(`${dir}/data`, { [secretEnvName('tickets-token')]: 'something-else' });
     const report = await assessFile(file);
     const prepared = await prepareRemediation(report, only(report, 'plaintext-secret', 'tickets').id, { secrets: new FileSecretStore(`${dir}/data`, {}) });
     const recorder = new MemoryRecorder();
     await assert.rejects(applyRemediation(prepared, { secrets, approver: new ScriptedApprover(true), recorder }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'CHANGE_FAILED' && /rolled back/.test(err.message) && /environment variable/.test(err.message));
     assert.equal(read(file), before, 'the file is as it was');
-    assert.equal(existsSync(`${dir}/data/secrets.json`) ? JSON.parse(read(`${dir}/data/secrets.json`))['tickets-tickets-token'] : undefined, undefined, 'the store is as it was');
+    assert.equal(existsSync(`${dir}/data/secrets.json`) ? JSON.parse(read(`${dir}/data/secrets.json`))['tickets-token'] : undefined, undefined, 'the store is as it was');
     assert.deepEqual(recorder.records.map((r) => [r.action, r.outcome, r.detail?.['rolledBack']]), [['remediation_move_secret', 'error', true]]);
     assert.equal((await listBackups(file)).length, 1, 'the backup stays for reference');
   });
@@ -165,7 +165,7 @@ describe('remediations', () => {
     assert.match(prepared.diff, /^--- a\/.*\.mcp\.json/);
     assert.match(prepared.diff, /\n-    "slack": \{/);
     assert.match(prepared.diff, /\n\+--- a\/|\n--- a\/.*config\.yaml/);
-    assert.match(prepared.diff, /"SLACK_BOT_TOKEN": "\$\{secret:slack-slack-bot-token\}"/);
+    assert.match(prepared.diff, /"SLACK_BOT_TOKEN": "\$\{secret:slack-bot-token\}"/);
     assert.ok(!prepared.diff.includes(TOKENS.slack));
     const recorder = new MemoryRecorder();
     const result = await applyRemediation(prepared, { secrets, ownServers: own, approver: new ScriptedApprover(true), recorder });
@@ -173,9 +173,9 @@ describe('remediations', () => {
     assert.ok(!read(file).includes(TOKENS.slack));
     assert.ok(!read(file).includes('"slack"'));
     assert.match(read(file), /"billing-bridge"/, 'the other entries stay');
-    assert.equal(await secrets.get('slack-slack-bot-token'), TOKENS.slack);
+    assert.equal(await secrets.get('slack-bot-token'), TOKENS.slack);
     const config = await loadConfigFile(`${dir}/.mcpcp/config.yaml`);
-    assert.deepEqual(config.servers['slack'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-slack@latest'], env: { SLACK_BOT_TOKEN: '${secret:slack-slack-bot-token}', SLACK_TEAM_ID: 'T00000000' }, adoptedFrom: { file, name: 'slack' } });
+    assert.deepEqual(config.servers['slack'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-slack@latest'], env: { SLACK_BOT_TOKEN: '${secret:slack-bot-token}', SLACK_TEAM_ID: 'T00000000' }, adoptedFrom: { file, name: 'slack' } });
     assert.deepEqual(recorder.records.map((r) => [r.action, r.outcome]), [['adopt_servers', 'ok'], ['adopt_move_servers', 'ok'], ['remediation_adopt_server', 'ok']]);
     assert.ok(result.backup && existsSync(result.backup));
   });

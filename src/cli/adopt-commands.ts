@@ -8,6 +8,7 @@ import {
   adoptServers,
   applyRemediation,
   assessLocations,
+  backupRoot,
   firstResolver,
   locationForFile,
   mcpConfigLocations,
@@ -108,10 +109,10 @@ export async function adoptCommand(argv: string[]): Promise<number> {
   }
   const audit = await openCliRecorder(dataDir);
   try {
-    const result = await adoptServers(plan, parsed, { secrets, servers: own, recorder: audit.recorder, promptInput: promptForInput });
+    const result = await adoptServers(plan, parsed, { secrets, servers: own, backupDir: backupRoot(dataDir), recorder: audit.recorder, promptInput: promptForInput });
     process.stdout.write(`Adopted into ${own.label}: ${Object.keys(result.servers).join(', ')}\n`);
     if (result.secretNames.length > 0) process.stdout.write(`Secrets stored in ${storeLabel}: ${result.secretNames.join(', ')}\n`);
-    if (result.moved) process.stdout.write(`Removed from ${path}; backup: ${result.moved.backup} (it still holds the old text: delete it once the servers work)\n`);
+    if (result.moved) process.stdout.write(`Removed from ${path}; backup (secrets as references): ${result.moved.backup}\n`);
     if (result.moveError) process.stderr.write(`${path} was not changed: ${result.moveError}\n`);
     if (result.disabled.length > 0) process.stderr.write(`Left disabled (VS Code still runs them from ${path}): ${result.disabled.join(', ')}\n`);
     process.stdout.write('A running `mcpcp serve` picks them up at its next start. Servers adopted from a file inside the workspace are proposals: they wait for `mcpcp consent grant` (see `mcpcp consent list`).\n');
@@ -182,7 +183,7 @@ async function fixInteractively(report: AssessmentReport, ctx: { dataDir: string
       const answer = (await question('Apply? [y/N] ')).trim().toLowerCase();
       if (answer !== 'y' && answer !== 'yes') continue;
       try {
-        const result = await applyRemediation(prepared, { secrets: ctx.secrets, ownServers: ctx.own, recorder: audit.recorder });
+        const result = await applyRemediation(prepared, { secrets: ctx.secrets, ownServers: ctx.own, backupDir: backupRoot(ctx.dataDir), recorder: audit.recorder });
         process.stderr.write(`  applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}\n`);
       } catch (err) {
         process.stderr.write(`  failed: ${errorMessage(err)}\n`);

@@ -162,7 +162,7 @@ export function renderPlan(plan: AdoptionPlan, options: { storeLabel?: string } 
   }
   if (plan.servers.length > 0) {
     lines.push('');
-    if (plan.move) lines.push(`The adopted entries are then removed from ${plan.source.path} (a backup is kept next to it).`);
+    if (plan.move) lines.push(`The adopted entries are then removed from ${plan.source.path} (a backup, with each moved secret as its reference, is kept in the control plane's data folder).`);
     else if (plan.editorRunsFile) lines.push(`VS Code keeps running them from ${plan.source.path}: they are adopted disabled.`);
     else lines.push(`${plan.source.path} is left as it is${plan.servers.some((s) => s.secrets.some((x) => x.kind === 'plaintext')) ? ' (its plaintext secrets stay in it)' : ''}.`);
   }
@@ -222,6 +222,8 @@ export interface AdoptDeps {
   /** Asks for an input's value (hidden when `password`); undefined cancels the adoption. */
   promptInput: (input: SourceInput, secretNames: string[]) => Promise<string | undefined>;
   servers: OwnServers;
+  /** Where the source file's backup goes (`backupRoot(dataDir)`), outside the workspace. */
+  backupDir: string;
   /** For the move: the approvals UI. Without one, the caller's consent covers it. */
   approver?: ChangeApprover;
   recorder?: ActionRecorder;
@@ -299,6 +301,7 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
         action: 'adopt_move_servers',
         reason: `Move ${plan.servers.length} adopted server(s) out of ${plan.source.path}: the control plane runs them now`,
         args: { file: plan.source.path, servers: plan.servers.map((s) => s.sourceName) },
+        backupDir: deps.backupDir,
         ...(deps.approver ? { approver: deps.approver } : {}),
         ...(deps.recorder ? { recorder: deps.recorder } : {}),
         ...(deps.signal ? { signal: deps.signal } : {}),
@@ -327,7 +330,8 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
 
 /**
  * The edit that removes entries from a source file (keeping everything else, comments included),
- * as a `FileChange` whose verification checks the entries are gone and `secretValues` with them.
+ * as a `FileChange` whose verification checks the entries are gone and `secrets` with them; the
+ * backup holds `secrets` as references.
  */
 export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly string[], secrets: ReadonlyArray<{ name: string; value: string }> = []): FileChange {
   let after = parsed.text;
@@ -340,7 +344,7 @@ export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly str
   }
   // A plaintext secret another entry still uses stays in the file: only forbid what leaves with the moved ones.
   const gone = secrets.filter((s) => !after.includes(s.value));
-  return { file: parsed.location.path, before: parsed.text, after, diff: maskSecrets(unifiedDiff(displayName(parsed.location.path), parsed.text, after), secrets), secrets: [], expect, forbid: gone.map((s) => s.value) };
+  return { file: parsed.location.path, before: parsed.text, after, diff: maskSecrets(unifiedDiff(displayName(parsed.location.path), parsed.text, after), secrets), secrets: [], expect, forbid: gone.map((s) => s.value), moved: [...secrets] };
 }
 
 /** The plaintext secrets a plan moves out of its file, by store name. */

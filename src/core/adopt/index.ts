@@ -29,10 +29,9 @@ export {
   type Severity,
 } from './assess';
 export { convertServer, secretNameFor, secretNameFrom, serverNameFrom, SecretNamer, type ConvertResult, type PlannedSecret } from './convert';
+export { BACKUPS_FOLDER, backupFolder, backupRoot, backupSource, listBackups, referenceMovedSecrets, writeBackup, type MovedSecret } from './backups';
 export {
   applyFileChange,
-  backupName,
-  listBackups,
   restoreBackup,
   writeAtomic,
   type ActionRecorder,

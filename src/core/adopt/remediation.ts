@@ -130,6 +130,8 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
 }
 
 export interface ApplyRemediationDeps extends RemediationContext {
+  /** Where backups go (`backupRoot(dataDir)`), outside the workspace. */
+  backupDir: string;
   approver?: ChangeApprover;
   recorder?: ActionRecorder;
   signal?: AbortSignal;
@@ -161,6 +163,7 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
       reason,
       args,
       secrets: deps.secrets,
+      backupDir: deps.backupDir,
       ...(deps.approver ? { approver: deps.approver } : {}),
       ...(deps.recorder ? { recorder: deps.recorder } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
@@ -178,6 +181,7 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
   const result = await adoptServers(adoption.plan, adoption.parsed, {
     secrets: deps.secrets,
     servers: deps.ownServers!,
+    backupDir: deps.backupDir,
     promptInput: async () => undefined,
     requireMove: true,
     ...(deps.recorder ? { recorder: deps.recorder } : {}),

@@ -7,6 +7,7 @@ import {
   adoptServers,
   applyRemediation,
   assessLocations,
+  backupRoot,
   firstResolver,
   locationForFile,
   nodeModulesResolver,
@@ -120,6 +121,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
         return adoptServers(plan, parsed, {
           secrets: deps.secrets,
           servers: own,
+          backupDir: backupRoot(context.globalStorageUri.fsPath),
           approver: plane.oversight,
           recorder: plane.oversight,
           promptInput: (input, names) => promptForInput(input, names),
@@ -132,7 +134,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     await plane.grantProposals(Object.keys(result.servers), { entries: result.servers }).catch((err: unknown) => deps.log(`adopt: consent not recorded: ${String(err)}`));
     const lines = [`Adopted ${Object.keys(result.servers).join(', ')}.`];
     if (result.secretNames.length) lines.push(`Secrets in ${STORE_LABEL}: ${result.secretNames.join(', ')}.`);
-    if (result.moved) lines.push(`Removed from ${basename(parsed.location.path)} (backup ${basename(result.moved.backup)}; it still holds the old text, delete it once the servers work).`);
+    if (result.moved) lines.push(`Removed from ${basename(parsed.location.path)} (a backup with the secrets as references is in the extension's storage: ${result.moved.backup}).`);
     if (result.moveError) lines.push(`${basename(parsed.location.path)} was not changed: ${result.moveError}.`);
     if (result.disabled.length) lines.push(`Left disabled while VS Code runs them from the file: ${result.disabled.join(', ')}.`);
     deps.log(`adopt: ${lines.join(' ')}`);
@@ -185,7 +187,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
         async (_progress, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
-          return applyRemediation(prepared, { ...ctx, approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
+          return applyRemediation(prepared, { ...ctx, backupDir: backupRoot(context.globalStorageUri.fsPath), approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
         },
       );
       // The approval showed the entry being moved (its command included): the human's consent to run it.

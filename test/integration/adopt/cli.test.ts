@@ -80,8 +80,12 @@ describe('mcpcp assess and adopt', () => {
     const config = await loadConfigFile(join(p.dir, '.mcpcp', 'config.yaml'));
     assert.deepEqual(config.servers['memory'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { MEMORY_API_TOKEN: '${secret:memory-api-token}' }, adoptedFrom: { file: source, name: 'memory' } });
     assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['memory-api-token'], TOKEN);
-    const backups = readdirSync(p.dir).filter((f) => f.startsWith('.mcp.json.mcpcp-backup-'));
-    assert.equal(backups.length, 1);
+    assert.deepEqual(readdirSync(p.dir).filter((f) => f.includes('mcpcp-backup')), [], 'no backup in the project');
+    const backups = readdirSync(join(p.data, 'adopt-backups'), { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.mcp.json.mcpcp-backup-'));
+    assert.equal(backups.length, 1, 'the backup is in the data directory');
+    const backup = readFileSync(join(p.data, 'adopt-backups', backups[0]!), 'utf8');
+    assert.ok(!backup.includes(TOKEN) && backup.includes('${secret:memory-api-token}'), 'holding the reference, not the token');
+    assert.match(tty.stdout, /backup \(secrets as references\): .*adopt-backups/);
     const audit = readdirSync(join(p.data, 'audit')).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(p.data, 'audit', f), 'utf8')).join('');
     assert.match(audit, /"adopt_servers"/);
     assert.match(audit, /"adopt_move_servers"/);
@@ -103,6 +107,7 @@ describe('mcpcp assess and adopt', () => {
     assert.ok(!after.includes(TOKEN));
     assert.match(after, /timeoutMs: 60000/);
     assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['tickets-token'], TOKEN);
-    assert.equal(readdirSync(join(p.dir, '.mcpcp')).filter((f) => f.includes('.mcpcp-backup-')).length, 2, 'one backup per change');
+    assert.deepEqual(readdirSync(join(p.dir, '.mcpcp')), ['config.yaml'], 'nothing new beside the file');
+    assert.equal(readdirSync(join(p.data, 'adopt-backups'), { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('config.yaml.mcpcp-backup-')).length, 2, 'one backup per change, in the data directory');
   });
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { applyRemediation, assessLocations, listBackups, locationForFile, prepareRemediation, restoreBackup } from '../../../src/core/adopt';
+import { applyRemediation, assessLocations, backupRoot, listBackups, locationForFile, prepareRemediation, restoreBackup } from '../../../src/core/adopt';
 import { loadConfigFile } from '../../../src/core/config/load';
 import { firstText, waitFor } from '../../helpers/fixture-plane';
 import { serverBin, startAdoptPlane } from './harness';
@@ -32,7 +32,7 @@ describe('adopting server-memory from .mcp.json', () => {
       assert.ok(report.findings.some((f) => f.rule === 'missing-timeout' && f.server === 'memory'));
 
       const prepared = await prepareRemediation(report, finding.id, { secrets: t.secrets, ownServers: t.own });
-      const applying = applyRemediation(prepared, { secrets: t.secrets, ownServers: t.own, approver: t.plane.oversight, recorder: t.plane.oversight });
+      const applying = applyRemediation(prepared, { secrets: t.secrets, ownServers: t.own, backupDir: backupRoot(t.dataDir), approver: t.plane.oversight, recorder: t.plane.oversight });
       applying.catch(() => undefined); // awaited below; a failed assertion before that must not mask itself
 
       // The human sees the change in the approvals UI, as a diff without the token, and approves it.
@@ -88,10 +88,13 @@ describe('adopting server-memory from .mcp.json', () => {
       for (const action of ['"adopt_servers"', '"adopt_move_servers"', '"remediation_adopt_server"', '"create_entities"']) assert.ok(audit.includes(action), action);
       assert.ok(!audit.includes(TOKEN), 'no token in the audit log');
 
-      // The backup restores the old file (token and all).
-      assert.deepEqual(await listBackups(source), [result.backup]);
+      // The backup is in the data directory, with the token replaced by its reference; it restores
+      // the old file that way.
+      assert.deepEqual(await listBackups(backupRoot(t.dataDir), source), [result.backup]);
+      assert.ok(result.backup!.startsWith(backupRoot(t.dataDir)));
+      assert.ok(!readFileSync(result.backup!, 'utf8').includes(TOKEN), 'no copy of the token left behind');
       await restoreBackup(result.backup!);
-      assert.equal(readFileSync(source, 'utf8'), original);
+      assert.equal(readFileSync(source, 'utf8'), original.replace(TOKEN, '${secret:memory-api-token}'));
     } finally {
       await t.stop();
     }

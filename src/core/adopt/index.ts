@@ -40,6 +40,7 @@ export {
   type ChangeApprover,
   type FileChange,
 } from './file-change';
+export { describeHistoryScan, scanGitHistory, type HistoryHit, type HistoryLocation, type HistoryScan, type HistoryScanOptions } from './git-history';
 export { editJsonc, parseJsonc, type JsonPath, type TextPosition } from './jsonc';
 export {
   claudeDesktopConfigPath,

@@ -8,6 +8,7 @@ import { convertServer, SecretNamer, serverNameFrom, type PlannedSecret } from '
 import { applyFileChange, storedValue, writeAtomic, type ActionRecorder, type AppliedChange, type ChangeApprover, type FileChange } from './file-change';
 import { isRecord, type McpConfigLocation, type ParsedMcpConfig, type SourceInput } from './mcp-config';
 import { SecretScanner } from './secret-scan';
+import { scanGitHistory, type HistoryScan, type HistoryScanOptions } from './git-history';
 import { findExecutable } from './shell-path';
 import { YAML_SYNTAX } from './syntax';
 import { maskSecrets, unifiedDiff } from './unified-diff';
@@ -231,6 +232,11 @@ export interface AdoptDeps {
   now?: () => Date;
   /** The adoption stands only with the move: a refused or failed move undoes it and throws. */
   requireMove?: boolean;
+  /**
+   * Scan the git history of the source file's repository for the plaintext secrets moved out of
+   * it (`AdoptResult.history`): a secret already committed must be rotated. Off when undefined.
+   */
+  gitHistory?: HistoryScanOptions;
 }
 
 export interface AdoptResult {
@@ -243,6 +249,8 @@ export interface AdoptResult {
   moveError?: string;
   /** Left disabled because VS Code still runs them from the source file. */
   disabled: string[];
+  /** Whether the moved plaintext secrets are in the source file's git history (`gitHistory` set and secrets moved). */
+  history?: HistoryScan;
 }
 
 /**
@@ -316,6 +324,8 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
       result.moveError = errorMessage(err);
     }
   }
+  const moved = plaintextSecrets(plan);
+  if (deps.gitHistory && moved.length > 0) result.history = await movedSecretsHistory(plan.source, moved, deps.gitHistory);
   if (holdBack) {
     if (result.moved) {
       const enabled = Object.fromEntries(plan.servers.map((s) => [s.name, s.config]));
@@ -345,6 +355,19 @@ export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly str
   // A plaintext secret another entry still uses stays in the file: only forbid what leaves with the moved ones.
   const gone = secrets.filter((s) => !after.includes(s.value));
   return { file: parsed.location.path, before: parsed.text, after, diff: maskSecrets(unifiedDiff(displayName(parsed.location.path), parsed.text, after), secrets), secrets: [], expect, forbid: gone.map((s) => s.value), moved: [...secrets] };
+}
+
+/**
+ * Scans the git history of the repository holding a source file for secrets moved out of it. The
+ * workspace folder is untrusted (no PATH entry inside it is used). Never throws: a scan that
+ * cannot run says so in its status.
+ */
+export async function movedSecretsHistory(source: McpConfigLocation, secrets: ReadonlyArray<{ name: string; value: string }>, options: HistoryScanOptions): Promise<HistoryScan> {
+  try {
+    return await scanGitHistory(dirname(source.path), secrets, { ...options, untrustedRoots: [...(options.untrustedRoots ?? []), ...(source.workspaceFolder !== undefined ? [source.workspaceFolder] : [])] });
+  } catch (err) {
+    return { status: 'failed', found: [], objects: 0, bytes: 0, reason: errorMessage(err) };
+  }
 }
 
 /** The plaintext secrets a plan moves out of its file, by store name. */

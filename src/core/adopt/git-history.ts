@@ -122,13 +122,13 @@ export async function scanGitHistory(folder: string, secrets: ReadonlyArray<{ na
  * What to tell the user about a scan, one line each, naming secrets and never their values:
  * found → rotate (with where); partial → not fully scanned; failed → could not be scanned.
  */
-export function describeHistoryScan(scan: HistoryScan, how: { setSecret: string }): string[] {
+export function describeHistoryScan(scan: HistoryScan, how: { setSecret: (name: string) => string }): string[] {
   const lines: string[] = [];
   for (const hit of scan.found) {
     const where = hit.locations.length > 0
       ? hit.locations.slice(0, 3).map((l) => `${l.path ? `${l.path} in ` : ''}commit ${l.commit.slice(0, 12)}`).join(', ')
       : "the repository's objects";
-    lines.push(`The secret "${hit.name}" is in the git history of ${scan.repository ?? 'this repository'} (${where}): anyone with a clone has it, and removing it from the file does not remove it from history. Rotate it where it was issued, then store the new value (${how.setSecret}).`);
+    lines.push(`The secret "${hit.name}" is in the git history of ${scan.repository ?? 'this repository'} (${where}): anyone with a clone has it, and removing it from the file does not remove it from history. Rotate it where it was issued, then store the new value (${how.setSecret(hit.name)}).`);
   }
   if (scan.status === 'partial') lines.push(`The git history of ${scan.repository ?? 'this repository'} was not fully scanned for the moved secrets (${scan.reason}); if the file was ever committed, rotate them.`);
   if (scan.status === 'failed') lines.push(`The git history could not be scanned for the moved secrets (${scan.reason}); if the file was ever committed, rotate them.`);

@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ControlPlaneError } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
-import { adoptServers, plaintextSecrets, planAdoption, removalChange, renderPlan, type AdoptionPlan, type OwnServers } from './adopt';
+import { adoptServers, movedSecretsHistory, plaintextSecrets, planAdoption, removalChange, renderPlan, type AdoptionPlan, type OwnServers } from './adopt';
 import type { AssessmentReport, Finding } from './assess';
 import { applyFileChange, valueAt, type ActionRecorder, type ChangeApprover, type FileChange } from './file-change';
 import { isRecord, parseMcpConfig, type McpConfigLocation, type ParsedMcpConfig } from './mcp-config';
+import type { HistoryScan, HistoryScanOptions } from './git-history';
 import type { VersionResolver } from './package-version';
 import { maskSecrets, unifiedDiff } from './unified-diff';
 
@@ -17,6 +18,8 @@ export interface PreparedRemediation {
   finding: Finding;
   action: RemediationAction;
   file: string;
+  /** The file as the report knows it (kind, scope, workspace folder). */
+  location: McpConfigLocation;
   /** The approval's preview: a unified diff (two files for an adoption). Never holds a secret. */
   diff: string;
   /** One line for lists and notifications. */
@@ -60,7 +63,7 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
   if (parsed.problems.some((p) => p.position && !p.path)) throw new ControlPlaneError('REMEDIATION_STALE', `${file} does not parse any more; assess again`);
   const display = file.replace(/^\/+/, '');
   const makeChange = (after: string, extra: Partial<FileChange> = {}): FileChange => ({ file, before: text, after, diff: unifiedDiff(display, text, after), secrets: [], expect: [], forbid: [], ...extra });
-  const base = { finding, file };
+  const base = { finding, file, location };
 
   switch (r.kind) {
     case 'move-secret': {
@@ -132,6 +135,8 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
 export interface ApplyRemediationDeps extends RemediationContext {
   /** Where backups go (`backupRoot(dataDir)`), outside the workspace. */
   backupDir: string;
+  /** Scan the file's git history for the secret a fix moves out of it (`RemediationResult.history`). */
+  gitHistory?: HistoryScanOptions;
   approver?: ChangeApprover;
   recorder?: ActionRecorder;
   signal?: AbortSignal;
@@ -146,6 +151,8 @@ export interface RemediationResult {
   secretNames: string[];
   /** Servers added to the control plane (adopt-server). */
   adopted?: string[];
+  /** Whether the secret moved out of the file is in its git history (`gitHistory` set). */
+  history?: HistoryScan;
 }
 
 /**
@@ -169,7 +176,9 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(deps.now ? { now: deps.now } : {}),
     });
-    return { action: prepared.action, file: prepared.file, backup: applied.backup, ...(applied.approvalId ? { approvalId: applied.approvalId } : {}), secretNames: applied.secretNames };
+    const moved = prepared.change.secrets;
+    const history = deps.gitHistory && moved.length > 0 ? await movedSecretsHistory(prepared.location, moved, deps.gitHistory) : undefined;
+    return { action: prepared.action, file: prepared.file, backup: applied.backup, ...(applied.approvalId ? { approvalId: applied.approvalId } : {}), secretNames: applied.secretNames, ...(history ? { history } : {}) };
   }
   const adoption = prepared.adoption!;
   let approvalId: string | undefined;
@@ -186,7 +195,8 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
     requireMove: true,
     ...(deps.recorder ? { recorder: deps.recorder } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.gitHistory ? { gitHistory: deps.gitHistory } : {}),
   });
   await deps.recorder?.recordAction({ action: prepared.action, outcome: 'ok', detail: { ...args, adopted: Object.keys(result.servers), secrets: result.secretNames, ...(result.moved ? { backup: result.moved.backup } : {}) }, ...(approvalId ? { approvalId } : {}) });
-  return { action: prepared.action, file: prepared.file, ...(result.moved ? { backup: result.moved.backup } : {}), ...(approvalId ? { approvalId } : {}), secretNames: result.secretNames, adopted: Object.keys(result.servers) };
+  return { action: prepared.action, file: prepared.file, ...(result.moved ? { backup: result.moved.backup } : {}), ...(approvalId ? { approvalId } : {}), secretNames: result.secretNames, adopted: Object.keys(result.servers), ...(result.history ? { history: result.history } : {}) };
 }

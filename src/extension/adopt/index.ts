@@ -8,6 +8,7 @@ import {
   applyRemediation,
   assessLocations,
   backupRoot,
+  describeHistoryScan,
   firstResolver,
   locationForFile,
   nodeModulesResolver,
@@ -21,6 +22,8 @@ import {
   renderPlan,
   reportToJson,
   reportToMarkdown,
+  type HistoryScan,
+  type HistoryScanOptions,
   type ParsedMcpConfig,
   type ShellPath,
   type SourceInput,
@@ -76,6 +79,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
       workspaceTrusted: vscode.workspace.isTrusted,
       secretNames: await deps.secrets.list(),
       ownServers: plane?.currentConfig.servers ?? (await own.read()),
+      gitHistory: { ...(await historyOptions()), timeoutMs: 15_000 },
       ...(tools ? { tools } : {}),
     });
     panel.show(report);
@@ -122,6 +126,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
           secrets: deps.secrets,
           servers: own,
           backupDir: backupRoot(context.globalStorageUri.fsPath),
+          gitHistory: await historyOptions(),
           approver: plane.oversight,
           recorder: plane.oversight,
           promptInput: (input, names) => promptForInput(input, names),
@@ -139,6 +144,32 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     if (result.disabled.length) lines.push(`Left disabled while VS Code runs them from the file: ${result.disabled.join(', ')}.`);
     deps.log(`adopt: ${lines.join(' ')}`);
     void vscode.window.showInformationMessage(lines.join(' '));
+    if (result.history) warnHistory(result.history);
+  };
+
+  /** The history scan runs git with the login shell's PATH; no entry inside a workspace folder is used. */
+  const historyOptions = async (): Promise<HistoryScanOptions> => ({
+    env: { PATH: await deps.shellPath.path(), HOME: process.env['HOME'] },
+    untrustedRoots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+  });
+
+  /** Tells the user a moved secret is in git history (rotate it), with a way to store the new value. */
+  const warnHistory = (scan: HistoryScan): void => {
+    const lines = describeHistoryScan(scan, { setSecret: () => '"Set New Value…" below' });
+    for (const line of lines) deps.log(`adopt: ${line}`);
+    if (lines.length === 0) return;
+    const first = scan.found[0]?.name;
+    const button = first !== undefined ? `Set New Value of ${first}…` : undefined;
+    void vscode.window.showWarningMessage(lines.join(' '), ...(button ? [button] : [])).then(async (choice) => {
+      if (choice !== button || first === undefined) return;
+      const value = await vscode.window.showInputBox({ title: `New value of secret "${first}" (after rotating it where it was issued)`, password: true, ignoreFocusOut: true });
+      if (!value) return;
+      await deps.secrets.set(first, value);
+      const plane = deps.plane();
+      const users = Object.entries(plane?.currentConfig.servers ?? {}).filter(([, c]) => JSON.stringify(c).includes(`\${secret:${first}}`)).map(([n]) => n);
+      for (const name of users) await plane?.supervisor.restart(name).catch((err: unknown) => deps.log(`adopt: restarting ${name} failed: ${errorMessage(err)}`));
+      void vscode.window.showInformationMessage(`Secret "${first}" stored in ${STORE_LABEL}${users.length ? `; restarted ${users.join(', ')}` : ''}.`);
+    });
   };
 
   const pickSource = async (arg: unknown): Promise<ParsedMcpConfig | undefined> => {
@@ -187,12 +218,14 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
         async (_progress, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
-          return applyRemediation(prepared, { ...ctx, backupDir: backupRoot(context.globalStorageUri.fsPath), approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
+          return applyRemediation(prepared, { ...ctx, backupDir: backupRoot(context.globalStorageUri.fsPath), gitHistory: await historyOptions(), approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
         },
       );
       // The approval showed the entry being moved (its command included): the human's consent to run it.
       if (result.adopted && result.adopted.length > 0) await plane.grantProposals(result.adopted, { entries: await own.read() });
-      panel.setOutcome(findingId, `applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}`);
+      const history = result.history ? describeHistoryScan(result.history, { setSecret: () => 'the notification\'s button' }) : [];
+      panel.setOutcome(findingId, `applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}${history.length ? `. ${history.join(' ')}` : ''}`);
+      if (result.history) warnHistory(result.history);
     } catch (err) {
       const rejected = err instanceof ControlPlaneError && err.code === 'CHANGE_REJECTED';
       panel.setOutcome(findingId, `${rejected ? 'not applied' : 'failed'}: ${errorMessage(err)}`);

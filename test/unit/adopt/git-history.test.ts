@@ -40,9 +40,9 @@ describe('git history scan', () => {
     assert.deepEqual(scan.found.map((h) => h.name), ['memory-api-token'], 'only the one that was committed');
     assert.deepEqual(scan.found[0]!.locations.map((l) => [l.commit, l.path]).sort(), [[added, '.vscode/mcp.json'], [removed, '.vscode/mcp.json']].sort());
     assert.ok(scan.objects >= 9 && scan.bytes > 0, `${scan.objects} objects, ${scan.bytes} bytes`);
-    const [line, ...more] = describeHistoryScan(scan, { setSecret: 'Set Secret' });
+    const [line, ...more] = describeHistoryScan(scan, { setSecret: (n) => `Set Secret ${n}` });
     assert.deepEqual(more, []);
-    assert.match(line!, /^The secret "memory-api-token" is in the git history of .* \(\.vscode\/mcp\.json in commit [0-9a-f]{12}, \.vscode\/mcp\.json in commit [0-9a-f]{12}\): .*Rotate it where it was issued, then store the new value \(Set Secret\)\.$/);
+    assert.match(line!, /^The secret "memory-api-token" is in the git history of .* \(\.vscode\/mcp\.json in commit [0-9a-f]{12}, \.vscode\/mcp\.json in commit [0-9a-f]{12}\): .*Rotate it where it was issued, then store the new value \(Set Secret memory-api-token\)\.$/);
     assert.ok(!line!.includes(TOKEN), 'the message names the secret, never its value');
   });
 
@@ -80,7 +80,7 @@ describe('git history scan', () => {
     const scan = await scanGitHistory(repo, [{ name: 't', value: TOKEN }]);
     assert.equal(scan.status, 'complete');
     assert.deepEqual(scan.found, []);
-    assert.deepEqual(describeHistoryScan(scan, { setSecret: 'x' }), []);
+    assert.deepEqual(describeHistoryScan(scan, { setSecret: () => 'x' }), []);
 
     const plain = join(base, 'plain');
     mkdirSync(plain);
@@ -95,7 +95,7 @@ describe('git history scan', () => {
     const scan = await scanGitHistory(repo, [{ name: 't', value: TOKEN }], { maxBytes: 64 });
     assert.equal(scan.status, 'partial');
     assert.match(scan.reason!, /stopped after 1 KiB of objects/);
-    assert.match(describeHistoryScan(scan, { setSecret: 'x' }).join('\n'), /was not fully scanned for the moved secrets \(stopped after 1 KiB of objects\); if the file was ever committed, rotate them/);
+    assert.match(describeHistoryScan(scan, { setSecret: () => 'x' }).join('\n'), /was not fully scanned for the moved secrets \(stopped after 1 KiB of objects\); if the file was ever committed, rotate them/);
     const timed = await scanGitHistory(repo, [{ name: 't', value: TOKEN }], { timeoutMs: 0 });
     assert.notEqual(timed.status, 'complete');
   });

@@ -118,7 +118,7 @@ describe('planning an adoption', () => {
     assert.match(text, /input "graph-token" is asked once now and kept in the secret store as msgraph-graph-token/);
     assert.match(text, /connects to: https:\/\/docs.example.com\/mcp/);
     assert.match(text, /header Authorization: Bearer \$\{secret:docs-authorization\}/);
-    assert.match(text, /removed from .*mcp.json \(a backup is kept next to it\)/);
+    assert.match(text, /removed from .*mcp.json \(a backup, with each moved secret as its reference, is kept in the control plane's data folder\)/);
     for (const token of [TOKENS.github, TOKENS.docs]) assert.ok(!text.includes(token), 'the plan never shows a secret');
   });
 

@@ -109,7 +109,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     const untrusted = parsed.location.scope === 'workspace' && !vscode.workspace.isTrusted;
     const choice = await vscode.window.showWarningMessage(
       `Adopt ${plural(plan.servers.length, 'MCP server')} from ${basename(parsed.location.path)}? These exact commands will run under the control plane${untrusted ? ', from your user settings: this workspace is NOT trusted, so whoever wrote the repository wrote them' : ''}.`,
-      { modal: true, detail: `${renderPlan(plan, { storeLabel: STORE_LABEL })}\n\n"${moveLabel}" removes them from the file after adopting (you approve the diff in the Approvals view; a backup is kept). "${keepLabel}" leaves the file alone${plan.editorRunsFile ? ' and adopts them disabled, since VS Code keeps running them' : ''}.` },
+      { modal: true, detail: `${renderPlan(plan, { storeLabel: STORE_LABEL })}\n\n"${moveLabel}" removes them from the file after adopting (you approve the diff in the Approvals view; a backup, with the secrets as references, is kept in the extension's storage). "${keepLabel}" leaves the file alone${plan.editorRunsFile ? ' and adopts them disabled, since VS Code keeps running them' : ''}.` },
       moveLabel,
       keepLabel,
     );

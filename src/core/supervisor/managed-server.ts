@@ -22,6 +22,7 @@ import { backoffDelay } from './backoff';
 import { type SpawnSpec, type StopTiming, DEFAULT_STOP_TIMING } from './child-process';
 import { RemoteLink, StdioLink, type Link, type RemoteSpec } from './link';
 import { INSTANCE_ENV, SPAWN_ENV } from './processes';
+import { knownFailureCause } from './failure-cause';
 import { ServerLog, type LogSink } from './server-log';
 import { isServing, type ExitInfo, type ServerState, type ServerStatus } from './state';
 
@@ -493,7 +494,17 @@ export class ManagedServer {
     }
     const ranFor = this.runningSince === undefined ? 0 : exit.at - this.runningSince;
     const quick = this.runningSince === undefined || ranFor < this.options.config.crashLoopWindowMs;
-    const lastLines = this.log.recent(50).filter((l) => l.source === 'stderr').slice(-3).map((l) => l.text).join(' | ');
+    const recent = this.log.recent(50);
+    // This child's stderr only: the lines after the supervisor's last "started" note.
+    const startedAt = recent.map((l) => l.source === 'supervisor' && l.text.startsWith('started ')).lastIndexOf(true);
+    const ownLines = recent.slice(startedAt + 1).filter((l) => l.source === 'stderr').map((l) => l.text);
+    const cause = knownFailureCause(ownLines);
+    if (cause?.permanent) {
+      // The same command fails the same way every time (a package that does not exist): say why, do not restart.
+      this.runningSince = undefined;
+      return this.fail(cause.code, `${cause.message} (${how})`);
+    }
+    const lastLines = recent.filter((l) => l.source === 'stderr').slice(-3).map((l) => l.text).join(' | ');
     if (!this.lastError?.startsWith('unresponsive') && !this.lastError?.startsWith('handshake')) {
       this.lastError = `crashed (${how})${lastLines ? `: ${lastLines}` : ''}`;
     } else {

@@ -32,6 +32,7 @@ import {
   type SourceInput,
 } from '../core/adopt';
 import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring } from '../core/audit';
+import { plural } from '../core/display/words';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { Redactor } from '../core/redact';
 import { FileSecretStore } from '../core/secrets/secret-store';
@@ -105,7 +106,7 @@ export async function adoptCommand(argv: string[]): Promise<number> {
 
   // A human confirms on a terminal: piped input is refused, so nothing automated answers for them.
   if (!process.stdin.isTTY) throw new ControlPlaneError('CONFIRMATION_NEEDED', 'adopt needs an interactive confirmation on a terminal');
-  const answer = await ask(`Adopt ${plan.servers.length} server(s) into ${own.label}${plan.move ? ` and remove them from ${path}` : ''}? Type "adopt" to confirm: `);
+  const answer = await ask(`Adopt ${plural(plan.servers.length, 'server')} into ${own.label}${plan.move ? ` and remove them from ${path}` : ''}? Type "adopt" to confirm: `);
   if (answer.trim() !== 'adopt') {
     process.stderr.write('not confirmed; nothing changed\n');
     return 1;

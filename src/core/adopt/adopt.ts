@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BUILTIN_SERVERS } from '../builtin-servers';
 import type { ServerConfig } from '../config/schema';
+import { plural } from '../display/words';
 import { ControlPlaneError, errorMessage } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { convertServer, SecretNamer, serverNameFrom, type PlannedSecret } from './convert';
@@ -307,7 +308,7 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
       const change = removalChange(parsed, plan.servers.map((s) => s.sourceName), plaintextSecrets(plan));
       result.moved = await applyFileChange(change, {
         action: 'adopt_move_servers',
-        reason: `Move ${plan.servers.length} adopted server(s) out of ${plan.source.path}: the control plane runs them now`,
+        reason: `Move ${plural(plan.servers.length, 'adopted server')} out of ${plan.source.path}: the control plane runs them now`,
         args: { file: plan.source.path, servers: plan.servers.map((s) => s.sourceName) },
         backupDir: deps.backupDir,
         ...(deps.approver ? { approver: deps.approver } : {}),

@@ -8,6 +8,7 @@ import type { JsonPath } from './jsonc';
 import { scanGitHistory, type HistoryScan, type HistoryScanOptions } from './git-history';
 import { parseMcpConfig, readMcpConfig, type McpConfigKind, type McpConfigLocation, type ParsedMcpConfig, type SourceServer } from './mcp-config';
 import { SecretScanner, describeSecret, type SecretHit } from './secret-scan';
+import { plural } from '../display/words';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
@@ -444,9 +445,9 @@ function checkTools(options: AssessOptions, limit: number, add: Add): number | u
     add({ severity: 'low', rule: 'duplicate-tool-name', message: `Tool "${tool}" is offered by ${servers.map((s) => `"${s}"`).join(' and ')}: a client that does not prefix tool names sees one of them at random; filter one out with \`tools.exclude\``, location: { ...nowhere, pointer: `/tools/${tool}` } });
   }
   if (total > limit) {
-    add({ severity: 'high', rule: 'tool-budget', message: `${total} tools over the enabled servers: VS Code takes at most ${limit} per request and drops the rest; disable servers or filter tools (\`tools.include\`/\`tools.exclude\`)`, location: nowhere });
+    add({ severity: 'high', rule: 'tool-budget', message: `${plural(total, 'tool')} over the enabled servers: VS Code takes at most ${limit} per request and drops the rest; disable servers or filter tools (\`tools.include\`/\`tools.exclude\`)`, location: nowhere });
   } else if (total > Math.floor(limit * 0.8)) {
-    add({ severity: 'low', rule: 'tool-budget', message: `${total} of at most ${limit} tools per request in use: the next server may exceed VS Code's limit`, location: nowhere });
+    add({ severity: 'low', rule: 'tool-budget', message: `${total} of at most ${plural(limit, 'tool')} per request in use: the next server may exceed VS Code's limit`, location: nowhere });
   }
   return total;
 }

@@ -24,7 +24,8 @@ import { RemoteLink, StdioLink, type Link, type RemoteSpec } from './link';
 import { INSTANCE_ENV, SPAWN_ENV } from './processes';
 import { knownFailureCause } from './failure-cause';
 import { ServerLog, type LogSink } from './server-log';
-import { isServing, type ExitInfo, type ServerState, type ServerStatus } from './state';
+import { isServing, statePhrase, type ExitInfo, type ServerState, type ServerStatus } from './state';
+import { plural } from '../display/words';
 
 /** Name and version the control plane gives itself when it connects to a server. */
 export const CONTROL_PLANE_CLIENT_INFO: Implementation = { name: 'mcp-control-plane', version: '0.1.0' };
@@ -234,7 +235,7 @@ export class ManagedServer {
       };
       const onAbort = (): void => finish(() => reject(new ControlPlaneError('CANCELLED', 'request cancelled')));
       const timer = setTimeout(
-        () => finish(() => reject(new ControlPlaneError('NOT_RUNNING', `server "${this.name}" is ${this.state.kind}; it did not become ready within ${timeoutMs} ms`))),
+        () => finish(() => reject(new ControlPlaneError('NOT_RUNNING', `server "${this.name}" ${statePhrase(this.state.kind)}; it did not become ready within ${timeoutMs} ms`))),
         timeoutMs,
       );
       timer.unref();
@@ -377,7 +378,7 @@ export class ManagedServer {
     this.runningSince = this.now();
     this.missedPings = 0;
     this.setState({ kind: 'running', ...(child.link.pid !== undefined ? { pid: child.link.pid } : {}), startedAt: this.runningSince, toolCount: conn.tools.length });
-    this.log.note(`running: ${conn.serverInfo.name} ${conn.serverInfo.version}, ${conn.tools.length} tools`);
+    this.log.note(`running: ${conn.serverInfo.name} ${conn.serverInfo.version}, ${plural(conn.tools.length, 'tool')}`);
     this.connected.fire(conn);
     if (previousDigest !== undefined && previousDigest !== conn.toolsDigest) this.toolsChanged.fire(conn);
     this.schedulePing(child);

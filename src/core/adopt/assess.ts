@@ -65,7 +65,15 @@ export type Remediation =
       prefix: string;
     }
   | { kind: 'add-timeout'; title: string; path: JsonPath; timeoutMs: number }
-  | { kind: 'remove-server'; title: string; path: JsonPath; server: string };
+  | { kind: 'remove-server'; title: string; path: JsonPath; server: string }
+  | {
+      kind: 'delete-backup';
+      title: string;
+      /** The backup file. */
+      file: string;
+      /** SHA-256 of its content: applying refuses if it changed. */
+      digest: string;
+    };
 
 export interface Finding {
   /** Stable across runs for the same problem at the same place. */
@@ -146,6 +154,7 @@ export async function assessLocations(locations: readonly McpConfigLocation[], o
 interface OldBackup {
   path: string;
   of: McpConfigLocation;
+  digest: string;
   secrets: Array<{ value: string; detector: string; knownFormat: boolean }>;
 }
 
@@ -178,10 +187,7 @@ async function oldBackups(locations: readonly McpConfigLocation[]): Promise<OldB
       } catch {
         continue;
       }
-      const secrets: OldBackup['secrets'] = [];
-      const parsed = parseMcpConfig(text, { ...location, path });
-      for (const server of parsed.servers) for (const hit of plaintextIn(server, scanner)) if (!secrets.some((x) => x.value === hit.value)) secrets.push(hit);
-      out.push({ path, of: location, secrets });
+      out.push({ path, of: location, digest: sha256(text), secrets: plaintextSecretsOf(text, { ...location, path }, scanner) });
     }
   }
   return out;
@@ -197,7 +203,17 @@ function backupFinding(b: OldBackup): Omit<Finding, 'id'> {
     rule: 'stale-backup',
     message: `${basename(b.path)} is a backup an earlier MCP Control Plane left beside ${basename(b.of.path)}: it ${what}, is one \`git add -A\` away from being committed, and nothing needs it (backups now go to the control plane's data folder). Delete it${rotate}`,
     location: { file: b.path, line: 0, column: 0, pointer: '' },
+    remediation: { kind: 'delete-backup', title: `Delete ${basename(b.path)} (you approve it with its content in view, secrets masked)`, file: b.path, digest: b.digest },
   };
+}
+
+/** The distinct plaintext secrets of a configuration text, by the scanner's rules. */
+export function plaintextSecretsOf(text: string, location: McpConfigLocation, scanner: SecretScanner = new SecretScanner()): Array<{ value: string; detector: string; knownFormat: boolean }> {
+  const secrets: Array<{ value: string; detector: string; knownFormat: boolean }> = [];
+  for (const server of parseMcpConfig(text, location).servers) {
+    for (const hit of plaintextIn(server, scanner)) if (!secrets.some((x) => x.value === hit.value)) secrets.push({ value: hit.value, detector: hit.detector, knownFormat: hit.knownFormat });
+  }
+  return secrets;
 }
 
 /** Plaintext secret values of one server entry (env, headers, args, URL), by the scanner's rules. */

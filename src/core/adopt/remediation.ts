@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { ControlPlaneError } from '../errors';
+import type { JsonValue } from '../canonical-json';
+import { ControlPlaneError, errorMessage } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { adoptServers, movedSecretsHistory, plaintextSecrets, planAdoption, removalChange, renderPlan, type AdoptionPlan, type OwnServers } from './adopt';
-import type { AssessmentReport, Finding } from './assess';
+import { plaintextSecretsOf, type AssessmentReport, type Finding, type Remediation } from './assess';
 import { applyFileChange, valueAt, type ActionRecorder, type ChangeApprover, type FileChange } from './file-change';
-import { isRecord, parseMcpConfig, type McpConfigLocation, type ParsedMcpConfig } from './mcp-config';
+import { isRecord, locationForFile, parseMcpConfig, type McpConfigLocation, type ParsedMcpConfig } from './mcp-config';
 import type { HistoryScan, HistoryScanOptions } from './git-history';
 import type { VersionResolver } from './package-version';
 import { maskSecrets, unifiedDiff } from './unified-diff';
 
-export type RemediationAction = 'remediation_move_secret' | 'remediation_pin_package' | 'remediation_add_timeout' | 'remediation_remove_duplicate' | 'remediation_adopt_server';
+export type RemediationAction = 'remediation_move_secret' | 'remediation_pin_package' | 'remediation_add_timeout' | 'remediation_remove_duplicate' | 'remediation_adopt_server' | 'remediation_delete_backup';
 
 /** A remediation computed against the file as it is now, ready for approval. */
 export interface PreparedRemediation {
@@ -28,6 +29,8 @@ export interface PreparedRemediation {
   change?: FileChange;
   /** For `adopt-server`. */
   adoption?: { plan: AdoptionPlan; parsed: ParsedMcpConfig };
+  /** For `delete-backup`: the file and the digest its content must still have. */
+  deletion?: { file: string; digest: string };
 }
 
 export interface RemediationContext {
@@ -52,6 +55,7 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
   if (!r) throw new ControlPlaneError('REMEDIATION_UNAVAILABLE', `finding ${finding.id} (${finding.rule}) has no remediation`);
   const file = finding.location.file;
   const known = report.files.find((f) => f.path === file);
+  if (r.kind === 'delete-backup') return prepareDeletion(finding, r);
   const text = await readFile(file, 'utf8');
   const location: McpConfigLocation = {
     path: file,
@@ -180,6 +184,7 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
     const history = deps.gitHistory && moved.length > 0 ? await movedSecretsHistory(prepared.location, moved, deps.gitHistory) : undefined;
     return { action: prepared.action, file: prepared.file, backup: applied.backup, ...(applied.approvalId ? { approvalId: applied.approvalId } : {}), secretNames: applied.secretNames, ...(history ? { history } : {}) };
   }
+  if (prepared.deletion) return deleteBackup(prepared, args, reason, deps);
   const adoption = prepared.adoption!;
   let approvalId: string | undefined;
   if (deps.approver) {
@@ -199,4 +204,36 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
   });
   await deps.recorder?.recordAction({ action: prepared.action, outcome: 'ok', detail: { ...args, adopted: Object.keys(result.servers), secrets: result.secretNames, ...(result.moved ? { backup: result.moved.backup } : {}) }, ...(approvalId ? { approvalId } : {}) });
   return { action: prepared.action, file: prepared.file, ...(result.moved ? { backup: result.moved.backup } : {}), ...(approvalId ? { approvalId } : {}), secretNames: result.secretNames, adopted: Object.keys(result.servers), ...(result.history ? { history: result.history } : {}) };
+}
+
+/** An old backup's deletion: the preview is its whole content as removed lines, secrets masked. */
+async function prepareDeletion(finding: Finding, r: Extract<Remediation, { kind: 'delete-backup' }>): Promise<PreparedRemediation> {
+  const text = await readFile(r.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ControlPlaneError('REMEDIATION_STALE', `${r.file} cannot be read any more (${err.code ?? errorMessage(err)}); assess again`);
+  });
+  if (sha256(text) !== r.digest) throw new ControlPlaneError('REMEDIATION_STALE', `${r.file} changed since the assessment; assess again`);
+  const location: McpConfigLocation = { path: r.file, kind: 'mcp-servers', scope: 'workspace' };
+  const secrets = plaintextSecretsOf(text, locationForFile(r.file.replace(/\.mcpcp-backup-[^/\\]*$/, ''), text)).map((s, i) => ({ name: `plaintext-${i + 1}`, value: s.value }));
+  const diff = maskSecrets(unifiedDiff(r.file.replace(/^\/+/, ''), text, ''), secrets);
+  return { finding, file: r.file, location, action: 'remediation_delete_backup', summary: `Delete ${basename(r.file)}`, diff, deletion: { file: r.file, digest: r.digest } };
+}
+
+async function deleteBackup(prepared: PreparedRemediation, args: Record<string, JsonValue>, reason: string, deps: ApplyRemediationDeps): Promise<RemediationResult> {
+  const { file, digest } = prepared.deletion!;
+  let approvalId: string | undefined;
+  if (deps.approver) {
+    const decision = await deps.approver.requestInternalApproval({ action: prepared.action, args, previewText: prepared.diff, reason, ...(deps.signal ? { signal: deps.signal } : {}) });
+    approvalId = decision.approvalId;
+    if (!decision.approved) throw new ControlPlaneError('CHANGE_REJECTED', `${prepared.action} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, { details: { approvalId } });
+  }
+  // What was approved is what is deleted: the content must still be the one shown.
+  const now = await readFile(file, 'utf8').catch(() => undefined);
+  if (now === undefined || sha256(now) !== digest) throw new ControlPlaneError('CHANGE_STALE', `${file} changed or went away since it was shown; assess again`);
+  await rm(file);
+  await deps.recorder?.recordAction({ action: prepared.action, outcome: 'ok', detail: { ...args }, ...(approvalId ? { approvalId } : {}) });
+  return { action: prepared.action, file, ...(approvalId ? { approvalId } : {}), secretNames: [] };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -2,10 +2,11 @@
 // workspace's repository (real repositories, real git), and in backups earlier versions wrote
 // beside the files.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { adoptServers, assessLocations, backupRoot, locationForFile, parseMcpConfig, planAdoption, reportToText, yamlOwnServers } from '../../../src/core/adopt';
+import { adoptServers, applyRemediation, assessLocations, backupRoot, locationForFile, parseMcpConfig, planAdoption, prepareRemediation, reportToText, yamlOwnServers } from '../../../src/core/adopt';
+import { MemoryRecorder, ScriptedApprover } from './helpers';
 import { FileSecretStore } from '../../../src/core/secrets/secret-store';
 import { cleanup, git, makeRepo, tempDir } from '../git/fixture';
 
@@ -80,6 +81,26 @@ describe('secrets left behind', () => {
     assert.deepEqual(stale.map((f) => [f.location.file, f.severity]), [[backup, 'critical'], [plain, 'low']]);
     assert.match(stale[0]!.message, /^mcp\.json\.mcpcp-backup-20250101T120000123Z is a backup an earlier MCP Control Plane left beside mcp\.json: it holds a plaintext secret \(github-token, 41 characters\), is one `git add -A` away from being committed, and nothing needs it .* Delete it; if it was ever committed, pushed or shared, rotate the secret where it was issued$/);
     assert.ok(!JSON.stringify(report).includes(TOKEN));
+
+    // Its fix deletes it after an approval that shows what goes, the secret masked.
+    const report2 = await assessLocations(locations, {});
+    const finding = report2.findings.find((f) => f.rule === 'stale-backup' && f.location.file === backup)!;
+    assert.equal(finding.remediation?.kind, 'delete-backup');
+    const prepared = await prepareRemediation(report2, finding.id, { secrets: new FileSecretStore(join(ws, '..', 'data'), {}) });
+    assert.match(prepared.diff, /^--- a\/.*mcp\.json\.mcpcp-backup-20250101T120000123Z\n\+\+\+ b\/.*\n@@ -1,\d+ \+0,0 @@/);
+    assert.match(prepared.diff, /"MEMORY_API_TOKEN": "\[secret plaintext-1\]"/);
+    assert.ok(!prepared.diff.includes(TOKEN), 'the preview masks the secret');
+    const refuse = new ScriptedApprover(false);
+    await assert.rejects(applyRemediation(prepared, { secrets: new FileSecretStore(join(ws, '..', 'data'), {}), backupDir: backupRoot(join(ws, '..', 'data')), approver: refuse }), /was not approved/);
+    assert.ok(existsSync(backup), 'rejected: still there');
+    const approver = new ScriptedApprover(true);
+    const recorder = new MemoryRecorder();
+    const result = await applyRemediation(prepared, { secrets: new FileSecretStore(join(ws, '..', 'data'), {}), backupDir: backupRoot(join(ws, '..', 'data')), approver, recorder });
+    assert.equal(result.action, 'remediation_delete_backup');
+    assert.equal(approver.requests[0]?.previewText, prepared.diff, 'the approval showed the masked content');
+    assert.equal(existsSync(backup), false, 'deleted');
+    assert.deepEqual(recorder.records.map((r) => [r.action, r.outcome]), [['remediation_delete_backup', 'ok']]);
+    writeFileSync(backup, mcpJson(TOKEN));
 
     // Committed by a `git add -A`: the backup's secret is in history too.
     git(ws, 'add', '-A');

@@ -329,6 +329,7 @@ function inside(path: string, root: string): boolean {
 }
 
 function gitFailure(run: GitRun): string {
+  if (run.code === -1 && /\bENOENT\b/.test(run.stderr)) return 'git was not found on PATH';
   const first = run.stderr.trim().split('\n').find((l) => l.trim() !== '') ?? `git exited with code ${run.code}`;
   return first.replace(/^(?:fatal|error): /, '');
 }

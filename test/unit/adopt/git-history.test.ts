@@ -98,5 +98,8 @@ describe('git history scan', () => {
     assert.match(describeHistoryScan(scan, { setSecret: () => 'x' }).join('\n'), /was not fully scanned for the moved secrets \(stopped after 1 KiB of objects\); if the file was ever committed, rotate them/);
     const timed = await scanGitHistory(repo, [{ name: 't', value: TOKEN }], { timeoutMs: 0 });
     assert.notEqual(timed.status, 'complete');
+    const noGit = await scanGitHistory(repo, [{ name: 't', value: TOKEN }], { env: { PATH: join(repo, 'no-such-bin') } });
+    assert.deepEqual([noGit.status, noGit.reason], ['failed', 'git was not found on PATH']);
+    assert.match(describeHistoryScan(noGit, { setSecret: () => 'x' }).join('\n'), /could not be scanned for the moved secrets \(git was not found on PATH\); if the file was ever committed, rotate them/);
   });
 });

@@ -160,7 +160,7 @@ interface OldBackup {
 
 /**
  * Backups earlier versions wrote next to the files they changed (`<name>.mcpcp-backup-<ts>`):
- * they hold the old text, plaintext secrets included, untracked and not ignored.
+ * they hold the old text, plaintext secrets included, where a `git add -A` commits them.
  */
 async function oldBackups(locations: readonly McpConfigLocation[]): Promise<OldBackup[]> {
   const out: OldBackup[] = [];
@@ -187,7 +187,7 @@ async function oldBackups(locations: readonly McpConfigLocation[]): Promise<OldB
       } catch {
         continue;
       }
-      out.push({ path, of: location, digest: sha256(text), secrets: plaintextSecretsOf(text, { ...location, path }, scanner) });
+      out.push({ path, of: location, digest: sha256(text), secrets: plaintextSecretsOf(text, location, scanner) }); // parsed as the file it is a copy of
     }
   }
   return out;

@@ -2,7 +2,7 @@
 // workspace's repository (real repositories, real git), and in backups earlier versions wrote
 // beside the files.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { adoptServers, applyRemediation, assessLocations, backupRoot, locationForFile, parseMcpConfig, planAdoption, prepareRemediation, reportToText, yamlOwnServers } from '../../../src/core/adopt';
@@ -72,6 +72,15 @@ describe('secrets left behind', () => {
     writeFileSync(file, mcpJson('${input:memory-api-token}'));
     const backup = `${file}.mcpcp-backup-20250101T120000123Z`;
     writeFileSync(backup, mcpJson(TOKEN));
+    // A YAML one (the control plane's own config) is read as YAML.
+    mkdirSync(join(ws, '.mcpcp'));
+    const ownFile = join(ws, '.mcpcp', 'config.yaml');
+    writeFileSync(ownFile, 'servers: {}\n');
+    writeFileSync(`${ownFile}.mcpcp-backup-20250101T120000123Z`, `servers:\n  tickets:\n    command: node\n    env:\n      TICKETS_TOKEN: "${TOKEN}"\n`);
+    const yamlReport = await assessLocations([locationForFile(ownFile, 'servers: {}\n')], {});
+    assert.deepEqual(yamlReport.findings.filter((f) => f.rule === 'stale-backup').map((f) => [f.severity, /holds a plaintext secret \(github-token/.test(f.message)]), [['critical', true]]);
+    rmSync(join(ws, '.mcpcp'), { recursive: true });
+
     const plain = join(ws, '.mcp.json.mcpcp-backup-20250101T120000123Z');
     writeFileSync(join(ws, '.mcp.json'), '{"mcpServers":{}}');
     writeFileSync(plain, '{"mcpServers":{}}');

@@ -236,6 +236,7 @@ function plaintextIn(server: SourceServer, scanner: SecretScanner): Array<{ valu
 async function historyFindings(parsed: readonly ParsedMcpConfig[], backups: readonly OldBackup[], options: HistoryScanOptions): Promise<Array<Omit<Finding, 'id'>>> {
   const scanner = new SecretScanner();
   type Item = { value: string; location: FindingLocation; server?: string; label: string; workspaceFolder?: string };
+  // By workspace folder (one scan per repository), else by the file's folder.
   const byFolder = new Map<string, Item[]>();
   const push = (folder: string, item: Item): void => {
     byFolder.set(folder, [...(byFolder.get(folder) ?? []), item]);
@@ -244,13 +245,13 @@ async function historyFindings(parsed: readonly ParsedMcpConfig[], backups: read
     if (file.location.scope !== 'workspace' && file.location.workspaceFolder === undefined) continue;
     for (const server of file.servers) {
       for (const hit of plaintextIn(server, scanner)) {
-        push(dirname(file.location.path), { value: hit.value, location: locate(file, [...server.path, ...originPath(hit.origin)]), server: server.name, label: `${hit.origin} of "${server.name}" in ${basename(file.location.path)}`, ...(file.location.workspaceFolder ? { workspaceFolder: file.location.workspaceFolder } : {}) });
+        push(file.location.workspaceFolder ?? dirname(file.location.path), { value: hit.value, location: locate(file, [...server.path, ...originPath(hit.origin)]), server: server.name, label: `${hit.origin} of "${server.name}" in ${basename(file.location.path)}`, ...(file.location.workspaceFolder ? { workspaceFolder: file.location.workspaceFolder } : {}) });
       }
     }
   }
   for (const b of backups) {
     if (b.of.scope !== 'workspace' && b.of.workspaceFolder === undefined) continue;
-    b.secrets.forEach((x) => push(dirname(b.path), { value: x.value, location: { file: b.path, line: 0, column: 0, pointer: '' }, label: `${basename(b.path)}`, ...(b.of.workspaceFolder ? { workspaceFolder: b.of.workspaceFolder } : {}) }));
+    b.secrets.forEach((x) => push(b.of.workspaceFolder ?? dirname(b.path), { value: x.value, location: { file: b.path, line: 0, column: 0, pointer: '' }, label: `${basename(b.path)}`, ...(b.of.workspaceFolder ? { workspaceFolder: b.of.workspaceFolder } : {}) }));
   }
   const findings: Array<Omit<Finding, 'id'>> = [];
   for (const [folder, items] of byFolder) {

@@ -47,7 +47,9 @@ export function formatAgo(at: number, now: number): string {
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
-  return new Date(at).toISOString().slice(0, 10);
+  // Older: the local date (an ISO date would be UTC's, a day off near midnight).
+  const d = new Date(at);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
 /** "14:03:07" in local time. */

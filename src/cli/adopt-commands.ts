@@ -8,6 +8,8 @@ import {
   adoptServers,
   applyRemediation,
   assessLocations,
+  backupRoot,
+  describeHistoryScan,
   firstResolver,
   locationForFile,
   mcpConfigLocations,
@@ -30,6 +32,7 @@ import {
   type SourceInput,
 } from '../core/adopt';
 import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring } from '../core/audit';
+import { plural } from '../core/display/words';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { Redactor } from '../core/redact';
 import { FileSecretStore } from '../core/secrets/secret-store';
@@ -39,7 +42,8 @@ import { dataDirFrom, ensureDataDir, readInstances } from './data-dir';
 export const ADOPT_USAGE = `  assess [--json | --markdown] [--fix] [--config FILE] [--data-dir DIR] [FILE…]
         Assess MCP configurations (default: .vscode/mcp.json, .mcp.json and .mcpcp/config.yaml
         here, VS Code's user mcp.json, Claude Desktop's): plaintext secrets, unpinned packages,
-        plain-HTTP URLs, bridges on all interfaces, missing timeouts, tool budget. --fix offers
+        plain-HTTP URLs, bridges on all interfaces, missing timeouts, tool budget, plaintext
+        secrets already in the git history, old backups beside the files. --fix offers
         each remediation with its diff for confirmation (backup first). Exit 1 when a critical
         or high finding is reported.
   adopt FILE [--config OUT] [--only NAME,…] [--keep-source] [--data-dir DIR]
@@ -62,6 +66,7 @@ export async function assessCommand(argv: string[]): Promise<number> {
     workspaceTrusted: true,
     secretNames: await secrets.list().catch(() => []),
     ownServers: existsSync(ownFile) ? await own.read().catch(() => ({})) : {},
+    gitHistory: { timeoutMs: 15_000 },
     ...(await runningTools(dataDir)),
   });
   if (args.flags.has('json')) process.stdout.write(reportToJson(report));
@@ -101,25 +106,29 @@ export async function adoptCommand(argv: string[]): Promise<number> {
 
   // A human confirms on a terminal: piped input is refused, so nothing automated answers for them.
   if (!process.stdin.isTTY) throw new ControlPlaneError('CONFIRMATION_NEEDED', 'adopt needs an interactive confirmation on a terminal');
-  const answer = await ask(`Adopt ${plan.servers.length} server(s) into ${own.label}${plan.move ? ` and remove them from ${path}` : ''}? Type "adopt" to confirm: `);
+  const answer = await ask(`Adopt ${plural(plan.servers.length, 'server')} into ${own.label}${plan.move ? ` and remove them from ${path}` : ''}? Type "adopt" to confirm: `);
   if (answer.trim() !== 'adopt') {
     process.stderr.write('not confirmed; nothing changed\n');
     return 1;
   }
   const audit = await openCliRecorder(dataDir);
   try {
-    const result = await adoptServers(plan, parsed, { secrets, servers: own, recorder: audit.recorder, promptInput: promptForInput });
+    const result = await adoptServers(plan, parsed, { secrets, servers: own, backupDir: backupRoot(dataDir), gitHistory: {}, recorder: audit.recorder, promptInput: promptForInput });
     process.stdout.write(`Adopted into ${own.label}: ${Object.keys(result.servers).join(', ')}\n`);
     if (result.secretNames.length > 0) process.stdout.write(`Secrets stored in ${storeLabel}: ${result.secretNames.join(', ')}\n`);
-    if (result.moved) process.stdout.write(`Removed from ${path}; backup: ${result.moved.backup} (it still holds the old text: delete it once the servers work)\n`);
+    if (result.moved) process.stdout.write(`Removed from ${path}; backup (secrets as references): ${result.moved.backup}\n`);
     if (result.moveError) process.stderr.write(`${path} was not changed: ${result.moveError}\n`);
     if (result.disabled.length > 0) process.stderr.write(`Left disabled (VS Code still runs them from ${path}): ${result.disabled.join(', ')}\n`);
+    for (const line of result.history ? describeHistoryScan(result.history, CLI_SET_SECRET) : []) process.stderr.write(`! ${line}\n`);
     process.stdout.write('A running `mcpcp serve` picks them up at its next start. Servers adopted from a file inside the workspace are proposals: they wait for `mcpcp consent grant` (see `mcpcp consent list`).\n');
     return result.moveError ? 1 : 0;
   } finally {
     await audit.close();
   }
 }
+
+/** How a user stores a rotated secret headless. */
+const CLI_SET_SECRET = { setSecret: (name: string) => `\`mcpcp secrets set ${name}\`, the value on stdin` };
 
 /** The headless configuration adopted servers go to: `--config`, else `.mcpcp/config.yaml` here. */
 function ownConfigFile(flag: string | undefined): string {
@@ -182,8 +191,9 @@ async function fixInteractively(report: AssessmentReport, ctx: { dataDir: string
       const answer = (await question('Apply? [y/N] ')).trim().toLowerCase();
       if (answer !== 'y' && answer !== 'yes') continue;
       try {
-        const result = await applyRemediation(prepared, { secrets: ctx.secrets, ownServers: ctx.own, recorder: audit.recorder });
+        const result = await applyRemediation(prepared, { secrets: ctx.secrets, ownServers: ctx.own, backupDir: backupRoot(ctx.dataDir), gitHistory: {}, recorder: audit.recorder });
         process.stderr.write(`  applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}\n`);
+        for (const line of result.history ? describeHistoryScan(result.history, CLI_SET_SECRET) : []) process.stderr.write(`  ! ${line}\n`);
       } catch (err) {
         process.stderr.write(`  failed: ${errorMessage(err)}\n`);
       }

@@ -25,6 +25,8 @@ import { policyCommand } from './policy-commands';
 import { UNDO_USAGE, undoCommand } from './undo-commands';
 import { ensureApproverCredential } from '../core/approvals';
 import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
+import { plural } from '../core/display/words';
+import { statePhrase } from '../core/supervisor/state';
 
 const USAGE = `Usage: mcpcp <command> [options]
 
@@ -191,13 +193,13 @@ async function serve(argv: string[]): Promise<number> {
   for (const s of plane.supervisor.list()) log(`  ${s.name}: ${plane.gateway.url(s.name)}`);
 
   plane.supervisor.onDidChangeStatus((s) => {
-    if (s.state.kind === 'failed' || s.state.kind === 'crash-looping') log(`${s.name} is ${s.state.kind}: ${s.lastError ?? ''}`);
+    if (s.state.kind === 'failed' || s.state.kind === 'crash-looping') log(`${s.name} ${statePhrase(s.state.kind)}: ${s.lastError ?? ''}`);
   });
 
   if (args.flags.has('print-client-config')) {
     await waitForAllSettled(plane, config.supervisor.startTimeoutMs + 1_000);
     const notRunning = plane.supervisor.statuses().filter((s) => s.state.kind !== 'running');
-    for (const s of notRunning) log(`warning: ${s.name} is ${s.state.kind}${s.lastError ? `: ${s.lastError}` : ''}`);
+    for (const s of notRunning) log(`warning: ${s.name} ${statePhrase(s.state.kind)}${s.lastError ? `: ${s.lastError}` : ''}`);
     process.stdout.write(`${JSON.stringify(plane.clientConfiguration())}\n`);
   }
 
@@ -223,7 +225,7 @@ async function serve(argv: string[]): Promise<number> {
         // .mcpcp/policy.yaml, from matching): it waits for a restart, when the operator runs serve.
         const added = next.policy.rules.filter((r) => !current.policy.rules.some((c) => JSON.stringify(c) === JSON.stringify(r)));
         const ignored = added.filter((r) => r.decision === 'allow');
-        if (ignored.length > 0) log(`reload: ${ignored.length} new allow rule(s) of ${file} take effect at the next start (a workspace configuration only tightens while running)`);
+        if (ignored.length > 0) log(`reload: ${plural(ignored.length, 'new allow rule')} of ${file} take${ignored.length === 1 ? 's' : ''} effect at the next start (a workspace configuration only tightens while running)`);
         const rules = [...current.policy.rules, ...added.filter((r) => r.decision !== 'allow')];
         merged = { ...merged, policy: { ...next.policy, rules, readOnlyMode: current.policy.readOnlyMode || next.policy.readOnlyMode } };
       }

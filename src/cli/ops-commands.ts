@@ -8,11 +8,12 @@ import { createInterface } from 'node:readline/promises';
 import { loadConfigFile } from '../core/config/load';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { describeLeftovers } from '../core/supervisor/instance-record';
-import { describeStatus } from '../core/supervisor/state';
+import { describeStatus, statePhrase } from '../core/supervisor/state';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args';
 import type { ReloadResult, StatusBody } from './control';
 import { dataDirFrom, readInstances, type InstanceRecord } from './data-dir';
 import { approverCredential, pickInstance } from './oversight-commands';
+import { plural, utcStamp } from '../core/display/words';
 
 /** `mcpcp status` exit codes: cron and health scripts branch on them. */
 export const STATUS_EXIT = { healthy: 0, degraded: 1, noInstance: 2 } as const;
@@ -22,7 +23,7 @@ type InstanceReport = { instance: InstanceRecord; body: StatusBody } | { instanc
 /** Why an instance is degraded; empty when every enabled server runs and the audit log is writable. */
 export function degradedReasons(report: InstanceReport): string[] {
   if ('error' in report) return [`instance pid ${report.instance.pid} is not answering: ${report.error}`];
-  const reasons = report.body.servers.filter((s) => s.state.kind !== 'running').map((s) => `${s.name} is ${s.state.kind}${s.lastError ? ` (${s.lastError})` : ''}`);
+  const reasons = report.body.servers.filter((s) => s.state.kind !== 'running').map((s) => `${s.name} ${statePhrase(s.state.kind)}${s.lastError ? ` (${s.lastError})` : ''}`);
   // A problem of a server that is listed (as failed) is said once, by its state.
   const listed = new Set(report.body.servers.map((s) => s.name));
   for (const p of report.body.problems ?? []) if (p.server === undefined || !listed.has(p.server)) reasons.push(`configuration: ${p.message}`);
@@ -89,7 +90,7 @@ async function statusOnce(args: ParsedArgs, dataDir: string): Promise<number> {
       if (readiness) process.stdout.write(`  ready: ${readiness.ready ? 'yes' : `NO (${readiness.reasons.join('; ')})`}\n`);
       if (audit?.state === 'failing') {
         process.stdout.write(
-          `  audit: FAILING since ${new Date(audit.since).toISOString()}: ${audit.lastError}; ${audit.refusedCount} calls refused, ${audit.lostRecords} records not written so far; calls resume by themselves once it can be written\n`,
+          `  audit: FAILING since ${utcStamp(audit.since)}: ${audit.lastError}; ${plural(audit.refusedCount, 'call')} refused, ${plural(audit.lostRecords, 'record')} not written so far; calls resume by themselves once it can be written\n`,
         );
       } else if (audit) {
         process.stdout.write('  audit: ok\n');

@@ -19,6 +19,7 @@ import { displayArgs, fold, formatDisplayArgs, formatEffect, visible } from '../
 import type { ApprovalView } from '../protocol/ui';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, readInstances, type InstanceRecord } from './data-dir';
+import { plural } from '../core/display/words';
 
 /** The header the gateway's /ui API accepts instead of a browser session (see docs/ui.md). */
 const CREDENTIAL_HEADER = 'x-approver-credential';
@@ -111,15 +112,15 @@ export async function auditCommand(argv: string[]): Promise<number> {
         process.stdout.write(`audit BROKEN: ${b ? `${b.file}${b.line > 0 ? `:${b.line}` : ''}: ${b.reason}` : 'see --json'}\n`);
       } else {
         const unkeyed = result.instances.reduce((n, i) => n + i.unkeyedRecords, 0);
-        process.stdout.write(`audit ${result.status === 'torn' ? 'INTACT UP TO A TORN TAIL' : 'OK'}: ${result.records} records in ${result.files} files (${dir})${unkeyed > 0 ? `; the first ${unkeyed} were written before the keyed format (plain SHA-256)` : ''}\n`);
+        process.stdout.write(`audit ${result.status === 'torn' ? 'INTACT UP TO A TORN TAIL' : 'OK'}: ${plural(result.records, 'record')} in ${plural(result.files, 'file')} (${dir})${unkeyed > 0 ? `; the first ${unkeyed} were written before the keyed format (plain SHA-256)` : ''}\n`);
       }
       if (!args.flags.has('json')) {
         for (const i of result.instances) {
-          if (i.removed !== undefined) process.stdout.write(`${i.instance}: ${i.removed.files} files removed by retention (seq ${i.removed.firstSeq}..${i.removed.lastSeq}), continuity checked\n`);
+          if (i.removed !== undefined) process.stdout.write(`${i.instance}: ${plural(i.removed.files, 'file')} removed by retention (seq ${i.removed.firstSeq}..${i.removed.lastSeq}), continuity checked\n`);
         }
       }
       for (const t of result.tornTails) {
-        process.stdout.write(`torn tail: ${t.file} line ${t.line} (${t.bytes} bytes) was cut short by a crash; the next start of instance ${t.instance} quarantines it\n`);
+        process.stdout.write(`torn tail: ${t.file} line ${t.line} (${plural(t.bytes, 'byte')}) was cut short by a crash; the next start of instance ${t.instance} quarantines it\n`);
       }
       return auditVerifyExitCode(result);
     }

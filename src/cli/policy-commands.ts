@@ -9,6 +9,7 @@ import { Redactor } from '../core/redact';
 import { formatWhatIfReport, loosens, parseDraft, parseSince, readExportedAudit, readLiveAudit, replayAudit } from '../core/whatif';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom } from './data-dir';
+import { plural } from '../core/display/words';
 
 const LAYERS = ['user', 'config', 'workspace'] as const;
 
@@ -35,12 +36,12 @@ export async function policyCommand(argv: string[]): Promise<number> {
   if (!result.ok) {
     if (result.error.code !== 'tests') process.stdout.write(`invalid: ${formatPolicyIssue(result.error)}\n`);
     const failed = (result.tests ?? []).filter((t) => !t.ok).length;
-    process.stdout.write(result.error.code === 'tests' ? `${path}: ${failed} of ${result.tests?.length ?? 0} tests failed; a running control plane keeps the last valid policy\n` : '');
+    process.stdout.write(result.error.code === 'tests' ? `${path}: ${failed} of ${plural(result.tests?.length ?? 0, 'test')} failed; a running control plane keeps the last valid policy\n` : '');
     return 1;
   }
   for (const w of result.warnings ?? []) process.stdout.write(`warning: ${formatPolicyIssue(w)}\n`);
   const n = result.tests?.length ?? 0;
-  process.stdout.write(`${path}: valid, ${result.policy.rules.length} rules, ${n === 0 ? 'no tests (add tests: to pin what the rules decide)' : `${n} tests passed`}\n`);
+  process.stdout.write(`${path}: valid, ${plural(result.policy.rules.length, 'rule')}, ${n === 0 ? 'no tests (add tests: to pin what the rules decide)' : `${plural(n, 'test')} passed`}\n`);
   return 0;
 }
 

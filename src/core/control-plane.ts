@@ -15,7 +15,7 @@ import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
 import { expandReferences } from './secrets/secret-store';
 import { resolveAuditRetention } from './audit/retention';
-import { isServing } from './supervisor/state';
+import { isServing, statePhrase } from './supervisor/state';
 import { startTelemetry, type Telemetry } from './telemetry';
 import { openOversight, type Oversight } from './oversight/oversight';
 import { UndoService } from './undo/service';
@@ -208,7 +208,7 @@ export class ControlPlane {
     else if (audit?.state === 'failing') reasons.push(`audit log cannot be written since ${new Date(audit.since).toISOString()} (calls are refused)`);
     for (const s of this.supervisor.statuses()) {
       if (s.state.kind === 'stopped' || isServing(s.state)) continue;
-      reasons.push(`server ${s.name} is ${s.state.kind}`);
+      reasons.push(`server ${s.name} ${statePhrase(s.state.kind)}`);
     }
     return { ready: reasons.length === 0, reasons };
   }

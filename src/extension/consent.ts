@@ -9,6 +9,7 @@ import type { Proposal } from '../core/consent/store';
 import type { ControlPlane } from '../core/control-plane';
 import { errorMessage } from '../core/errors';
 import { COMMANDS } from './commands';
+import { plural } from './wording';
 
 export interface ConsentDeps {
   plane: () => ControlPlane | undefined;
@@ -106,7 +107,7 @@ async function reloadPolicy(deps: ConsentDeps): Promise<void> {
   }
   const choice = await vscode.window.showWarningMessage(
     'Reload the workspace policy? The rules kept from removed or changed files stop applying.',
-    { modal: true, detail: kept.map((k) => `${k.rules} rule(s) from ${k.removed ? 'the removed file' : 'an earlier version of'} ${k.file}`).join('\n') },
+    { modal: true, detail: kept.map((k) => `${plural(k.rules, 'rule')} from ${k.removed ? 'the removed file' : 'an earlier version of'} ${k.file}`).join('\n') },
     'Reload and Drop Kept Rules',
   );
   if (choice !== 'Reload and Drop Kept Rules') return;

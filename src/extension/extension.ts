@@ -134,7 +134,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       if (health.state === 'failing') {
         void vscode.window.showWarningMessage(`MCP Control Plane: the audit log cannot be written (${health.lastError}). Tool calls are refused until it can; they resume by themselves once there is space again.`);
       } else if (health.resumed) {
-        void vscode.window.showInformationMessage(`MCP Control Plane: the audit log is writable again; ${health.resumed.refusedCount} calls were refused meanwhile (recorded in the log).`);
+        void vscode.window.showInformationMessage(`MCP Control Plane: the audit log is writable again; ${plural(health.resumed.refusedCount, 'call was', 'calls were')} refused meanwhile (recorded in the log).`);
       }
     }),
   );
@@ -185,20 +185,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     const tools = all.reduce((n, s) => n + s.toolCount, 0);
     const overBudget = tools > VSCODE_TOOL_LIMIT;
     const nearBudget = tools > VSCODE_TOOL_LIMIT * 0.8;
-    statusBar.text = `$(${bad.length > 0 || overBudget ? 'warning' : restricted.length > 0 ? 'shield' : 'server'}) MCP ${healthy}/${all.length} · ${tools} tools${restricted.length > 0 ? ' · Restricted Mode' : ''}`;
+    statusBar.text = `$(${bad.length > 0 || overBudget ? 'warning' : restricted.length > 0 ? 'shield' : 'server'}) MCP ${healthy}/${all.length} · ${plural(tools, 'tool')}${restricted.length > 0 ? ' · Restricted Mode' : ''}`;
     statusBar.tooltip = [
-      ...all.map((s) => `${s.name}: ${tree.row(s.name)?.description ?? s.state.kind}, ${s.toolCount} tools`),
+      ...all.map((s) => `${s.name}: ${tree.row(s.name)?.description ?? s.state.kind}, ${plural(s.toolCount, 'tool')}`),
       ...(restricted.length > 0
         ? [`Restricted Mode: this workspace is not trusted, so ${restricted.map((s) => s.name).join(', ')} ${restricted.length === 1 ? 'is' : 'are'} blocked (workspace servers do not start; git refuses every call). Trust the workspace from the Servers view.`]
         : []),
-      `${tools} of the ${VSCODE_TOOL_LIMIT} tools VS Code sends per request${overBudget ? ' — over the limit: disable servers or filter tools' : nearBudget ? ' — close to the limit' : ''}`,
+      `${tools} of the ${plural(VSCODE_TOOL_LIMIT, 'tool')} VS Code sends per request${overBudget ? ' — over the limit: disable servers or filter tools' : nearBudget ? ' — close to the limit' : ''}`,
     ].join('\n');
     statusBar.backgroundColor = bad.length > 0 || overBudget ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     statusBar.show();
     if (nearBudget && !toolBudgetWarned) {
       toolBudgetWarned = true;
       void vscode.window.showWarningMessage(
-        `MCP Control Plane: the enabled servers offer ${tools} tools; VS Code sends at most ${VSCODE_TOOL_LIMIT} per request. Disable servers or set a tool filter (mcpControlPlane.servers.<name>.tools).`,
+        `MCP Control Plane: the enabled servers offer ${plural(tools, 'tool')}; VS Code sends at most ${VSCODE_TOOL_LIMIT} per request. Disable servers or set a tool filter (mcpControlPlane.servers.<name>.tools).`,
       );
     }
     if (!nearBudget) toolBudgetWarned = false;
@@ -354,7 +354,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       .filter((s) => states === undefined || states.includes(s.status.state.kind))
       .map((s) => ({ label: s.name, description: tree.row(s.name)?.description ?? s.status.state.kind }));
     if (names.length === 0) {
-      void vscode.window.showInformationMessage(`MCP Control Plane: no server ${states ? `is ${states.join(', ')}` : 'is configured'}.`);
+      void vscode.window.showInformationMessage(states ? `MCP Control Plane: no ${states.join(' or ')} server.` : 'MCP Control Plane: no server is configured.');
       return undefined;
     }
     return (await vscode.window.showQuickPick(names, { placeHolder }))?.label;

@@ -2,7 +2,7 @@
 import type { CallStats, DashboardState, ServerView } from '../../../src/protocol/ui';
 import { barLayout, bucketSeries, linePoints, niceMax } from '../chart-geometry';
 import { h, s, type Child } from '../dom';
-import { formatMs, formatPercent, formatWindow } from '../format';
+import { formatMs, formatPercent, formatWindow, plural } from '../format';
 
 const STATE_CLASS: Readonly<Record<string, string>> = {
   running: 'ok',
@@ -153,6 +153,6 @@ export function renderNotices(state: DashboardState): Child {
   if (state.policy.readOnlyMode) notes.push(h('p', { class: 'notice' }, 'Read-only mode: every tool that is not read-only is denied.'));
   for (const problem of state.policy.problems) notes.push(h('p', { class: 'notice warning' }, `Policy: ${problem}`));
   const { total, limit } = state.toolBudget;
-  if (total > limit) notes.push(h('p', { class: 'notice warning' }, `${total} tools are offered, more than the ${limit} VS Code sends in one request: disable servers or tools you do not need.`));
+  if (total > limit) notes.push(h('p', { class: 'notice warning' }, `${plural(total, 'tool is', 'tools are')} offered, more than the ${limit} VS Code sends in one request: disable servers or tools you do not need.`));
   return notes;
 }

@@ -107,7 +107,7 @@ export class PolicyTest {
       h(
         'p',
         {},
-        `${visible(view.draft)} as the ${view.layer} layer (${visible(view.kept)}). History: ${view.source.verified ? 'live audit, verified with the key' : 'exported audit, not verified'}, ${view.source.records} records${r.from ? `, ${formatClock(r.from)} to ${formatClock(r.to ?? r.from)}` : ''}.`,
+        `${visible(view.draft)} as the ${view.layer} layer (${visible(view.kept)}). History: ${view.source.verified ? 'live audit, verified with the key' : 'exported audit, not verified'}, ${plural(view.source.records, 'record')}${r.from ? `, ${formatClock(r.from)} to ${formatClock(r.to ?? r.from)}` : ''}.`,
       ),
       h(
         'ul',

@@ -2,12 +2,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BUILTIN_SERVERS } from '../builtin-servers';
 import type { ServerConfig } from '../config/schema';
+import { plural } from '../display/words';
 import { ControlPlaneError, errorMessage } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
 import { convertServer, SecretNamer, serverNameFrom, type PlannedSecret } from './convert';
 import { applyFileChange, storedValue, writeAtomic, type ActionRecorder, type AppliedChange, type ChangeApprover, type FileChange } from './file-change';
 import { isRecord, type McpConfigLocation, type ParsedMcpConfig, type SourceInput } from './mcp-config';
 import { SecretScanner } from './secret-scan';
+import { scanGitHistory, type HistoryScan, type HistoryScanOptions } from './git-history';
 import { findExecutable } from './shell-path';
 import { YAML_SYNTAX } from './syntax';
 import { maskSecrets, unifiedDiff } from './unified-diff';
@@ -162,7 +164,7 @@ export function renderPlan(plan: AdoptionPlan, options: { storeLabel?: string } 
   }
   if (plan.servers.length > 0) {
     lines.push('');
-    if (plan.move) lines.push(`The adopted entries are then removed from ${plan.source.path} (a backup is kept next to it).`);
+    if (plan.move) lines.push(`The adopted entries are then removed from ${plan.source.path} (a backup, with each moved secret as its reference, is kept in the control plane's data folder).`);
     else if (plan.editorRunsFile) lines.push(`VS Code keeps running them from ${plan.source.path}: they are adopted disabled.`);
     else lines.push(`${plan.source.path} is left as it is${plan.servers.some((s) => s.secrets.some((x) => x.kind === 'plaintext')) ? ' (its plaintext secrets stay in it)' : ''}.`);
   }
@@ -222,6 +224,8 @@ export interface AdoptDeps {
   /** Asks for an input's value (hidden when `password`); undefined cancels the adoption. */
   promptInput: (input: SourceInput, secretNames: string[]) => Promise<string | undefined>;
   servers: OwnServers;
+  /** Where the source file's backup goes (`backupRoot(dataDir)`), outside the workspace. */
+  backupDir: string;
   /** For the move: the approvals UI. Without one, the caller's consent covers it. */
   approver?: ChangeApprover;
   recorder?: ActionRecorder;
@@ -229,6 +233,11 @@ export interface AdoptDeps {
   now?: () => Date;
   /** The adoption stands only with the move: a refused or failed move undoes it and throws. */
   requireMove?: boolean;
+  /**
+   * Scan the git history of the source file's repository for the plaintext secrets moved out of
+   * it (`AdoptResult.history`): a secret already committed must be rotated. Off when undefined.
+   */
+  gitHistory?: HistoryScanOptions;
 }
 
 export interface AdoptResult {
@@ -241,6 +250,8 @@ export interface AdoptResult {
   moveError?: string;
   /** Left disabled because VS Code still runs them from the source file. */
   disabled: string[];
+  /** Whether the moved plaintext secrets are in the source file's git history (`gitHistory` set and secrets moved). */
+  history?: HistoryScan;
 }
 
 /**
@@ -297,8 +308,9 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
       const change = removalChange(parsed, plan.servers.map((s) => s.sourceName), plaintextSecrets(plan));
       result.moved = await applyFileChange(change, {
         action: 'adopt_move_servers',
-        reason: `Move ${plan.servers.length} adopted server(s) out of ${plan.source.path}: the control plane runs them now`,
+        reason: `Move ${plural(plan.servers.length, 'adopted server')} out of ${plan.source.path}: the control plane runs them now`,
         args: { file: plan.source.path, servers: plan.servers.map((s) => s.sourceName) },
+        backupDir: deps.backupDir,
         ...(deps.approver ? { approver: deps.approver } : {}),
         ...(deps.recorder ? { recorder: deps.recorder } : {}),
         ...(deps.signal ? { signal: deps.signal } : {}),
@@ -313,6 +325,8 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
       result.moveError = errorMessage(err);
     }
   }
+  const moved = plaintextSecrets(plan);
+  if (deps.gitHistory && moved.length > 0) result.history = await movedSecretsHistory(plan.source, moved, deps.gitHistory);
   if (holdBack) {
     if (result.moved) {
       const enabled = Object.fromEntries(plan.servers.map((s) => [s.name, s.config]));
@@ -327,7 +341,8 @@ export async function adoptServers(plan: AdoptionPlan, parsed: ParsedMcpConfig, 
 
 /**
  * The edit that removes entries from a source file (keeping everything else, comments included),
- * as a `FileChange` whose verification checks the entries are gone and `secretValues` with them.
+ * as a `FileChange` whose verification checks the entries are gone and `secrets` with them; the
+ * backup holds `secrets` as references.
  */
 export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly string[], secrets: ReadonlyArray<{ name: string; value: string }> = []): FileChange {
   let after = parsed.text;
@@ -340,7 +355,20 @@ export function removalChange(parsed: ParsedMcpConfig, sourceNames: readonly str
   }
   // A plaintext secret another entry still uses stays in the file: only forbid what leaves with the moved ones.
   const gone = secrets.filter((s) => !after.includes(s.value));
-  return { file: parsed.location.path, before: parsed.text, after, diff: maskSecrets(unifiedDiff(displayName(parsed.location.path), parsed.text, after), secrets), secrets: [], expect, forbid: gone.map((s) => s.value) };
+  return { file: parsed.location.path, before: parsed.text, after, diff: maskSecrets(unifiedDiff(displayName(parsed.location.path), parsed.text, after), secrets), secrets: [], expect, forbid: gone.map((s) => s.value), moved: [...secrets] };
+}
+
+/**
+ * Scans the git history of the repository holding a source file for secrets moved out of it. The
+ * workspace folder is untrusted (no PATH entry inside it is used). Never throws: a scan that
+ * cannot run says so in its status.
+ */
+export async function movedSecretsHistory(source: McpConfigLocation, secrets: ReadonlyArray<{ name: string; value: string }>, options: HistoryScanOptions): Promise<HistoryScan> {
+  try {
+    return await scanGitHistory(dirname(source.path), secrets, { ...options, untrustedRoots: [...(options.untrustedRoots ?? []), ...(source.workspaceFolder !== undefined ? [source.workspaceFolder] : [])] });
+  } catch (err) {
+    return { status: 'failed', found: [], objects: 0, bytes: 0, reason: errorMessage(err) };
+  }
 }
 
 /** The plaintext secrets a plan moves out of its file, by store name. */

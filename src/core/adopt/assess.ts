@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { ServerConfig } from '../config/schema';
 import { errorMessage } from '../errors';
-import { SecretNamer, serverNameFrom } from './convert';
+import { SecretNamer, secretNameFor, serverNameFrom } from './convert';
 import type { JsonPath } from './jsonc';
-import { readMcpConfig, type McpConfigKind, type McpConfigLocation, type ParsedMcpConfig, type SourceServer } from './mcp-config';
+import { scanGitHistory, type HistoryScan, type HistoryScanOptions } from './git-history';
+import { parseMcpConfig, readMcpConfig, type McpConfigKind, type McpConfigLocation, type ParsedMcpConfig, type SourceServer } from './mcp-config';
 import { SecretScanner, describeSecret, type SecretHit } from './secret-scan';
+import { plural } from '../display/words';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
@@ -21,7 +24,9 @@ export type Rule =
   | 'untrusted-workspace'
   | 'secret-in-args'
   | 'duplicate-server'
-  | 'config-invalid';
+  | 'config-invalid'
+  | 'stale-backup'
+  | 'secret-in-git-history';
 
 export interface FindingLocation {
   file: string;
@@ -60,7 +65,15 @@ export type Remediation =
       prefix: string;
     }
   | { kind: 'add-timeout'; title: string; path: JsonPath; timeoutMs: number }
-  | { kind: 'remove-server'; title: string; path: JsonPath; server: string };
+  | { kind: 'remove-server'; title: string; path: JsonPath; server: string }
+  | {
+      kind: 'delete-backup';
+      title: string;
+      /** The backup file. */
+      file: string;
+      /** SHA-256 of its content: applying refuses if it changed. */
+      digest: string;
+    };
 
 export interface Finding {
   /** Stable across runs for the same problem at the same place. */
@@ -105,6 +118,12 @@ export interface AssessOptions {
   secretNames?: readonly string[];
   /** Timeout the add-timeout remediation proposes. Default 60 s. */
   proposedTimeoutMs?: number;
+  /**
+   * Scan the git history of the repositories holding workspace files for the plaintext secrets
+   * in them (and in old backups beside them): one already committed must be rotated. Off when
+   * undefined.
+   */
+  gitHistory?: HistoryScanOptions;
   now?: () => Date;
 }
 
@@ -125,7 +144,153 @@ export async function assessLocations(locations: readonly McpConfigLocation[], o
       files.push({ path: location.path, kind: location.kind, scope: location.scope, status: 'unreadable', servers: 0, error: errorMessage(err) });
     }
   }
-  return buildReport(parsed, files, options);
+  const backups = await oldBackups(locations);
+  const extra = backups.map((b) => backupFinding(b));
+  if (options.gitHistory) extra.push(...(await historyFindings(parsed, backups, options.gitHistory)));
+  return buildReport(parsed, files, options, extra);
+}
+
+/** A `<file>.mcpcp-backup-<timestamp>` an earlier version wrote beside a file, and the plaintext secrets in it. */
+interface OldBackup {
+  path: string;
+  of: McpConfigLocation;
+  digest: string;
+  secrets: Array<{ value: string; detector: string; knownFormat: boolean }>;
+}
+
+/**
+ * Backups earlier versions wrote next to the files they changed (`<name>.mcpcp-backup-<ts>`):
+ * they hold the old text, plaintext secrets included, where a `git add -A` commits them.
+ */
+async function oldBackups(locations: readonly McpConfigLocation[]): Promise<OldBackup[]> {
+  const out: OldBackup[] = [];
+  const scanner = new SecretScanner();
+  const seen = new Set<string>();
+  for (const location of locations) {
+    const dir = dirname(location.path);
+    const prefix = `${basename(location.path)}.mcpcp-backup-`;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names.filter((n) => n.startsWith(prefix)).sort()) {
+      const path = join(dir, name);
+      if (seen.has(path)) continue;
+      seen.add(path);
+      let text = '';
+      try {
+        const info = await stat(path);
+        if (!info.isFile()) continue;
+        text = info.size <= 4 * 1024 * 1024 ? await readFile(path, 'utf8') : '';
+      } catch {
+        continue;
+      }
+      out.push({ path, of: location, digest: sha256(text), secrets: plaintextSecretsOf(text, location, scanner) }); // parsed as the file it is a copy of
+    }
+  }
+  return out;
+}
+
+function backupFinding(b: OldBackup): Omit<Finding, 'id'> {
+  const what = b.secrets.length > 0
+    ? `holds ${b.secrets.length === 1 ? 'a plaintext secret' : `${b.secrets.length} plaintext secrets`} (${b.secrets.map((x) => describeSecret(x.value, x.detector)).join('; ')})`
+    : 'holds the old text of the file';
+  const rotate = b.secrets.length > 0 ? `; if it was ever committed, pushed or shared, rotate ${b.secrets.length === 1 ? 'the secret' : 'the secrets'} where ${b.secrets.length === 1 ? 'it was' : 'they were'} issued` : '';
+  return {
+    severity: b.secrets.some((x) => x.knownFormat) ? 'critical' : b.secrets.length > 0 ? 'high' : 'low',
+    rule: 'stale-backup',
+    message: `${basename(b.path)} is a backup an earlier MCP Control Plane left beside ${basename(b.of.path)}: it ${what}, is one \`git add -A\` away from being committed, and nothing needs it (backups now go to the control plane's data folder). Delete it${rotate}`,
+    location: { file: b.path, line: 0, column: 0, pointer: '' },
+    remediation: { kind: 'delete-backup', title: `Delete ${basename(b.path)} (you approve it with its content in view, secrets masked)`, file: b.path, digest: b.digest },
+  };
+}
+
+/** The distinct plaintext secrets of a configuration text, by the scanner's rules. */
+export function plaintextSecretsOf(text: string, location: McpConfigLocation, scanner: SecretScanner = new SecretScanner()): Array<{ value: string; detector: string; knownFormat: boolean }> {
+  const secrets: Array<{ value: string; detector: string; knownFormat: boolean }> = [];
+  for (const server of parseMcpConfig(text, location).servers) {
+    for (const hit of plaintextIn(server, scanner)) if (!secrets.some((x) => x.value === hit.value)) secrets.push({ value: hit.value, detector: hit.detector, knownFormat: hit.knownFormat });
+  }
+  return secrets;
+}
+
+/** Plaintext secret values of one server entry (env, headers, args, URL), by the scanner's rules. */
+function plaintextIn(server: SourceServer, scanner: SecretScanner): Array<{ value: string; detector: string; knownFormat: boolean; origin: string }> {
+  const out: Array<{ value: string; detector: string; knownFormat: boolean; origin: string }> = [];
+  const take = (value: string, hits: SecretHit[], origin: string): void => {
+    for (const h of hits) out.push({ value: value.slice(h.start, h.end), detector: h.detector, knownFormat: h.knownFormat, origin });
+  };
+  for (const [k, v] of Object.entries(server.env)) take(v, scanner.scanValue(v, k), `env.${k}`);
+  for (const [k, v] of Object.entries(server.headers)) take(v, scanner.scanValue(v, k), `headers.${k}`);
+  for (const { index, hit } of scanner.scanArgs(server.args)) take(server.args[index]!, [hit], `args[${index}]`);
+  if (server.url !== undefined) take(server.url, scanner.scanUrl(server.url), 'url');
+  return out;
+}
+
+/**
+ * One finding per plaintext secret of a workspace file (or an old backup beside it) that is in
+ * its repository's git history; one low finding per repository that could not be fully scanned.
+ */
+async function historyFindings(parsed: readonly ParsedMcpConfig[], backups: readonly OldBackup[], options: HistoryScanOptions): Promise<Array<Omit<Finding, 'id'>>> {
+  const scanner = new SecretScanner();
+  type Item = { value: string; location: FindingLocation; server?: string; label: string; workspaceFolder?: string };
+  // By workspace folder (one scan per repository), else by the file's folder.
+  const byFolder = new Map<string, Item[]>();
+  const push = (folder: string, item: Item): void => {
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), item]);
+  };
+  for (const file of parsed) {
+    if (file.location.scope !== 'workspace' && file.location.workspaceFolder === undefined) continue;
+    for (const server of file.servers) {
+      for (const hit of plaintextIn(server, scanner)) {
+        push(file.location.workspaceFolder ?? dirname(file.location.path), { value: hit.value, location: locate(file, [...server.path, ...originPath(hit.origin)]), server: server.name, label: `${hit.origin} of "${server.name}" in ${basename(file.location.path)}`, ...(file.location.workspaceFolder ? { workspaceFolder: file.location.workspaceFolder } : {}) });
+      }
+    }
+  }
+  for (const b of backups) {
+    if (b.of.scope !== 'workspace' && b.of.workspaceFolder === undefined) continue;
+    b.secrets.forEach((x) => push(b.of.workspaceFolder ?? dirname(b.path), { value: x.value, location: { file: b.path, line: 0, column: 0, pointer: '' }, label: `${basename(b.path)}`, ...(b.of.workspaceFolder ? { workspaceFolder: b.of.workspaceFolder } : {}) }));
+  }
+  const findings: Array<Omit<Finding, 'id'>> = [];
+  for (const [folder, items] of byFolder) {
+    const unique = new Map<string, Item[]>();
+    for (const item of items) unique.set(item.value, [...(unique.get(item.value) ?? []), item]);
+    const named = [...unique.entries()].map(([value, list], i) => ({ name: `secret-${i}`, value, list }));
+    const roots = [...new Set(items.flatMap((i) => (i.workspaceFolder ? [i.workspaceFolder] : [])))];
+    let scan: HistoryScan;
+    try {
+      scan = await scanGitHistory(folder, named, { ...options, untrustedRoots: [...(options.untrustedRoots ?? []), ...roots] });
+    } catch (err) {
+      scan = { status: 'failed', found: [], objects: 0, bytes: 0, reason: errorMessage(err) };
+    }
+    for (const hit of scan.found) {
+      const entry = named.find((n) => n.name === hit.name)!;
+      const where = hit.locations.length > 0 ? hit.locations.slice(0, 3).map((l) => `${l.path ? `${l.path} in ` : ''}commit ${l.commit.slice(0, 12)}`).join(', ') : "the repository's objects";
+      for (const item of entry.list) {
+        findings.push({
+          ...(item.server !== undefined ? { server: item.server } : {}),
+          severity: 'critical',
+          rule: 'secret-in-git-history',
+          message: `The plaintext secret in ${item.label} is in the git history of ${scan.repository ?? folder} (${where}): anyone with a clone has it, and moving it out of the file does not remove it from history. Rotate it where it was issued, then store the new value in the secret store`,
+          location: item.location,
+        });
+      }
+    }
+    if (scan.status === 'partial' || scan.status === 'failed') {
+      findings.push({ severity: 'low', rule: 'secret-in-git-history', message: `The git history of ${scan.repository ?? folder} was not fully scanned for the plaintext secrets of its MCP files (${scan.reason}): if one was ever committed, rotate it`, location: { file: folder, line: 0, column: 0, pointer: '' } });
+    }
+  }
+  return findings;
+}
+
+/** `env.X` → ['env', 'X'], `args[2]` → ['args', 2], `url` → ['url']. */
+function originPath(origin: string): JsonPath {
+  const arg = /^args\[(\d+)\]$/.exec(origin);
+  if (arg) return ['args', Number(arg[1])];
+  const dot = origin.indexOf('.');
+  return dot === -1 ? [origin] : [origin.slice(0, dot), origin.slice(dot + 1)];
 }
 
 /**
@@ -135,7 +300,7 @@ export async function assessLocations(locations: readonly McpConfigLocation[], o
  * untrusted workspace, servers adopted but still in their source file, invalid files, duplicate
  * tool names and the tool budget. Findings are sorted by severity, then file and line.
  */
-export function buildReport(parsed: readonly ParsedMcpConfig[], files: AssessedFile[], options: AssessOptions = {}): AssessmentReport {
+export function buildReport(parsed: readonly ParsedMcpConfig[], files: AssessedFile[], options: AssessOptions = {}, extra: ReadonlyArray<Omit<Finding, 'id'>> = []): AssessmentReport {
   const scanner = new SecretScanner();
   const namer = new SecretNamer(options.secretNames ?? []);
   const findings: Finding[] = [];
@@ -150,6 +315,7 @@ export function buildReport(parsed: readonly ParsedMcpConfig[], files: AssessedF
     for (const server of file.servers) checkServer(file, server, { scanner, namer, add, options });
   }
   checkAdoptedStillInSource(parsed, options, add);
+  for (const f of extra) add(f);
   const toolLimit = options.toolLimit ?? 128;
   const toolTotal = checkTools(options, toolLimit, add);
   findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.location.file.localeCompare(b.location.file) || a.location.line - b.location.line || a.location.column - b.location.column);
@@ -171,7 +337,7 @@ function checkServer(file: ParsedMcpConfig, server: SourceServer, ctx: { scanner
   // Plaintext secrets.
   const secret = (path: JsonPath, value: string, hit: SecretHit, label: string, key: string): void => {
     const part = value.slice(hit.start, hit.end);
-    const name = ctx.namer.allocate(`${serverNameFrom(server.name)}-${key}`);
+    const name = ctx.namer.allocate(secretNameFor(serverNameFrom(server.name), key));
     let remediation: Remediation;
     if (own || VSCODE_KINDS.has(file.location.kind)) {
       const reference = own ? 'secret' : 'input';
@@ -296,9 +462,9 @@ function checkTools(options: AssessOptions, limit: number, add: Add): number | u
     add({ severity: 'low', rule: 'duplicate-tool-name', message: `Tool "${tool}" is offered by ${servers.map((s) => `"${s}"`).join(' and ')}: a client that does not prefix tool names sees one of them at random; filter one out with \`tools.exclude\``, location: { ...nowhere, pointer: `/tools/${tool}` } });
   }
   if (total > limit) {
-    add({ severity: 'high', rule: 'tool-budget', message: `${total} tools over the enabled servers: VS Code takes at most ${limit} per request and drops the rest; disable servers or filter tools (\`tools.include\`/\`tools.exclude\`)`, location: nowhere });
+    add({ severity: 'high', rule: 'tool-budget', message: `${plural(total, 'tool')} over the enabled servers: VS Code takes at most ${limit} per request and drops the rest; disable servers or filter tools (\`tools.include\`/\`tools.exclude\`)`, location: nowhere });
   } else if (total > Math.floor(limit * 0.8)) {
-    add({ severity: 'low', rule: 'tool-budget', message: `${total} of at most ${limit} tools per request in use: the next server may exceed VS Code's limit`, location: nowhere });
+    add({ severity: 'low', rule: 'tool-budget', message: `${total} of at most ${plural(limit, 'tool')} per request in use: the next server may exceed VS Code's limit`, location: nowhere });
   }
   return total;
 }

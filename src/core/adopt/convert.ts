@@ -23,7 +23,7 @@ export interface PlannedSecret {
   existing?: boolean;
 }
 
-/** Hands out unique secret names: `<server>-<key>`, suffixed `-2`, `-3`… when taken. */
+/** Hands out unique secret names (from `secretNameFor`), suffixed `-2`, `-3`… when taken. */
 export class SecretNamer {
   private readonly taken: Set<string>;
 
@@ -49,6 +49,27 @@ export class SecretNamer {
 export function secretNameFrom(text: string): string {
   const name = text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/-{2,}/g, '-').replace(/^[-._]+|-+$/g, '').slice(0, 128);
   return SECRET_NAME.test(name) ? name : `secret-${name}`.slice(0, 128);
+}
+
+/**
+ * The store name for a server's secret found under `key`: `<server>-<key>`, without saying the
+ * server twice when the key already names it (`memory` + `MEMORY_API_TOKEN` → `memory-api-token`,
+ * `my-memory` + `MEMORY_TOKEN` → `my-memory-token`, `github` + `X_GITHUB_TOKEN` → `x-github-token`).
+ */
+export function secretNameFor(server: string, key: string): string {
+  const serverParts = secretNameFrom(server).split('-').filter(Boolean);
+  const keyParts = secretNameFrom(key).split('-').filter(Boolean);
+  if (serverParts.length === 0) return secretNameFrom(key);
+  if (keyParts.length === 0) return secretNameFrom(server);
+  // The key holds the server's whole name: it says enough.
+  for (let i = 0; i + serverParts.length <= keyParts.length; i++) {
+    if (serverParts.every((p, j) => keyParts[i + j] === p)) return secretNameFrom(keyParts.join('-'));
+  }
+  // The key starts with the end of the server's name: said once.
+  for (let k = Math.min(serverParts.length, keyParts.length); k > 0; k--) {
+    if (serverParts.slice(-k).every((p, j) => keyParts[j] === p)) return secretNameFrom([...serverParts, ...keyParts.slice(k)].join('-'));
+  }
+  return secretNameFrom([...serverParts, ...keyParts].join('-'));
 }
 
 /** A valid server name (`^[a-z][a-z0-9-]{0,39}$`) from an entry's key. */
@@ -113,7 +134,7 @@ export function convertServer(server: SourceServer, ctx: ConvertContext): Conver
         }
         let name = inputSecret.get(id);
         if (name === undefined) {
-          const preferred = secretNameFrom(id.startsWith(`${ctx.name}-`) ? id : `${ctx.name}-${id}`);
+          const preferred = secretNameFor(ctx.name, id);
           const existing = ctx.storedSecrets.has(preferred);
           name = existing ? preferred : ctx.namer.allocate(preferred);
           inputSecret.set(id, name);
@@ -135,7 +156,7 @@ export function convertServer(server: SourceServer, ctx: ConvertContext): Conver
     let out = '';
     let last = 0;
     hits.forEach((hit, n) => {
-      const name = ctx.namer.allocate(`${ctx.name}-${keyForName}${hits.length > 1 ? `-${n + 1}` : ''}`);
+      const name = ctx.namer.allocate(`${secretNameFor(ctx.name, keyForName)}${hits.length > 1 ? `-${n + 1}` : ''}`);
       secrets.push({ name, origin, kind: 'plaintext', detector: hit.detector, value: value.slice(hit.start, hit.end) });
       out += `${value.slice(last, hit.start)}\${secret:${name}}`;
       last = hit.end;

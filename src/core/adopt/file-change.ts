@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, copyFile, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { JsonValue } from '../canonical-json';
 import { ControlPlaneError, errorMessage } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
+import { backupSource, writeBackup } from './backups';
 import type { JsonPath } from './jsonc';
 import { syntaxFor } from './syntax';
 
@@ -35,6 +35,8 @@ export interface FileChange {
   expect: Array<{ path: JsonPath; value: unknown }>;
   /** Strings that must not appear in the file afterwards (the moved secrets). */
   forbid: string[];
+  /** Secrets the change moves out of the file that are stored by someone else (an adoption): the backup holds their references. */
+  moved?: Array<{ name: string; value: string }>;
 }
 
 export interface ApplyDeps {
@@ -45,6 +47,8 @@ export interface ApplyDeps {
   /** Shown with the approval and audited (no secret values). */
   args: Record<string, JsonValue>;
   secrets?: SecretStore;
+  /** Where the backup goes: `backupRoot(dataDir)`, outside the workspace. */
+  backupDir: string;
   /** Without one, the caller has already obtained consent (a modal, a terminal confirmation). */
   approver?: ChangeApprover;
   recorder?: ActionRecorder;
@@ -63,12 +67,13 @@ export interface AppliedChange {
  * Applies a change after approval, as one unit:
  * 1. refuses if the file no longer holds `before` (checked before asking and again after);
  * 2. asks the approver (the approvals UI with the diff) unless consent came another way;
- * 3. copies the file to `<file>.mcpcp-backup-<timestamp>` (owner-only: it holds the old text);
+ * 3. writes a backup of the old text to `backupDir` (owner-only; each secret the change moves is
+ *    replaced there by its `${secret:name}` reference, so no copy of it stays behind);
  * 4. stores the secrets, remembering what each name held;
  * 5. writes the new text atomically (temp file in the same folder, fsync, rename), keeping the mode;
  * 6. reads it back: it must parse, equal `after`, hold `expect`, lack `forbid`, and each secret must
  *    read back from the store as stored (an environment override would shadow it);
- * any failure after step 3 restores the file from the backup and the secrets as they were, and
+ * any failure after step 3 restores the file's old text and the secrets as they were, and
  * throws `CHANGE_FAILED` (rolled back). Success and failure are audited with file, backup and
  * secret names, never values. A rejection throws `CHANGE_REJECTED`.
  */
@@ -84,9 +89,9 @@ export async function applyFileChange(change: FileChange, deps: ApplyDeps): Prom
     await assertUnchanged(change);
   }
   if (change.secrets.length > 0 && !deps.secrets) throw new ControlPlaneError('CHANGE_FAILED', `${deps.action}: no secret store to move secrets into`);
-  const backup = backupName(change.file, (deps.now ?? (() => new Date()))());
-  await copyFile(change.file, backup, constants.COPYFILE_EXCL);
-  await chmodQuiet(backup, 0o600);
+  // The file's text is `change.before` (checked above); the backup holds it with every moved
+  // secret as its reference, in the data directory.
+  const backup = await writeBackup(deps.backupDir, change.file, change.before, (deps.now ?? (() => new Date()))(), [...change.secrets, ...(change.moved ?? [])]);
   const previous = new Map<string, string | undefined>();
   const audit = { file: change.file, backup, secrets: change.secrets.map((s) => s.name), ...deps.args };
   try {
@@ -97,7 +102,7 @@ export async function applyFileChange(change: FileChange, deps: ApplyDeps): Prom
     await writeAtomic(change.file, change.after);
     await verify(change, deps.secrets);
   } catch (err) {
-    const rollback = await rollBack(change.file, backup, previous, deps.secrets);
+    const rollback = await rollBack(change.file, change.before, previous, deps.secrets);
     await deps.recorder?.recordAction({ action: deps.action, outcome: 'error', error: errorMessage(err), detail: { ...audit, rolledBack: rollback.ok, ...(rollback.error ? { rollbackError: rollback.error } : {}) }, ...(approvalId ? { approvalId } : {}) }).catch(() => undefined);
     throw new ControlPlaneError('CHANGE_FAILED', `${deps.action} on ${change.file} failed and was ${rollback.ok ? 'rolled back' : `NOT fully rolled back (${rollback.error}); the backup is ${backup}`}: ${errorMessage(err)}`, { cause: err, details: { file: change.file, backup, rolledBack: rollback.ok } });
   }
@@ -105,37 +110,18 @@ export async function applyFileChange(change: FileChange, deps: ApplyDeps): Prom
   return { file: change.file, backup, ...(approvalId ? { approvalId } : {}), secretNames: change.secrets.map((s) => s.name) };
 }
 
-/** `<file>.mcpcp-backup-<UTC timestamp>`, e.g. `.mcp.json.mcpcp-backup-20250101T120000123Z`. */
-export function backupName(file: string, at: Date): string {
-  return `${file}.mcpcp-backup-${at.toISOString().replace(/[-:.]/g, '')}`;
-}
-
-/** Backups of a file, newest first. */
-export async function listBackups(file: string): Promise<string[]> {
-  const prefix = `${basename(file)}.mcpcp-backup-`;
-  let names: string[];
-  try {
-    names = await readdir(dirname(file));
-  } catch {
-    return [];
-  }
-  return names.filter((n) => n.startsWith(prefix)).sort().reverse().map((n) => join(dirname(file), n));
-}
-
 /**
  * Puts a backup back in place of its file (atomically). The current text is itself backed up
- * first, so a restore can be undone; returns that backup's path.
+ * first, so a restore can be undone; returns that backup's path. A backup holds `${secret:name}`
+ * references where the change moved a secret into the store, not the secret itself.
  */
 export async function restoreBackup(backup: string, options: { recorder?: ActionRecorder; now?: () => Date } = {}): Promise<string> {
-  const m = /^(.*)\.mcpcp-backup-\d{8}T\d{9}Z$/.exec(backup);
-  if (!m) throw new ControlPlaneError('BACKUP_INVALID', `${backup} is not a control-plane backup (<file>.mcpcp-backup-<timestamp>)`);
-  const file = m[1]!;
+  const file = await backupSource(backup);
   const text = await readFile(backup, 'utf8');
   let undo = '';
   try {
-    undo = backupName(file, (options.now ?? (() => new Date()))());
-    await copyFile(file, undo, constants.COPYFILE_EXCL);
-    await chmodQuiet(undo, 0o600);
+    const current = await readFile(file, 'utf8');
+    undo = await writeBackup(dirname(dirname(backup)), file, current, (options.now ?? (() => new Date()))());
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     undo = '';
@@ -194,10 +180,10 @@ async function verify(change: FileChange, secrets: SecretStore | undefined): Pro
   }
 }
 
-async function rollBack(file: string, backup: string, previous: Map<string, string | undefined>, secrets: SecretStore | undefined): Promise<{ ok: boolean; error?: string }> {
+async function rollBack(file: string, before: string, previous: Map<string, string | undefined>, secrets: SecretStore | undefined): Promise<{ ok: boolean; error?: string }> {
   const errors: string[] = [];
   try {
-    await writeAtomic(file, await readFile(backup, 'utf8'));
+    await writeAtomic(file, before);
   } catch (err) {
     errors.push(`file: ${errorMessage(err)}`);
   }
@@ -230,6 +216,3 @@ export function valueAt(value: unknown, path: JsonPath): unknown {
   return cur;
 }
 
-async function chmodQuiet(file: string, mode: number): Promise<void> {
-  await chmod(file, mode).catch(() => undefined);
-}

@@ -28,11 +28,10 @@ export {
   type Rule,
   type Severity,
 } from './assess';
-export { convertServer, secretNameFrom, serverNameFrom, SecretNamer, type ConvertResult, type PlannedSecret } from './convert';
+export { convertServer, secretNameFor, secretNameFrom, serverNameFrom, SecretNamer, type ConvertResult, type PlannedSecret } from './convert';
+export { BACKUPS_FOLDER, backupFolder, backupRoot, backupSource, listBackups, referenceMovedSecrets, writeBackup, type MovedSecret } from './backups';
 export {
   applyFileChange,
-  backupName,
-  listBackups,
   restoreBackup,
   writeAtomic,
   type ActionRecorder,
@@ -41,6 +40,7 @@ export {
   type ChangeApprover,
   type FileChange,
 } from './file-change';
+export { describeHistoryScan, scanGitHistory, type HistoryHit, type HistoryLocation, type HistoryScan, type HistoryScanOptions } from './git-history';
 export { editJsonc, parseJsonc, type JsonPath, type TextPosition } from './jsonc';
 export {
   claudeDesktopConfigPath,

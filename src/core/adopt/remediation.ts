@@ -1,22 +1,26 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { ControlPlaneError } from '../errors';
+import type { JsonValue } from '../canonical-json';
+import { ControlPlaneError, errorMessage } from '../errors';
 import type { SecretStore } from '../secrets/secret-store';
-import { adoptServers, plaintextSecrets, planAdoption, removalChange, renderPlan, type AdoptionPlan, type OwnServers } from './adopt';
-import type { AssessmentReport, Finding } from './assess';
+import { adoptServers, movedSecretsHistory, plaintextSecrets, planAdoption, removalChange, renderPlan, type AdoptionPlan, type OwnServers } from './adopt';
+import { plaintextSecretsOf, type AssessmentReport, type Finding, type Remediation } from './assess';
 import { applyFileChange, valueAt, type ActionRecorder, type ChangeApprover, type FileChange } from './file-change';
-import { isRecord, parseMcpConfig, type McpConfigLocation, type ParsedMcpConfig } from './mcp-config';
+import { isRecord, locationForFile, parseMcpConfig, type McpConfigLocation, type ParsedMcpConfig } from './mcp-config';
+import type { HistoryScan, HistoryScanOptions } from './git-history';
 import type { VersionResolver } from './package-version';
 import { maskSecrets, unifiedDiff } from './unified-diff';
 
-export type RemediationAction = 'remediation_move_secret' | 'remediation_pin_package' | 'remediation_add_timeout' | 'remediation_remove_duplicate' | 'remediation_adopt_server';
+export type RemediationAction = 'remediation_move_secret' | 'remediation_pin_package' | 'remediation_add_timeout' | 'remediation_remove_duplicate' | 'remediation_adopt_server' | 'remediation_delete_backup';
 
 /** A remediation computed against the file as it is now, ready for approval. */
 export interface PreparedRemediation {
   finding: Finding;
   action: RemediationAction;
   file: string;
+  /** The file as the report knows it (kind, scope, workspace folder). */
+  location: McpConfigLocation;
   /** The approval's preview: a unified diff (two files for an adoption). Never holds a secret. */
   diff: string;
   /** One line for lists and notifications. */
@@ -25,6 +29,8 @@ export interface PreparedRemediation {
   change?: FileChange;
   /** For `adopt-server`. */
   adoption?: { plan: AdoptionPlan; parsed: ParsedMcpConfig };
+  /** For `delete-backup`: the file and the digest its content must still have. */
+  deletion?: { file: string; digest: string };
 }
 
 export interface RemediationContext {
@@ -49,6 +55,7 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
   if (!r) throw new ControlPlaneError('REMEDIATION_UNAVAILABLE', `finding ${finding.id} (${finding.rule}) has no remediation`);
   const file = finding.location.file;
   const known = report.files.find((f) => f.path === file);
+  if (r.kind === 'delete-backup') return prepareDeletion(finding, r);
   const text = await readFile(file, 'utf8');
   const location: McpConfigLocation = {
     path: file,
@@ -60,7 +67,7 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
   if (parsed.problems.some((p) => p.position && !p.path)) throw new ControlPlaneError('REMEDIATION_STALE', `${file} does not parse any more; assess again`);
   const display = file.replace(/^\/+/, '');
   const makeChange = (after: string, extra: Partial<FileChange> = {}): FileChange => ({ file, before: text, after, diff: unifiedDiff(display, text, after), secrets: [], expect: [], forbid: [], ...extra });
-  const base = { finding, file };
+  const base = { finding, file, location };
 
   switch (r.kind) {
     case 'move-secret': {
@@ -130,6 +137,10 @@ export async function prepareRemediation(report: AssessmentReport, findingId: st
 }
 
 export interface ApplyRemediationDeps extends RemediationContext {
+  /** Where backups go (`backupRoot(dataDir)`), outside the workspace. */
+  backupDir: string;
+  /** Scan the file's git history for the secret a fix moves out of it (`RemediationResult.history`). */
+  gitHistory?: HistoryScanOptions;
   approver?: ChangeApprover;
   recorder?: ActionRecorder;
   signal?: AbortSignal;
@@ -144,6 +155,8 @@ export interface RemediationResult {
   secretNames: string[];
   /** Servers added to the control plane (adopt-server). */
   adopted?: string[];
+  /** Whether the secret moved out of the file is in its git history (`gitHistory` set). */
+  history?: HistoryScan;
 }
 
 /**
@@ -161,13 +174,17 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
       reason,
       args,
       secrets: deps.secrets,
+      backupDir: deps.backupDir,
       ...(deps.approver ? { approver: deps.approver } : {}),
       ...(deps.recorder ? { recorder: deps.recorder } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(deps.now ? { now: deps.now } : {}),
     });
-    return { action: prepared.action, file: prepared.file, backup: applied.backup, ...(applied.approvalId ? { approvalId: applied.approvalId } : {}), secretNames: applied.secretNames };
+    const moved = prepared.change.secrets;
+    const history = deps.gitHistory && moved.length > 0 ? await movedSecretsHistory(prepared.location, moved, deps.gitHistory) : undefined;
+    return { action: prepared.action, file: prepared.file, backup: applied.backup, ...(applied.approvalId ? { approvalId: applied.approvalId } : {}), secretNames: applied.secretNames, ...(history ? { history } : {}) };
   }
+  if (prepared.deletion) return deleteBackup(prepared, args, reason, deps);
   const adoption = prepared.adoption!;
   let approvalId: string | undefined;
   if (deps.approver) {
@@ -178,11 +195,45 @@ export async function applyRemediation(prepared: PreparedRemediation, deps: Appl
   const result = await adoptServers(adoption.plan, adoption.parsed, {
     secrets: deps.secrets,
     servers: deps.ownServers!,
+    backupDir: deps.backupDir,
     promptInput: async () => undefined,
     requireMove: true,
     ...(deps.recorder ? { recorder: deps.recorder } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.gitHistory ? { gitHistory: deps.gitHistory } : {}),
   });
   await deps.recorder?.recordAction({ action: prepared.action, outcome: 'ok', detail: { ...args, adopted: Object.keys(result.servers), secrets: result.secretNames, ...(result.moved ? { backup: result.moved.backup } : {}) }, ...(approvalId ? { approvalId } : {}) });
-  return { action: prepared.action, file: prepared.file, ...(result.moved ? { backup: result.moved.backup } : {}), ...(approvalId ? { approvalId } : {}), secretNames: result.secretNames, adopted: Object.keys(result.servers) };
+  return { action: prepared.action, file: prepared.file, ...(result.moved ? { backup: result.moved.backup } : {}), ...(approvalId ? { approvalId } : {}), secretNames: result.secretNames, adopted: Object.keys(result.servers), ...(result.history ? { history: result.history } : {}) };
+}
+
+/** An old backup's deletion: the preview is its whole content as removed lines, secrets masked. */
+async function prepareDeletion(finding: Finding, r: Extract<Remediation, { kind: 'delete-backup' }>): Promise<PreparedRemediation> {
+  const text = await readFile(r.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ControlPlaneError('REMEDIATION_STALE', `${r.file} cannot be read any more (${err.code ?? errorMessage(err)}); assess again`);
+  });
+  if (sha256(text) !== r.digest) throw new ControlPlaneError('REMEDIATION_STALE', `${r.file} changed since the assessment; assess again`);
+  const location: McpConfigLocation = { path: r.file, kind: 'mcp-servers', scope: 'workspace' };
+  const secrets = plaintextSecretsOf(text, locationForFile(r.file.replace(/\.mcpcp-backup-[^/\\]*$/, ''), text)).map((s, i) => ({ name: `plaintext-${i + 1}`, value: s.value }));
+  const diff = maskSecrets(unifiedDiff(r.file.replace(/^\/+/, ''), text, ''), secrets);
+  return { finding, file: r.file, location, action: 'remediation_delete_backup', summary: `Delete ${basename(r.file)}`, diff, deletion: { file: r.file, digest: r.digest } };
+}
+
+async function deleteBackup(prepared: PreparedRemediation, args: Record<string, JsonValue>, reason: string, deps: ApplyRemediationDeps): Promise<RemediationResult> {
+  const { file, digest } = prepared.deletion!;
+  let approvalId: string | undefined;
+  if (deps.approver) {
+    const decision = await deps.approver.requestInternalApproval({ action: prepared.action, args, previewText: prepared.diff, reason, ...(deps.signal ? { signal: deps.signal } : {}) });
+    approvalId = decision.approvalId;
+    if (!decision.approved) throw new ControlPlaneError('CHANGE_REJECTED', `${prepared.action} was not approved${decision.reason ? `: ${decision.reason}` : ''}`, { details: { approvalId } });
+  }
+  // What was approved is what is deleted: the content must still be the one shown.
+  const now = await readFile(file, 'utf8').catch(() => undefined);
+  if (now === undefined || sha256(now) !== digest) throw new ControlPlaneError('CHANGE_STALE', `${file} changed or went away since it was shown; assess again`);
+  await rm(file);
+  await deps.recorder?.recordAction({ action: prepared.action, outcome: 'ok', detail: { ...args }, ...(approvalId ? { approvalId } : {}) });
+  return { action: prepared.action, file, ...(approvalId ? { approvalId } : {}), secretNames: [] };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

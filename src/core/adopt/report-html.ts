@@ -1,3 +1,4 @@
+import { plural, utcStamp } from '../display/words';
 import { SEVERITIES, type AssessmentReport, type Finding } from './assess';
 
 /** Command ids the report's links run (VS Code command URIs; the webview allows only these). */
@@ -14,6 +15,8 @@ export interface ReportHtmlOptions {
   commands: ReportCommands;
   /** What happened to a finding's remediation in this panel (applied, rejected, failed). */
   outcomes?: Readonly<Record<string, string>>;
+  /** How "Generated …" shows the report's time (VS Code: local, "today 14:02:07"). Default `utcStamp`. */
+  formatTime?: (iso: string) => string;
 }
 
 /** `command:<id>?<args>`: a link that runs a VS Code command with JSON arguments. */
@@ -32,7 +35,7 @@ export function renderAssessmentHtml(report: AssessmentReport, options: ReportHt
   const rows = report.findings.map((f) => findingHtml(f, c, options.outcomes?.[f.id])).join('\n');
   const files = report.files
     .filter((f) => f.status !== 'missing')
-    .map((f) => `<li><code>${escapeHtml(f.path)}</code> <span class="muted">${escapeHtml(f.kind)}, ${escapeHtml(f.scope)}: ${f.status === 'ok' ? `${f.servers} server(s)` : escapeHtml(`${f.status}${f.error ? `: ${f.error}` : ''}`)}</span></li>`)
+    .map((f) => `<li><code>${escapeHtml(f.path)}</code> <span class="muted">${escapeHtml(f.kind)}, ${escapeHtml(f.scope)}: ${f.status === 'ok' ? plural(f.servers, 'server') : escapeHtml(`${f.status}${f.error ? `: ${f.error}` : ''}`)}</span></li>`)
     .join('');
   const chips = SEVERITIES.map((s) => `<span class="chip sev-${s}">${report.summary[s]} ${s}</span>`).join(' ');
   return `<!DOCTYPE html>
@@ -65,7 +68,7 @@ code { font-family: var(--vscode-editor-font-family); }
 </head>
 <body>
 <h1>MCP configuration assessment</h1>
-<p class="muted">Generated ${escapeHtml(report.generatedAt)}${report.toolTotal !== undefined ? ` · ${report.toolTotal} tools over the enabled servers (VS Code takes at most ${report.toolLimit} per request)` : ''}</p>
+<p class="muted">Generated ${escapeHtml((options.formatTime ?? utcStamp)(report.generatedAt))}${report.toolTotal !== undefined ? ` · ${plural(report.toolTotal, 'tool')} over the enabled servers (VS Code takes at most ${report.toolLimit} per request)` : ''}</p>
 <p>${chips}</p>
 <p><a class="button" href="${commandUri(c.rerun, [])}">Assess again</a><a class="button secondary" href="${commandUri(c.exportJson, [])}">Export JSON</a><a class="button secondary" href="${commandUri(c.exportMarkdown, [])}">Export Markdown</a></p>
 <h2>Findings (${report.findings.length})</h2>

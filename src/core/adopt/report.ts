@@ -1,3 +1,4 @@
+import { plural, utcStamp } from '../display/words';
 import { SEVERITIES, type AssessmentReport, type Finding } from './assess';
 
 /** The report as JSON (stable field order, 2-space indent). Holds no secret value. */
@@ -7,11 +8,11 @@ export function reportToJson(report: AssessmentReport): string {
 
 /** The report as Markdown: summary, files read, then findings by severity with location and fix. */
 export function reportToMarkdown(report: AssessmentReport): string {
-  const out: string[] = ['# MCP configuration assessment', '', `Generated ${report.generatedAt}.`, ''];
+  const out: string[] = ['# MCP configuration assessment', '', `Generated ${utcStamp(report.generatedAt)}.`, ''];
   out.push(`| ${SEVERITIES.join(' | ')} |`, `|${SEVERITIES.map(() => '---').join('|')}|`, `| ${SEVERITIES.map((s) => report.summary[s]).join(' | ')} |`, '');
   if (report.toolTotal !== undefined) out.push(`Tools over the enabled servers: ${report.toolTotal} (VS Code takes at most ${report.toolLimit} per request).`, '');
   out.push('## Files', '');
-  for (const f of report.files) out.push(`- \`${f.path}\` (${f.kind}, ${f.scope}): ${f.status === 'ok' ? `${f.servers} server(s)` : f.status}${f.error ? `: ${md(f.error)}` : ''}`);
+  for (const f of report.files) out.push(`- \`${f.path}\` (${f.kind}, ${f.scope}): ${f.status === 'ok' ? plural(f.servers, 'server') : f.status}${f.error ? `: ${md(f.error)}` : ''}`);
   out.push('');
   out.push('## Findings', '');
   if (report.findings.length === 0) out.push('No findings.');
@@ -33,7 +34,7 @@ export function reportToMarkdown(report: AssessmentReport): string {
 export function reportToText(report: AssessmentReport): string {
   const out: string[] = [];
   const read = report.files.filter((f) => f.status !== 'missing');
-  out.push(`Assessed ${read.length} file(s): ${read.map((f) => f.path).join(', ') || 'none found'}`);
+  out.push(`Assessed ${plural(read.length, 'file')}: ${read.map((f) => f.path).join(', ') || 'none found'}`);
   for (const f of report.files.filter((x) => x.status === 'unreadable')) out.push(`  cannot read ${f.path}: ${f.error}`);
   out.push(`Findings: ${SEVERITIES.map((s) => `${report.summary[s]} ${s}`).join(', ')}`);
   if (report.toolTotal !== undefined) out.push(`Tools over the enabled servers: ${report.toolTotal} of at most ${report.toolLimit} per request`);

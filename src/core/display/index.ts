@@ -1,5 +1,6 @@
 export { approvalSummary, type ApprovalSummaryInput } from './summary';
 export { secretPaths } from './secret-paths';
+export { plural, utcStamp } from './words';
 export {
   argLeaves,
   displayArgs,

@@ -1,4 +1,6 @@
 import type { NotifyEvent } from './events';
+import { statePhrase, type ServerStateKind } from '../supervisor/state';
+import { plural } from '../display/words';
 
 /** A channel-neutral message: what every format renders. All text has passed the redactor. */
 export interface NotifyMessage {
@@ -20,6 +22,11 @@ export interface MessageOptions {
 
 const MAX_DETAIL = 2_000;
 
+const STATE_KINDS: readonly string[] = ['stopped', 'starting', 'running', 'unhealthy', 'restarting', 'crash-looping', 'failed'] satisfies readonly ServerStateKind[];
+const isStateKind = (s: string): s is ServerStateKind => STATE_KINDS.includes(s);
+/** "has failed", "is restarting": never "is failed". */
+const downPhrase = (state: string): string => (isStateKind(state) ? statePhrase(state) : `is down (${state})`);
+
 /** Renders an event as the message every channel format starts from. */
 export function describeEvent(event: NotifyEvent, options: MessageOptions): NotifyMessage {
   const r = options.redact;
@@ -29,10 +36,10 @@ export function describeEvent(event: NotifyEvent, options: MessageOptions): Noti
   let message: NotifyMessage;
   switch (event.type) {
     case 'server.down':
-      message = { title: `Server ${event.server} is down`, text: `MCP server "${event.server}" is ${event.state}${event.error ? `: ${event.error}` : ''}.`, severity: 'critical', facts: [['Server', event.server], ['State', event.state], ['Since', iso(event.at)]] };
+      message = { title: `Server ${event.server} is down`, text: `MCP server "${event.server}" ${downPhrase(event.state)}${event.error ? `: ${event.error}` : ''}.`, severity: 'critical', facts: [['Server', event.server], ['State', event.state], ['Since', iso(event.at)]] };
       break;
     case 'server.crash-looping':
-      message = { title: `Server ${event.server} is crash-looping`, text: `MCP server "${event.server}" crashed ${event.crashes} times in a row and is left stopped until someone restarts it${event.error ? `. Last error: ${event.error}` : ''}.`, severity: 'critical', facts: [['Server', event.server], ['Crashes', String(event.crashes)], ['Since', iso(event.at)]] };
+      message = { title: `Server ${event.server} is crash-looping`, text: `MCP server "${event.server}" crashed ${plural(event.crashes, 'time')} in a row and is left stopped until someone restarts it${event.error ? `. Last error: ${event.error}` : ''}.`, severity: 'critical', facts: [['Server', event.server], ['Crashes', String(event.crashes)], ['Since', iso(event.at)]] };
       break;
     case 'server.recovered':
       message = { title: `Server ${event.server} recovered`, text: `MCP server "${event.server}" is running again after ${Math.round((event.at - event.downSince) / 1000)} s down.`, severity: 'good', facts: [['Server', event.server], ['Down since', iso(event.downSince)], ['Running since', iso(event.at)]] };

@@ -4,6 +4,7 @@ import type { NotificationsConfig, NotifyChannelConfig } from './config';
 import type { NotifyEvent } from './events';
 import { slackPayload, teamsPayload, WEBHOOK_HEADERS, webhookBody, webhookSignature, type Delivery } from './formats';
 import { describeEvent } from './message';
+import { plural } from '../display/words';
 
 /** What the notifier shows of one channel (never its URL). */
 export interface ChannelStatus {
@@ -99,7 +100,7 @@ class Channel {
         this.queue.shift();
         this.status.failed++;
         this.owner.onDelivery?.(this.name, 'failed');
-        this.owner.log?.(`notifications: channel "${this.name}" gave up on ${item.event.type} after ${item.attempts} attempt(s): ${message}`);
+        this.owner.log?.(`notifications: channel "${this.name}" gave up on ${item.event.type} after ${plural(item.attempts, 'attempt')}: ${message}`);
         return;
       }
       this.status.retries++;

@@ -22,8 +22,10 @@ import { backoffDelay } from './backoff';
 import { type SpawnSpec, type StopTiming, DEFAULT_STOP_TIMING } from './child-process';
 import { RemoteLink, StdioLink, type Link, type RemoteSpec } from './link';
 import { INSTANCE_ENV, SPAWN_ENV } from './processes';
+import { knownFailureCause } from './failure-cause';
 import { ServerLog, type LogSink } from './server-log';
-import { isServing, type ExitInfo, type ServerState, type ServerStatus } from './state';
+import { isServing, statePhrase, type ExitInfo, type ServerState, type ServerStatus } from './state';
+import { plural } from '../display/words';
 
 /** Name and version the control plane gives itself when it connects to a server. */
 export const CONTROL_PLANE_CLIENT_INFO: Implementation = { name: 'mcp-control-plane', version: '0.1.0' };
@@ -233,7 +235,7 @@ export class ManagedServer {
       };
       const onAbort = (): void => finish(() => reject(new ControlPlaneError('CANCELLED', 'request cancelled')));
       const timer = setTimeout(
-        () => finish(() => reject(new ControlPlaneError('NOT_RUNNING', `server "${this.name}" is ${this.state.kind}; it did not become ready within ${timeoutMs} ms`))),
+        () => finish(() => reject(new ControlPlaneError('NOT_RUNNING', `server "${this.name}" ${statePhrase(this.state.kind)}; it did not become ready within ${timeoutMs} ms`))),
         timeoutMs,
       );
       timer.unref();
@@ -376,7 +378,7 @@ export class ManagedServer {
     this.runningSince = this.now();
     this.missedPings = 0;
     this.setState({ kind: 'running', ...(child.link.pid !== undefined ? { pid: child.link.pid } : {}), startedAt: this.runningSince, toolCount: conn.tools.length });
-    this.log.note(`running: ${conn.serverInfo.name} ${conn.serverInfo.version}, ${conn.tools.length} tools`);
+    this.log.note(`running: ${conn.serverInfo.name} ${conn.serverInfo.version}, ${plural(conn.tools.length, 'tool')}`);
     this.connected.fire(conn);
     if (previousDigest !== undefined && previousDigest !== conn.toolsDigest) this.toolsChanged.fire(conn);
     this.schedulePing(child);
@@ -493,7 +495,17 @@ export class ManagedServer {
     }
     const ranFor = this.runningSince === undefined ? 0 : exit.at - this.runningSince;
     const quick = this.runningSince === undefined || ranFor < this.options.config.crashLoopWindowMs;
-    const lastLines = this.log.recent(50).filter((l) => l.source === 'stderr').slice(-3).map((l) => l.text).join(' | ');
+    const recent = this.log.recent(50);
+    // This child's stderr only: the lines after the supervisor's last "started" note.
+    const startedAt = recent.map((l) => l.source === 'supervisor' && l.text.startsWith('started ')).lastIndexOf(true);
+    const ownLines = recent.slice(startedAt + 1).filter((l) => l.source === 'stderr').map((l) => l.text);
+    const cause = knownFailureCause(ownLines);
+    if (cause?.permanent) {
+      // The same command fails the same way every time (a package that does not exist): say why, do not restart.
+      this.runningSince = undefined;
+      return this.fail(cause.code, `${cause.message} (${how})`);
+    }
+    const lastLines = recent.filter((l) => l.source === 'stderr').slice(-3).map((l) => l.text).join(' | ');
     if (!this.lastError?.startsWith('unresponsive') && !this.lastError?.startsWith('handshake')) {
       this.lastError = `crashed (${how})${lastLines ? `: ${lastLines}` : ''}`;
     } else {

@@ -52,6 +52,29 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/**
+ * A state as the end of a sentence about a server: "has failed", "is crash-looping", "is still
+ * starting". Never "is failed".
+ */
+export function statePhrase(kind: ServerStateKind): string {
+  switch (kind) {
+    case 'failed':
+      return 'has failed';
+    case 'starting':
+      return 'is still starting';
+    case 'unhealthy':
+      return 'is unhealthy (not answering pings)';
+    case 'restarting':
+      return 'is restarting';
+    case 'crash-looping':
+      return 'is crash-looping';
+    case 'stopped':
+      return 'is stopped';
+    case 'running':
+      return 'is running';
+  }
+}
+
 /** True for the states in which the child answers requests. */
 export function isServing(state: ServerState): state is Extract<ServerState, { kind: 'running' | 'unhealthy' }> {
   return state.kind === 'running' || state.kind === 'unhealthy';

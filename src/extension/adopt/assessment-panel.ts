@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { renderAssessmentHtml, type AssessmentReport } from '../../core/adopt';
 import { newNonce } from '../../core/web-ui';
+import { humanTime } from '../wording';
 import { ADOPT_COMMANDS, ASSESSMENT_PANEL_TYPE } from './commands';
 
 /**
@@ -46,6 +47,7 @@ export class AssessmentPanel implements vscode.Disposable {
     this.panel.webview.html = renderAssessmentHtml(this.reportValue, {
       nonce: newNonce(),
       outcomes: this.outcomes,
+      formatTime: (iso) => humanTime(iso),
       commands: {
         rerun: ADOPT_COMMANDS.configAssess,
         exportJson: ADOPT_COMMANDS.assessExportJson,

@@ -7,6 +7,8 @@ import {
   adoptServers,
   applyRemediation,
   assessLocations,
+  backupRoot,
+  describeHistoryScan,
   firstResolver,
   locationForFile,
   nodeModulesResolver,
@@ -20,6 +22,8 @@ import {
   renderPlan,
   reportToJson,
   reportToMarkdown,
+  type HistoryScan,
+  type HistoryScanOptions,
   type ParsedMcpConfig,
   type ShellPath,
   type SourceInput,
@@ -75,6 +79,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
       workspaceTrusted: vscode.workspace.isTrusted,
       secretNames: await deps.secrets.list(),
       ownServers: plane?.currentConfig.servers ?? (await own.read()),
+      gitHistory: { ...(await historyOptions()), timeoutMs: 15_000 },
       ...(tools ? { tools } : {}),
     });
     panel.show(report);
@@ -104,7 +109,7 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     const untrusted = parsed.location.scope === 'workspace' && !vscode.workspace.isTrusted;
     const choice = await vscode.window.showWarningMessage(
       `Adopt ${plural(plan.servers.length, 'MCP server')} from ${basename(parsed.location.path)}? These exact commands will run under the control plane${untrusted ? ', from your user settings: this workspace is NOT trusted, so whoever wrote the repository wrote them' : ''}.`,
-      { modal: true, detail: `${renderPlan(plan, { storeLabel: STORE_LABEL })}\n\n"${moveLabel}" removes them from the file after adopting (you approve the diff in the Approvals view; a backup is kept). "${keepLabel}" leaves the file alone${plan.editorRunsFile ? ' and adopts them disabled, since VS Code keeps running them' : ''}.` },
+      { modal: true, detail: `${renderPlan(plan, { storeLabel: STORE_LABEL })}\n\n"${moveLabel}" removes them from the file after adopting (you approve the diff in the Approvals view; a backup, with the secrets as references, is kept in the extension's storage). "${keepLabel}" leaves the file alone${plan.editorRunsFile ? ' and adopts them disabled, since VS Code keeps running them' : ''}.` },
       moveLabel,
       keepLabel,
     );
@@ -120,6 +125,8 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
         return adoptServers(plan, parsed, {
           secrets: deps.secrets,
           servers: own,
+          backupDir: backupRoot(context.globalStorageUri.fsPath),
+          gitHistory: await historyOptions(),
           approver: plane.oversight,
           recorder: plane.oversight,
           promptInput: (input, names) => promptForInput(input, names),
@@ -132,11 +139,37 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
     await plane.grantProposals(Object.keys(result.servers), { entries: result.servers }).catch((err: unknown) => deps.log(`adopt: consent not recorded: ${String(err)}`));
     const lines = [`Adopted ${Object.keys(result.servers).join(', ')}.`];
     if (result.secretNames.length) lines.push(`Secrets in ${STORE_LABEL}: ${result.secretNames.join(', ')}.`);
-    if (result.moved) lines.push(`Removed from ${basename(parsed.location.path)} (backup ${basename(result.moved.backup)}; it still holds the old text, delete it once the servers work).`);
+    if (result.moved) lines.push(`Removed from ${basename(parsed.location.path)} (a backup with the secrets as references is in the extension's storage: ${result.moved.backup}).`);
     if (result.moveError) lines.push(`${basename(parsed.location.path)} was not changed: ${result.moveError}.`);
     if (result.disabled.length) lines.push(`Left disabled while VS Code runs them from the file: ${result.disabled.join(', ')}.`);
     deps.log(`adopt: ${lines.join(' ')}`);
     void vscode.window.showInformationMessage(lines.join(' '));
+    if (result.history) warnHistory(result.history);
+  };
+
+  /** The history scan runs git with the login shell's PATH; no entry inside a workspace folder is used. */
+  const historyOptions = async (): Promise<HistoryScanOptions> => ({
+    env: { PATH: await deps.shellPath.path(), HOME: process.env['HOME'] },
+    untrustedRoots: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+  });
+
+  /** Tells the user a moved secret is in git history (rotate it), with a way to store the new value. */
+  const warnHistory = (scan: HistoryScan): void => {
+    const lines = describeHistoryScan(scan, { setSecret: () => '"Set New Value…" below' });
+    for (const line of lines) deps.log(`adopt: ${line}`);
+    if (lines.length === 0) return;
+    const first = scan.found[0]?.name;
+    const button = first !== undefined ? `Set New Value of ${first}…` : undefined;
+    void vscode.window.showWarningMessage(lines.join(' '), ...(button ? [button] : [])).then(async (choice) => {
+      if (choice !== button || first === undefined) return;
+      const value = await vscode.window.showInputBox({ title: `New value of secret "${first}" (after rotating it where it was issued)`, password: true, ignoreFocusOut: true });
+      if (!value) return;
+      await deps.secrets.set(first, value);
+      const plane = deps.plane();
+      const users = Object.entries(plane?.currentConfig.servers ?? {}).filter(([, c]) => JSON.stringify(c).includes(`\${secret:${first}}`)).map(([n]) => n);
+      for (const name of users) await plane?.supervisor.restart(name).catch((err: unknown) => deps.log(`adopt: restarting ${name} failed: ${errorMessage(err)}`));
+      void vscode.window.showInformationMessage(`Secret "${first}" stored in ${STORE_LABEL}${users.length ? `; restarted ${users.join(', ')}` : ''}.`);
+    });
   };
 
   const pickSource = async (arg: unknown): Promise<ParsedMcpConfig | undefined> => {
@@ -185,12 +218,14 @@ export function registerAdoptCommands(context: vscode.ExtensionContext, deps: Ad
         async (_progress, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
-          return applyRemediation(prepared, { ...ctx, approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
+          return applyRemediation(prepared, { ...ctx, backupDir: backupRoot(context.globalStorageUri.fsPath), gitHistory: await historyOptions(), approver: plane.oversight, recorder: plane.oversight, signal: abort.signal });
         },
       );
       // The approval showed the entry being moved (its command included): the human's consent to run it.
       if (result.adopted && result.adopted.length > 0) await plane.grantProposals(result.adopted, { entries: await own.read() });
-      panel.setOutcome(findingId, `applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}`);
+      const history = result.history ? describeHistoryScan(result.history, { setSecret: () => 'the notification\'s button' }) : [];
+      panel.setOutcome(findingId, `applied${result.backup ? `; backup ${result.backup}` : ''}${result.secretNames.length ? `; secrets stored: ${result.secretNames.join(', ')}` : ''}${history.length ? `. ${history.join(' ')}` : ''}`);
+      if (result.history) warnHistory(result.history);
     } catch (err) {
       const rejected = err instanceof ControlPlaneError && err.code === 'CHANGE_REJECTED';
       panel.setOutcome(findingId, `${rejected ? 'not applied' : 'failed'}: ${errorMessage(err)}`);

@@ -67,7 +67,7 @@ describe('mcpcp assess and adopt', () => {
     assert.equal(piped.code, 2);
     assert.match(piped.stderr, /needs an interactive confirmation on a terminal/);
     assert.match(piped.stdout, /memory: stdio\n {2}runs: npx -y @modelcontextprotocol\/server-memory/, 'the plan is shown first');
-    assert.match(piped.stdout, /env MEMORY_API_TOKEN=\$\{secret:memory-memory-api-token\}/);
+    assert.match(piped.stdout, /env MEMORY_API_TOKEN=\$\{secret:memory-api-token\}/);
     assert.equal(readFileSync(source, 'utf8'), original, 'nothing changed');
 
     // A pty: `script` runs the command on a terminal and types what we pipe into it.
@@ -75,13 +75,17 @@ describe('mcpcp assess and adopt', () => {
     const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: p.dir, env: p.env, input: 'adopt\n', encoding: 'utf8', timeout: 30_000 });
     assert.equal(tty.status, 0, `${tty.stdout}\n${tty.stderr}`);
     assert.match(tty.stdout, /Adopted into .*config\.yaml: memory/);
-    assert.match(tty.stdout, /Secrets stored in .*secrets\.json: memory-memory-api-token/);
+    assert.match(tty.stdout, /Secrets stored in .*secrets\.json: memory-api-token/);
     assert.ok(!readFileSync(source, 'utf8').includes(TOKEN), 'no token left in the file');
     const config = await loadConfigFile(join(p.dir, '.mcpcp', 'config.yaml'));
-    assert.deepEqual(config.servers['memory'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { MEMORY_API_TOKEN: '${secret:memory-memory-api-token}' }, adoptedFrom: { file: source, name: 'memory' } });
-    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['memory-memory-api-token'], TOKEN);
-    const backups = readdirSync(p.dir).filter((f) => f.startsWith('.mcp.json.mcpcp-backup-'));
-    assert.equal(backups.length, 1);
+    assert.deepEqual(config.servers['memory'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { MEMORY_API_TOKEN: '${secret:memory-api-token}' }, adoptedFrom: { file: source, name: 'memory' } });
+    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['memory-api-token'], TOKEN);
+    assert.deepEqual(readdirSync(p.dir).filter((f) => f.includes('mcpcp-backup')), [], 'no backup in the project');
+    const backups = readdirSync(join(p.data, 'adopt-backups'), { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.mcp.json.mcpcp-backup-'));
+    assert.equal(backups.length, 1, 'the backup is in the data directory');
+    const backup = readFileSync(join(p.data, 'adopt-backups', backups[0]!), 'utf8');
+    assert.ok(!backup.includes(TOKEN) && backup.includes('${secret:memory-api-token}'), 'holding the reference, not the token');
+    assert.match(tty.stdout, /backup \(secrets as references\): .*adopt-backups/);
     const audit = readdirSync(join(p.data, 'audit')).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(p.data, 'audit', f), 'utf8')).join('');
     assert.match(audit, /"adopt_servers"/);
     assert.match(audit, /"adopt_move_servers"/);
@@ -97,12 +101,13 @@ describe('mcpcp assess and adopt', () => {
     const cmd = [process.execPath, '--import', TSX, ENTRY, 'assess', '--fix', config].map((a) => `'${a}'`).join(' ');
     // Two fixes are offered (move the token, add a timeout): yes to both.
     const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: p.dir, env: p.env, input: 'y\ny\n', encoding: 'utf8', timeout: 30_000 });
-    assert.match(tty.stdout, /\+      TICKETS_TOKEN: "\$\{secret:tickets-tickets-token\}"/, 'the diff is shown');
+    assert.match(tty.stdout, /\+      TICKETS_TOKEN: "\$\{secret:tickets-token\}"/, 'the diff is shown');
     assert.ok(!tty.stdout.includes(TOKEN), 'never the token, not even in the diff');
     const after = readFileSync(config, 'utf8');
     assert.ok(!after.includes(TOKEN));
     assert.match(after, /timeoutMs: 60000/);
-    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['tickets-tickets-token'], TOKEN);
-    assert.equal(readdirSync(join(p.dir, '.mcpcp')).filter((f) => f.includes('.mcpcp-backup-')).length, 2, 'one backup per change');
+    assert.equal((JSON.parse(readFileSync(join(p.data, 'secrets.json'), 'utf8')) as Record<string, string>)['tickets-token'], TOKEN);
+    assert.deepEqual(readdirSync(join(p.dir, '.mcpcp')), ['config.yaml'], 'nothing new beside the file');
+    assert.equal(readdirSync(join(p.data, 'adopt-backups'), { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('config.yaml.mcpcp-backup-')).length, 2, 'one backup per change, in the data directory');
   });
 });

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { adoptServers, locationForFile, planAdoption, readMcpConfig, renderPlan, type SourceInput } from '../../../src/core/adopt';
+import { adoptServers, backupRoot, locationForFile, planAdoption, readMcpConfig, renderPlan, type SourceInput } from '../../../src/core/adopt';
 import { loadConfigFile } from '../../../src/core/config/load';
 import { firstText, waitFor } from '../../helpers/fixture-plane';
 import { serverBin, startAdoptPlane } from './harness';
@@ -46,6 +46,7 @@ describe('adopting server-everything from .vscode/mcp.json', () => {
       const adopting = adoptServers(plan, parsed, {
         secrets: t.secrets,
         servers: t.own,
+        backupDir: backupRoot(t.dataDir),
         approver: t.plane.oversight,
         recorder: t.plane.oversight,
         promptInput: async (input) => {

@@ -10,14 +10,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { adoptServers, assessLocations, locationForFile, planAdoption, readMcpConfig } from '../../../src/core/adopt';
+import { adoptServers, backupRoot, assessLocations, locationForFile, planAdoption, readMcpConfig } from '../../../src/core/adopt';
 import { firstText, waitFor } from '../../helpers/fixture-plane';
 import { serverBin, startAdoptPlane } from './harness';
 
 async function adoptFile(t: Awaited<ReturnType<typeof startAdoptPlane>>, file: string): Promise<string[]> {
   const parsed = (await readMcpConfig(locationForFile(file, readFileSync(file, 'utf8'))))!;
   const plan = planAdoption(parsed, { existing: await t.own.read(), secretNames: await t.secrets.list(), move: false });
-  const result = await adoptServers(plan, parsed, { secrets: t.secrets, servers: t.own, recorder: t.plane.oversight, promptInput: async () => undefined });
+  const result = await adoptServers(plan, parsed, { secrets: t.secrets, servers: t.own, backupDir: backupRoot(t.dataDir), recorder: t.plane.oversight, promptInput: async () => undefined });
   return Object.keys(result.servers);
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { applyRemediation, assessLocations, listBackups, locationForFile, prepareRemediation, restoreBackup } from '../../../src/core/adopt';
+import { applyRemediation, assessLocations, backupRoot, listBackups, locationForFile, prepareRemediation, restoreBackup } from '../../../src/core/adopt';
 import { loadConfigFile } from '../../../src/core/config/load';
 import { firstText, waitFor } from '../../helpers/fixture-plane';
 import { serverBin, startAdoptPlane } from './harness';
@@ -32,7 +32,7 @@ describe('adopting server-memory from .mcp.json', () => {
       assert.ok(report.findings.some((f) => f.rule === 'missing-timeout' && f.server === 'memory'));
 
       const prepared = await prepareRemediation(report, finding.id, { secrets: t.secrets, ownServers: t.own });
-      const applying = applyRemediation(prepared, { secrets: t.secrets, ownServers: t.own, approver: t.plane.oversight, recorder: t.plane.oversight });
+      const applying = applyRemediation(prepared, { secrets: t.secrets, ownServers: t.own, backupDir: backupRoot(t.dataDir), approver: t.plane.oversight, recorder: t.plane.oversight });
       applying.catch(() => undefined); // awaited below; a failed assertion before that must not mask itself
 
       // The human sees the change in the approvals UI, as a diff without the token, and approves it.
@@ -42,9 +42,9 @@ describe('adopting server-memory from .mcp.json', () => {
       assert.equal(approval.tool, 'remediation_adopt_server');
       const preview = JSON.stringify(approval.preview);
       assert.match(preview, /--- a\/.*\.mcp\.json/);
-      assert.match(preview, /MEMORY_API_TOKEN.*\[secret memory-memory-api-token\]/);
+      assert.match(preview, /MEMORY_API_TOKEN.*\[secret memory-api-token\]/);
       assert.match(preview, /\+ +\\"MEMORY_API_TOKEN\\": /, 'the new entry in the control plane\'s config');
-      assert.match(preview, /moves env.MEMORY_API_TOKEN \(plain text, github-token\) into the secret store as memory-memory-api-token/);
+      assert.match(preview, /moves env.MEMORY_API_TOKEN \(plain text, github-token\) into the secret store as memory-api-token/);
       assert.ok(!preview.includes(TOKEN), 'the preview never shows the token');
       assert.equal(t.plane.supervisor.get('memory'), undefined, 'nothing runs before the approval');
       await t.plane.oversight.decide({ approvalId: approval.id, digest: approval.digest, approve: true }, { kind: 'vscode-ui' });
@@ -55,10 +55,10 @@ describe('adopting server-memory from .mcp.json', () => {
       const after = readFileSync(source, 'utf8');
       assert.ok(!after.includes(TOKEN));
       assert.deepEqual(JSON.parse(after), { mcpServers: {} });
-      assert.equal(await t.secrets.get('memory-memory-api-token'), TOKEN);
+      assert.equal(await t.secrets.get('memory-api-token'), TOKEN);
       assert.ok(!readFileSync(t.configFile, 'utf8').includes(TOKEN));
       const adopted = (await loadConfigFile(t.configFile)).servers['memory']!;
-      assert.deepEqual(adopted.env, { MEMORY_FILE_PATH: memoryFile, MEMORY_API_TOKEN: '${secret:memory-memory-api-token}' });
+      assert.deepEqual(adopted.env, { MEMORY_FILE_PATH: memoryFile, MEMORY_API_TOKEN: '${secret:memory-api-token}' });
       assert.deepEqual(adopted.adoptedFrom, { file: source, name: 'memory' });
 
       // Under supervision, behind the gateway.
@@ -88,10 +88,13 @@ describe('adopting server-memory from .mcp.json', () => {
       for (const action of ['"adopt_servers"', '"adopt_move_servers"', '"remediation_adopt_server"', '"create_entities"']) assert.ok(audit.includes(action), action);
       assert.ok(!audit.includes(TOKEN), 'no token in the audit log');
 
-      // The backup restores the old file (token and all).
-      assert.deepEqual(await listBackups(source), [result.backup]);
+      // The backup is in the data directory, with the token replaced by its reference; it restores
+      // the old file that way.
+      assert.deepEqual(await listBackups(backupRoot(t.dataDir), source), [result.backup]);
+      assert.ok(result.backup!.startsWith(backupRoot(t.dataDir)));
+      assert.ok(!readFileSync(result.backup!, 'utf8').includes(TOKEN), 'no copy of the token left behind');
       await restoreBackup(result.backup!);
-      assert.equal(readFileSync(source, 'utf8'), original);
+      assert.equal(readFileSync(source, 'utf8'), original.replace(TOKEN, '${secret:memory-api-token}'));
     } finally {
       await t.stop();
     }

@@ -33,7 +33,7 @@ describe('/readyz', () => {
     const readyz = async (): Promise<{ status: number; body: string }> => fetch(`${base}/readyz`).then(async (r) => ({ status: r.status, body: await r.text() }));
     const notReady = await readyz();
     assert.equal(notReady.status, 503);
-    assert.match(notReady.body, /^not ready: server broken is (starting|restarting|crash-looping|failed)\n$/);
+    assert.match(notReady.body, /^not ready: server broken (is still starting|is restarting|is crash-looping|has failed)\n$/);
     assert.doesNotMatch(notReady.body, /fx/, 'a serving server is not a reason');
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     // No token needed, like /healthz (a container platform's probe has none).

@@ -350,7 +350,7 @@ describe('mcpcp server start|stop|restart and reload (approver credential on a t
       assert.match(await denied('noop'), /no noop here/);
       assert.match(await denied('log', { text: 'x' }), /no logs here/);
       assert.equal(await denied('echo', { text: 'y' }), 'ran');
-      assert.match(s.stderr(), /1 new allow rule\(s\) of .*config\.yaml take effect at the next start/);
+      assert.match(s.stderr(), /1 new allow rule of .*config\.yaml takes effect at the next start/);
       await client.close();
     } finally {
       await stopServe(s);

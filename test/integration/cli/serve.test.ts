@@ -86,7 +86,7 @@ describe('mcpcp serve / status (headless)', () => {
       // The audit trail of that run verifies; an edited record is the first broken link.
       const verify = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--data-dir', dataDir], { encoding: 'utf8' });
       assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-      assert.match(verify.stdout, /^audit OK: \d+ records in 1 files/);
+      assert.match(verify.stdout, /^audit OK: \d+ records in 1 file\b/);
       const query = spawnSync(process.execPath, [CLI, 'audit', 'query', '--type', 'call.completed', '--data-dir', dataDir], { encoding: 'utf8' });
       const completed = query.stdout.trim().split('\n').map((l) => JSON.parse(l) as { tool: string; outcome: string; client: { name: string } });
       assert.deepEqual(completed.map((r) => [r.tool, r.outcome, r.client.name]), [['echo', 'ok', 'cli-test']]);

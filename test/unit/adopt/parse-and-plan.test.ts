@@ -10,6 +10,7 @@ import {
   planAdoption,
   readMcpConfig,
   renderPlan,
+  secretNameFor,
   secretNameFrom,
   serverNameFrom,
 } from '../../../src/core/adopt';
@@ -93,10 +94,10 @@ describe('planning an adoption', () => {
     assert.equal(plan.move, true);
 
     const github = plan.servers[0]!;
-    assert.deepEqual(github.config.env, { GITHUB_PERSONAL_ACCESS_TOKEN: '${secret:github-github-personal-access-token}', GITHUB_HOST: 'github.com' });
+    assert.deepEqual(github.config.env, { GITHUB_PERSONAL_ACCESS_TOKEN: '${secret:github-personal-access-token}', GITHUB_HOST: 'github.com' });
     assert.deepEqual(github.config.adoptedFrom, { file: path, name: 'github' });
     assert.equal(github.commandLine, 'npx -y @modelcontextprotocol/server-github');
-    assert.deepEqual(github.secrets.map((s) => [s.name, s.kind, s.origin, s.detector, s.value]), [['github-github-personal-access-token', 'plaintext', 'env.GITHUB_PERSONAL_ACCESS_TOKEN', 'github-token', TOKENS.github]]);
+    assert.deepEqual(github.secrets.map((s) => [s.name, s.kind, s.origin, s.detector, s.value]), [['github-personal-access-token', 'plaintext', 'env.GITHUB_PERSONAL_ACCESS_TOKEN', 'github-token', TOKENS.github]]);
 
     const graph = plan.servers[1]!;
     assert.deepEqual(graph.config.args, [`${dir}/tools/graph-mcp.js`, '--tenant', 'contoso']);
@@ -112,12 +113,12 @@ describe('planning an adoption', () => {
 
     const text = renderPlan(plan);
     assert.match(text, /github: stdio\n {2}runs: npx -y @modelcontextprotocol\/server-github/);
-    assert.match(text, /env GITHUB_PERSONAL_ACCESS_TOKEN=\$\{secret:github-github-personal-access-token\}/);
-    assert.match(text, /moves env.GITHUB_PERSONAL_ACCESS_TOKEN \(plain text, github-token\) into the secret store as github-github-personal-access-token/);
+    assert.match(text, /env GITHUB_PERSONAL_ACCESS_TOKEN=\$\{secret:github-personal-access-token\}/);
+    assert.match(text, /moves env.GITHUB_PERSONAL_ACCESS_TOKEN \(plain text, github-token\) into the secret store as github-personal-access-token/);
     assert.match(text, /input "graph-token" is asked once now and kept in the secret store as msgraph-graph-token/);
     assert.match(text, /connects to: https:\/\/docs.example.com\/mcp/);
     assert.match(text, /header Authorization: Bearer \$\{secret:docs-authorization\}/);
-    assert.match(text, /removed from .*mcp.json \(a backup is kept next to it\)/);
+    assert.match(text, /removed from .*mcp.json \(a backup, with each moved secret as its reference, is kept in the control plane's data folder\)/);
     for (const token of [TOKENS.github, TOKENS.docs]) assert.ok(!text.includes(token), 'the plan never shows a secret');
   });
 
@@ -143,6 +144,14 @@ describe('planning an adoption', () => {
     assert.equal(serverNameFrom('GitHub MCP (work)'), 'github-mcp-work');
     assert.equal(serverNameFrom('42-tools'), 'mcp-42-tools');
     assert.equal(secretNameFrom('Docs-Authorization'), 'docs-authorization');
+    // The server's name is said once, even when the key already holds it.
+    assert.equal(secretNameFor('memory', 'MEMORY_API_TOKEN'), 'memory-api-token');
+    assert.equal(secretNameFor('my-memory', 'MEMORY_TOKEN'), 'my-memory-token');
+    assert.equal(secretNameFor('github', 'X_GITHUB_TOKEN'), 'x-github-token');
+    assert.equal(secretNameFor('github-mcp', 'GITHUB_MCP_PAT'), 'github-mcp-pat');
+    assert.equal(secretNameFor('docs', 'Authorization'), 'docs-authorization');
+    assert.equal(secretNameFor('memory', 'memory-api-key'), 'memory-api-key', 'an input id that starts with the server');
+    assert.equal(secretNameFor('datadog', 'DD_API_KEY'), 'datadog-dd-api-key', 'a part of a word is not a repetition');
     const text = JSON.stringify({ mcpServers: { Git: { command: 'g' }, x: { command: 'node', args: ['${command:pick}'] }, y: { command: 'node', env: { T: '${HOME_TOKEN:-abc}' } } } });
     const parsed = parseMcpConfig(text, { path: '/p/.mcp.json', kind: 'claude-code', scope: 'workspace', workspaceFolder: '/p' });
     const plan = planAdoption(parsed, { existing: {}, secretNames: [] });

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   applyRemediation,
   assessLocations,
+  backupFolder,
+  backupRoot,
   listBackups,
   locationForFile,
   mapResolver,
@@ -43,28 +46,34 @@ describe('remediations', () => {
     const prepared = await prepareRemediation(report, finding.id, { secrets });
     assert.equal(prepared.action, 'remediation_move_secret');
     assert.match(prepared.diff, /^--- a\/.*config\.yaml\n\+\+\+ b\/.*config\.yaml\n@@ -7,7 \+7,7 @@/);
-    assert.match(prepared.diff, /\n-      TICKETS_TOKEN: "\[secret tickets-tickets-token\]"/, 'the preview masks the secret it moves');
-    assert.match(prepared.diff, /\n\+      TICKETS_TOKEN: "\$\{secret:tickets-tickets-token\}"/);
+    assert.match(prepared.diff, /\n-      TICKETS_TOKEN: "\[secret tickets-token\]"/, 'the preview masks the secret it moves');
+    assert.match(prepared.diff, /\n\+      TICKETS_TOKEN: "\$\{secret:tickets-token\}"/);
 
     const approver = new ScriptedApprover(true);
     const recorder = new MemoryRecorder();
-    const result = await applyRemediation(prepared, { secrets, approver, recorder, now: () => new Date('2025-05-01T10:00:01.234Z') });
+    const result = await applyRemediation(prepared, { secrets, backupDir: backupRoot(`${dir}/data`), approver, recorder, now: () => new Date('2025-05-01T10:00:01.234Z') });
     assert.deepEqual(approver.requests.map((r) => [r.action, r.args['findingId'], r.previewText === prepared.diff]), [['remediation_move_secret', finding.id, true]]);
-    assert.equal(result.backup, `${file}.mcpcp-backup-20250501T100001234Z`);
+    assert.equal(result.backup, join(backupFolder(backupRoot(`${dir}/data`), file), 'config.yaml.mcpcp-backup-20250501T100001234Z'));
+    assert.deepEqual(readdirSync(dirname(file)).filter((f) => f !== 'config.yaml'), [], 'nothing new beside the file: the backup is in the data directory');
 
     const after = read(file);
     assert.ok(!after.includes(TOKENS.githubYaml), 'the secret is gone from the file');
-    assert.match(after, /# Pasted while trying things out\.\n {6}TICKETS_TOKEN: "\$\{secret:tickets-tickets-token\}"/, 'comments and layout stay');
-    assert.equal(await secrets.get('tickets-tickets-token'), TOKENS.githubYaml, 'and is in the store');
-    assert.equal((await loadConfigFile(file)).servers['tickets']?.env?.['TICKETS_TOKEN'], '${secret:tickets-tickets-token}', 'the file is still a valid configuration');
-    assert.equal(statSync(result.backup!).mode & 0o777, 0o600, 'the backup holds the old secret: owner-only');
+    assert.match(after, /# Pasted while trying things out\.\n {6}TICKETS_TOKEN: "\$\{secret:tickets-token\}"/, 'comments and layout stay');
+    assert.equal(await secrets.get('tickets-token'), TOKENS.githubYaml, 'and is in the store');
+    assert.equal((await loadConfigFile(file)).servers['tickets']?.env?.['TICKETS_TOKEN'], '${secret:tickets-token}', 'the file is still a valid configuration');
+    assert.equal(statSync(result.backup!).mode & 0o777, 0o600, 'the backup is owner-only');
+    assert.equal(statSync(dirname(result.backup!)).mode & 0o777, 0o700);
+    assert.ok(!read(result.backup!).includes(TOKENS.githubYaml), 'the backup holds no copy of the secret it moved');
+    assert.equal(read(result.backup!), original.replace(TOKENS.githubYaml, '${secret:tickets-token}'), 'only its reference');
     assert.deepEqual(recorder.records.map((r) => [r.action, r.outcome, r.approvalId]), [['remediation_move_secret', 'ok', 'appr-1']]);
     assert.ok(!JSON.stringify(recorder.records).includes(TOKENS.githubYaml), 'audit holds names, not values');
 
-    assert.deepEqual(await listBackups(file), [result.backup]);
+    writeFileSync(file, `${after}# edited later\n`);
+    assert.deepEqual(await listBackups(backupRoot(`${dir}/data`), file), [result.backup]);
     const undo = await restoreBackup(result.backup!, { now: () => new Date('2025-05-01T10:00:02Z') });
-    assert.equal(read(file), original, 'the backup restores the file');
-    assert.equal(read(undo), after, 'and the restore is itself undoable');
+    assert.equal(read(file), original.replace(TOKENS.githubYaml, '${secret:tickets-token}'), 'the backup restores the file (the secret as its reference)');
+    assert.equal(read(undo), `${after}# edited later\n`, 'and the restore is itself undoable');
+    assert.equal(dirname(undo), dirname(result.backup!));
   });
 
   it('in VS Code mcp.json, moves the secret into an input (VS Code keeps it in its secret storage) and keeps a copy in the store', async () => {
@@ -73,7 +82,7 @@ describe('remediations', () => {
     const secrets = new FileSecretStore(`${dir}/data`, {});
     const report = await assessFile(file);
     const prepared = await prepareRemediation(report, only(report, 'plaintext-secret', 'docs').id, { secrets });
-    await applyRemediation(prepared, { secrets, approver: new ScriptedApprover(true) });
+    await applyRemediation(prepared, { secrets, backupDir: backupRoot(`${dir}/data`), approver: new ScriptedApprover(true) });
     const after = read(file);
     assert.ok(!after.includes(TOKENS.docs));
     const doc = parseJsonc(after);
@@ -94,7 +103,7 @@ describe('remediations', () => {
     await assert.rejects(prepareRemediation(report, pin.id, { secrets, resolveVersion: mapResolver({}) }), /cannot tell which version of @modelcontextprotocol\/server-github/);
     const prepared = await prepareRemediation(report, pin.id, { secrets, resolveVersion: mapResolver({ 'npm:@modelcontextprotocol/server-github': '2025.4.8' }) });
     assert.match(prepared.diff, /\n-      "args": \["-y", "@modelcontextprotocol\/server-github"\],\n\+      "args": \["-y", "@modelcontextprotocol\/server-github@2025\.4\.8"\],/);
-    await applyRemediation(prepared, { secrets, approver: new ScriptedApprover(true) });
+    await applyRemediation(prepared, { secrets, backupDir: backupRoot(`${dir}/data`), approver: new ScriptedApprover(true) });
     assert.match(read(file), /server-github@2025\.4\.8"/);
 
     // The version currently installed, from node_modules (as the tests' own devDependencies are).
@@ -108,7 +117,7 @@ describe('remediations', () => {
     const settings = placeFixture(dir, 'settings.json', 'User/settings.json');
     const r3 = await assessFile(settings);
     const timeout = await prepareRemediation(r3, only(r3, 'missing-timeout', 'graph').id, { secrets });
-    await applyRemediation(timeout, { secrets, approver: new ScriptedApprover(true) });
+    await applyRemediation(timeout, { secrets, backupDir: backupRoot(`${dir}/data`), approver: new ScriptedApprover(true) });
     const value = parseJsonc(read(settings)).value as Record<string, Record<string, { timeoutMs?: number }>>;
     assert.equal(value['mcpControlPlane.servers']!['graph']!.timeoutMs, 60_000);
     assert.match(read(settings), /\/\/ VS Code user settings\./);
@@ -122,10 +131,10 @@ describe('remediations', () => {
     const report = await assessFile(file);
     const finding = only(report, 'plaintext-secret', 'tickets');
     const prepared = await prepareRemediation(report, finding.id, { secrets });
-    await assert.rejects(applyRemediation(prepared, { secrets, approver: new ScriptedApprover(false) }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'CHANGE_REJECTED' && /not now/.test(err.message));
+    await assert.rejects(applyRemediation(prepared, { secrets, backupDir: backupRoot(`${dir}/data`), approver: new ScriptedApprover(false) }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'CHANGE_REJECTED' && /not now/.test(err.message));
     assert.equal(read(file), before);
     assert.deepEqual(await secrets.list(), []);
-    assert.deepEqual(await listBackups(file), []);
+    assert.deepEqual(await listBackups(backupRoot(`${dir}/data`), file), []);
 
     writeFileSync(file, before.replace(TOKENS.githubYaml, 'ghp_OTHERotherOTHERother0123456789abcdefXY'));
     await assert.rejects(prepareRemediation(report, finding.id, { secrets }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'REMEDIATION_STALE');
@@ -134,7 +143,7 @@ describe('remediations', () => {
     const again = await prepareRemediation(report, finding.id, { secrets });
     writeFileSync(file, `${before}\n# edited meanwhile\n`);
     const approver = new ScriptedApprover(true);
-    await assert.rejects(applyRemediation(again, { secrets, approver }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'CHANGE_STALE');
+    await assert.rejects(applyRemediation(again, { secrets, backupDir: backupRoot(`${dir}/data`), approver }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'CHANGE_STALE');
     assert.equal(approver.requests.length, 0);
   });
 
@@ -143,15 +152,15 @@ describe('remediations', () => {
     const file = placeFixture(dir, 'config.yaml', '.mcpcp/config.yaml');
     const before = read(file);
     // MCPCP_SECRET_<NAME> overrides the file store: the stored value would never be used.
-    const secrets = new FileSecretStore(`${dir}/data`, { [secretEnvName('tickets-tickets-token')]: 'something-else' });
+    const secrets = new FileSecretStore(`${dir}/data`, { [secretEnvName('tickets-token')]: 'something-else' });
     const report = await assessFile(file);
     const prepared = await prepareRemediation(report, only(report, 'plaintext-secret', 'tickets').id, { secrets: new FileSecretStore(`${dir}/data`, {}) });
     const recorder = new MemoryRecorder();
-    await assert.rejects(applyRemediation(prepared, { secrets, approver: new ScriptedApprover(true), recorder }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'CHANGE_FAILED' && /rolled back/.test(err.message) && /environment variable/.test(err.message));
+    await assert.rejects(applyRemediation(prepared, { secrets, backupDir: backupRoot(`${dir}/data`), approver: new ScriptedApprover(true), recorder }), (err: unknown) => err instanceof ControlPlaneError && err.code === 'CHANGE_FAILED' && /rolled back/.test(err.message) && /environment variable/.test(err.message));
     assert.equal(read(file), before, 'the file is as it was');
-    assert.equal(existsSync(`${dir}/data/secrets.json`) ? JSON.parse(read(`${dir}/data/secrets.json`))['tickets-tickets-token'] : undefined, undefined, 'the store is as it was');
+    assert.equal(existsSync(`${dir}/data/secrets.json`) ? JSON.parse(read(`${dir}/data/secrets.json`))['tickets-token'] : undefined, undefined, 'the store is as it was');
     assert.deepEqual(recorder.records.map((r) => [r.action, r.outcome, r.detail?.['rolledBack']]), [['remediation_move_secret', 'error', true]]);
-    assert.equal((await listBackups(file)).length, 1, 'the backup stays for reference');
+    assert.equal((await listBackups(backupRoot(`${dir}/data`), file)).length, 1, 'the backup stays for reference');
   });
 
   it('adopts a server out of a Claude-style file: entry with a reference in our config, secret in the store, entry gone from the file', async () => {
@@ -165,19 +174,23 @@ describe('remediations', () => {
     assert.match(prepared.diff, /^--- a\/.*\.mcp\.json/);
     assert.match(prepared.diff, /\n-    "slack": \{/);
     assert.match(prepared.diff, /\n\+--- a\/|\n--- a\/.*config\.yaml/);
-    assert.match(prepared.diff, /"SLACK_BOT_TOKEN": "\$\{secret:slack-slack-bot-token\}"/);
+    assert.match(prepared.diff, /"SLACK_BOT_TOKEN": "\$\{secret:slack-bot-token\}"/);
     assert.ok(!prepared.diff.includes(TOKENS.slack));
     const recorder = new MemoryRecorder();
-    const result = await applyRemediation(prepared, { secrets, ownServers: own, approver: new ScriptedApprover(true), recorder });
+    const result = await applyRemediation(prepared, { secrets, backupDir: backupRoot(`${dir}/data`), ownServers: own, approver: new ScriptedApprover(true), recorder });
     assert.deepEqual(result.adopted, ['slack']);
     assert.ok(!read(file).includes(TOKENS.slack));
     assert.ok(!read(file).includes('"slack"'));
     assert.match(read(file), /"billing-bridge"/, 'the other entries stay');
-    assert.equal(await secrets.get('slack-slack-bot-token'), TOKENS.slack);
+    assert.equal(await secrets.get('slack-bot-token'), TOKENS.slack);
     const config = await loadConfigFile(`${dir}/.mcpcp/config.yaml`);
-    assert.deepEqual(config.servers['slack'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-slack@latest'], env: { SLACK_BOT_TOKEN: '${secret:slack-slack-bot-token}', SLACK_TEAM_ID: 'T00000000' }, adoptedFrom: { file, name: 'slack' } });
+    assert.deepEqual(config.servers['slack'], { command: 'npx', args: ['-y', '@modelcontextprotocol/server-slack@latest'], env: { SLACK_BOT_TOKEN: '${secret:slack-bot-token}', SLACK_TEAM_ID: 'T00000000' }, adoptedFrom: { file, name: 'slack' } });
     assert.deepEqual(recorder.records.map((r) => [r.action, r.outcome]), [['adopt_servers', 'ok'], ['adopt_move_servers', 'ok'], ['remediation_adopt_server', 'ok']]);
     assert.ok(result.backup && existsSync(result.backup));
+    assert.ok(result.backup.startsWith(backupRoot(`${dir}/data`)), 'the backup is in the data directory');
+    assert.ok(!read(result.backup).includes(TOKENS.slack), 'with the moved secret as its reference');
+    assert.match(read(result.backup), /"SLACK_BOT_TOKEN": "\$\{secret:slack-bot-token\}"/);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('mcpcp-backup')), [], 'nothing beside the file');
   });
 
   it('writes unified diffs with context and correct hunk headers', () => {

@@ -120,7 +120,7 @@ describe('mcpcp policy check', () => {
     const ok = spawnSync(process.execPath, [CLI, 'policy', 'check', good, '--layer', 'config'], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /^ok {4}tests\[0\] push on git effect .*: deny$/m);
-    assert.match(ok.stdout, /valid, 1 rules, 2 tests passed/);
+    assert.match(ok.stdout, /valid, 1 rule, 2 tests passed/);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, GOOD.replace('tool: diff, expect: allow', 'tool: diff, expect: deny'));
     const failed = spawnSync(process.execPath, [CLI, 'policy', 'check', bad, '--layer', 'config'], { encoding: 'utf8' });

@@ -229,6 +229,6 @@ describe('MCP Control Plane in VS Code', function () {
     const result = await vscode.commands.executeCommand('mcpControlPlane.audit.verify');
     assert.equal(result.ok, true, JSON.stringify(result.firstBroken));
     assert.ok(result.records > 0, `records: ${result.records}`);
-    note(`audit: ${result.records} records in ${result.files} file(s) verified`);
+    note(`audit: ${result.records} records in ${result.files} files verified`);
   });
 });

@@ -22,6 +22,8 @@ export interface AddServerDeps {
   shellPath: ShellPath;
   prompts: Prompts;
   log(message: string): void;
+  /** Where adoption keeps backups (`backupRoot` of the extension's global storage); Add Server edits no file, so none is written. */
+  backupDir: string;
 }
 
 export function registerAddServer(deps: AddServerDeps): vscode.Disposable {
@@ -118,6 +120,7 @@ export function registerAddServer(deps: AddServerDeps): vscode.Disposable {
       servers: settingsOwnServers(),
       approver: plane.oversight,
       recorder: plane.oversight,
+      backupDir: deps.backupDir,
       promptInput: async () => undefined,
     });
     const lines = [`Added "${name}"; it starts now.`];

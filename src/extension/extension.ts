@@ -16,7 +16,7 @@ import { APPROVALS_VIEW_ID, COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CON
 import { registerOversightViews, type OversightTestHooks } from './webviews';
 import { registerAdoptCommands } from './adopt';
 import { registerConsentCommands } from './consent';
-import { ShellPath } from '../core/adopt';
+import { backupRoot, ShellPath } from '../core/adopt';
 import { VsCodeSecretStore } from './secret-storage';
 import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
@@ -332,7 +332,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     },
     (err: unknown) => output.warn(`login shell PATH not read: ${errorMessage(err)}`),
   );
-  disposables.push(registerAddServer({ plane: () => running?.plane, secrets, shellPath, prompts, log: (m) => output.info(m) }));
+  disposables.push(registerAddServer({ plane: () => running?.plane, secrets, shellPath, prompts, log: (m) => output.info(m), backupDir: backupRoot(context.globalStorageUri.fsPath) }));
   disposables.push(
     registerConsentCommands({ plane: () => running?.plane, log: (m) => output.info(m) }),
     registerAdoptCommands(context, {

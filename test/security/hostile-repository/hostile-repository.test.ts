@@ -2,88 +2,22 @@
 // git obeys its configuration. Each payload is first shown to work with plain git (its marker
 // appears); then every git tool (reads, previews, real approved calls) runs against a fresh copy
 // through a real MCP client, and no marker may appear.
+// The payloads are split over this file and hostile-repository-payloads.test.ts (see lab.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cleanup, connect, git, makeRepo, tempDir, write } from '../../unit/git/fixture';
-import { describe as describeOutcome, everyTool } from './exercise';
-import { PAYLOADS, buildLab, clearMarkers, evil, markersSet, type Lab } from './payloads';
+import { describe, it } from 'node:test';
+import { connect, git, makeRepo, write } from '../../unit/git/fixture';
+import { GIT_VERSION, hostileLabs, payloadSuite } from './lab';
+import { PAYLOADS, clearMarkers, evil, markersSet, type Lab } from './payloads';
 
-const GIT_VERSION = execFileSync('git', ['--version'], { encoding: 'utf8' }).trim();
 console.log(`hostile-repository suite: ${GIT_VERSION}`);
+const labs = hostileLabs();
+const newLab = () => labs.newLab();
 
-let server: Server;
-let requests = 0;
-let httpUrl = '';
-const dirs: string[] = [];
-
-before(async () => {
-  // A remote that always asks for credentials, and counts who knocked.
-  server = createServer((req, res) => {
-    requests++;
-    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="trap"' });
-    res.end('no');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-after(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
-  cleanup(...dirs);
-});
-
-function newLab(): Lab {
-  const base = tempDir('mcpcp-hostile-');
-  dirs.push(base);
-  return buildLab(base, { url: httpUrl, requests: () => requests });
-}
-
-describe(`hostile repository (${GIT_VERSION}): no program the repository names runs`, () => {
-  for (const payload of PAYLOADS) {
-    it(`${payload.id}: ${payload.what}`, async () => {
-      // 1. The payload is live: plain git runs it.
-      const proof = newLab();
-      payload.build(proof);
-      clearMarkers(proof);
-      await payload.live(proof);
-      const ran = markersSet(proof);
-      for (const m of payload.liveMarkers) assert.ok(ran.includes(m), `payload ${payload.id} is not live: plain git did not run ${m} (ran: ${ran.join(', ') || 'nothing'})`);
-
-      // 2. The server, every tool, a fresh copy of the same attack.
-      const lab = newLab();
-      payload.build(lab);
-      clearMarkers(lab);
-      const h = await connect([lab.ws], payload.serverPath === undefined ? {} : { path: payload.serverPath(lab) });
-      let outcomes;
-      try {
-        outcomes = await everyTool(h, lab.repo);
-      } finally {
-        await h.close();
-      }
-      const fired = markersSet(lab);
-      assert.deepEqual(
-        fired,
-        [],
-        `programs named by the repository ran: ${fired.map((m) => `${m} (${readFileSync(join(lab.markers, m), 'utf8').trim().split('\n')[0]})`).join('; ')}`,
-      );
-      // The tools did work: a suite where everything is refused proves nothing.
-      const ok = (tool: string) => outcomes.filter((o) => o.tool === tool && !o.isError).length;
-      for (const tool of ['repo_status', 'diff', 'log', 'show', 'blame', 'add', 'commit', 'switch', 'restore', 'clean', 'reset', 'backup_restore']) {
-        assert.ok(ok(tool) > 0, `no successful ${tool} call against ${payload.id}:\n${outcomes.filter((o) => o.tool === tool).map(describeOutcome).join('\n')}`);
-      }
-      if (payload.refusedWith !== undefined) {
-        const remoteCalls = outcomes.filter((o) => ['fetch', 'push'].includes(o.tool) && o.args['remote'] === 'origin');
-        assert.ok(remoteCalls.every((o) => o.isError && payload.refusedWith?.test(o.text)), remoteCalls.map(describeOutcome).join('\n'));
-      }
-    });
-  }
-});
-
+payloadSuite(PAYLOADS.slice(0, Math.ceil(PAYLOADS.length / 2)), labs);
 describe('the neutral values keep the user\'s own configuration', () => {
   it("a repository-level filter or credential helper is replaced by the user's global one, not by nothing", async () => {
     const lab = newLab();
@@ -109,17 +43,17 @@ describe('the neutral values keep the user\'s own configuration', () => {
 describe('previews have no side effects', () => {
   it('the push preview contacts no remote, runs nothing, names the resolved URL, and the approved push re-checks it', async () => {
     const lab = newLab();
-    const before = requests;
+    const before = labs.requests();
     git(lab.repo, 'config', 'credential.helper', evil(lab, 'credential-helper'));
-    git(lab.repo, 'config', 'remote.web.pushurl', `${httpUrl.replace('http://', 'http://user:s3cret@')}/push.git`);
+    git(lab.repo, 'config', 'remote.web.pushurl', `${labs.url().replace('http://', 'http://user:s3cret@')}/push.git`);
     const h = await connect([lab.ws]);
     try {
       const preview = await h.call('push', { repo: lab.repo, remote: 'web', dryRun: true });
       assert.equal(preview.isError, false, preview.text);
       assert.match(preview.text, /computed locally .*the remote was not contacted/);
-      assert.match(preview.text, new RegExp(`at http://\\S+@127\\.0\\.0\\.1:${new URL(httpUrl).port}/push\\.git`));
+      assert.match(preview.text, new RegExp(`at http://\\S+@127\\.0\\.0\\.1:${new URL(labs.url()).port}/push\\.git`));
       assert.ok(!preview.text.includes('s3cret'));
-      assert.equal(requests, before, 'the preview made an HTTP request');
+      assert.equal(labs.requests(), before, 'the preview made an HTTP request');
       assert.deepEqual(markersSet(lab), []);
 
       // Between preview and approval the branch moves: the approved call pushes nothing.
@@ -199,7 +133,7 @@ describe('every preview leaves the repository untouched', () => {
       clearMarkers(lab);
       const before = digest(lab.repo);
       const bareBefore = digest(lab.bare);
-      const requestsBefore = requests;
+      const requestsBefore = labs.requests();
       const previews: [string, Record<string, unknown>][] = [
         ['commit', { message: 'x' }],
         ['commit', { amend: true, message: 'x' }],
@@ -224,7 +158,7 @@ describe('every preview leaves the repository untouched', () => {
       const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
       assert.deepEqual(changed, [], 'a preview wrote to the repository');
       assert.deepEqual(digest(lab.bare), bareBefore);
-      assert.equal(requests, requestsBefore, 'a preview contacted a remote');
+      assert.equal(labs.requests(), requestsBefore, 'a preview contacted a remote');
       assert.deepEqual(markersSet(lab), []);
     } finally {
       await h.close();

@@ -10,7 +10,7 @@ import { prepareNetworkInventory } from './consent/devices';
 import { serverProposal } from './consent/server-proposal';
 import { ConsentStore, type ConsentGrant, type Proposal, type ServerGrant } from './consent/store';
 import { ControlPlaneError } from './errors';
-import { Gateway, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
+import { Gateway, type GatewayTeamOptions, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
 import { expandReferences } from './secrets/secret-store';
@@ -50,6 +50,8 @@ export interface ControlPlaneOptions {
   publicRoutes?: RouteHandler[] | ((plane: ControlPlane) => RouteHandler[]);
   authedRoutes?: RouteHandler[];
   log?: (message: string) => void;
+  /** Team mode (`mcpcp serve` with `team:`): identities on /mcp, public URL, TLS, trusted proxies (see src/core/team). */
+  team?: GatewayTeamOptions;
 }
 
 function realPathOr(file: string): string {
@@ -111,6 +113,7 @@ export class ControlPlane {
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
       readiness: () => this.readiness(),
+      ...(options.team ? { team: options.team } : {}),
     });
     const sink = options.logSink;
     this.processes = new InstanceProcessRecord(join(options.stateDir, PROCESSES_DIR), newInstanceId(options.instancePrefix), options.log);
@@ -355,6 +358,8 @@ export class ControlPlane {
    */
   private configureNotifications(config: Config): void {
     let settings: NotificationsConfig = config.notifications;
+    // Team mode: one publicUrl drives every link the product prints, approval links in alerts too.
+    if (config.team?.publicUrl !== undefined) settings = { ...settings, publicUrl: config.team.publicUrl };
     if (this.options.policyLayer === 'workspace' && Object.keys(settings.channels).length > 0) {
       this.options.log?.('notifications: ignored in a workspace configuration file; configure channels in user settings or a --config file');
       settings = { ...settings, channels: {} };

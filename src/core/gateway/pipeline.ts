@@ -1,5 +1,6 @@
 import type { ProgressToken, ToolAnnotations, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CallOutcome } from '../metrics/metrics';
+import type { Principal } from '../team/principal';
 
 /** Who is calling, as the client said in `initialize`. */
 export interface ClientIdentity {
@@ -37,6 +38,8 @@ export interface GatewayCall {
   /** The server said the arguments are at fault (`effectProblem`): the call could not run, policy refuses it. */
   readonly effectInvalid?: boolean;
   readonly client: ClientIdentity | undefined;
+  /** Team mode: who asked (from the session's OIDC access token or API key). Absent in loopback mode (the local user). */
+  readonly principal?: Principal;
   readonly sessionId: string;
   readonly signal: AbortSignal;
   readonly progressToken: ProgressToken | undefined;

@@ -18,6 +18,7 @@ import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
 import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
+import { principalForAudit } from '../team/principal';
 
 /** Why an approval was cancelled when its caller went away (shown on the approval card). */
 export const CALLER_DISCONNECTED_REASON = 'caller disconnected before a decision: cancelled, nothing ran';
@@ -144,6 +145,7 @@ export class Oversight implements OversightStages, UiBackend {
       ...(call.annotations ? { annotations: call.annotations } : {}),
       args: call.method === 'resources/read' ? {} : call.args,
       ...(call.effect !== undefined ? { effect: call.effect } : {}),
+      ...(call.principal ? { principal: call.principal } : {}),
     });
     if (call.effectProblem !== undefined && call.effectInvalid === true) {
       return { decision: 'deny', reason: `${call.effectProblem}. Nothing ran: fix the arguments and call again.`, rule: { source: 'default', id: 'effect-invalid' } };
@@ -558,7 +560,11 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
         args: call.args,
         ...(effect !== undefined ? { effect } : {}),
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
-        principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
+        principal: {
+          ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}),
+          session: call.sessionId,
+          ...(call.principal ? principalForAudit(call.principal) : {}),
+        },
         // Whether the server is built in: the policy defaults depend on it (trusted annotations).
         detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: call.effectProblem } : {}) },
       };

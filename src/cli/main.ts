@@ -24,6 +24,10 @@ import type { Proposal } from '../core/consent/store';
 import { policyCommand } from './policy-commands';
 import { ensureApproverCredential } from '../core/approvals';
 import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
+import { TEAM_USAGE, openPool, teamCommand } from './team-commands';
+import { API_KEYS_FILE, openApiKeyStore, teamGatewayOptions, type ApiKeyStore, type TeamAuthenticator } from '../core/team';
+import type { GatewayTeamOptions } from '../core/gateway/gateway';
+import type { PgPool } from '../core/storage/postgres';
 
 const USAGE = `Usage: mcpcp <command> [options]
 
@@ -60,7 +64,7 @@ Commands:
   policy test DRAFT [--layer config|user|workspace] [--since 7d | --audit FILE] [--with-LAYER F] [--json]
         What-if: replay recorded calls through DRAFT in place of a layer and report what changes
         (exit 1 when it loosens a recorded call or a test of its own fails, 2 when it cannot run).
-${CONSENT_USAGE}`;
+${CONSENT_USAGE}${TEAM_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -91,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       return adoptCommand(rest);
     case 'consent':
       return consentCommand(rest);
+    case 'team':
+      return teamCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -136,6 +142,9 @@ async function serve(argv: string[]): Promise<number> {
   const secrets = new FileSecretStore(dataDir);
   const log = (message: string): void => void process.stderr.write(`mcpcp: ${message}\n`);
 
+  // Team mode (docs/team.md): identities on /mcp, roles, the public URL, TLS or trusted proxies.
+  const team = config.team ? await startTeamMode(config, dataDir, base) : undefined;
+
   let webUi: WebUiRoute | undefined;
   let reloading: Promise<ReloadResult> | undefined;
   const plane = await ControlPlane.start({
@@ -164,6 +173,7 @@ async function serve(argv: string[]): Promise<number> {
     // .mcpcp/policy.yaml, its rules can only tighten. A file named with --config is the operator's.
     policyLayer: implicit ? 'workspace' : 'config',
     ...(process.env['MCPCP_CLIENT_TOKEN'] ? { token: process.env['MCPCP_CLIENT_TOKEN'] } : {}),
+    ...(team ? { team: team.gateway } : {}),
     // The approvals and dashboard web UI at /ui: its own sign-in with the approver credential.
     publicRoutes: (p) => {
       webUi = createWebUiRoute({ backend: () => p.oversight, dataDir, assetsDir: join(__dirname, 'media'), log });
@@ -184,7 +194,8 @@ async function serve(argv: string[]): Promise<number> {
     }
   }
   const instanceFile = await writeInstance(dataDir, { pid: process.pid, port: plane.port, token: plane.gateway.token, startedAt: new Date().toISOString(), cwd: process.cwd() });
-  log(`gateway on http://127.0.0.1:${plane.port} (${file ? `config ${file}` : 'embedded default configuration'}; roots: ${roots.join(', ')})`);
+  if (team) log(`team mode: ${config.team!.publicUrl} (listening on ${config.team!.tls ? 'https' : 'http'}://${config.team!.listenHost}:${plane.port}${config.team!.trustedProxies.length ? `, X-Forwarded-* trusted from ${config.team!.trustedProxies.join(', ')}` : ''}; API keys in ${team.pool ? 'PostgreSQL' : join(dataDir, API_KEYS_FILE)})`);
+  log(`gateway on ${team ? config.team!.publicUrl : `http://127.0.0.1:${plane.port}`} (${file ? `config ${file}` : 'embedded default configuration'}; roots: ${roots.join(', ')})`);
   for (const s of plane.supervisor.list()) log(`  ${s.name}: ${plane.gateway.url(s.name)}`);
 
   plane.supervisor.onDidChangeStatus((s) => {
@@ -254,6 +265,7 @@ async function serve(argv: string[]): Promise<number> {
       webUi?.dispose();
       void plane
         .stop(signal)
+        .then(() => team?.close())
         .then(() => rm(instanceFile, { force: true }))
         .finally(() => resolveStop());
     };
@@ -268,6 +280,28 @@ async function serve(argv: string[]): Promise<number> {
     });
   });
   return 0;
+}
+
+/** Team mode's parts: the API key store (file or PostgreSQL), the gateway's identity options, and the pool to end at stop. */
+async function startTeamMode(config: Config, dataDir: string, base: string): Promise<{ gateway: GatewayTeamOptions; authenticator: TeamAuthenticator; keys: ApiKeyStore; pool: PgPool | undefined; close(): Promise<void> }> {
+  const pool = await openPool(config, dataDir);
+  try {
+    const keys = await openApiKeyStore(dataDir, pool);
+    const { options, authenticator } = await teamGatewayOptions(config.team!, keys, (p) => resolve(base, p));
+    return {
+      gateway: options,
+      authenticator,
+      keys,
+      pool,
+      close: async () => {
+        await keys.close();
+        await pool?.end();
+      },
+    };
+  } catch (err) {
+    await pool?.end();
+    throw err;
+  }
 }
 
 /** Resolves when no server is starting or restarting any more, or after `timeoutMs`. */

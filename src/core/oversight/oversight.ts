@@ -18,7 +18,7 @@ import type { Supervisor } from '../supervisor/supervisor';
 import { describeStatus, type ServerStatus } from '../supervisor/state';
 import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
-import { principalForAudit } from '../team/principal';
+import { principalForAudit, type Principal } from '../team/principal';
 
 /** Why an approval was cancelled when its caller went away (shown on the approval card). */
 export const CALLER_DISCONNECTED_REASON = 'caller disconnected before a decision: cancelled, nothing ran';
@@ -100,7 +100,7 @@ export class Oversight implements OversightStages, UiBackend {
             server: a.server,
             tool: a.tool,
             decision: change.type === 'expired' ? 'expired' : d?.approved ? 'approved' : 'rejected',
-            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}) }, reason: d.reason } : {}),
+            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}), ...('principal' in d.by && d.by.principal ? actorPrincipal(d.by.principal) : {}) }, reason: d.reason } : {}),
             detail: { digest: a.digest },
           });
         }
@@ -444,7 +444,7 @@ export class Oversight implements OversightStages, UiBackend {
   }
 
   async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status'] }> {
-    const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}) };
+    const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}), ...(by.principal ? { principal: by.principal } : {}) };
     const decided = this.store.decide(params.approvalId, { approve: params.approve, ...(params.reason ? { reason: params.reason } : {}), by: human, digest: params.digest });
     return { status: decided.status === 'pending' ? 'pending' : decided.status };
   }
@@ -576,6 +576,12 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
     case 'call.failed':
       return { ...base, type: 'call.failed', outcome: event.outcome, durationMs: event.durationMs, error: event.error };
   }
+}
+
+/** The deciding principal as the audit's `actor` carries it. */
+function actorPrincipal(p: Principal): { id: string; via: string; roles: string[]; groups: string[] } {
+  const a = principalForAudit(p);
+  return { id: a.id, via: a.via, roles: a.roles, groups: a.groups };
 }
 
 function toApprovalView(a: Approval): ApprovalView {

@@ -138,7 +138,7 @@ export interface ApprovalStoreOptions {
   readonly newId?: () => string;
 }
 
-const HUMAN_KINDS: ReadonlySet<string> = new Set(['vscode-ui', 'approver-credential']);
+const HUMAN_KINDS: ReadonlySet<string> = new Set(['vscode-ui', 'approver-credential', 'ui-session']);
 
 /**
  * SHA-256 (hex) of the canonical JSON of the arguments. A top-level `dryRun` is left out unless it

@@ -10,7 +10,7 @@ import { ControlPlane } from '../core/control-plane';
 import type { AuditHealth } from '../core/audit';
 import type { Readiness } from '../core/gateway/gateway';
 import { ControlPlaneError, errorMessage } from '../core/errors';
-import { FileSecretStore, assertSecretName } from '../core/secrets/secret-store';
+import { FileSecretStore, assertSecretName, expandReferences } from '../core/secrets/secret-store';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, writeInstance } from './data-dir';
 import { createControlRoute, createStatusRoute, type ReloadResult } from './control';
@@ -23,7 +23,9 @@ import { findBuiltin } from '../core/builtin-servers';
 import type { Proposal } from '../core/consent/store';
 import { policyCommand } from './policy-commands';
 import { ensureApproverCredential } from '../core/approvals';
-import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
+import { createWebUiRoute, type WebUiOptions, type WebUiRoute } from '../core/web-ui';
+import { UiSignIn } from '../core/team/ui-sign-in';
+import { PostgresUiSessionStore } from '../core/team/ui-sessions-postgres';
 import { TEAM_USAGE, openPool, teamCommand } from './team-commands';
 import { API_KEYS_FILE, openApiKeyStore, teamGatewayOptions, type ApiKeyStore, type TeamAuthenticator } from '../core/team';
 import type { GatewayTeamOptions } from '../core/gateway/gateway';
@@ -176,7 +178,14 @@ async function serve(argv: string[]): Promise<number> {
     ...(team ? { team: team.gateway } : {}),
     // The approvals and dashboard web UI at /ui: its own sign-in with the approver credential.
     publicRoutes: (p) => {
-      webUi = createWebUiRoute({ backend: () => p.oversight, dataDir, assetsDir: join(__dirname, 'media'), log });
+      webUi = createWebUiRoute({
+        backend: () => p.oversight,
+        dataDir,
+        assetsDir: join(__dirname, 'media'),
+        log,
+        clientAddress: (req) => p.gateway.requestOrigin(req).clientAddress,
+        ...(team?.ui ? { team: team.ui } : {}),
+      });
       // Start, stop, restart and reload: the approver credential only, never the client token.
       return [webUi.handle, createControlRoute({ plane: () => p, dataDir, reload: () => reload(), log })];
     },
@@ -188,7 +197,10 @@ async function serve(argv: string[]): Promise<number> {
   if (approver.created) {
     // Shown once, to the person starting the server: never into a log file or a pipe.
     if (process.stderr.isTTY) {
-      process.stderr.write(`\nApprover credential (shown once; approvals at http://127.0.0.1:${plane.port}/ui and \`mcpcp approvals\`):\n  ${approver.credential}\n\n`);
+      const use = team
+        ? `for \`mcpcp server|reload\` on this machine; in team mode people decide approvals at ${config.team!.publicUrl}/ui`
+        : `approvals at http://127.0.0.1:${plane.port}/ui and \`mcpcp approvals\``;
+      process.stderr.write(`\nApprover credential (shown once; ${use}):\n  ${approver.credential}\n\n`);
     } else {
       log('an approver credential was created; stderr is not a terminal, so it is not shown: run `mcpcp approver-credential rotate` to get a new one');
     }
@@ -283,16 +295,32 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 /** Team mode's parts: the API key store (file or PostgreSQL), the gateway's identity options, and the pool to end at stop. */
-async function startTeamMode(config: Config, dataDir: string, base: string): Promise<{ gateway: GatewayTeamOptions; authenticator: TeamAuthenticator; keys: ApiKeyStore; pool: PgPool | undefined; close(): Promise<void> }> {
+async function startTeamMode(
+  config: Config,
+  dataDir: string,
+  base: string,
+): Promise<{ gateway: GatewayTeamOptions; authenticator: TeamAuthenticator; keys: ApiKeyStore; pool: PgPool | undefined; ui: NonNullable<WebUiOptions['team']> | undefined; close(): Promise<void> }> {
+  const team = config.team!;
   const pool = await openPool(config, dataDir);
   try {
     const keys = await openApiKeyStore(dataDir, pool);
-    const { options, authenticator } = await teamGatewayOptions(config.team!, keys, (p) => resolve(base, p));
+    const { options, authenticator } = await teamGatewayOptions(team, keys, (p) => resolve(base, p));
+    // People sign in to /ui with OIDC when a client id is configured; sessions in PostgreSQL when there is one.
+    let ui: NonNullable<WebUiOptions['team']> | undefined;
+    if (team.oidc?.clientId) {
+      const clientSecret = team.oidc.clientSecret ? await expandReferences(team.oidc.clientSecret, { secrets: new FileSecretStore(dataDir), env: {} }) : undefined;
+      ui = {
+        signIn: new UiSignIn(team, clientSecret),
+        secureCookies: team.publicUrl.startsWith('https:'),
+        ...(pool ? { sessions: await PostgresUiSessionStore.open(pool) } : {}),
+      };
+    }
     return {
       gateway: options,
       authenticator,
       keys,
       pool,
+      ui,
       close: async () => {
         await keys.close();
         await pool?.end();

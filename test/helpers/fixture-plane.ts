@@ -76,6 +76,8 @@ export async function startPlane(
     waitForServerMs?: number;
     /** Team mode of the gateway (identities on /mcp, public URL, TLS, trusted proxies). */
     team?: GatewayTeamOptions;
+    /** Receives the gateway's log lines. */
+    gatewayLog?: (message: string) => void;
     /** Run the real oversight stages (policy, approvals, audit in a temp state dir). */
     oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number };
   } = {},
@@ -89,6 +91,7 @@ export async function startPlane(
     ...(options.stages ? { stages: options.stages } : {}),
     ...(options.waitForServerMs !== undefined ? { waitForServerMs: options.waitForServerMs } : {}),
     ...(options.team ? { team: options.team } : {}),
+    ...(options.gatewayLog ? { log: options.gatewayLog } : {}),
   });
   const supervisor = new Supervisor({
     config: supervisorConfigSchema.parse({ healthIntervalMs: 60_000, ...options.supervisor }),

@@ -54,7 +54,7 @@ export async function startTeamPlane(
     ...options.team,
   });
   const { options: gatewayTeam, authenticator } = await teamGatewayOptions(team, keys);
-  const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: { rules: options.rules ?? [], stateDir }, team: gatewayTeam, gateway: { port } });
+  const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: { rules: options.rules ?? [], stateDir }, team: gatewayTeam, gateway: { port }, ...(options.log ? { gatewayLog: (m: string) => options.log!.push(m) } : {}) });
   await plane.supervisor.get('fx')!.waitUntilServing(10_000);
   const ui = createWebUiRoute({
     backend: plane.oversight!,

@@ -158,6 +158,15 @@ export const policyTestSchema = z
     annotations: hintsSchema.optional(),
     args: z.record(z.string(), z.unknown()).optional(),
     effect: z.record(z.string(), z.unknown()).optional(),
+    /** Team mode: who asks (for rules with `principal`, `role`, `group`). Absent: the loopback single user. */
+    principal: z
+      .strictObject({
+        id: z.string().min(1),
+        name: z.string().min(1).optional(),
+        roles: z.array(z.enum(ROLES)).default([]),
+        groups: z.array(z.string()).default([]),
+      })
+      .optional(),
     expect: policyDecisionSchema,
   })
   .superRefine((t, ctx) => {

@@ -547,6 +547,8 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
     server: call.server,
     tool: call.name,
     ...(call.client ? { client: call.client } : {}),
+    // Team mode: who asked, on every record of the call (call.requested adds the client and session).
+    ...(call.principal ? { principal: principalForAudit(call.principal) } : {}),
   };
   switch (event.type) {
     case 'call.requested': {
@@ -634,6 +636,7 @@ function toAuditRow(r: AuditRecord): AuditRow {
     ...(r.server ? { server: r.server } : {}),
     ...(r.tool ? { tool: r.tool } : {}),
     ...(r.client ? { client: r.client.version ? `${r.client.name} ${r.client.version}` : r.client.name } : {}),
+    ...(r.principal?.name ? { principal: `${r.principal.name}${r.principal.roles?.length ? ` (${r.principal.roles.join(', ')})` : ''}` } : {}),
     ...(r.decision ? { decision: r.decision } : {}),
     ...(r.outcome ? { outcome: r.outcome } : {}),
     ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),

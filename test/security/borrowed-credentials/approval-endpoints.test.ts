@@ -78,6 +78,12 @@ describe('team mode: MCP credentials never decide approvals; /ui sessions never 
     assert.deepEqual(decided.actor?.roles, ['approver']);
     const requested = (await queryAudit(auditDir, { type: 'call.requested', tool: 'write_marker' }, {})).records[0]!;
     assert.equal(requested.principal?.id, `oidc:${t.issuer.issuer}#u-alice`);
+
+    // The dashboard and /ui show them: who asked (calls table), who decided (approvals history).
+    const rows = (await t.plane.oversight!.queryAudit({ tool: 'write_marker' }, undefined, 50)).records;
+    assert.ok(rows.some((r) => r.principal === 'alice@example.com (operator)'), JSON.stringify(rows));
+    const state = await t.plane.oversight!.state(3_600_000);
+    assert.equal(state.history.find((h) => h.id === approval.id)?.decidedBy, 'ui-session (bob@example.com)');
   });
 
   it('a /ui session cookie is refused on /mcp (as a cookie and as a bearer value)', async () => {

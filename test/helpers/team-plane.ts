@@ -127,7 +127,7 @@ export async function signInWithFetch(t: TeamPlane, sub: string): Promise<{ cook
   const callback = await fetch(back.headers.get('location')!, { headers: { cookie: signinCookie }, redirect: 'manual' });
   const text = await callback.text();
   if (callback.status !== 200) throw new Error(`callback answered ${callback.status}: ${text}`);
-  const session = callback.headers.getSetCookie().find((c) => c.startsWith('mcpcp_ui_'))!;
+  const session = callback.headers.getSetCookie().find((c) => c.startsWith('mcpcp_ui='))!;
   const cookie = session.split(';')[0]!;
   const page = await fetch(`${t.base}/ui`, { headers: { cookie } });
   const html = await page.text();

@@ -128,6 +128,8 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     );
   const secure = team?.secureCookies === true ? '; Secure' : '';
   const clientAddress = options.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
+  // Team mode: one public origin, replicas behind it: the cookie's name must not depend on a port.
+  const sessionCookie = (req: IncomingMessage): string => (team ? 'mcpcp_ui' : cookieName(req));
   const throttle = new CredentialThrottle({ now, ...(options.maxCredentialFailuresPerMinute !== undefined ? { maxFailures: options.maxCredentialFailuresPerMinute } : {}) });
   const feed = new StateFeed(options.backend, { onError: (err) => log(`web UI: state failed: ${errorMessage(err)}`) });
   const backend = (): UiBackend => feed.backend;
@@ -176,7 +178,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       const name = approverNameSchema.safeParse(header(req, APPROVER_NAME_HEADER));
       return { by: { kind: 'approver-credential', name: name.success ? name.data : 'api' } };
     }
-    const session = await sessions.get(cookie(req, cookieName(req)));
+    const session = await sessions.get(cookie(req, sessionCookie(req)));
     if (session === undefined) {
       sendJson(res, 401, { error: team ? 'not signed in: sign in at /ui (an API key or an MCP access token does not grant access to /ui)' : NOT_SIGNED_IN });
       return undefined;
@@ -214,7 +216,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     if (!(await checkCredential(req, res, presented.trim(), !json))) return;
     const session = await sessions.create();
     log('web UI: signed in with the approver credential');
-    const setCookie = `${cookieName(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}${secure}`;
+    const setCookie = `${sessionCookie(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}${secure}`;
     if (json) return sendJson(res, 200, { ok: true, csrfToken: session.csrfToken }, { 'set-cookie': setCookie });
     res.writeHead(303, { ...SECURITY_HEADERS, location: '/ui', 'set-cookie': setCookie, 'content-length': '0' });
     res.end();
@@ -223,7 +225,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
   const logout = async (req: IncomingMessage, res: ServerResponse, session: UiSession): Promise<void> => {
     await sessions.delete(session.id);
     for (const s of [...streams]) if (s.sessionId === session.id) s.close('expired');
-    res.writeHead(204, { ...SECURITY_HEADERS, 'set-cookie': `${cookieName(req)}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0${secure}` });
+    res.writeHead(204, { ...SECURITY_HEADERS, 'set-cookie': `${sessionCookie(req)}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0${secure}` });
     res.end();
   };
 
@@ -272,7 +274,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       'content-security-policy': webCsp(nonce),
       'content-type': 'text/html; charset=utf-8',
       'content-length': String(Buffer.byteLength(html)),
-      'set-cookie': [clear, `${cookieName(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}${secure}`],
+      'set-cookie': [clear, `${sessionCookie(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}${secure}`],
     });
     res.end(html);
   };
@@ -290,7 +292,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
   };
 
   const page = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    const session = await sessions.get(cookie(req, cookieName(req)));
+    const session = await sessions.get(cookie(req, sessionCookie(req)));
     if (session === undefined) return team ? sendTeamLoginPage(res, 200) : sendLoginPage(res, 200);
     const view = viewSchema.safeParse(url.searchParams.get('view') ?? 'dashboard');
     const nonce = newNonce();
@@ -443,7 +445,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     }
     if (path === '/ui/events') {
       if (method !== 'GET') return notAllowed(res, 'GET');
-      const session = await sessions.get(cookie(req, cookieName(req)));
+      const session = await sessions.get(cookie(req, sessionCookie(req)));
       if (session === undefined) return sendJson(res, 401, { error: NOT_SIGNED_IN });
       return events(req, res, url, session);
     }

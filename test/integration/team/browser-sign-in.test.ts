@@ -46,7 +46,7 @@ describe('team mode: signing in to /ui in a real browser', () => {
     assert.equal(new URL(page.url()).pathname, '/ui');
 
     const cookies = await context.cookies(`${t.base}/ui`);
-    const session = cookies.find((c) => c.name.startsWith('mcpcp_ui_'));
+    const session = cookies.find((c) => c.name === 'mcpcp_ui');
     assert.ok(session, JSON.stringify(cookies));
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, 'Strict');

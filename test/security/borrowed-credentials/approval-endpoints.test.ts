@@ -30,12 +30,11 @@ describe('team mode: MCP credentials never decide approvals; /ui sessions never 
     const bobToken = await t.issuer.accessToken({ sub: 'u-bob', email: 'bob@example.com', roles: ['approver'] });
     const decide = `${t.base}/ui/api/approvals/${encodeURIComponent(approval.id)}`;
     const body = JSON.stringify({ approve: true, digest: approval.digest });
-    const port = new URL(t.base).port;
     const attempts: Array<[string, Record<string, string>]> = [];
     for (const [name, secret] of [['API key', bobKey], ['access token', bobToken]] as const) {
       attempts.push([`${name} as Bearer`, { authorization: `Bearer ${secret}` }]);
       attempts.push([`${name} as X-Approver-Credential`, { 'x-approver-credential': secret }]);
-      attempts.push([`${name} as the session cookie`, { cookie: `mcpcp_ui_${port}=${secret}`, 'x-csrf-token': secret }]);
+      attempts.push([`${name} as the session cookie`, { cookie: `mcpcp_ui=${secret}`, 'x-csrf-token': secret }]);
     }
     for (const [what, headers] of attempts) {
       for (const path of [decide, `${t.base}/ui/api/request`]) {
@@ -115,7 +114,7 @@ describe('team mode: MCP credentials never decide approvals; /ui sessions never 
     const back = await fetch(`${t.issuer.issuer}/authorize`, { method: 'POST', body: form, redirect: 'manual' });
     const callback = await fetch(back.headers.get('location')!, { redirect: 'manual' });
     assert.equal(callback.status, 400);
-    assert.equal(callback.headers.getSetCookie().some((c) => c.startsWith('mcpcp_ui_') && !c.includes('Max-Age=0')), false);
+    assert.equal(callback.headers.getSetCookie().some((c) => c.startsWith('mcpcp_ui=') && !c.includes('Max-Age=0')), false);
     await callback.text();
   });
 });

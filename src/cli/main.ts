@@ -184,7 +184,7 @@ async function serve(argv: string[]): Promise<number> {
         assetsDir: join(__dirname, 'media'),
         log,
         clientAddress: (req) => p.gateway.requestOrigin(req).clientAddress,
-        ...(team?.ui ? { team: team.ui } : {}),
+        ...(team ? { team: team.ui } : {}),
       });
       // Start, stop, restart and reload: the approver credential only, never the client token.
       return [webUi.handle, createControlRoute({ plane: () => p, dataDir, reload: () => reload(), log })];
@@ -299,22 +299,20 @@ async function startTeamMode(
   config: Config,
   dataDir: string,
   base: string,
-): Promise<{ gateway: GatewayTeamOptions; authenticator: TeamAuthenticator; keys: ApiKeyStore; pool: PgPool | undefined; ui: NonNullable<WebUiOptions['team']> | undefined; close(): Promise<void> }> {
+): Promise<{ gateway: GatewayTeamOptions; authenticator: TeamAuthenticator; keys: ApiKeyStore; pool: PgPool | undefined; ui: NonNullable<WebUiOptions['team']>; close(): Promise<void> }> {
   const team = config.team!;
   const pool = await openPool(config, dataDir);
   try {
     const keys = await openApiKeyStore(dataDir, pool);
     const { options, authenticator } = await teamGatewayOptions(team, keys, (p) => resolve(base, p));
-    // People sign in to /ui with OIDC when a client id is configured; sessions in PostgreSQL when there is one.
-    let ui: NonNullable<WebUiOptions['team']> | undefined;
-    if (team.oidc?.clientId) {
-      const clientSecret = team.oidc.clientSecret ? await expandReferences(team.oidc.clientSecret, { secrets: new FileSecretStore(dataDir), env: {} }) : undefined;
-      ui = {
-        signIn: new UiSignIn(team, clientSecret),
-        secureCookies: team.publicUrl.startsWith('https:'),
-        ...(pool ? { sessions: await PostgresUiSessionStore.open(pool) } : {}),
-      };
-    }
+    // People sign in to /ui with OIDC when a client id is configured (without one /ui says so; the
+    // approver credential is never accepted in team mode); sessions in PostgreSQL when there is one.
+    const clientSecret = team.oidc?.clientId && team.oidc.clientSecret ? await expandReferences(team.oidc.clientSecret, { secrets: new FileSecretStore(dataDir), env: {} }) : undefined;
+    const ui: NonNullable<WebUiOptions['team']> = {
+      ...(team.oidc?.clientId ? { signIn: new UiSignIn(team, clientSecret) } : {}),
+      secureCookies: team.publicUrl.startsWith('https:'),
+      ...(pool ? { sessions: await PostgresUiSessionStore.open(pool) } : {}),
+    };
     return {
       gateway: options,
       authenticator,

@@ -39,7 +39,7 @@ export interface WebUiOptions {
    * themselves; the approver credential is not accepted. `sessions` defaults to memory (PostgreSQL
    * when the deployment has one, so replicas share sign-ins); `secureCookies` when publicUrl is https.
    */
-  readonly team?: { readonly signIn: UiSignIn; readonly secureCookies: boolean; readonly sessions?: UiSessionStore };
+  readonly team?: { readonly signIn?: UiSignIn; readonly secureCookies: boolean; readonly sessions?: UiSessionStore };
   /** The client's address, X-Forwarded-For applied only from trusted proxies (the throttle's source). Default: the socket peer. */
   readonly clientAddress?: (req: IncomingMessage) => string;
 }
@@ -232,6 +232,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
   /** Team mode: sends the browser to the issuer, keeping state, nonce and PKCE verifier in a short-lived HttpOnly cookie. */
   const signInStart = async (res: ServerResponse, url: URL): Promise<void> => {
     const { signIn } = team!;
+    if (signIn === undefined) return sendTeamLoginPage(res, 503, 'sign-in is not configured: the operator sets team.oidc.clientId (and clientSecret) in the configuration');
     const view = viewSchema.safeParse(url.searchParams.get('view') ?? 'dashboard');
     let started;
     try {
@@ -253,7 +254,8 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     if (pending === undefined) return sendTeamLoginPage(res, 400, 'this sign-in was not started here or took too long; sign in again', { 'set-cookie': clear });
     let principal;
     try {
-      principal = await team!.signIn.finish(url.search, pending);
+      if (!team?.signIn) throw new Error('sign-in is not configured (team.oidc.clientId)');
+      principal = await team.signIn.finish(url.search, pending);
     } catch (err) {
       log(`web UI: a sign-in failed from ${clientAddress(req)}: ${errorMessage(err)}`);
       return sendTeamLoginPage(res, 401, `sign-in failed: ${errorMessage(err)}`, { 'set-cookie': clear });
@@ -427,7 +429,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       if (method !== 'GET') return notAllowed(res, 'GET');
       return signInStart(res, url);
     }
-    if (team && path === team.signIn.callbackPath) {
+    if (team?.signIn && path === team.signIn.callbackPath) {
       if (method !== 'GET') return notAllowed(res, 'GET');
       return signInFinish(req, res, url);
     }

@@ -142,6 +142,22 @@ describe('mcpcp serve in team mode (real process, HTTPS)', () => {
     assert.equal(await initStatus(await issuer.accessToken({ audience: 'another-api' })), 401);
   });
 
+  it('/ui offers the OIDC sign-in and refuses the approver credential; the sign-in starts at the issuer with PKCE', async () => {
+    const page = await tlsFetch(`https://127.0.0.1:${port}/ui`);
+    assert.match(await page.text(), /href="\/ui\/auth\/login"/);
+    const cred = await tlsFetch(`https://127.0.0.1:${port}/ui/api/approvals`, { headers: { 'x-approver-credential': 'mcpcp_appr_anything-at-all-here' } });
+    assert.equal(cred.status, 403);
+    await cred.text();
+    const start = await tlsFetch(`https://127.0.0.1:${port}/ui/auth/login`, { redirect: 'manual' });
+    assert.equal(start.status, 302);
+    const to = new URL(start.headers.get('location')!);
+    assert.equal(to.origin, issuer.issuer);
+    assert.equal(to.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(to.searchParams.get('redirect_uri'), `https://127.0.0.1:${port}/ui/auth/callback`);
+    assert.match(start.headers.get('set-cookie') ?? '', /^mcpcp_signin=[^;]+; Path=\/ui; HttpOnly; SameSite=Lax; Max-Age=600; Secure$/);
+    await start.text();
+  });
+
   it('refuses to start beyond loopback without TLS or trusted proxies, naming what to set', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, ['team:', '  publicUrl: https://mcp.example.com', '  listenHost: 0.0.0.0', ''].join('\n'));

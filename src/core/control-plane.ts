@@ -64,6 +64,8 @@ function realPathOr(file: string): string {
 
 /** VS Code's mcp.json shape for the gateway's servers. */
 export interface ClientConfiguration {
+  /** Team mode: the prompt for the client's own credential (an API key or access token), never the gateway's token. */
+  inputs?: Array<{ type: 'promptString'; id: string; description: string; password: true }>;
   servers: Record<string, { type: 'http'; url: string; headers: { Authorization: string } }>;
 }
 
@@ -507,10 +509,14 @@ export class ControlPlane {
   /** Client configuration in VS Code's mcp.json shape, for every supervised server. */
   clientConfiguration(): ClientConfiguration {
     const servers: ClientConfiguration['servers'] = {};
+    // Team mode: each client brings its own identity (the loopback token is not accepted on /mcp).
+    const team = this.options.team !== undefined;
+    const authorization = team ? 'Bearer ${input:mcpcp-credential}' : `Bearer ${this.gateway.token}`;
     for (const s of this.supervisor.list()) {
-      servers[s.name] = { type: 'http', url: this.gateway.url(s.name), headers: { Authorization: `Bearer ${this.gateway.token}` } };
+      servers[s.name] = { type: 'http', url: this.gateway.url(s.name), headers: { Authorization: authorization } };
     }
-    return { servers };
+    if (!team) return { servers };
+    return { inputs: [{ type: 'promptString', id: 'mcpcp-credential', description: 'Your MCP Control Plane API key or OIDC access token', password: true }], servers };
   }
 
   /** Roots changed (workspace folders): servers re-read them, workspace policy files reload. */

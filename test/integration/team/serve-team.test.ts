@@ -38,6 +38,7 @@ describe('mcpcp serve in team mode (real process, HTTPS)', () => {
   let issuer: OidcIssuer;
   let child: ChildProcess;
   let stderr = '';
+  let stdout = '';
   let port: number;
   let ca: Buffer;
   let agent: Agent;
@@ -76,8 +77,9 @@ describe('mcpcp serve in team mode (real process, HTTPS)', () => {
         '',
       ].join('\n'),
     );
-    child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.yaml'), '--data-dir', dataDir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.yaml'), '--data-dir', dataDir, '--print-client-config'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     await waitFor(() => /gateway on https:\/\/127\.0\.0\.1/.test(stderr) || child.exitCode !== null, 30_000, 'serve to start');
     assert.equal(child.exitCode, null, stderr);
   });
@@ -108,6 +110,14 @@ describe('mcpcp serve in team mode (real process, HTTPS)', () => {
     await res.text();
     return res.status;
   }
+
+  it('the printed client configuration names the public URL and asks for the client\'s own credential, never the gateway token', async () => {
+    await waitFor(() => stdout.includes('\n'), 20_000, 'the client configuration');
+    const printed = JSON.parse(stdout.split('\n')[0]!) as { inputs: Array<{ id: string; password: boolean }>; servers: Record<string, { url: string; headers: { Authorization: string } }> };
+    assert.equal(printed.servers['fx']!.url, `https://127.0.0.1:${port}/mcp/fx`);
+    assert.equal(printed.servers['fx']!.headers.Authorization, 'Bearer ${input:mcpcp-credential}');
+    assert.deepEqual(printed.inputs.map((i) => [i.id, i.password]), [['mcpcp-credential', true]]);
+  });
 
   it('serves HTTPS only, with the certificate given; plain HTTP gets no MCP answer', async () => {
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.text()));

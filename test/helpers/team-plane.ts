@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { PolicyRule } from '../../src/core/policy';
+import type { GatewayConfig } from '../../src/core/config/schema';
 import { FileApiKeyStore, teamConfigSchema, teamGatewayOptions, type TeamConfig } from '../../src/core/team';
 import type { TeamAuthenticator } from '../../src/core/team/authenticator';
 import { OidcIssuer, type IssuerUser } from '../fixtures/oidc-issuer/issuer';
@@ -41,20 +42,31 @@ export interface TeamPlane {
 }
 
 export async function startTeamPlane(
-  options: { rules?: PolicyRule[]; team?: Partial<Record<string, unknown>>; oidc?: Partial<Record<string, unknown>>; issuer?: OidcIssuer; sessions?: UiSessionStore; log?: string[] } = {},
+  options: {
+    rules?: PolicyRule[];
+    team?: Partial<Record<string, unknown>>;
+    oidc?: Partial<Record<string, unknown>>;
+    issuer?: OidcIssuer;
+    sessions?: UiSessionStore;
+    log?: string[];
+    /** Serve HTTPS with these files (publicUrl becomes https://127.0.0.1:<port>). */
+    tls?: { certFile: string; keyFile: string };
+    gateway?: Partial<GatewayConfig>;
+  } = {},
 ): Promise<TeamPlane> {
   const issuer = options.issuer ?? (await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS }));
   const stateDir = mkdtempSync(join(tmpdir(), 'mcpcp-team-'));
   const keys = new FileApiKeyStore(stateDir);
   const port = await freePort();
   const team = teamConfigSchema.parse({
-    publicUrl: `http://127.0.0.1:${port}`,
+    publicUrl: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    ...(options.tls ? { tls: options.tls } : {}),
     oidc: { issuer: issuer.issuer, audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: '${secret:oidc-client}', jwksCooldownSeconds: 0, ...options.oidc },
     roles: { users: {}, groups: {} },
     ...options.team,
   });
   const { options: gatewayTeam, authenticator } = await teamGatewayOptions(team, keys);
-  const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: { rules: options.rules ?? [], stateDir }, team: gatewayTeam, gateway: { port }, ...(options.log ? { gatewayLog: (m: string) => options.log!.push(m) } : {}) });
+  const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: { rules: options.rules ?? [], stateDir }, team: gatewayTeam, gateway: { ...options.gateway, port }, ...(options.log ? { gatewayLog: (m: string) => options.log!.push(m) } : {}) });
   await plane.supervisor.get('fx')!.waitUntilServing(10_000);
   const ui = createWebUiRoute({
     backend: plane.oversight!,

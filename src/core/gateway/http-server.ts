@@ -37,13 +37,17 @@ export class GatewayHttpServer {
     const team = ctx.options.team;
     this.forwarded = new ForwardedTrust(team?.trustedProxies ?? [], team?.tls !== undefined);
     // Team mode may serve HTTPS itself (team.tls); otherwise plain HTTP on loopback or behind a trusted ingress.
-    this.http = team?.tls ? createHttpsServer({ cert: team.tls.cert, key: team.tls.key }, handler) : createServer(handler);
+    // Over TLS a connection is guarded once its handshake is done; a handshake that never ends is
+    // cut after the same time as an unauthenticated connection.
+    this.http = team?.tls
+      ? createHttpsServer({ cert: team.tls.cert, key: team.tls.key, handshakeTimeout: ctx.options.config.unauthenticatedTimeoutMs }, handler)
+      : createServer(handler);
     // Long-polling SSE streams and slow approvals must not be cut by Node's default timeouts.
     this.http.requestTimeout = 0;
     this.http.headersTimeout = 30_000;
     this.http.keepAliveTimeout = 5_000;
     const { config } = ctx.options;
-    this.guard = new ConnectionGuard(this.http, { timeoutMs: config.unauthenticatedTimeoutMs, maxPending: config.maxUnauthenticatedConnections });
+    this.guard = new ConnectionGuard(this.http, { timeoutMs: config.unauthenticatedTimeoutMs, maxPending: config.maxUnauthenticatedConnections }, team?.tls ? 'secureConnection' : 'connection');
   }
 
   /** Connections now held open without the client token (for tests and diagnostics). */

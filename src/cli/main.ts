@@ -230,12 +230,24 @@ async function serve(argv: string[]): Promise<number> {
     if (reloading) return reloading;
     reloading = (async () => {
       const next = file ? await loadConfigFile(file) : defaultConfig();
-      let merged: Config = { ...next, gateway: config.gateway, roots: config.roots, ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}) };
+      // Team mode and storage are as they started until the next start (see `deferred`).
+      const { team: _team, storage: _storage, ...nextRest } = next;
+      let merged: Config = {
+        ...nextRest,
+        gateway: config.gateway,
+        roots: config.roots,
+        ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
+        storage: config.storage,
+        ...(config.team !== undefined ? { team: config.team } : {}),
+      };
       const current = plane.currentConfig;
       const deferred: string[] = [];
       if (JSON.stringify(next.gateway) !== JSON.stringify(loaded.gateway)) deferred.push('gateway');
       if (JSON.stringify(next.roots) !== JSON.stringify(loaded.roots)) deferred.push('roots');
       if (next.dataDir !== loaded.dataDir) deferred.push('dataDir');
+      // Identities, roles, TLS and storage are read at start (the authenticator, key and session stores hold them).
+      if (JSON.stringify(next.team) !== JSON.stringify(loaded.team)) deferred.push('team');
+      if (JSON.stringify(next.storage) !== JSON.stringify(loaded.storage)) deferred.push('storage');
       if (implicit) {
         // A workspace's .mcpcp/config.yaml can only tighten, over the life of the process too:
         // rules it dropped stay in force, and read-only mode, once on, stays on.

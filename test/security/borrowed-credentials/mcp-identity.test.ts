@@ -105,4 +105,13 @@ describe('team mode: who may use /mcp, and as whom', () => {
     assert.equal(res.status, 404);
     await res.text();
   });
+
+  it('/metrics takes a team credential or the local client token, nothing else', async () => {
+    const { key } = await t.keys.create({ owner: 'prometheus', roles: ['viewer'] });
+    const get = (headers: Record<string, string>) => fetch(`${t.base}/metrics`, { headers }).then(async (r) => [r.status, await r.text()] as const);
+    assert.equal((await get({ authorization: `Bearer ${key}` }))[0], 200);
+    assert.equal((await get({ authorization: `Bearer ${t.plane.gateway.token}` }))[0], 200);
+    assert.equal((await get({}))[0], 401);
+    assert.equal((await get({ authorization: 'Bearer mcpcp_key_AAAAAAAAAAAA_' + 'x'.repeat(43) }))[0], 401);
+  });
 });

@@ -10,7 +10,7 @@ import { ControlPlane } from '../core/control-plane';
 import type { AuditHealth } from '../core/audit';
 import type { Readiness } from '../core/gateway/gateway';
 import { ControlPlaneError, errorMessage } from '../core/errors';
-import { FileSecretStore, assertSecretName } from '../core/secrets/secret-store';
+import { FileSecretStore, assertSecretName, expandReferences } from '../core/secrets/secret-store';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom, ensureDataDir, writeInstance } from './data-dir';
 import { createControlRoute, createStatusRoute, type ReloadResult } from './control';
@@ -24,9 +24,15 @@ import type { Proposal } from '../core/consent/store';
 import { policyCommand } from './policy-commands';
 import { UNDO_USAGE, undoCommand } from './undo-commands';
 import { ensureApproverCredential } from '../core/approvals';
-import { createWebUiRoute, type WebUiRoute } from '../core/web-ui';
 import { plural } from '../core/display/words';
 import { statePhrase } from '../core/supervisor/state';
+import { createWebUiRoute, type WebUiOptions, type WebUiRoute } from '../core/web-ui';
+import { UiSignIn } from '../core/team/ui-sign-in';
+import { PostgresUiSessionStore } from '../core/team/ui-sessions-postgres';
+import { TEAM_USAGE, openPool, teamCommand } from './team-commands';
+import { API_KEYS_FILE, openApiKeyStore, teamGatewayOptions, type ApiKeyStore, type TeamAuthenticator } from '../core/team';
+import type { GatewayTeamOptions } from '../core/gateway/gateway';
+import type { PgPool } from '../core/storage/postgres';
 
 const USAGE = `Usage: mcpcp <command> [options]
 
@@ -63,7 +69,7 @@ Commands:
   policy test DRAFT [--layer config|user|workspace] [--since 7d | --audit FILE] [--with-LAYER F] [--json]
         What-if: replay recorded calls through DRAFT in place of a layer and report what changes
         (exit 1 when it loosens a recorded call or a test of its own fails, 2 when it cannot run).
-${CONSENT_USAGE}${UNDO_USAGE}`;
+${CONSENT_USAGE}${UNDO_USAGE}${TEAM_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -96,6 +102,8 @@ async function main(argv: string[]): Promise<number> {
       return consentCommand(rest);
     case 'undo':
       return undoCommand(rest);
+    case 'team':
+      return teamCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -141,6 +149,9 @@ async function serve(argv: string[]): Promise<number> {
   const secrets = new FileSecretStore(dataDir);
   const log = (message: string): void => void process.stderr.write(`mcpcp: ${message}\n`);
 
+  // Team mode (docs/team.md): identities on /mcp, roles, the public URL, TLS or trusted proxies.
+  const team = config.team ? await startTeamMode(config, dataDir, base) : undefined;
+
   let webUi: WebUiRoute | undefined;
   let reloading: Promise<ReloadResult> | undefined;
   const plane = await ControlPlane.start({
@@ -169,9 +180,17 @@ async function serve(argv: string[]): Promise<number> {
     // .mcpcp/policy.yaml, its rules can only tighten. A file named with --config is the operator's.
     policyLayer: implicit ? 'workspace' : 'config',
     ...(process.env['MCPCP_CLIENT_TOKEN'] ? { token: process.env['MCPCP_CLIENT_TOKEN'] } : {}),
+    ...(team ? { team: team.gateway } : {}),
     // The approvals and dashboard web UI at /ui: its own sign-in with the approver credential.
     publicRoutes: (p) => {
-      webUi = createWebUiRoute({ backend: () => p.oversight, dataDir, assetsDir: join(__dirname, 'media'), log });
+      webUi = createWebUiRoute({
+        backend: () => p.oversight,
+        dataDir,
+        assetsDir: join(__dirname, 'media'),
+        log,
+        clientAddress: (req) => p.gateway.requestOrigin(req).clientAddress,
+        ...(team ? { team: team.ui } : {}),
+      });
       // Start, stop, restart and reload: the approver credential only, never the client token.
       return [webUi.handle, createControlRoute({ plane: () => p, dataDir, reload: () => reload(), log })];
     },
@@ -183,13 +202,17 @@ async function serve(argv: string[]): Promise<number> {
   if (approver.created) {
     // Shown once, to the person starting the server: never into a log file or a pipe.
     if (process.stderr.isTTY) {
-      process.stderr.write(`\nApprover credential (shown once; approvals at http://127.0.0.1:${plane.port}/ui and \`mcpcp approvals\`):\n  ${approver.credential}\n\n`);
+      const use = team
+        ? `for \`mcpcp server|reload\` on this machine; in team mode people decide approvals at ${config.team!.publicUrl}/ui`
+        : `approvals at http://127.0.0.1:${plane.port}/ui and \`mcpcp approvals\``;
+      process.stderr.write(`\nApprover credential (shown once; ${use}):\n  ${approver.credential}\n\n`);
     } else {
       log('an approver credential was created; stderr is not a terminal, so it is not shown: run `mcpcp approver-credential rotate` to get a new one');
     }
   }
   const instanceFile = await writeInstance(dataDir, { pid: process.pid, port: plane.port, token: plane.gateway.token, startedAt: new Date().toISOString(), cwd: process.cwd() });
-  log(`gateway on http://127.0.0.1:${plane.port} (${file ? `config ${file}` : 'embedded default configuration'}; roots: ${roots.join(', ')})`);
+  if (team) log(`team mode: ${config.team!.publicUrl} (listening on ${config.team!.tls ? 'https' : 'http'}://${config.team!.listenHost}:${plane.port}${config.team!.trustedProxies.length ? `, X-Forwarded-* trusted from ${config.team!.trustedProxies.join(', ')}` : ''}; API keys in ${team.pool ? 'PostgreSQL' : join(dataDir, API_KEYS_FILE)})`);
+  log(`gateway on ${team ? config.team!.publicUrl : `http://127.0.0.1:${plane.port}`} (${file ? `config ${file}` : 'embedded default configuration'}; roots: ${roots.join(', ')})`);
   for (const s of plane.supervisor.list()) log(`  ${s.name}: ${plane.gateway.url(s.name)}`);
 
   plane.supervisor.onDidChangeStatus((s) => {
@@ -212,12 +235,24 @@ async function serve(argv: string[]): Promise<number> {
     if (reloading) return reloading;
     reloading = (async () => {
       const next = file ? await loadConfigFile(file) : defaultConfig();
-      let merged: Config = { ...next, gateway: config.gateway, roots: config.roots, ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}) };
+      // Team mode and storage are as they started until the next start (see `deferred`).
+      const { team: _team, storage: _storage, ...nextRest } = next;
+      let merged: Config = {
+        ...nextRest,
+        gateway: config.gateway,
+        roots: config.roots,
+        ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
+        storage: config.storage,
+        ...(config.team !== undefined ? { team: config.team } : {}),
+      };
       const current = plane.currentConfig;
       const deferred: string[] = [];
       if (JSON.stringify(next.gateway) !== JSON.stringify(loaded.gateway)) deferred.push('gateway');
       if (JSON.stringify(next.roots) !== JSON.stringify(loaded.roots)) deferred.push('roots');
       if (next.dataDir !== loaded.dataDir) deferred.push('dataDir');
+      // Identities, roles, TLS and storage are read at start (the authenticator, key and session stores hold them).
+      if (JSON.stringify(next.team) !== JSON.stringify(loaded.team)) deferred.push('team');
+      if (JSON.stringify(next.storage) !== JSON.stringify(loaded.storage)) deferred.push('storage');
       if (implicit) {
         // A workspace's .mcpcp/config.yaml can only tighten, over the life of the process too:
         // rules it dropped stay in force, and read-only mode, once on, stays on.
@@ -259,6 +294,7 @@ async function serve(argv: string[]): Promise<number> {
       webUi?.dispose();
       void plane
         .stop(signal)
+        .then(() => team?.close())
         .then(() => rm(instanceFile, { force: true }))
         .finally(() => resolveStop());
     };
@@ -273,6 +309,42 @@ async function serve(argv: string[]): Promise<number> {
     });
   });
   return 0;
+}
+
+/** Team mode's parts: the API key store (file or PostgreSQL), the gateway's identity options, and the pool to end at stop. */
+async function startTeamMode(
+  config: Config,
+  dataDir: string,
+  base: string,
+): Promise<{ gateway: GatewayTeamOptions; authenticator: TeamAuthenticator; keys: ApiKeyStore; pool: PgPool | undefined; ui: NonNullable<WebUiOptions['team']>; close(): Promise<void> }> {
+  const team = config.team!;
+  const pool = await openPool(config, dataDir);
+  try {
+    const keys = await openApiKeyStore(dataDir, pool);
+    const { options, authenticator } = await teamGatewayOptions(team, keys, (p) => resolve(base, p));
+    // People sign in to /ui with OIDC when a client id is configured (without one /ui says so; the
+    // approver credential is never accepted in team mode); sessions in PostgreSQL when there is one.
+    const clientSecret = team.oidc?.clientId && team.oidc.clientSecret ? await expandReferences(team.oidc.clientSecret, { secrets: new FileSecretStore(dataDir), env: {} }) : undefined;
+    const ui: NonNullable<WebUiOptions['team']> = {
+      ...(team.oidc?.clientId ? { signIn: new UiSignIn(team, clientSecret) } : {}),
+      secureCookies: team.publicUrl.startsWith('https:'),
+      ...(pool ? { sessions: await PostgresUiSessionStore.open(pool) } : {}),
+    };
+    return {
+      gateway: options,
+      authenticator,
+      keys,
+      pool,
+      ui,
+      close: async () => {
+        await keys.close();
+        await pool?.end();
+      },
+    };
+  } catch (err) {
+    await pool?.end();
+    throw err;
+  }
 }
 
 /** Resolves when no server is starting or restarting any more, or after `timeoutMs`. */

@@ -10,7 +10,7 @@ import { prepareNetworkInventory } from './consent/devices';
 import { serverProposal } from './consent/server-proposal';
 import { ConsentStore, type ConsentGrant, type Proposal, type ServerGrant } from './consent/store';
 import { ControlPlaneError } from './errors';
-import { Gateway, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
+import { Gateway, type GatewayTeamOptions, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
 import { expandReferences } from './secrets/secret-store';
@@ -52,6 +52,8 @@ export interface ControlPlaneOptions {
   publicRoutes?: RouteHandler[] | ((plane: ControlPlane) => RouteHandler[]);
   authedRoutes?: RouteHandler[];
   log?: (message: string) => void;
+  /** Team mode (`mcpcp serve` with `team:`): identities on /mcp, public URL, TLS, trusted proxies (see src/core/team). */
+  team?: GatewayTeamOptions;
 }
 
 function realPathOr(file: string): string {
@@ -64,6 +66,8 @@ function realPathOr(file: string): string {
 
 /** VS Code's mcp.json shape for the gateway's servers. */
 export interface ClientConfiguration {
+  /** Team mode: the prompt for the client's own credential (an API key or access token), never the gateway's token. */
+  inputs?: Array<{ type: 'promptString'; id: string; description: string; password: true }>;
   servers: Record<string, { type: 'http'; url: string; headers: { Authorization: string } }>;
 }
 
@@ -113,6 +117,7 @@ export class ControlPlane {
       ...(options.authedRoutes ? { authedRoutes: options.authedRoutes } : {}),
       ...(options.log ? { log: options.log } : {}),
       readiness: () => this.readiness(),
+      ...(options.team ? { team: options.team } : {}),
     });
     const sink = options.logSink;
     this.processes = new InstanceProcessRecord(join(options.stateDir, PROCESSES_DIR), newInstanceId(options.instancePrefix), options.log);
@@ -358,6 +363,8 @@ export class ControlPlane {
    */
   private configureNotifications(config: Config): void {
     let settings: NotificationsConfig = config.notifications;
+    // Team mode: one publicUrl drives every link the product prints, approval links in alerts too.
+    if (config.team?.publicUrl !== undefined) settings = { ...settings, publicUrl: config.team.publicUrl };
     if (this.options.policyLayer === 'workspace' && Object.keys(settings.channels).length > 0) {
       this.options.log?.('notifications: ignored in a workspace configuration file; configure channels in user settings or a --config file');
       settings = { ...settings, channels: {} };
@@ -505,10 +512,14 @@ export class ControlPlane {
   /** Client configuration in VS Code's mcp.json shape, for every supervised server. */
   clientConfiguration(): ClientConfiguration {
     const servers: ClientConfiguration['servers'] = {};
+    // Team mode: each client brings its own identity (the loopback token is not accepted on /mcp).
+    const team = this.options.team !== undefined;
+    const authorization = team ? 'Bearer ${input:mcpcp-credential}' : `Bearer ${this.gateway.token}`;
     for (const s of this.supervisor.list()) {
-      servers[s.name] = { type: 'http', url: this.gateway.url(s.name), headers: { Authorization: `Bearer ${this.gateway.token}` } };
+      servers[s.name] = { type: 'http', url: this.gateway.url(s.name), headers: { Authorization: authorization } };
     }
-    return { servers };
+    if (!team) return { servers };
+    return { inputs: [{ type: 'promptString', id: 'mcpcp-credential', description: 'Your MCP Control Plane API key or OIDC access token', password: true }], servers };
   }
 
   /** Roots changed (workspace folders): servers re-read them, workspace policy files reload. */

@@ -13,6 +13,8 @@ export function plural(n: number, one: string, many: string = `${one}s`): string
 export function describeDecider(decidedBy: string | undefined): string {
   if (decidedBy === undefined || decidedBy === '') return 'by nobody';
   const m = /^([a-z-]+)(?: \((.*)\))?$/.exec(decidedBy);
+  // Team mode: a person signed in at /ui, named.
+  if (m?.[1] === 'ui-session') return m[2] ? `by ${m[2]} (signed in at /ui)` : 'by a person signed in at /ui';
   const where = m?.[1] === 'vscode-ui' ? 'in VS Code' : m?.[1] === 'approver-credential' ? 'with the approver credential' : m?.[1] === 'system' ? 'by the control plane' : undefined;
   if (where === undefined) return `by ${decidedBy}`;
   const name = m?.[2];

@@ -110,6 +110,8 @@ export const auditRowSchema = z.object({
   server: z.string().optional(),
   tool: z.string().optional(),
   client: z.string().optional(),
+  /** Team mode: who asked, "alice@example.com (operator)". */
+  principal: z.string().optional(),
   decision: z.string().optional(),
   outcome: z.string().optional(),
   durationMs: z.number().optional(),

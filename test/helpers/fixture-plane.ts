@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { gatewayConfigSchema, supervisorConfigSchema, type GatewayConfig, type SupervisorConfig } from '../../src/core/config/schema';
-import { Gateway, type HostRoot } from '../../src/core/gateway/gateway';
+import { Gateway, type GatewayTeamOptions, type HostRoot } from '../../src/core/gateway/gateway';
 import type { OversightStages } from '../../src/core/gateway/pipeline';
 import type { ServerSpec } from '../../src/core/supervisor/managed-server';
 import { Supervisor } from '../../src/core/supervisor/supervisor';
@@ -74,6 +74,10 @@ export async function startPlane(
     stages?: OversightStages;
     roots?: HostRoot[];
     waitForServerMs?: number;
+    /** Team mode of the gateway (identities on /mcp, public URL, TLS, trusted proxies). */
+    team?: GatewayTeamOptions;
+    /** Receives the gateway's log lines. */
+    gatewayLog?: (message: string) => void;
     /** Run the real oversight stages (policy, approvals, audit in a temp state dir). */
     oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number };
   } = {},
@@ -86,6 +90,8 @@ export async function startPlane(
     roots: () => options.roots ?? [{ uri: 'file:///workspace/project', name: 'project' }],
     ...(options.stages ? { stages: options.stages } : {}),
     ...(options.waitForServerMs !== undefined ? { waitForServerMs: options.waitForServerMs } : {}),
+    ...(options.team ? { team: options.team } : {}),
+    ...(options.gatewayLog ? { log: options.gatewayLog } : {}),
   });
   const supervisor = new Supervisor({
     config: supervisorConfigSchema.parse({ healthIntervalMs: 60_000, ...options.supervisor }),

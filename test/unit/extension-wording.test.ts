@@ -27,6 +27,7 @@ describe('who decided', () => {
     assert.equal(describeDecider('vscode-ui'), 'in VS Code');
     assert.equal(describeDecider('vscode-ui (notification)'), 'in VS Code (from a notification)');
     assert.equal(describeDecider('approver-credential (alice)'), 'with the approver credential (alice)');
+    assert.equal(describeDecider('ui-session (bob@example.com)'), 'by bob@example.com (signed in at /ui)');
     assert.equal(describeDecider('system (caller-disconnected)'), 'by the control plane (caller-disconnected)');
     assert.equal(describeDecider(undefined), 'by nobody');
     assert.equal(describeDecider('something else'), 'by something else');

@@ -160,7 +160,7 @@ function renderRows(rows: readonly AuditRow[]): Child {
             h('td', { title: row.ts }, formatClock(row.ts)),
             h('td', {}, row.server ?? '–'),
             h('td', {}, row.tool !== undefined ? h('code', {}, row.tool) : '–'),
-            h('td', {}, row.client ?? '–'),
+            h('td', {}, row.principal !== undefined ? `${row.principal}${row.client !== undefined ? ` · ${row.client}` : ''}` : (row.client ?? '–')),
             h('td', {}, h('span', { class: `pill tone-${r.tone}` }, r.text)),
             h('td', { class: 'num' }, row.durationMs !== undefined ? formatMs(row.durationMs) : '–'),
             h(

@@ -5,14 +5,17 @@ import { Emitter, type Event } from '../events';
 import type { PolicyRuleRef } from '../policy';
 import { systemClock, type Clock, type Timer } from './clock';
 import type { ApprovalPreview } from './preview';
+import type { Principal } from '../team/principal';
 
 export type ApprovalKind = 'tool' | 'resource' | 'prompt';
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 
 /** A human who decided. Only these can decide: the VS Code UI (a button press) or the headless approver credential. */
 export interface HumanDecider {
-  readonly kind: 'vscode-ui' | 'approver-credential';
+  readonly kind: 'vscode-ui' | 'approver-credential' | 'ui-session';
   readonly name?: string;
+  /** Team mode: the deciding principal (see `decidingPrincipal` in src/core/team). */
+  readonly principal?: Principal;
 }
 
 /** Who ended an approval: a human, or the system (expiry, shutdown). */
@@ -135,7 +138,7 @@ export interface ApprovalStoreOptions {
   readonly newId?: () => string;
 }
 
-const HUMAN_KINDS: ReadonlySet<string> = new Set(['vscode-ui', 'approver-credential']);
+const HUMAN_KINDS: ReadonlySet<string> = new Set(['vscode-ui', 'approver-credential', 'ui-session']);
 
 /**
  * SHA-256 (hex) of the canonical JSON of the arguments. A top-level `dryRun` is left out unless it
@@ -340,7 +343,7 @@ export class ApprovalStore {
     if (input.digest !== undefined && input.digest !== entry.approval.digest) {
       throw new ControlPlaneError('APPROVAL_DIGEST_MISMATCH', `approval ${id} is for other arguments (digest ${entry.approval.digest.slice(0, 12)}…)`);
     }
-    const by: HumanDecider = input.by.name !== undefined ? { kind: input.by.kind, name: input.by.name } : { kind: input.by.kind };
+    const by: HumanDecider = { kind: input.by.kind, ...(input.by.name !== undefined ? { name: input.by.name } : {}), ...(input.by.principal ? { principal: input.by.principal } : {}) };
     const reason = input.reason ?? (input.approve ? 'approved' : 'rejected by the approver');
     return this.settle(entry, input.approve ? 'approved' : 'rejected', reason, by, 'decided');
   }

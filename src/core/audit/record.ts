@@ -62,7 +62,17 @@ const eventShape = {
   /** The MCP client, as it named itself in `initialize`. */
   client: z.strictObject({ name: z.string(), version: z.string().optional() }).optional(),
   /** Who decided an approval: `vscode-ui`, `approver-credential` or `system` (expiry, restart). */
-  actor: z.strictObject({ kind: z.string(), name: z.string().optional() }).optional(),
+  actor: z
+    .strictObject({
+      kind: z.string(),
+      name: z.string().optional(),
+      /** Team mode: the deciding principal (see `decidingPrincipal` in src/core/team). */
+      id: z.string().optional(),
+      via: z.string().optional(),
+      roles: z.array(z.string()).optional(),
+      groups: z.array(z.string()).optional(),
+    })
+    .optional(),
   decision: z.enum(AUDIT_DECISIONS).optional(),
   outcome: z.enum(AUDIT_OUTCOMES).optional(),
   reason: z.string().optional(),
@@ -87,6 +97,11 @@ const eventShape = {
       client: z.strictObject({ name: z.string(), version: z.string().optional() }).optional(),
       session: z.string().optional(),
       roles: z.array(z.string()).optional(),
+      /** Team mode: the principal's stable id (`oidc:<issuer>#<sub>`, `apikey:<id>`), name, credential kind and groups. */
+      id: z.string().optional(),
+      name: z.string().optional(),
+      via: z.string().optional(),
+      groups: z.array(z.string()).optional(),
     })
     .optional(),
   /** Anything else worth keeping (JSON; redacted like the rest). */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { notificationsConfigSchema } from '../notify/config';
 import { policyRulesSchema } from '../policy/schema';
 import { telemetryConfigSchema } from '../telemetry/config';
+import { teamConfigSchema } from '../team/config';
 
 /**
  * The single source of truth for configuration. It gives the TypeScript types, validates the
@@ -230,6 +231,7 @@ export const configSchema = z
     storage: storageConfigSchema.default({}).describe('Shared state for a team deployment (PostgreSQL). Default: local files. Operator configuration only: never read from a workspace file.'),
     notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),
     undo: undoConfigSchema.default(undoConfigSchema.parse({})).describe('Undo of destructive calls (docs/undo.md): how long prior state is kept and how large it may be.'),
+    team: teamConfigSchema.optional().describe('Team mode of `mcpcp serve`: OIDC and API keys, roles, TLS, the public URL (docs/team.md). Absent: the loopback single-user mode. Operator configuration only: never read from a workspace file.'),
   })
   .strict();
 
@@ -243,6 +245,6 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 /**
  * The VS Code settings: the same schema, minus what only the headless command has (roots and the
- * data directory come from the workspace and the extension's storage).
+ * data directory come from the workspace and the extension's storage; team mode is `mcpcp serve` only).
  */
-export const settingsSchema = configSchema.omit({ roots: true, dataDir: true });
+export const settingsSchema = configSchema.omit({ roots: true, dataDir: true, team: true });

@@ -132,6 +132,7 @@ export class CallPipeline {
         hasPreview,
         dryRun: request.method === 'tools/call' && builtin && hasPreview && args['dryRun'] === true,
         client: clientIdentity(session.mcp),
+        ...(session.principal ? { principal: session.principal } : {}),
         sessionId: session.id,
         // Ends on the client's cancellation, when the caller is gone, and at once on a stop
         // (approval waits end with it).

@@ -27,8 +27,13 @@ export class ConnectionGuard {
   private readonly pending = new Map<Socket, NodeJS.Timeout>();
   private readonly state = new WeakMap<Socket, SocketState>();
 
-  constructor(server: HttpServer, private readonly options: ConnectionGuardOptions) {
-    server.on('connection', (socket: Socket) => {
+  constructor(
+    server: HttpServer,
+    private readonly options: ConnectionGuardOptions,
+    /** `secureConnection` for an HTTPS server: requests carry the TLS socket, not the raw one `connection` gives. */
+    connectionEvent: 'connection' | 'secureConnection' = 'connection',
+  ) {
+    server.on(connectionEvent, (socket: Socket) => {
       this.state.set(socket, { active: 0, trusted: false });
       this.park(socket);
       socket.once('close', () => this.unpark(socket));

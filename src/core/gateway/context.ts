@@ -7,6 +7,8 @@ import type { Drain } from './drain';
 import type { CallTelemetry } from '../telemetry';
 import type { OversightStages, PipelineEvent } from './pipeline';
 import type { EchoGuard } from './secret-echo';
+import type { McpAuthResult } from '../team/authenticator';
+import type { RequestOrigin } from '../team/forwarded';
 
 /** A root the host exposes to servers (workspace folders, or configured roots headless). */
 export interface HostRoot {
@@ -36,7 +38,25 @@ export interface GatewayOptions {
   waitForServerMs?: number;
   /** What `/readyz` answers (200 when ready, 503 with the reasons); ready when absent. */
   readiness?: () => Readiness;
+  /** Team mode (docs/team.md): identities on `/mcp` instead of the client token, the public URL, TLS, trusted proxies. */
+  team?: GatewayTeamOptions;
 }
+
+/** The gateway's side of team mode. */
+export interface GatewayTeamOptions {
+  /** Resolves the principal of an `/mcp` request from its Authorization header (OIDC access token or API key). */
+  authenticateMcp(authorization: string | undefined): Promise<McpAuthResult>;
+  /** `https://mcp.example.com`: its host passes the Host check, its origin the Origin check. */
+  publicUrl: string;
+  /** Address to listen on (checked by the configuration: beyond loopback only with TLS or trusted proxies). */
+  listenHost: string;
+  /** PEM certificate and key: the gateway serves HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Addresses or CIDR blocks whose X-Forwarded-* headers are applied. */
+  trustedProxies: readonly string[];
+}
+
+export type { RequestOrigin };
 
 /** Whether the control plane can take calls now, and if not, short reasons (no secrets, no paths). */
 export interface Readiness {

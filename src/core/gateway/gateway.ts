@@ -5,7 +5,8 @@ import { Metrics } from '../metrics/metrics';
 import type { Supervisor } from '../supervisor/supervisor';
 import type { UpstreamHooks } from '../supervisor/managed-server';
 import { CallPipeline } from './call-pipeline';
-import type { GatewayContext, GatewayOptions, RouteHandler } from './context';
+import type { IncomingMessage } from 'node:http';
+import type { GatewayContext, GatewayOptions, RequestOrigin, RouteHandler } from './context';
 import { Drain } from './drain';
 import { GatewayHttpServer } from './http-server';
 import { allowAllStages, type OversightStages, type PipelineEvent } from './pipeline';
@@ -15,7 +16,7 @@ import { Sessions } from './sessions';
 import { Subscriptions } from './subscriptions';
 
 export { PREVIEW_META } from './call-pipeline';
-export type { GatewayOptions, HostRoot, Readiness, RouteHandler } from './context';
+export type { GatewayOptions, GatewayTeamOptions, HostRoot, Readiness, RequestOrigin, RouteHandler } from './context';
 export { CALL_ID_META } from './server-requests';
 
 /**
@@ -98,8 +99,15 @@ export class Gateway implements UpstreamHooks {
     return this.http.listeningPort;
   }
 
+  /** The client address, Host and scheme of a request, X-Forwarded-* applied only from `team.trustedProxies`. */
+  requestOrigin(req: IncomingMessage): RequestOrigin {
+    return this.http.requestOrigin(req);
+  }
+
   /** The URL of a server's MCP endpoint. */
   url(server: string): string {
+    const publicUrl = this.options.team?.publicUrl;
+    if (publicUrl !== undefined) return `${publicUrl.replace(/\/+$/, '')}/mcp/${server}`;
     return `http://127.0.0.1:${this.listeningPort}/mcp/${server}`;
   }
 

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ControlPlaneError, errorMessage } from '../errors';
@@ -6,6 +7,8 @@ import { ConnectionGuard } from './connection-guard';
 import type { GatewayContext, RouteHandler } from './context';
 import { readBody, sendJsonRpcError, sendText, tokenMatches } from './http-util';
 import type { ClientSession, Sessions } from './sessions';
+import { ForwardedTrust, type RequestOrigin } from '../team/forwarded';
+import type { Principal } from '../team/principal';
 
 /**
  * The gateway's HTTP side: listening on 127.0.0.1, the Host/Origin checks (DNS rebinding), the
@@ -15,6 +18,7 @@ import type { ClientSession, Sessions } from './sessions';
 export class GatewayHttpServer {
   private readonly http: HttpServer;
   private readonly guard: ConnectionGuard;
+  private readonly forwarded: ForwardedTrust;
   private port = 0;
 
   constructor(
@@ -24,18 +28,26 @@ export class GatewayHttpServer {
     /** Routes served after the Host/Origin checks and before the token check (may grow). */
     private readonly publicRoutes: RouteHandler[],
   ) {
-    this.http = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.handleHttp(req, res).catch((err: unknown) => {
         this.ctx.log(`request failed: ${errorMessage(err)}`);
         sendJsonRpcError(res, 500, ErrorCode.InternalError, 'internal error');
       });
-    });
+    };
+    const team = ctx.options.team;
+    this.forwarded = new ForwardedTrust(team?.trustedProxies ?? [], team?.tls !== undefined);
+    // Team mode may serve HTTPS itself (team.tls); otherwise plain HTTP on loopback or behind a trusted ingress.
+    // Over TLS a connection is guarded once its handshake is done; a handshake that never ends is
+    // cut after the same time as an unauthenticated connection.
+    this.http = team?.tls
+      ? createHttpsServer({ cert: team.tls.cert, key: team.tls.key, handshakeTimeout: ctx.options.config.unauthenticatedTimeoutMs }, handler)
+      : createServer(handler);
     // Long-polling SSE streams and slow approvals must not be cut by Node's default timeouts.
     this.http.requestTimeout = 0;
     this.http.headersTimeout = 30_000;
     this.http.keepAliveTimeout = 5_000;
     const { config } = ctx.options;
-    this.guard = new ConnectionGuard(this.http, { timeoutMs: config.unauthenticatedTimeoutMs, maxPending: config.maxUnauthenticatedConnections });
+    this.guard = new ConnectionGuard(this.http, { timeoutMs: config.unauthenticatedTimeoutMs, maxPending: config.maxUnauthenticatedConnections }, team?.tls ? 'secureConnection' : 'connection');
   }
 
   /** Connections now held open without the client token (for tests and diagnostics). */
@@ -47,19 +59,25 @@ export class GatewayHttpServer {
     return this.port;
   }
 
-  /** Starts listening on 127.0.0.1. Resolves with the port; PORT_IN_USE when taken. */
+  /** The client address, Host and scheme of a request, with X-Forwarded-* applied only from trusted proxies. */
+  requestOrigin(req: IncomingMessage): RequestOrigin {
+    return this.forwarded.origin(req);
+  }
+
+  /** Starts listening on 127.0.0.1 (team mode: `team.listenHost`). Resolves with the port; PORT_IN_USE when taken. */
   async listen(): Promise<number> {
     const { port } = this.ctx.options.config;
+    const host = this.ctx.options.team?.listenHost ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new ControlPlaneError('PORT_IN_USE', `port ${port} on 127.0.0.1 is in use; choose another gateway port or 0 for a free one`, { cause: err })
+            ? new ControlPlaneError('PORT_IN_USE', `port ${port} on ${host} is in use; choose another gateway port or 0 for a free one`, { cause: err })
             : new ControlPlaneError('LISTEN_FAILED', `gateway cannot listen: ${err.message}`, { cause: err }),
         );
       };
       this.http.once('error', onError);
-      this.http.listen(port, '127.0.0.1', () => {
+      this.http.listen(port, host, () => {
         this.http.off('error', onError);
         resolve();
       });
@@ -87,9 +105,11 @@ export class GatewayHttpServer {
       return sendText(res, readiness.ready ? 200 : 503, readiness.ready ? 'ready\n' : `not ready: ${readiness.reasons.join('; ')}\n`);
     }
     // DNS rebinding: a browser page on another name that resolves to 127.0.0.1.
-    const host = req.headers.host ?? '';
-    if (host !== `127.0.0.1:${this.port}` && host !== `localhost:${this.port}`) {
-      return sendText(res, 403, `forbidden: Host "${host}" is not this gateway (127.0.0.1:${this.port})\n`);
+    const seen = this.forwarded.origin(req);
+    const host = seen.host;
+    if (!this.hostAllowed(host)) {
+      if (this.ctx.options.team) this.ctx.log(`refused Host "${host}" from ${seen.clientAddress}`);
+      return sendText(res, 403, `forbidden: Host "${host}" is not this gateway (${this.publicHost()})\n`);
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.originAllowed(origin)) {
@@ -98,7 +118,19 @@ export class GatewayHttpServer {
     for (const route of this.publicRoutes) {
       if (await route(req, res, url)) return;
     }
-    if (!tokenMatches(req.headers.authorization, this.token)) {
+    const team = this.ctx.options.team;
+    const isMcp = /^\/mcp\/[^/]+\/?$/.test(url.pathname);
+    let principal: Principal | undefined;
+    if (team !== undefined && (isMcp || !tokenMatches(req.headers.authorization, this.token))) {
+      // Team mode: /mcp takes an OIDC access token or an API key, never the client token or a /ui
+      // session. Other authenticated routes (/metrics, /status) also take the local client token.
+      const auth = await team.authenticateMcp(req.headers.authorization);
+      if (!auth.ok) {
+        this.ctx.log(`refused ${req.method ?? 'GET'} ${url.pathname} from ${seen.clientAddress}: ${auth.message}`);
+        return sendJsonRpcError(res, auth.status, -32001, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      }
+      principal = auth.principal;
+    } else if (team === undefined && !tokenMatches(req.headers.authorization, this.token)) {
       return sendJsonRpcError(res, 401, -32001, 'unauthorized: send Authorization: Bearer <token> (see "Copy Client Configuration")', { 'www-authenticate': 'Bearer' });
     }
     this.guard.trust(req.socket);
@@ -118,15 +150,30 @@ export class GatewayHttpServer {
     if (!managed) {
       return sendJsonRpcError(res, 404, ErrorCode.InvalidRequest, `no server named "${serverName}"; known: ${supervisor?.list().map((s) => s.name).join(', ') || 'none'}`);
     }
-    await this.handleMcp(req, res, serverName);
+    await this.handleMcp(req, res, serverName, principal);
+  }
+
+  /** Loopback names on this port, and in team mode the host of `publicUrl`. */
+  private hostAllowed(host: string): boolean {
+    if (host === `127.0.0.1:${this.port}` || host === `localhost:${this.port}`) return true;
+    const publicUrl = this.ctx.options.team?.publicUrl;
+    return publicUrl !== undefined && host.toLowerCase() === new URL(publicUrl).host;
+  }
+
+  private publicHost(): string {
+    const publicUrl = this.ctx.options.team?.publicUrl;
+    return publicUrl !== undefined ? `${new URL(publicUrl).host} or 127.0.0.1:${this.port}` : `127.0.0.1:${this.port}`;
   }
 
   private originAllowed(origin: string): boolean {
-    if (origin === `http://127.0.0.1:${this.port}` || origin === `http://localhost:${this.port}`) return true;
+    const scheme = this.ctx.options.team?.tls ? 'https' : 'http';
+    if (origin === `${scheme}://127.0.0.1:${this.port}` || origin === `${scheme}://localhost:${this.port}`) return true;
+    const publicUrl = this.ctx.options.team?.publicUrl;
+    if (publicUrl !== undefined && origin === new URL(publicUrl).origin) return true;
     return this.ctx.options.config.allowedOrigins.includes(origin);
   }
 
-  private async handleMcp(req: IncomingMessage, res: ServerResponse, serverName: string): Promise<void> {
+  private async handleMcp(req: IncomingMessage, res: ServerResponse, serverName: string, principal: Principal | undefined): Promise<void> {
     const { config } = this.ctx.options;
     const sessionId = headerValue(req.headers['mcp-session-id']);
     let body: unknown;
@@ -157,15 +204,19 @@ export class GatewayHttpServer {
       }
       const session = await this.sessions.open(serverName, res);
       if (!session) return;
+      if (principal) session.principal = principal;
       // The initialize itself is free; whatever was batched with it counts.
       if (messages > 1) session.limiter.take(messages - 1);
       return this.dispatch(session, req, res, body);
     }
 
     const session = this.sessions.get(sessionId);
-    if (!session || session.server !== serverName) {
+    // A session belongs to the principal that opened it: another identity's id is "not found".
+    if (!session || session.server !== serverName || (principal !== undefined && session.principal?.id !== principal.id)) {
       return sendJsonRpcError(res, 404, -32001, 'session not found: it expired or was closed; initialize a new session');
     }
+    // Roles as the latest credential says (a token refreshed with fewer roles takes effect now).
+    if (principal) session.principal = principal;
     if (!session.limiter.take(messages)) {
       return sendJsonRpcError(res, 429, ErrorCode.InvalidRequest, `rate limit: more than ${config.maxRequestsPerSecondPerSession} requests per second in this session (a batch counts each message)`, { 'retry-after': '1' });
     }

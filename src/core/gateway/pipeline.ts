@@ -39,7 +39,7 @@ export interface GatewayCall {
   /** The server said the arguments are at fault (`effectProblem`): the call could not run, policy refuses it. */
   readonly effectInvalid?: boolean;
   readonly client: ClientIdentity | undefined;
-  /** Who the call acts for (team mode); absent in the loopback single-user mode, which is LOCAL_PRINCIPAL. */
+  /** Team mode: who asked (from the session's OIDC access token or API key). Absent in loopback mode (the local user). */
   readonly principal?: Principal;
   readonly sessionId: string;
   readonly signal: AbortSignal;

@@ -7,6 +7,7 @@ import { ControlPlaneError, errorMessage } from '../errors';
 import type { UpstreamConnection } from '../supervisor/managed-server';
 import type { GatewayContext } from './context';
 import { RateLimiter, sendJsonRpcError } from './http-util';
+import type { Principal } from '../team/principal';
 
 /** One client's MCP session on one server's endpoint. */
 export interface ClientSession {
@@ -24,6 +25,8 @@ export interface ClientSession {
   /** Requests being handled, by JSON-RPC id: call to say their caller is gone (the HTTP stream closed). */
   callerGone: Map<string | number, () => void>;
   closed: boolean;
+  /** Team mode: who opened the session (OIDC access token or API key); every call of it carries this principal. */
+  principal?: Principal;
 }
 
 export interface SessionHooks {

@@ -19,6 +19,7 @@ import { describeStatus, type ServerStatus } from '../supervisor/state';
 import type { ApprovalView, AuditFilter, AuditRow, CallStats, DashboardState, PolicyTestView, SeriesPoint, ServerView, UiResults, UndoPreviewView } from '../../protocol/ui';
 import type { UiBackend, UiDecider } from './ui-backend';
 import type { UndoCapture, UndoService } from '../undo/service';
+import { principalForAudit, type Principal } from '../team/principal';
 
 /** Why an approval was cancelled when its caller went away (shown on the approval card). */
 export const CALLER_DISCONNECTED_REASON = 'caller disconnected before a decision: cancelled, nothing ran';
@@ -100,7 +101,7 @@ export class Oversight implements OversightStages, UiBackend {
             server: a.server,
             tool: a.tool,
             decision: change.type === 'expired' ? 'expired' : d?.approved ? 'approved' : 'rejected',
-            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}) }, reason: d.reason } : {}),
+            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}), ...('principal' in d.by && d.by.principal ? actorPrincipal(d.by.principal) : {}) }, reason: d.reason } : {}),
             detail: { digest: a.digest },
           });
         }
@@ -173,6 +174,7 @@ export class Oversight implements OversightStages, UiBackend {
       ...(call.annotations ? { annotations: call.annotations } : {}),
       args: call.method === 'resources/read' ? {} : call.args,
       ...(call.effect !== undefined ? { effect: call.effect } : {}),
+      ...(call.principal ? { principal: call.principal } : {}),
     });
     if (call.effectProblem !== undefined && call.effectInvalid === true) {
       return { decision: 'deny', reason: `${call.effectProblem}. Nothing ran: fix the arguments and call again.`, rule: { source: 'default', id: 'effect-invalid' } };
@@ -473,7 +475,7 @@ export class Oversight implements OversightStages, UiBackend {
   }
 
   async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status'] }> {
-    const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}) };
+    const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}), ...(by.principal ? { principal: by.principal } : {}) };
     const decided = this.store.decide(params.approvalId, { approve: params.approve, ...(params.reason ? { reason: params.reason } : {}), by: human, digest: params.digest });
     return { status: decided.status === 'pending' ? 'pending' : decided.status };
   }
@@ -576,6 +578,8 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
     server: call.server,
     tool: call.name,
     ...(call.client ? { client: call.client } : {}),
+    // Team mode: who asked, on every record of the call (call.requested adds the client and session).
+    ...(call.principal ? { principal: principalForAudit(call.principal) } : {}),
   };
   switch (event.type) {
     case 'call.requested': {
@@ -589,7 +593,11 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
         args: call.args,
         ...(effect !== undefined ? { effect } : {}),
         ...(call.annotations ? { annotations: { ...call.annotations } } : {}),
-        principal: { ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}), session: call.sessionId },
+        principal: {
+          ...(call.client ? { client: { name: call.client.name, ...(call.client.version ? { version: call.client.version } : {}) } } : {}),
+          session: call.sessionId,
+          ...(call.principal ? principalForAudit(call.principal) : {}),
+        },
         // Whether the server is built in: the policy defaults depend on it (trusted annotations).
         detail: { builtin: call.builtin, ...(effect === undefined && call.effectProblem !== undefined ? { effectProblem: call.effectProblem } : {}), ...undoLinkDetail(call) },
       };
@@ -613,6 +621,12 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
 /** `undoOf` (and the undo plan's approval) of a call the undo service submitted. */
 function undoLinkDetail(call: GatewayCall): { undoOf?: string; undoPlanApproval?: string } {
   return { ...(call.undoOf !== undefined ? { undoOf: call.undoOf } : {}), ...(call.undoPlanApproval !== undefined ? { undoPlanApproval: call.undoPlanApproval } : {}) };
+}
+
+/** The deciding principal as the audit's `actor` carries it. */
+function actorPrincipal(p: Principal): { id: string; via: string; roles: string[]; groups: string[] } {
+  const a = principalForAudit(p);
+  return { id: a.id, via: a.via, roles: a.roles, groups: a.groups };
 }
 
 function toApprovalView(a: Approval): ApprovalView {
@@ -673,6 +687,7 @@ function toAuditRow(r: AuditRecord): AuditRow {
     ...(r.server ? { server: r.server } : {}),
     ...(r.tool ? { tool: r.tool } : {}),
     ...(r.client ? { client: r.client.version ? `${r.client.name} ${r.client.version}` : r.client.name } : {}),
+    ...(r.principal?.name ? { principal: `${r.principal.name}${r.principal.roles?.length ? ` (${r.principal.roles.join(', ')})` : ''}` } : {}),
     ...(r.decision ? { decision: r.decision } : {}),
     ...(r.outcome ? { outcome: r.outcome } : {}),
     ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),

@@ -1,10 +1,13 @@
 import type { Event } from '../events';
+import type { Principal } from '../team/principal';
 import type { AuditFilter, AuditRow, DashboardState, PolicyTestView, UiResults, UndoPreviewView } from '../../protocol/ui';
 
 /** A human decider as the UI hosts identify one. */
 export interface UiDecider {
-  kind: 'vscode-ui' | 'approver-credential';
+  kind: 'vscode-ui' | 'approver-credential' | 'ui-session';
   name?: string;
+  /** Team mode: the deciding principal, from `decidingPrincipal` (src/core/team). */
+  principal?: Principal;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ControlPlaneError } from '../errors';
+import { hasRole, type Role } from '../team/principal';
 import { compileGlob } from './glob';
 import {
   policyRuleSchema,
@@ -34,11 +35,21 @@ export interface PolicyRequest {
    * failed (the gateway then asks a human).
    */
   readonly effect?: Readonly<Record<string, unknown>>;
+  /** Team mode: who asks (absent in the loopback single-user mode). */
+  readonly principal?: PolicyPrincipal;
+}
+
+/** The part of a principal policy sees. */
+export interface PolicyPrincipal {
+  readonly id: string;
+  readonly name: string;
+  readonly roles: readonly Role[];
+  readonly groups: readonly string[];
 }
 
 /** Where a decision came from. `index` is 0-based within its layer; messages show it 1-based. */
 export interface PolicyRuleRef {
-  readonly source: 'user' | 'config' | 'workspace' | 'default' | 'read-only-mode';
+  readonly source: 'user' | 'config' | 'workspace' | 'default' | 'read-only-mode' | 'role';
   readonly index?: number;
   readonly id?: string;
 }
@@ -165,6 +176,7 @@ interface CompiledRule {
  *    explicit workspace rule is reported rather than a default; otherwise the base is reported (a
  *    workspace rule is never named as the reason something was allowed).
  * 3. Read-only mode: a request that is not read-only is denied, whatever the rules say.
+ * 4. Roles (team mode): a principal without `operator` or `admin` is denied what is not read-only.
  *
  * Rules are validated with `policyRuleSchema` and compiled once here; an invalid rule throws
  * `ControlPlaneError` `POLICY_INVALID` (load rules through `loadPolicyFile`/`parsePolicyRules`, which
@@ -202,6 +214,15 @@ export class PolicyEngine {
         decision: 'deny',
         reason: `Read-only mode is on: ${describe(request)} is not read-only, so it is not run. Use a read-only tool, or ask the user to switch read-only mode off.`,
         rule: { source: 'read-only-mode' },
+      };
+    }
+    // Roles bound what rules can allow: without operator (or admin) only read-only requests run.
+    const principal = request.principal;
+    if (principal !== undefined && !hasRole(principal, 'operator') && !annotations.readOnly && result.decision !== 'deny') {
+      result = {
+        decision: 'deny',
+        reason: `${principal.name} holds the role${principal.roles.length === 1 ? '' : 's'} ${principal.roles.join(', ') || 'none'}, which may only make read-only requests: ${describe(request)} is not read-only. Use a read-only tool, or ask an admin for the operator role.`,
+        rule: { source: 'role', id: 'operator-required' },
       };
     }
     return result;
@@ -307,6 +328,18 @@ function compileRule(rule: PolicyRule): Test {
   if (rule.builtin !== undefined) {
     const builtin = rule.builtin;
     tests.push((r) => r.builtin === builtin);
+  }
+  if (rule.principal !== undefined) {
+    const who = compileGlobs(rule.principal);
+    tests.push((r) => r.principal !== undefined && (who(r.principal.id) || who(r.principal.name)));
+  }
+  if (rule.role !== undefined) {
+    const roles = new Set<Role>(Array.isArray(rule.role) ? rule.role : [rule.role]);
+    tests.push((r) => r.principal !== undefined && r.principal.roles.some((role) => roles.has(role)));
+  }
+  if (rule.group !== undefined) {
+    const group = compileGlobs(rule.group);
+    tests.push((r) => r.principal !== undefined && r.principal.groups.some((g) => group(g)));
   }
   if (rule.annotations !== undefined) {
     const wanted = Object.entries(rule.annotations).filter((e): e is [keyof EffectiveAnnotations, boolean] => typeof e[1] === 'boolean');

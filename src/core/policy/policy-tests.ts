@@ -59,6 +59,7 @@ function requestOf(test: PolicyTest): PolicyRequest | string {
     ...(annotations !== undefined ? { annotations } : {}),
     args: test.args ?? {},
     ...(test.effect !== undefined ? { effect: test.effect } : {}),
+    ...(test.principal !== undefined ? { principal: { id: test.principal.id, name: test.principal.name ?? test.principal.id, roles: test.principal.roles, groups: test.principal.groups } } : {}),
   };
 }
 
@@ -66,7 +67,8 @@ function describeCase(test: PolicyTest): string {
   const what = test.tool ?? test.resource ?? test.prompt ?? '';
   const args = test.args !== undefined && Object.keys(test.args).length > 0 ? ` ${JSON.stringify(test.args)}` : '';
   const effect = test.effect !== undefined ? ` effect ${JSON.stringify(test.effect)}` : '';
-  return `${what} on ${test.server}${args}${effect}`;
+  const who = test.principal !== undefined ? ` as ${test.principal.name ?? test.principal.id} [${test.principal.roles.join(',')}]` : '';
+  return `${what} on ${test.server}${args}${effect}${who}`;
 }
 
 /** `✔ push on git {"branch":"main"}: deny` / `✘ …: expected allow, got deny (reason)`. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { globProblem } from './glob';
+import { ROLES } from '../team/principal';
 
 /** What a policy decides for one request. Strictness order: deny > approve > allow. */
 export const policyDecisionSchema = z.enum(['allow', 'approve', 'deny']);
@@ -106,6 +107,15 @@ export const policyRuleSchema = z
      * `{type: network.config, device, tags}`. A rule with `effect` never matches a call without one.
      */
     effect: z.record(z.string().min(1), argPredicateSchema).optional(),
+    /**
+     * Team mode: who asks. `principal` globs match the principal's id (`oidc:<issuer>#<sub>`,
+     * `apikey:<id>`) or its name (e-mail, API key owner); `role` holds when the principal has one
+     * of the roles; `group` globs match one of its groups. A rule with any of them never matches a
+     * call without a principal (the loopback single-user mode, a what-if replay of such calls).
+     */
+    principal: globsSchema.optional(),
+    role: z.union([z.enum(ROLES), z.array(z.enum(ROLES)).min(1)]).optional(),
+    group: globsSchema.optional(),
     decision: policyDecisionSchema,
     reason: z.string().min(1).max(1000).optional(),
   })
@@ -148,6 +158,15 @@ export const policyTestSchema = z
     annotations: hintsSchema.optional(),
     args: z.record(z.string(), z.unknown()).optional(),
     effect: z.record(z.string(), z.unknown()).optional(),
+    /** Team mode: who asks (for rules with `principal`, `role`, `group`). Absent: the loopback single user. */
+    principal: z
+      .strictObject({
+        id: z.string().min(1),
+        name: z.string().min(1).optional(),
+        roles: z.array(z.enum(ROLES)).default([]),
+        groups: z.array(z.string()).default([]),
+      })
+      .optional(),
     expect: policyDecisionSchema,
   })
   .superRefine((t, ctx) => {

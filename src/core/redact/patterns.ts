@@ -68,6 +68,12 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
     regex: /(?<secret>\bmcpcp_appr_[A-Za-z0-9_-]{20,})/g,
   },
   {
+    // A team-mode API key (see team/api-keys.ts): its public id stays readable, the secret part goes.
+    name: 'mcpcp-api-key',
+    hint: /mcpcp_key_/,
+    regex: /(?<pre>\bmcpcp_key_[A-Za-z0-9]{12}_)(?<secret>[A-Za-z0-9_-]{20,})/g,
+  },
+  {
     name: 'slack-token',
     hint: /xox[abposre]-/,
     regex: /(?<secret>\bxox[abposre]-[A-Za-z0-9-]{10,})/g,

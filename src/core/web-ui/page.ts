@@ -121,3 +121,29 @@ ${error}
 </html>
 `;
 }
+
+/** Team mode's sign-in page: people sign in at the identity provider (OIDC code + PKCE). */
+export function renderTeamLoginPage(o: LoginPageOptions): string {
+  const error = o.error !== undefined ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Sign in · MCP Control Plane</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${escapeHtml(o.styleUrl)}" nonce="${escapeHtml(o.nonce)}">
+</head>
+<body data-host="web" data-view="login">
+<main class="login">
+<h1>MCP Control Plane</h1>
+<p>Sign in with your organisation's account to see the dashboard and decide approvals.
+An API key or an MCP client's access token does not work here.</p>
+${error}
+<p><a class="sign-in" id="sign-in" href="/ui/auth/login">Sign in</a></p>
+</main>
+</body>
+</html>
+`;
+}

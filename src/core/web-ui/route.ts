@@ -9,9 +9,11 @@ import type { RouteHandler } from '../gateway/gateway';
 import { readBody } from '../gateway/http-util';
 import type { UiBackend, UiDecider } from '../oversight/ui-backend';
 import { uiToHostSchema, viewSchema, type HostToUi } from '../../protocol/ui';
-import { newNonce, renderLoginPage, renderUiPage, webCsp } from './page';
+import { newNonce, renderLoginPage, renderTeamLoginPage, renderUiPage, webCsp } from './page';
 import { decisionErrorStatus, handleUiRequest } from './requests';
-import { CredentialThrottle, UiSessions, secretEquals, type UiSession } from './sessions';
+import { CredentialThrottle, UiSessions, memorySessionStore, secretEquals, type UiSession, type UiSessionStore } from './sessions';
+import { decidingPrincipal, type DeciderResult } from '../team/decider';
+import type { PendingSignIn, UiSignIn } from '../team/ui-sign-in';
 import { StateFeed, type StateSubscription } from './state-feed';
 
 export interface WebUiOptions {
@@ -32,6 +34,14 @@ export interface WebUiOptions {
   /** Interval of the keep-alive comments on event streams. Default 15 s. */
   readonly keepAliveMs?: number;
   readonly log?: (message: string) => void;
+  /**
+   * Team mode (docs/team.md): people sign in with OIDC (authorization code + PKCE) and decide as
+   * themselves; the approver credential is not accepted. `sessions` defaults to memory (PostgreSQL
+   * when the deployment has one, so replicas share sign-ins); `secureCookies` when publicUrl is https.
+   */
+  readonly team?: { readonly signIn?: UiSignIn; readonly secureCookies: boolean; readonly sessions?: UiSessionStore };
+  /** The client's address, X-Forwarded-For applied only from trusted proxies (the throttle's source). Default: the socket peer. */
+  readonly clientAddress?: (req: IncomingMessage) => string;
 }
 
 /** The gateway route serving `/ui`, and how to stop it. */
@@ -106,11 +116,20 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
   const log = options.log ?? (() => undefined);
   const defaultWindowMs = options.defaultWindowMs ?? 3_600_000;
   const keepAliveMs = options.keepAliveMs ?? 15_000;
-  const sessions = new UiSessions({
-    now,
-    ...(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {}),
-    ...(options.sessionMaxAgeMs !== undefined ? { maxAgeMs: options.sessionMaxAgeMs } : {}),
-  });
+  const team = options.team;
+  const sessions: UiSessionStore =
+    team?.sessions ??
+    memorySessionStore(
+      new UiSessions({
+        now,
+        ...(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {}),
+        ...(options.sessionMaxAgeMs !== undefined ? { maxAgeMs: options.sessionMaxAgeMs } : {}),
+      }),
+    );
+  const secure = team?.secureCookies === true ? '; Secure' : '';
+  const clientAddress = options.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
+  // Team mode: one public origin, replicas behind it: the cookie's name must not depend on a port.
+  const sessionCookie = (req: IncomingMessage): string => (team ? 'mcpcp_ui' : cookieName(req));
   const throttle = new CredentialThrottle({ now, ...(options.maxCredentialFailuresPerMinute !== undefined ? { maxFailures: options.maxCredentialFailuresPerMinute } : {}) });
   const feed = new StateFeed(options.backend, { onError: (err) => log(`web UI: state failed: ${errorMessage(err)}`) });
   const backend = (): UiBackend => feed.backend;
@@ -131,7 +150,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     }
     if (ok) return true;
     log('web UI: a wrong approver credential was presented');
-    const answer = await throttle.holdWrong(req.socket.remoteAddress ?? 'unknown', res);
+    const answer = await throttle.holdWrong(clientAddress(req), res);
     if ('refuseMs' in answer) {
       const seconds = Math.ceil(answer.refuseMs / 1000);
       refuse(res, 429, `too many wrong approver credentials at once; try again in ${seconds} s`, form, { 'retry-after': String(seconds) });
@@ -148,20 +167,27 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
 
   const authenticate = async (req: IncomingMessage, res: ServerResponse, mutating: boolean): Promise<Authed | undefined> => {
     const credential = header(req, APPROVER_CREDENTIAL_HEADER);
+    if (credential !== undefined && team) {
+      // Team mode has people, not a shared secret: whatever is presented here is refused.
+      const refused = decidingPrincipal({ kind: 'approver-credential' }, 'team') as Extract<DeciderResult, { ok: false }>;
+      sendJson(res, refused.status, { error: refused.message });
+      return undefined;
+    }
     if (credential !== undefined) {
       if (!(await checkCredential(req, res, credential, false))) return undefined;
       const name = approverNameSchema.safeParse(header(req, APPROVER_NAME_HEADER));
       return { by: { kind: 'approver-credential', name: name.success ? name.data : 'api' } };
     }
-    const session = sessions.get(cookie(req, cookieName(req)));
+    const session = await sessions.get(cookie(req, sessionCookie(req)));
     if (session === undefined) {
-      sendJson(res, 401, { error: NOT_SIGNED_IN });
+      sendJson(res, 401, { error: team ? 'not signed in: sign in at /ui (an API key or an MCP access token does not grant access to /ui)' : NOT_SIGNED_IN });
       return undefined;
     }
     if (mutating && !secretEquals(header(req, CSRF_HEADER), session.csrfToken)) {
       sendJson(res, 403, { error: 'missing or wrong X-CSRF-Token' });
       return undefined;
     }
+    if (session.principal) return { by: { kind: 'ui-session', name: session.principal.name, principal: session.principal }, session };
     return { by: { kind: 'approver-credential', name: 'web-ui' }, session };
   };
 
@@ -188,24 +214,88 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       return refuse(res, 400, 'enter the approver credential', !json);
     }
     if (!(await checkCredential(req, res, presented.trim(), !json))) return;
-    const session = sessions.create();
+    const session = await sessions.create();
     log('web UI: signed in with the approver credential');
-    const setCookie = `${cookieName(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}`;
+    const setCookie = `${sessionCookie(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}${secure}`;
     if (json) return sendJson(res, 200, { ok: true, csrfToken: session.csrfToken }, { 'set-cookie': setCookie });
     res.writeHead(303, { ...SECURITY_HEADERS, location: '/ui', 'set-cookie': setCookie, 'content-length': '0' });
     res.end();
   };
 
-  const logout = (req: IncomingMessage, res: ServerResponse, session: UiSession): void => {
-    sessions.delete(session.id);
+  const logout = async (req: IncomingMessage, res: ServerResponse, session: UiSession): Promise<void> => {
+    await sessions.delete(session.id);
     for (const s of [...streams]) if (s.sessionId === session.id) s.close('expired');
-    res.writeHead(204, { ...SECURITY_HEADERS, 'set-cookie': `${cookieName(req)}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0` });
+    res.writeHead(204, { ...SECURITY_HEADERS, 'set-cookie': `${sessionCookie(req)}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0${secure}` });
     res.end();
   };
 
-  const page = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
-    const session = sessions.get(cookie(req, cookieName(req)));
-    if (session === undefined) return sendLoginPage(res, 200);
+  /** Team mode: sends the browser to the issuer, keeping state, nonce and PKCE verifier in a short-lived HttpOnly cookie. */
+  const signInStart = async (res: ServerResponse, url: URL): Promise<void> => {
+    const { signIn } = team!;
+    if (signIn === undefined) return sendTeamLoginPage(res, 503, 'sign-in is not configured: the operator sets team.oidc.clientId (and clientSecret) in the configuration');
+    const view = viewSchema.safeParse(url.searchParams.get('view') ?? 'dashboard');
+    let started;
+    try {
+      started = await signIn.start(view.success ? `/ui?view=${view.data}` : '/ui');
+    } catch (err) {
+      log(`web UI: sign-in cannot start: ${errorMessage(err)}`);
+      return sendTeamLoginPage(res, 503, `the identity provider cannot be reached now: ${errorMessage(err)}`);
+    }
+    const value = Buffer.from(JSON.stringify(started.pending)).toString('base64url');
+    // Lax: the callback is a top-level navigation coming back from the issuer's site.
+    res.writeHead(302, { ...SECURITY_HEADERS, location: started.url, 'set-cookie': `${SIGN_IN_COOKIE}=${value}; Path=/ui; HttpOnly; SameSite=Lax; Max-Age=600${secure}`, 'content-length': '0' });
+    res.end();
+  };
+
+  /** Team mode: the issuer's redirect back; exchanges the code, starts a session for the person. */
+  const signInFinish = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const clear = `${SIGN_IN_COOKIE}=; Path=/ui; HttpOnly; SameSite=Lax; Max-Age=0${secure}`;
+    const pending = parsePending(cookie(req, SIGN_IN_COOKIE));
+    if (pending === undefined) return sendTeamLoginPage(res, 400, 'this sign-in was not started here or took too long; sign in again', { 'set-cookie': clear });
+    let principal;
+    try {
+      if (!team?.signIn) throw new Error('sign-in is not configured (team.oidc.clientId)');
+      principal = await team.signIn.finish(url.search, pending);
+    } catch (err) {
+      log(`web UI: a sign-in failed from ${clientAddress(req)}: ${errorMessage(err)}`);
+      return sendTeamLoginPage(res, 401, `sign-in failed: ${errorMessage(err)}`, { 'set-cookie': clear });
+    }
+    if (principal.roles.length === 0) {
+      log(`web UI: ${principal.name} signed in without any role; refused`);
+      return sendTeamLoginPage(res, 403, `${principal.name} has no role here (viewer, operator, approver or admin); ask an admin`, { 'set-cookie': clear });
+    }
+    const session = await sessions.create(principal);
+    log(`web UI: ${principal.name} (${principal.roles.join(', ')}) signed in from ${clientAddress(req)}`);
+    // The session cookie is SameSite=Strict: a page (not a redirect) takes the browser on to /ui, so
+    // that the first request carrying it is a same-site one.
+    const nonce = newNonce();
+    const target = pending.returnTo.startsWith('/ui') ? pending.returnTo : '/ui';
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${escapeAttr(target)}"><title>Signed in · MCP Control Plane</title></head><body><p>Signed in as ${escapeAttr(principal.name)}. <a href="${escapeAttr(target)}">Continue</a></p></body></html>`;
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-security-policy': webCsp(nonce),
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': String(Buffer.byteLength(html)),
+      'set-cookie': [clear, `${sessionCookie(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}${secure}`],
+    });
+    res.end(html);
+  };
+
+  /** Who decides, or the refusal already sent: team mode only a signed-in approver, loopback the approver credential. */
+  const decider = (res: ServerResponse, auth: Authed): UiDecider | undefined => {
+    const result = auth.by.principal
+      ? decidingPrincipal({ kind: 'ui-session', principal: auth.by.principal }, team ? 'team' : 'loopback')
+      : decidingPrincipal({ kind: 'approver-credential', ...(auth.by.name ? { name: auth.by.name } : {}) }, team ? 'team' : 'loopback');
+    if (!result.ok) {
+      sendJson(res, result.status, { error: result.message });
+      return undefined;
+    }
+    return auth.by;
+  };
+
+  const page = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const session = await sessions.get(cookie(req, sessionCookie(req)));
+    if (session === undefined) return team ? sendTeamLoginPage(res, 200) : sendLoginPage(res, 200);
     const view = viewSchema.safeParse(url.searchParams.get('view') ?? 'dashboard');
     const nonce = newNonce();
     const html = renderUiPage({
@@ -247,13 +337,18 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       if (!closed) res.write(text);
     };
     const sub = feed.subscribe(windowParam.success ? windowParam.data : defaultWindowMs, (state) => {
-      if (!sessions.isAlive(session.id)) return stream.close('expired');
       const message: HostToUi = { type: 'state', state };
-      write(`data: ${JSON.stringify(message)}\n\n`);
+      // Checked per push (a memory store answers at once, so pushes keep their order).
+      void sessions.isAlive(session.id).then(
+        (alive) => (alive ? write(`data: ${JSON.stringify(message)}\n\n`) : stream.close('expired')),
+        () => undefined,
+      );
     });
     const keepAlive = setInterval(() => {
-      if (!sessions.isAlive(session.id)) stream.close('expired');
-      else write(': keep-alive\n\n');
+      void sessions.isAlive(session.id).then(
+        (alive) => (alive ? write(': keep-alive\n\n') : stream.close('expired')),
+        () => undefined,
+      );
     }, keepAliveMs);
     keepAlive.unref();
     const stream: Stream = {
@@ -287,6 +382,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       return sendJson(res, 200, state);
     }
     const clientId = header(req, UI_CLIENT_HEADER);
+    if (message.method === 'approval.decide' && decider(res, auth) === undefined) return;
     const response = await handleUiRequest(message, {
       backend: backend(),
       by: auth.by,
@@ -308,6 +404,7 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     const parsed = decisionBodySchema.safeParse(body.value);
     if (!parsed.success) return sendJson(res, 400, { error: 'expected {"approve": true|false, "digest": "<the approval\'s digest>", "reason"?: "…"}' });
     const { approve, digest, reason } = parsed.data;
+    if (decider(res, auth) === undefined) return;
     try {
       const result = await backend().decide({ approvalId, digest, approve, ...(reason !== undefined ? { reason } : {}) }, auth.by);
       sendJson(res, 200, result);
@@ -325,7 +422,16 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     }
     if (path === '/ui/login') {
       if (method !== 'POST') return notAllowed(res, 'POST');
+      if (team) return sendTeamLoginPage(res, 403, 'this control plane signs people in with the identity provider, not with a credential');
       return login(req, res);
+    }
+    if (team && path === '/ui/auth/login') {
+      if (method !== 'GET') return notAllowed(res, 'GET');
+      return signInStart(res, url);
+    }
+    if (team?.signIn && path === team.signIn.callbackPath) {
+      if (method !== 'GET') return notAllowed(res, 'GET');
+      return signInFinish(req, res, url);
     }
     const assetMatch = /^\/ui\/assets\/([^/]+)$/.exec(path);
     if (assetMatch) {
@@ -335,13 +441,13 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     if (path === '/ui/logout') {
       if (method !== 'POST') return notAllowed(res, 'POST');
       const auth = await authenticate(req, res, true);
-      if (auth?.session) logout(req, res, auth.session);
+      if (auth?.session) await logout(req, res, auth.session);
       else if (auth) sendJson(res, 400, { error: 'no session to sign out of' });
       return;
     }
     if (path === '/ui/events') {
       if (method !== 'GET') return notAllowed(res, 'GET');
-      const session = sessions.get(cookie(req, cookieName(req)));
+      const session = await sessions.get(cookie(req, sessionCookie(req)));
       if (session === undefined) return sendJson(res, 401, { error: NOT_SIGNED_IN });
       return events(req, res, url, session);
     }
@@ -444,7 +550,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-function sendHtml(res: ServerResponse, status: number, html: string, nonce: string, headers: Record<string, string> = {}): void {
+function sendHtml(res: ServerResponse, status: number, html: string, nonce: string, headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     'content-security-policy': webCsp(nonce),
@@ -458,6 +564,30 @@ function sendHtml(res: ServerResponse, status: number, html: string, nonce: stri
 function sendLoginPage(res: ServerResponse, status: number, error?: string, headers: Record<string, string> = {}): void {
   const nonce = newNonce();
   sendHtml(res, status, renderLoginPage({ nonce, styleUrl: '/ui/assets/main.css', ...(error !== undefined ? { error } : {}) }), nonce, headers);
+}
+
+/** Team mode's sign-in page: a link to the identity provider. */
+function sendTeamLoginPage(res: ServerResponse, status: number, error?: string, headers: Record<string, string | string[]> = {}): void {
+  const nonce = newNonce();
+  sendHtml(res, status, renderTeamLoginPage({ nonce, styleUrl: '/ui/assets/main.css', ...(error !== undefined ? { error } : {}) }), nonce, headers);
+}
+
+/** The cookie holding state, nonce and PKCE verifier between the redirect to the issuer and the callback. */
+const SIGN_IN_COOKIE = 'mcpcp_signin';
+const pendingSchema = z.strictObject({ state: z.string().min(16).max(256), nonce: z.string().min(16).max(256), verifier: z.string().min(43).max(128), returnTo: z.string().max(200) });
+
+function parsePending(value: string | undefined): PendingSignIn | undefined {
+  if (value === undefined || value.length > 2048) return undefined;
+  try {
+    const parsed = pendingSchema.safeParse(JSON.parse(Buffer.from(value, 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeAttr(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function notAllowed(res: ServerResponse, allow: string): void {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Principal } from '../team/principal';
 
 /** A signed-in browser at /ui. */
 export interface UiSession {
@@ -10,6 +11,36 @@ export interface UiSession {
   /** Absolute end, whatever the activity. */
   readonly expiresAt: number;
   lastSeen: number;
+  /** Team mode: who signed in (OIDC code + PKCE). Absent for an approver-credential sign-in. */
+  readonly principal?: Principal;
+}
+
+/**
+ * Where `/ui` sessions live: in memory (`memorySessionStore`, a restart signs everyone out) or in
+ * PostgreSQL in team mode (`PostgresUiSessionStore`, so replicas share sign-ins).
+ */
+export interface UiSessionStore {
+  /** Seconds a cookie for a new session should live (its absolute end). */
+  readonly maxAgeSeconds: number;
+  create(principal?: Principal): Promise<UiSession>;
+  /** The live session with this id, marked as used; undefined when unknown or expired. */
+  get(id: string | undefined): Promise<UiSession | undefined>;
+  /** True while the session exists and has not expired; does not count as use. */
+  isAlive(id: string): Promise<boolean>;
+  delete(id: string): Promise<void>;
+}
+
+/** The in-memory store. */
+export function memorySessionStore(sessions: UiSessions): UiSessionStore {
+  return {
+    get maxAgeSeconds() {
+      return sessions.maxAgeSeconds;
+    },
+    create: async (principal) => sessions.create(principal),
+    get: async (id) => sessions.get(id),
+    isAlive: async (id) => sessions.isAlive(id),
+    delete: async (id) => sessions.delete(id),
+  };
 }
 
 export interface UiSessionsOptions {
@@ -45,7 +76,7 @@ export class UiSessions {
     return Math.floor(this.maxAgeMs / 1000);
   }
 
-  create(): UiSession {
+  create(principal?: Principal): UiSession {
     const now = this.now();
     this.prune(now);
     while (this.sessions.size >= this.maxSessions) {
@@ -60,6 +91,7 @@ export class UiSessions {
       createdAt: now,
       expiresAt: now + this.maxAgeMs,
       lastSeen: now,
+      ...(principal ? { principal } : {}),
     };
     this.sessions.set(session.id, session);
     return session;

@@ -2,6 +2,7 @@ import type { AuditRecord } from '../audit';
 import { findBuiltin } from '../builtin-servers';
 import { PolicyEngine, type PolicyLayers, type PolicyRequest, type PolicyResult, type PolicyRuleRef } from '../policy';
 import type { PolicyDecisionKind, PolicyFile, PolicyRequestKind, PolicyRule } from '../policy';
+import { ROLES } from '../team/principal';
 
 /** What the audit log puts in place of a secret value it knows (the redactor's replacement). */
 export const AUDIT_SECRET_MASK = '[REDACTED]';
@@ -249,6 +250,9 @@ function decide(engine: PolicyEngine, layers: PolicyLayers, record: AuditRecord,
   const recordedBuiltin = typeof detail['builtin'] === 'boolean' ? (detail['builtin'] as boolean) : undefined;
   const builtins: boolean[] = recordedBuiltin !== undefined ? [recordedBuiltin] : findBuiltin(record.server ?? '') !== undefined ? [true] : [true, false];
   const effect = record.effect !== null && typeof record.effect === 'object' && !Array.isArray(record.effect) ? (record.effect as Record<string, unknown>) : undefined;
+  // Team mode: who asked, as recorded, so rules on principal, role and group replay as they decided.
+  const p = record.principal;
+  const principal = p?.id !== undefined ? { id: p.id, name: p.name ?? p.id, roles: ROLES.filter((r) => p.roles?.includes(r)), groups: p.groups ?? [] } : undefined;
   const base = (builtin: boolean): PolicyRequest => ({
     kind,
     server: record.server ?? '',
@@ -257,6 +261,7 @@ function decide(engine: PolicyEngine, layers: PolicyLayers, record: AuditRecord,
     ...(record.annotations !== undefined ? { annotations: record.annotations } : {}),
     args: record.args ?? {},
     ...(effect !== undefined ? { effect } : {}),
+    ...(principal !== undefined ? { principal } : {}),
   });
   const masked: Masked = { values: [], keys: [] };
   findMasked(record.args ?? {}, mask, ['args'], masked);

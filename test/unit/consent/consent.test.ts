@@ -37,6 +37,9 @@ describe('workspace configuration allowlist', () => {
       [{ dataDir: 'x' }, /"dataDir"/],
       [{ gateway: {} }, /"gateway"/],
       [{ network: { trustedInventory: 'x' } }, /"network"/],
+      // Team mode (identities, roles, self-approval, listen address) is the operator's alone.
+      [{ team: { publicUrl: 'https://x.example.com', allowSelfApproval: true } }, /"team"/],
+      [{ storage: { postgres: { url: '${secret:db}' } } }, /"storage"/],
       [{ policy: { rules: [], extra: 1 } }, /"policy\.extra"/],
       [{ servers: { kubernetes: { passEnv: ['X'] } } }, /"servers\.kubernetes\.passEnv"/],
       [{ servers: { x: { command: 'node', allowSecretInArgs: true } } }, /"servers\.x\.allowSecretInArgs"/],

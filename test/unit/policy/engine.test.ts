@@ -497,3 +497,45 @@ describe('rule conditions', () => {
     assert.throws(() => new PolicyEngine({ user: [{ decision: 'allow', args: { v: { regex: '(' } } }] }), { code: 'POLICY_INVALID' });
   });
 });
+
+describe('policy on who asks (team mode)', () => {
+  const alice = { id: 'oidc:https://id.example.com#u-alice', name: 'alice@example.com', roles: ['operator' as const], groups: ['dev'] };
+  const viewer = { id: 'apikey:Vw7tR2nB8cDe', name: 'dashboard', roles: ['viewer' as const], groups: [] };
+  const admin = { id: 'oidc:https://id.example.com#u-root', name: 'root@example.com', roles: ['admin' as const], groups: ['platform'] };
+  const write = { kind: 'tool' as const, server: 'fx', name: 'write_marker', builtin: false, annotations: { readOnlyHint: false, destructiveHint: false }, args: {} };
+  const read = { kind: 'tool' as const, server: 'fx', name: 'echo', builtin: false, annotations: { readOnlyHint: true }, args: {} };
+
+  it('principal globs match the id or the name; role and group match membership; none matches without a principal', () => {
+    const engine = new PolicyEngine({
+      config: [
+        { principal: 'apikey:*', decision: 'deny', reason: 'keys' },
+        { principal: '*@example.com', group: 'platform', decision: 'allow' },
+        { role: ['operator'], decision: 'approve', reason: 'operators' },
+      ],
+    });
+    assert.equal(engine.evaluate({ ...read, principal: viewer }).reason, 'keys');
+    assert.equal(engine.evaluate({ ...write, principal: admin }).decision, 'allow');
+    assert.equal(engine.evaluate({ ...read, principal: alice }).reason, 'operators');
+    // The loopback single user has no principal: none of these rules match, the defaults decide.
+    assert.equal(engine.evaluate(read).rule.source, 'default');
+    assert.equal(engine.evaluate(write).decision, 'approve');
+  });
+
+  it('without operator or admin only read-only requests pass, whatever the rules allow', () => {
+    const engine = new PolicyEngine({ config: [{ decision: 'allow' }] });
+    const refused = engine.evaluate({ ...write, principal: viewer });
+    assert.equal(refused.decision, 'deny');
+    assert.deepEqual(refused.rule, { source: 'role', id: 'operator-required' });
+    assert.match(refused.reason, /dashboard holds the role viewer, which may only make read-only requests/);
+    assert.equal(engine.evaluate({ ...read, principal: viewer }).decision, 'allow');
+    assert.equal(engine.evaluate({ ...write, principal: alice }).decision, 'allow');
+    assert.equal(engine.evaluate({ ...write, principal: admin }).decision, 'allow');
+    const approverOnly = { ...alice, roles: ['approver' as const] };
+    assert.equal(engine.evaluate({ ...write, principal: approverOnly }).decision, 'deny');
+  });
+
+  it('rules with principal, role or group are valid in every layer and refuse unknown roles', () => {
+    assert.throws(() => new PolicyEngine({ config: [{ role: 'superuser' as never, decision: 'allow' }] }), /POLICY_INVALID|config policy rule #1/);
+    assert.doesNotThrow(() => new PolicyEngine({ workspace: [{ group: 'contractors', decision: 'deny' }] }));
+  });
+});

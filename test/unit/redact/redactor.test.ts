@@ -22,6 +22,7 @@ describe('Redactor.redactString: patterns', () => {
     ['GitHub fine-grained token', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz', R],
     ['Slack bot token', 'xoxb-1234567890-0987654321-AbCdEfGhIj', R],
     ['Slack webhook', 'https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX', `https://hooks.slack.com/services/${R}`],
+    ['team API key (its public id stays)', 'key mcpcp_key_Q3xk9PzLm2Wa_0123456789abcdefghijABCDEFGHIJ-_xyzwvu012 used', `key mcpcp_key_Q3xk9PzLm2Wa_${R} used`],
     ['JWT', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJlLXBhcnQ', R],
     ['Google API key', 'AIzaSyA-0123456789abcdefghijklmnopqrstu', R],
     ['LLM API key', 'OPENAI sk-proj-abcdefghijklmnopqrstuvwx', `OPENAI ${R}`],

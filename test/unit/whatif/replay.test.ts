@@ -81,4 +81,14 @@ describe('replayAudit', () => {
     assert.ok(!shown.includes(token), shown);
     assert.match(shown, /"mode":"x"/);
   });
+
+  it('team mode: rules on principal, role and group replay against the principal the audit recorded', () => {
+    const principal = { id: 'oidc:https://id.example.com#u-1', name: 'ann@example.com', via: 'oidc-token', roles: ['operator'], groups: ['contractors'] };
+    const records = [...call({ principal, decision: 'allow' }), ...call({ decision: 'allow' })];
+    const r = replayAudit(records, draft([{ group: 'contractors', decision: 'deny' }]));
+    // Ann's call is now denied; the call recorded without a principal (loopback mode) is unchanged.
+    assert.deepEqual([r.tightened, r.unchanged], [1, 1]);
+    const byRole = replayAudit(records, draft([{ role: 'viewer', decision: 'deny' }]));
+    assert.deepEqual([byRole.tightened, byRole.unchanged], [0, 2]);
+  });
 });

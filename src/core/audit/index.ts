@@ -1,3 +1,4 @@
+export type { AuditAppendAck, AuditSink } from './sink';
 export { auditFileName, listAuditFiles, type AuditFileRef } from './files';
 export {
   AuditLog,

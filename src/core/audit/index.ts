@@ -53,6 +53,7 @@ export {
   parseAuditKeyring,
   rotateAuditKeyring,
   rotateStoredAuditKeyring,
+  secretReferenceAuditKeyStorage,
   secretStoreAuditKeyStorage,
   serializeAuditKeyring,
   writeOwnerOnly,

@@ -1,10 +1,11 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
-import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditFilter as AuditQueryFilter, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditPage, type AuditPageRequest, type AuditRecord, type AuditSink } from '../audit';
+import { AuditLog, PostgresAuditLog, defaultAuditKeyFile, exportPostgresAudit, queryPostgresAudit, verifyPostgresAudit, auditRecordSchema, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditFilter as AuditQueryFilter, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditPage, type AuditPageRequest, type AuditRecord, type AuditSink } from '../audit';
 import { AuditRetention, type AuditRetentionOptions } from '../audit/retention';
 import type { JsonValue } from '../canonical-json';
 import type { ApprovalsConfig } from '../config/schema';
+import type { PgPool } from '../storage/postgres';
 import { ControlPlaneError, errorMessage } from '../errors';
 import { Emitter, type Event } from '../events';
 import type { ApprovalOutcome, GatewayCall, OversightStages, PipelineEvent, PolicyVerdict, PreviewRunner } from '../gateway/pipeline';
@@ -498,6 +499,24 @@ export class Oversight implements OversightStages, UiBackend {
   }
 }
 
+/** The audit in PostgreSQL: queries over every writer, a what-if run's history after verifying the whole database. */
+export function postgresAuditHistory(pool: PgPool): AuditHistory {
+  return {
+    query: (filter, page) => queryPostgresAudit(pool, filter, page),
+    async live(keys, sinceMs) {
+      const verified = await verifyPostgresAudit(pool, { keys });
+      const b = verified.firstBroken;
+      if (b !== undefined) throw new ControlPlaneError('WHATIF_AUDIT_BROKEN', `the audit in PostgreSQL does not verify (writer ${b.writer} seq ${b.seq}: ${b.reason}): run \`mcpcp audit verify --config F\`; a what-if run needs intact history`);
+      const records: AuditRecord[] = [];
+      for await (const line of exportPostgresAudit(pool, 'jsonl', { from: new Date(Date.now() - sinceMs).toISOString() })) {
+        const parsed = auditRecordSchema.safeParse(JSON.parse(line));
+        if (parsed.success) records.push(parsed.data);
+      }
+      return { records, source: { kind: 'live', path: 'PostgreSQL (mcpcp_audit_records)', records: records.length, skipped: 0, verified: true } };
+    },
+  };
+}
+
 /**
  * Opens this instance's audit log under `<stateDir>/audit` (the first of `<prefix>-1`, `<prefix>-2`…
  * that no live process holds), audits as rejected the approvals a dead instance left pending, and
@@ -505,10 +524,28 @@ export class Oversight implements OversightStages, UiBackend {
  * unrecorded.
  */
 export async function openOversight(
-  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal' | 'auditKeyring' | 'auditRetention'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage; retention?: AuditRetentionOptions },
+  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal' | 'auditKeyring' | 'auditRetention' | 'auditHistory'> & {
+    stateDir: string;
+    instancePrefix: string;
+    auditKeys?: AuditKeyStorage;
+    retention?: AuditRetentionOptions;
+    /** A team deployment: the audit goes to PostgreSQL, in this replica's own chain (`storage.postgres`). */
+    postgresAudit?: { pool: PgPool; writerId: string; checkpointIntervalMs?: number };
+  },
 ): Promise<Oversight> {
   const auditDir = join(options.stateDir, 'audit');
   const keys = await loadOrCreateAuditKeyring(options.auditKeys ?? fileAuditKeyStorage(defaultAuditKeyFile(options.stateDir)));
+  if (options.postgresAudit !== undefined) {
+    const pg = options.postgresAudit;
+    if (options.retention !== undefined) {
+      throw new ControlPlaneError('CONFIG_INVALID', 'audit.retention removes rotated audit files, and with storage.postgres the audit is in the database, where it would be silently ignored: remove audit.retention (the database keeps every record; see docs/audit.md, PostgreSQL)');
+    }
+    const audit = await PostgresAuditLog.open({ pool: pg.pool, writerId: pg.writerId, redactor: options.redactor, keys, ...(pg.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: pg.checkpointIntervalMs } : {}), ...(options.log ? { log: options.log } : {}) });
+    const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
+    await journal.recoverOrphans(audit);
+    const { stateDir: _s, instancePrefix: _p, auditKeys: _k, retention: _r, postgresAudit: _pg, ...rest } = options;
+    return new Oversight({ ...rest, audit, auditDir, auditHistory: postgresAuditHistory(pg.pool), journal, auditKeyring: keys });
+  }
   let audit: AuditLog | undefined;
   for (let n = 1; n <= 64 && !audit; n++) {
     try {
@@ -523,7 +560,7 @@ export async function openOversight(
   // Retention runs now (in the background) and after each rotation: whole old files, recorded in the chain.
   const auditRetention = options.retention !== undefined ? new AuditRetention(audit, options.retention) : undefined;
   void auditRetention?.run();
-  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, retention: _retention, ...rest } = options;
+  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, retention: _retention, postgresAudit: _postgres, ...rest } = options;
   return new Oversight({ ...rest, audit, auditDir, journal, auditKeyring: keys, ...(auditRetention !== undefined ? { auditRetention } : {}) });
 }
 

@@ -295,7 +295,12 @@ export class PostgresAuditLog implements AuditSink {
     }
     return new Promise<AuditAppendAck>((resolve, reject) => {
       this.queue.push({ row, lost: lostOf(event), resolve, reject });
-      if (!this.writing) void this.drain();
+      if (!this.writing) {
+        // Started after the current turn's other appends (a call's `call.requested` and
+        // `policy.decided` come microtasks apart): they share one INSERT, one round trip, one commit.
+        this.writing = true;
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
@@ -436,11 +441,13 @@ export class PostgresAuditLog implements AuditSink {
     if (client === undefined) throw new Error('the writer has no database connection');
     const col = <K extends keyof Row>(k: K): Row[K][] => rows.map((r) => r[k]);
     try {
-      await client.query(
-        `INSERT INTO ${AUDIT_RECORDS_TABLE} (writer_id, seq, ts, type, server, tool, call_id, approval_id, decision, outcome, key_id, prev_mac, mac, record)
+      // A named statement: parsed and planned once per connection, not per append.
+      await client.query({
+        name: 'mcpcp-audit-append',
+        text: `INSERT INTO ${AUDIT_RECORDS_TABLE} (writer_id, seq, ts, type, server, tool, call_id, approval_id, decision, outcome, key_id, prev_mac, mac, record)
          SELECT $1::text, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])`,
-        [this.instanceId, col('seq'), col('ts'), col('type'), col('server'), col('tool'), col('callId'), col('approvalId'), col('decision'), col('outcome'), col('kid'), col('prev'), col('mac'), col('text')],
-      );
+        values: [this.instanceId, col('seq'), col('ts'), col('type'), col('server'), col('tool'), col('callId'), col('approvalId'), col('decision'), col('outcome'), col('kid'), col('prev'), col('mac'), col('text')],
+      });
     } catch (err) {
       // The connection (and with it the writer's lock) may be gone: drop it; recovery starts afresh.
       this.client = undefined;

@@ -7,21 +7,20 @@ import {
   auditVerifyExitCode,
   defaultAuditKeyFile,
   exportAudit,
-  exportPostgresAudit,
   fileAuditKeyStorage,
   parseAuditKeyring,
   queryAudit,
-  queryPostgresAudit,
   rotateStoredAuditKeyring,
   secretReferenceAuditKeyStorage,
   verifyAudit,
-  verifyPostgresAudit,
   type AuditFilter,
   type AuditKeyring,
 } from '../core/audit';
 import { loadConfigFile } from '../core/config/load';
 import type { Config } from '../core/config/schema';
 import { FileSecretStore, expandReferences, secretEnvName } from '../core/secrets/secret-store';
+import { exportPostgresAudit, queryPostgresAudit } from '../core/audit/postgres';
+import { verifyPostgresAudit } from '../core/audit/postgres-verify';
 import { openPostgres, type PgPool } from '../core/storage/postgres';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { displayArgs, fold, formatDisplayArgs, formatEffect, visible } from '../core/display';

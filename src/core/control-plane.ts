@@ -15,7 +15,7 @@ import { Gateway, type HostRoot, type Readiness, type RouteHandler } from './gat
 import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
 import { expandReferences, secretEnvName } from './secrets/secret-store';
-import { openPostgres, type PgPool } from './storage/postgres';
+import type { PgPool } from './storage/postgres';
 import { resolveAuditRetention } from './audit/retention';
 import { isServing } from './supervisor/state';
 import { startTelemetry, type Telemetry } from './telemetry';
@@ -219,6 +219,7 @@ export class ControlPlane {
     if (pg === undefined) return auditKeys !== undefined ? { auditKeys } : {};
     const writerId = pg.writerId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${process.pid}`;
     const url = await expandReferences(pg.url, { secrets: this.host.secrets, env: {}, onSecret: (value) => this.redactor.addSecret(value) });
+    const { openPostgres } = await import('./storage/postgres');
     this.auditPool = await openPostgres(url, { applicationName: `mcpcp:${writerId}`.slice(0, 63), poolSize: pg.poolSize });
     return { ...(auditKeys !== undefined ? { auditKeys } : {}), postgresAudit: { pool: this.auditPool, writerId } };
   }

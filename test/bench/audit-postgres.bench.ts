@@ -8,7 +8,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { parseAuditKeyring, verifyAudit, verifyPostgresAudit, type AuditKeyring } from '../../src/core/audit';
+import { parseAuditKeyring, verifyAudit, type AuditKeyring } from '../../src/core/audit';
+import { verifyPostgresAudit } from '../../src/core/audit/postgres-verify';
 import { percentile } from '../../src/core/metrics/metrics';
 import { openPostgres, type PgPool } from '../../src/core/storage/postgres';
 import { connectClient, startPlane, type TestPlane } from '../helpers/fixture-plane';

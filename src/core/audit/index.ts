@@ -61,16 +61,5 @@ export {
   type AuditKeyring,
 } from './keys';
 export { CHECKPOINT_FORMAT, checkpointFileName, defaultCheckpointDir, readCheckpoint, type AuditCheckpoint, type AuditManifestEntry } from './checkpoint';
-export {
-  AUDIT_CHECKPOINTS_TABLE,
-  AUDIT_MIGRATIONS,
-  AUDIT_RECORDS_TABLE,
-  PostgresAuditLog,
-  exportPostgresAudit,
-  migrateAudit,
-  queryPostgresAudit,
-  takeCheckpoint,
-  type DbCheckpoint,
-  type PostgresAuditOptions,
-} from './postgres';
-export { CHECKPOINTS_WRITER, verifyPostgresAudit, type PostgresAuditBreak, type PostgresAuditVerifyResult, type PostgresWriterReport } from './postgres-verify';
+// The PostgreSQL audit (`./postgres`, `./postgres-verify`) is imported on its own: it loads `pg`,
+// which hosts without storage.postgres (VS Code at activation) should not pay for.

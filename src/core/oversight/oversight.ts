@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
-import { AuditLog, PostgresAuditLog, defaultAuditKeyFile, exportPostgresAudit, queryPostgresAudit, verifyPostgresAudit, auditRecordSchema, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditFilter as AuditQueryFilter, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditPage, type AuditPageRequest, type AuditRecord, type AuditSink } from '../audit';
+import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditFilter as AuditQueryFilter, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditPage, type AuditPageRequest, type AuditRecord, type AuditSink } from '../audit';
 import { AuditRetention, type AuditRetentionOptions } from '../audit/retention';
 import type { JsonValue } from '../canonical-json';
 import type { ApprovalsConfig } from '../config/schema';
@@ -499,24 +499,6 @@ export class Oversight implements OversightStages, UiBackend {
   }
 }
 
-/** The audit in PostgreSQL: queries over every writer, a what-if run's history after verifying the whole database. */
-export function postgresAuditHistory(pool: PgPool): AuditHistory {
-  return {
-    query: (filter, page) => queryPostgresAudit(pool, filter, page),
-    async live(keys, sinceMs) {
-      const verified = await verifyPostgresAudit(pool, { keys });
-      const b = verified.firstBroken;
-      if (b !== undefined) throw new ControlPlaneError('WHATIF_AUDIT_BROKEN', `the audit in PostgreSQL does not verify (writer ${b.writer} seq ${b.seq}: ${b.reason}): run \`mcpcp audit verify --config F\`; a what-if run needs intact history`);
-      const records: AuditRecord[] = [];
-      for await (const line of exportPostgresAudit(pool, 'jsonl', { from: new Date(Date.now() - sinceMs).toISOString() })) {
-        const parsed = auditRecordSchema.safeParse(JSON.parse(line));
-        if (parsed.success) records.push(parsed.data);
-      }
-      return { records, source: { kind: 'live', path: 'PostgreSQL (mcpcp_audit_records)', records: records.length, skipped: 0, verified: true } };
-    },
-  };
-}
-
 /**
  * Opens this instance's audit log under `<stateDir>/audit` (the first of `<prefix>-1`, `<prefix>-2`…
  * that no live process holds), audits as rejected the approvals a dead instance left pending, and
@@ -540,6 +522,9 @@ export async function openOversight(
     if (options.retention !== undefined) {
       throw new ControlPlaneError('CONFIG_INVALID', 'audit.retention removes rotated audit files, and with storage.postgres the audit is in the database, where it would be silently ignored: remove audit.retention (the database keeps every record; see docs/audit.md, PostgreSQL)');
     }
+    // Loaded only here: `pg` costs nothing to hosts without storage.postgres.
+    const { PostgresAuditLog } = await import('../audit/postgres');
+    const { postgresAuditHistory } = await import('./postgres-history');
     const audit = await PostgresAuditLog.open({ pool: pg.pool, writerId: pg.writerId, redactor: options.redactor, keys, ...(pg.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: pg.checkpointIntervalMs } : {}), ...(options.log ? { log: options.log } : {}) });
     const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
     await journal.recoverOrphans(audit);

@@ -1,17 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import {
-  AUDIT_CHECKPOINTS_TABLE,
-  AUDIT_RECORDS_TABLE,
-  PostgresAuditLog,
-  exportPostgresAudit,
-  newAuditKeyring,
-  queryPostgresAudit,
-  rotateAuditKeyring,
-  verifyPostgresAudit,
-  type AuditEvent,
-  type AuditKeyring,
-} from '../../../src/core/audit';
+import { newAuditKeyring, rotateAuditKeyring, type AuditEvent, type AuditKeyring } from '../../../src/core/audit';
+import { AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, PostgresAuditLog, exportPostgresAudit, queryPostgresAudit } from '../../../src/core/audit/postgres';
+import { verifyPostgresAudit } from '../../../src/core/audit/postgres-verify';
 import { ControlPlaneError } from '../../../src/core/errors';
 import { Redactor } from '../../../src/core/redact';
 import { openPostgres, type PgPool } from '../../../src/core/storage/postgres';

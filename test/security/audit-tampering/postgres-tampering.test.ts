@@ -12,17 +12,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import {
-  AUDIT_CHECKPOINTS_TABLE,
-  AUDIT_RECORDS_TABLE,
-  PostgresAuditLog,
-  newAuditKeyring,
-  queryPostgresAudit,
-  serializeAuditKeyring,
-  verifyPostgresAudit,
-  type AuditKeyring,
-  type PostgresAuditVerifyResult,
-} from '../../../src/core/audit';
+import { newAuditKeyring, serializeAuditKeyring, type AuditKeyring } from '../../../src/core/audit';
+import { AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, PostgresAuditLog, queryPostgresAudit } from '../../../src/core/audit/postgres';
+import { verifyPostgresAudit, type PostgresAuditVerifyResult } from '../../../src/core/audit/postgres-verify';
 import { canonicalJson } from '../../../src/core/canonical-json';
 import { Redactor } from '../../../src/core/redact';
 import { openPostgres, type PgPool } from '../../../src/core/storage/postgres';

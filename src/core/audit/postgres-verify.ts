@@ -1,4 +1,5 @@
 import { canonicalJson } from '../canonical-json';
+import { ControlPlaneError } from '../errors';
 import type { PgPool } from '../storage/postgres';
 import { auditMac, type AuditKeyring } from './keys';
 import { AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, DB_CHECKPOINT_FORMAT, type DbCheckpoint } from './postgres';
@@ -73,6 +74,10 @@ interface RecordRow {
  */
 export async function verifyPostgresAudit(pool: PgPool, options: { readonly keys: AuditKeyring }): Promise<PostgresAuditVerifyResult> {
   const keys = options.keys;
+  const { rows: tables } = await pool.query<{ records: string | null; checkpoints: string | null }>(`SELECT to_regclass($1) AS records, to_regclass($2) AS checkpoints`, [AUDIT_RECORDS_TABLE, AUDIT_CHECKPOINTS_TABLE]);
+  if (tables[0]?.records == null || tables[0]?.checkpoints == null) {
+    throw new ControlPlaneError('AUDIT_NO_TABLES', `this database has no audit tables (${AUDIT_RECORDS_TABLE}, ${AUDIT_CHECKPOINTS_TABLE}): no replica has started with storage.postgres on it, or storage.postgres.url names another database`);
+  }
   // 1. The checkpoint chain, and what it names.
   const expected = new Map<string, Map<number, { hash: string; n: number }>>();
   const highest = new Map<string, { seq: number; n: number }>();

@@ -145,6 +145,15 @@ describe('mcpcp serve with the audit in PostgreSQL: two replicas, one killed mid
     }
   });
 
+  it('a replica whose audit.keyring secret is not set does not start (it never makes a key ring of its own)', () => {
+    const config = writeConfig('k', 'replica-k');
+    const { MCPCP_SECRET_AUDIT_KEYS: _omitted, ...withoutKeys } = env();
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--config', config, '--data-dir', join(dir, 'data-k'), '--port', '0'], { cwd: dir, env: withoutKeys, encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /audit\.keyring names the secret audit-keys, which is not set: create one with `mcpcp audit rotate-key --key-file audit\.key`/);
+    assert.match(r.stderr, /MCPCP_SECRET_AUDIT_KEYS/);
+  });
+
   it('storage.postgres with audit.retention is refused rather than silently ignored', () => {
     const config = writeConfig('r', 'replica-r', ['  retention:', '    maxAgeDays: 30']);
     const r = spawnSync(process.execPath, [CLI, 'serve', '--config', config, '--data-dir', join(dir, 'data-r'), '--port', '0'], { cwd: dir, env: env(), encoding: 'utf8', timeout: 60_000 });

@@ -97,6 +97,15 @@ describe('audit tampering in PostgreSQL: verify finds every edit made without th
     assert.equal(noDb.code, 2, noDb.err);
     assert.match(noDb.err, /cannot connect to PostgreSQL/);
     assert.doesNotMatch(noDb.err, /wrong/, 'the password never reaches the output');
+    // A database no replica ever wrote to: no verdict either (not "intact": there is nothing to vouch for).
+    await pool.query(`ALTER TABLE ${R} RENAME TO elsewhere`);
+    try {
+      const empty = verifyCli(secrets());
+      assert.equal(empty.code, 2, empty.out + empty.err);
+      assert.match(empty.err, /this database has no audit tables/);
+    } finally {
+      await pool.query(`ALTER TABLE elsewhere RENAME TO ${R}`);
+    }
   });
 
   it('a row deleted in the middle: broken at the gap (CLI exit 1 naming writer and seq)', async () => {

@@ -414,7 +414,7 @@ export class PostgresAuditLog implements AuditSink {
     try {
       while (this.queue.length > 0 && this.state !== 'failing') {
         batch = this.queue.splice(0, this.maxBatch);
-        await this.insert(batch.map((p) => p.row));
+        await this.commit(batch.map((p) => p.row));
         const last = batch[batch.length - 1]!.row;
         this.durableSeq = last.seq;
         this.durableHash = last.mac;
@@ -432,6 +432,55 @@ export class PostgresAuditLog implements AuditSink {
       if (this.state === 'failing') this.giveUp([]);
       this.writing = false;
       for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Commits `rows`. When the writer's connection was lost (a database restart or failover, a cut
+   * connection), reconnects once at once, takes the writer's lock again and reads the chain's head:
+   * still the last acknowledged record, the rows go in on the new connection; already the batch's
+   * last row, the commit went through before the cut. Anything else, or no connection, fails (the
+   * sink is then failing and probes).
+   */
+  private async commit(rows: readonly Row[]): Promise<void> {
+    try {
+      await this.insert(rows);
+      return;
+    } catch (err) {
+      if (!connectionLost(err)) throw err;
+      let head: DbHead;
+      try {
+        head = await this.reconnect();
+      } catch {
+        throw err;
+      }
+      const last = rows[rows.length - 1]!;
+      if (head.seq === last.seq && head.mac === last.mac) {
+        this.inserts++;
+        return;
+      }
+      if (head.seq !== this.durableSeq || head.mac !== this.durableHash) {
+        throw new ControlPlaneError('AUDIT_WRITE_FAILED', `after reconnecting, writer ${this.instanceId}'s chain in the database ends at seq ${head.seq}, neither the last acknowledged record (${this.durableSeq}) nor this batch's last (${last.seq})`);
+      }
+      await this.insert(rows);
+    }
+  }
+
+  /** A fresh connection holding the writer's lock, and the chain's head in the database. */
+  private async reconnect(): Promise<DbHead> {
+    // The pool may hand out an idle connection the outage killed too: one more try on a fresh one.
+    for (let attempt = 1; ; attempt++) {
+      const client = this.client ?? (await this.pool.connect());
+      try {
+        if (this.client === undefined) await lockWriter(client, this.instanceId);
+        const head = await readHead(client, this.instanceId);
+        this.client = client;
+        return head;
+      } catch (err) {
+        this.client = undefined;
+        client.release(true);
+        if (attempt >= 2 || (err instanceof ControlPlaneError && err.code === 'AUDIT_LOCKED')) throw err;
+      }
     }
   }
 
@@ -523,20 +572,7 @@ export class PostgresAuditLog implements AuditSink {
     await this.flush();
     let resumed: Extract<AuditHealth, { state: 'ok' }>['resumed'];
     try {
-      // The pool may hand out an idle connection the outage killed too: one more try on a fresh one.
-      let head: DbHead | undefined;
-      for (let attempt = 1; head === undefined; attempt++) {
-        const client = this.client ?? (await this.pool.connect());
-        try {
-          if (this.client === undefined) await lockWriter(client, this.instanceId);
-          head = await readHead(client, this.instanceId);
-          this.client = client;
-        } catch (err) {
-          this.client = undefined;
-          client.release(true);
-          if (attempt >= 2 || (err instanceof ControlPlaneError && err.code === 'AUDIT_LOCKED')) throw err;
-        }
-      }
+      const head = await this.reconnect();
       this.seq = this.durableSeq = head.seq;
       this.lastHash = this.durableHash = head.mac;
       this.kid = this.durableKid = head.kid;
@@ -579,6 +615,12 @@ export class PostgresAuditLog implements AuditSink {
   }
 }
 
+/** The connection broke (no SQLSTATE, a socket error, class 08 or an admin shutdown 57P0x), as opposed to the statement failing. */
+function connectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code !== 'string' || /^(08|57P0)/.test(code) || /^E[A-Z]+$/.test(code);
+}
+
 function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
@@ -589,6 +631,10 @@ function lostOf(event: AuditEvent): Pending['lost'] {
 
 /** Takes the writer id's session lock on `client`, or fails with `AUDIT_LOCKED` naming the holder. */
 async function lockWriter(client: PgClient, writerId: string): Promise<void> {
+  // The writer keeps this connection checked out for its lifetime: an error while it is idle (a
+  // database restart) is emitted on it, and unhandled it would end the process. The next INSERT
+  // fails and reconnects (see `commit`).
+  if (client.listenerCount('error') === 0) client.on('error', () => undefined);
   const key = writerLockKey(writerId);
   await client.query(`SELECT set_config('application_name', $1, false)`, [`mcpcp-audit:${writerId}`.slice(0, 63)]);
   const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
@@ -663,6 +709,9 @@ export function signDbCheckpoint(keys: AuditKeyring, body: Omit<DbCheckpoint, 'f
  */
 export async function takeCheckpoint(pool: PgPool, keys: AuditKeyring, by: string, now: () => number = Date.now): Promise<DbCheckpoint | undefined> {
   const client = await pool.connect();
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  let broken = false;
   try {
     await client.query('BEGIN');
     const { rows: locked } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${CHECKPOINT_LOCK}::bigint) AS ok`);
@@ -696,10 +745,13 @@ export async function takeCheckpoint(pool: PgPool, keys: AuditKeyring, by: strin
     await client.query('COMMIT');
     return cp;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    broken = connectionLost(err);
+    if (!broken) await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', ignore);
+    // A connection that broke is not handed to the next user.
+    client.release(broken ? true : undefined);
   }
 }
 

@@ -157,24 +157,46 @@ describe('PostgreSQL audit: one keyed chain per writer (real server)', { skip },
     assert.match(old.firstBroken!.reason, /key ring does not hold/);
   });
 
-  it('the database going away: appends are refused at once (failing), a probe after it is back resumes the chain with an audit.write-resumed record', async () => {
-    const log = await open('db-down', { probeIntervalMs: 60_000 });
+  it('a database restart between appends: the writer reconnects at once, takes its lock again and goes on (no call refused)', async () => {
+    const log = await open('restart', { probeIntervalMs: 60_000 });
     await log.append(event(0));
     await server.restart();
-    // The writer's connection was cut by the restart: the next append fails, the sink is failing.
-    await assert.rejects(log.append(event(1)), (err: unknown) => err instanceof Error);
-    assert.equal(log.health.state, 'failing');
-    await assert.rejects(log.append(event(2)), (err: unknown) => err instanceof ControlPlaneError && err.code === 'AUDIT_WRITE_FAILED');
-    log.noteRefused();
-    assert.equal(await log.probe(), true, JSON.stringify(log.health));
+    assert.equal((await log.append(event(1))).seq, 2);
     assert.equal(log.health.state, 'ok');
-    assert.equal((await log.append(event(3))).seq, 3);
     await log.close();
-    const { records } = await queryPostgresAudit(pool, { instance: 'db-down' });
-    assert.deepEqual(records.map((r) => r.type), ['call.requested', 'audit.write-resumed', 'call.completed']);
-    const gap = records[1]!.detail as { refusedCalls: number; lostRecords: number };
-    assert.equal(gap.refusedCalls, 1);
-    assert.equal(gap.lostRecords, 2);
+    const { records } = await queryPostgresAudit(pool, { instance: 'restart' });
+    assert.deepEqual(records.map((r) => r.seq), [1, 2]);
     assert.equal((await verifyPostgresAudit(pool, { keys: KEYS })).status, 'intact');
+  });
+
+  it('the database unreachable: appends are refused at once (failing); a probe once it is back resumes the chain with an audit.write-resumed record', async () => {
+    const admin = await openPostgres(server.url.replace(/\/mcpcp$/, '/postgres'));
+    try {
+      const log = await open('db-down', { probeIntervalMs: 60_000 });
+      await log.append(event(0));
+      // No new connection to the database, and the writer's own is cut.
+      await admin.query('ALTER DATABASE mcpcp ALLOW_CONNECTIONS false');
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'mcpcp'`);
+      await assert.rejects(log.append(event(1)), (err: unknown) => err instanceof Error);
+      assert.equal(log.health.state, 'failing');
+      await assert.rejects(log.append(event(2)), (err: unknown) => err instanceof ControlPlaneError && err.code === 'AUDIT_WRITE_FAILED');
+      log.noteRefused();
+      assert.equal(await log.probe(), false, 'still unreachable');
+      await admin.query('ALTER DATABASE mcpcp ALLOW_CONNECTIONS true');
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(await log.probe(), true, JSON.stringify(log.health));
+      assert.equal(log.health.state, 'ok');
+      assert.equal((await log.append(event(3))).seq, 3);
+      await log.close();
+      const { records } = await queryPostgresAudit(pool, { instance: 'db-down' });
+      assert.deepEqual(records.map((r) => r.type), ['call.requested', 'audit.write-resumed', 'call.completed']);
+      const gap = records[1]!.detail as { refusedCalls: number; lostRecords: number };
+      assert.equal(gap.refusedCalls, 1);
+      assert.equal(gap.lostRecords, 2);
+      assert.equal((await verifyPostgresAudit(pool, { keys: KEYS })).status, 'intact');
+    } finally {
+      await admin.query('ALTER DATABASE mcpcp ALLOW_CONNECTIONS true').catch(() => undefined);
+      await admin.end();
+    }
   });
 });

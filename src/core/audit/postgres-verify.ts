@@ -79,8 +79,7 @@ export async function verifyPostgresAudit(pool: PgPool, options: { readonly keys
     throw new ControlPlaneError('AUDIT_NO_TABLES', `this database has no audit tables (${AUDIT_RECORDS_TABLE}, ${AUDIT_CHECKPOINTS_TABLE}): no replica has started with storage.postgres on it, or storage.postgres.url names another database`);
   }
   // 1. The checkpoint chain, and what it names.
-  const expected = new Map<string, Map<number, { hash: string; n: number }>>();
-  const highest = new Map<string, { seq: number; n: number }>();
+  const highest = new Map<string, { seq: number; hash: string; n: number }>();
   let checkpoints = 0;
   let latest: PostgresAuditVerifyResult['latestCheckpoint'];
   let checkpointBreak: PostgresAuditBreak | undefined;
@@ -134,17 +133,16 @@ export async function verifyPostgresAudit(pool: PgPool, options: { readonly keys
           broken(`checkpoint ${n} does not follow checkpoint ${n - 1} (its prev MAC differs): a checkpoint was replaced`);
           break outer;
         }
+        // Only each writer's highest named head is kept (memory stays per writer, not per
+        // checkpoint): a chain that reaches it with that MAC holds every earlier named head too,
+        // since without the key no other record can link up to it.
         for (const [writer, head] of Object.entries(cp.heads)) {
-          let m = expected.get(writer);
-          if (m === undefined) expected.set(writer, (m = new Map()));
-          const known = m.get(head.seq);
-          if (known !== undefined && known.hash !== head.hash) {
-            broken(`checkpoints ${known.n} and ${n} name different records as seq ${head.seq} of writer ${writer}`);
+          const top = highest.get(writer);
+          if (top !== undefined && head.seq === top.seq && head.hash !== top.hash) {
+            broken(`checkpoints ${top.n} and ${n} name different records as seq ${head.seq} of writer ${writer}`);
             break outer;
           }
-          if (known === undefined) m.set(head.seq, { hash: head.hash, n });
-          const top = highest.get(writer);
-          if (top === undefined || head.seq > top.seq) highest.set(writer, { seq: head.seq, n });
+          if (top === undefined || head.seq > top.seq) highest.set(writer, { seq: head.seq, hash: head.hash, n });
         }
         prev = cp.mac;
         checkpoints = n;
@@ -165,7 +163,7 @@ export async function verifyPostgresAudit(pool: PgPool, options: { readonly keys
   );
   const writers = [...new Set([...writerRows.map((r) => r.writer_id), ...highest.keys()])].sort();
   const reports: PostgresWriterReport[] = [];
-  for (const writer of writers) reports.push(await verifyWriter(pool, writer, keys, expected.get(writer), highest.get(writer)));
+  for (const writer of writers) reports.push(await verifyWriter(pool, writer, keys, highest.get(writer)));
   const total = reports.reduce((n, r) => n + r.records, 0);
   let firstBroken: PostgresAuditBreak | undefined = checkpointBreak ?? reports.find((r) => r.firstBroken !== undefined)?.firstBroken;
   if (firstBroken === undefined && checkpoints === 0 && total > 0) {
@@ -186,8 +184,7 @@ async function verifyWriter(
   pool: PgPool,
   writer: string,
   keys: AuditKeyring,
-  expected: ReadonlyMap<number, { hash: string; n: number }> | undefined,
-  top: { seq: number; n: number } | undefined,
+  top: { seq: number; hash: string; n: number } | undefined,
 ): Promise<PostgresWriterReport> {
   let prev = GENESIS_HASH;
   let seq = 0;
@@ -198,7 +195,7 @@ async function verifyWriter(
     records,
     lastSeq: seq,
     lastHash: prev,
-    ...(top !== undefined ? { checkpointed: top } : {}),
+    ...(top !== undefined ? { checkpointed: { seq: top.seq, n: top.n } } : {}),
     ...(firstBroken !== undefined ? { firstBroken } : {}),
   });
   for (;;) {
@@ -264,8 +261,7 @@ async function verifyWriter(
         if (!rotation && !(kid === undefined && record.seq === 1)) return broken(`record seq ${record.seq} switches from key ${kid ?? '(none)'} to ${record.kid} without an audit.key-rotated record`);
         kid = record.kid;
       }
-      const named = expected?.get(record.seq);
-      if (named !== undefined && named.hash !== record.hash) return broken(`record seq ${record.seq} is not the one checkpoint ${named.n} names: the chain was rewritten`);
+      if (top !== undefined && top.seq === record.seq && top.hash !== record.hash) return broken(`record seq ${record.seq} is not the one checkpoint ${top.n} names: the chain was rewritten`);
       if (record.type === 'audit.checkpoint-mismatch') return broken(`the writer found at open that ${record.reason ?? 'the checkpoint did not match the database'} (recorded as seq ${record.seq})`);
       prev = record.hash;
       seq = record.seq;

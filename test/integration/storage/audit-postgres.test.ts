@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { newAuditKeyring, rotateAuditKeyring, type AuditEvent, type AuditKeyring } from '../../../src/core/audit';
-import { AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, PostgresAuditLog, exportPostgresAudit, queryPostgresAudit } from '../../../src/core/audit/postgres';
+import { AUDIT_CHECKPOINTS_TABLE, AUDIT_RECORDS_TABLE, PostgresAuditLog, exportPostgresAudit, queryPostgresAudit, takeCheckpoint } from '../../../src/core/audit/postgres';
 import { verifyPostgresAudit } from '../../../src/core/audit/postgres-verify';
 import { ControlPlaneError } from '../../../src/core/errors';
 import { Redactor } from '../../../src/core/redact';
@@ -54,6 +54,29 @@ describe('PostgreSQL audit: one keyed chain per writer (real server)', { skip },
     assert.equal(result.records, 51);
     assert.ok(result.checkpoints >= 2, `checkpoints ${result.checkpoints}`);
     assert.equal(result.writers[0]?.checkpointed?.seq, 51, 'the closing checkpoint names the head');
+  });
+
+  it('appends never wait on a checkpoint: with the checkpoint lock and the checkpoints table held by another session, appends go on and a checkpoint is skipped, not waited for', async () => {
+    const log = await open('no-wait', { checkpointIntervalMs: 10 });
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT pg_advisory_xact_lock(7882267345214595947)`);
+      await blocker.query(`LOCK TABLE ${AUDIT_CHECKPOINTS_TABLE} IN ACCESS EXCLUSIVE MODE`);
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) await log.append(event(i));
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 10_000, `20 appends took ${elapsed} ms`);
+      const skipped = await Promise.race([takeCheckpoint(pool, KEYS, 'other-replica'), new Promise((r) => setTimeout(() => r('waited'), 5_000))]);
+      assert.equal(skipped, undefined, 'another replica taking a checkpoint now: this one is skipped at once');
+      await blocker.query('COMMIT');
+    } finally {
+      blocker.release();
+    }
+    await log.close();
+    const result = await verifyPostgresAudit(pool, { keys: KEYS });
+    assert.equal(result.status, 'intact');
+    assert.equal(result.writers[0]?.checkpointed?.seq, 20);
   });
 
   it('secrets are redacted before a record is signed and stored', async () => {

@@ -243,8 +243,9 @@ export class PostgresAuditLog implements AuditSink {
       try {
         await log.checkpoint();
         const opening: Promise<AuditAppendAck>[] = [];
-        if (mismatch !== undefined) opening.push(log.append({ type: 'audit.checkpoint-mismatch', reason: mismatch, detail: { found: { seq: head.seq, hash: head.mac } } }));
+        // The key change first: every record after it is signed with the new key.
         if (head.seq > 0 && head.kid !== options.keys.current) opening.push(log.append({ type: 'audit.key-rotated', reason: 'the key ring names another current key', detail: { from: head.kid ?? null, to: options.keys.current } }));
+        if (mismatch !== undefined) opening.push(log.append({ type: 'audit.checkpoint-mismatch', reason: mismatch, detail: { found: { seq: head.seq, hash: head.mac } } }));
         await Promise.all(opening);
       } catch (err) {
         await log.close();

@@ -469,7 +469,9 @@ export class PostgresAuditLog implements AuditSink {
 
   /** A fresh connection holding the writer's lock, and the chain's head in the database. */
   private async reconnect(): Promise<DbHead> {
-    // The pool may hand out an idle connection the outage killed too: one more try on a fresh one.
+    // The pool may hand out idle connections the outage killed too: each one found dead is dropped
+    // and the next tried, until the pool must open a fresh one.
+    const attempts = (this.pool.options.max ?? 10) + 1;
     for (let attempt = 1; ; attempt++) {
       const client = this.client ?? (await this.pool.connect());
       try {
@@ -480,7 +482,7 @@ export class PostgresAuditLog implements AuditSink {
       } catch (err) {
         this.client = undefined;
         client.release(true);
-        if (attempt >= 2 || (err instanceof ControlPlaneError && err.code === 'AUDIT_LOCKED')) throw err;
+        if (attempt >= attempts || !connectionLost(err)) throw err;
       }
     }
   }

@@ -29,7 +29,15 @@ describe('PostgreSQL audit: one keyed chain per writer (real server)', { skip },
     await server?.stop();
   });
   beforeEach(async () => {
-    await pool.query(`DROP TABLE IF EXISTS ${AUDIT_RECORDS_TABLE}, ${AUDIT_CHECKPOINTS_TABLE}`);
+    // After a restart test the pool may still hold connections the restart ended: retry past them.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pool.query(`DROP TABLE IF EXISTS ${AUDIT_RECORDS_TABLE}, ${AUDIT_CHECKPOINTS_TABLE}`);
+        break;
+      } catch (err) {
+        if (attempt >= 12) throw err;
+      }
+    }
     await pool.query(`DELETE FROM mcpcp_migrations WHERE component = 'audit'`).catch(() => undefined);
   });
 

@@ -58,9 +58,9 @@ Commands:
   approvals list | approve ID | reject ID [--reason TEXT] [--pid PID]
         Decide pending approvals of a running instance (needs the approver credential:
         MCPCP_APPROVER_CREDENTIAL or asked for; approve/reject confirm on a terminal).
-  audit verify [--dir D] [--key-file F] [--checkpoint-dir C] | rotate-key
+  audit verify [--dir D] [--key-file F] [--checkpoint-dir C] [--config F [--postgres]] | rotate-key
   audit query | export [--format jsonl|csv] [--server S] [--tool T] [--type T]
-        [--decision D] [--outcome O] [--from ISO] [--to ISO] [--limit N]
+        [--decision D] [--outcome O] [--from ISO] [--to ISO] [--limit N] [--config F]
         Check the hash chain (first broken link), search or export the audit log.
   approver-credential rotate
         Replace the approver credential and print the new one (once).

@@ -11,9 +11,17 @@ import {
   parseAuditKeyring,
   queryAudit,
   rotateStoredAuditKeyring,
+  secretReferenceAuditKeyStorage,
   verifyAudit,
   type AuditFilter,
+  type AuditKeyring,
 } from '../core/audit';
+import { loadConfigFile } from '../core/config/load';
+import type { Config } from '../core/config/schema';
+import { FileSecretStore, expandReferences, secretEnvName } from '../core/secrets/secret-store';
+import { exportPostgresAudit, queryPostgresAudit } from '../core/audit/postgres';
+import { verifyPostgresAudit } from '../core/audit/postgres-verify';
+import { openPostgres, type PgPool } from '../core/storage/postgres';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import { displayArgs, fold, formatDisplayArgs, formatEffect, visible } from '../core/display';
 import type { ApprovalView } from '../protocol/ui';
@@ -75,8 +83,11 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
   }
 }
 
+const AUDIT_USAGE =
+  'mcpcp audit verify [--dir D] [--key-file F] [--checkpoint-dir C] [--config F [--postgres]] | rotate-key [--key-file F] | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T] [--decision D] [--outcome O] [--from ISO] [--to ISO] [--config F [--postgres]]';
+
 export async function auditCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['data-dir', 'dir', 'key-file', 'checkpoint-dir', 'server', 'tool', 'type', 'decision', 'outcome', 'from', 'to', 'limit', 'format'], ['json']);
+  const args = parseArgs(argv, ['data-dir', 'dir', 'key-file', 'checkpoint-dir', 'server', 'tool', 'type', 'decision', 'outcome', 'from', 'to', 'limit', 'format', 'config'], ['json', 'postgres']);
   const [action] = args.positionals;
   const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
   // --dir: another audit folder (VS Code's: <globalStorage>/audit), verified with --key-file.
@@ -90,18 +101,27 @@ export async function auditCommand(argv: string[]): Promise<number> {
     ...(stringFlag(args, 'from') ? { from: stringFlag(args, 'from')! } : {}),
     ...(stringFlag(args, 'to') ? { to: stringFlag(args, 'to')! } : {}),
   };
+  // A team deployment's audit is in PostgreSQL: --config names the serve configuration with storage.postgres.
+  const configFile = stringFlag(args, 'config');
+  const wantsDb = args.flags.has('postgres');
+  if (wantsDb && configFile === undefined) throw new UsageError('--postgres needs --config FILE: the configuration whose storage.postgres names the database');
+  if (configFile !== undefined && (stringFlag(args, 'dir') !== undefined || stringFlag(args, 'checkpoint-dir') !== undefined)) throw new UsageError('--config (the database) and --dir/--checkpoint-dir (files) cannot be combined');
   switch (action) {
     case 'verify': {
-      // Exit codes: 0 intact, 1 broken, 3 torn tail after a crash (2: usage or the key is missing).
-      const keyFile = stringFlag(args, 'key-file') ?? defaultAuditKeyFile(dataDir);
-      let keys;
+      // Exit codes: 0 intact, 1 broken, 3 torn tail after a crash (2: usage, the key or the database missing: no verdict).
+      let config: Config | undefined;
+      let keys: AuditKeyring;
       try {
-        const text = await fileAuditKeyStorage(keyFile).read();
-        if (text === undefined) throw new ControlPlaneError('AUDIT_KEY_MISSING', `no audit key file at ${keyFile}: give the key that signed the log with --key-file (VS Code: run "MCP Control Plane: Export Audit Key")`);
-        keys = parseAuditKeyring(text, keyFile);
+        config = configFile !== undefined ? await loadConfigFile(resolve(configFile)) : undefined;
+        keys = await cliAuditKeys(stringFlag(args, 'key-file'), dataDir, config);
       } catch (err) {
         // Not a verdict on the log: exit 2, never 0, 1 or 3.
         process.stderr.write(`mcpcp: ${errorMessage(err)}\n`);
+        return 2;
+      }
+      if (config?.storage.postgres !== undefined) return verifyDatabase(config, dataDir, keys, args.flags.has('json'));
+      if (wantsDb) {
+        process.stderr.write(`mcpcp: ${configFile} has no storage.postgres: nothing to verify in a database\n`);
         return 2;
       }
       const checkpointDir = stringFlag(args, 'checkpoint-dir');
@@ -132,19 +152,87 @@ export async function auditCommand(argv: string[]): Promise<number> {
     }
     case 'query': {
       const limit = Number(stringFlag(args, 'limit') ?? 50);
-      const page = await queryAudit(dir, filter, { limit, order: 'desc' });
-      for (const r of page.records) process.stdout.write(`${JSON.stringify(r)}\n`);
-      if (page.nextCursor) process.stderr.write(`more records match; narrow the filter or raise --limit\n`);
+      const pool = await auditDatabase(configFile, wantsDb, dataDir);
+      try {
+        const page = pool !== undefined ? await queryPostgresAudit(pool, filter, { limit, order: 'desc' }) : await queryAudit(dir, filter, { limit, order: 'desc' });
+        for (const r of page.records) process.stdout.write(`${JSON.stringify(r)}\n`);
+        if (page.nextCursor) process.stderr.write(`more records match; narrow the filter or raise --limit\n`);
+      } finally {
+        await pool?.end();
+      }
       return 0;
     }
     case 'export': {
       const format = stringFlag(args, 'format') ?? 'jsonl';
       if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format is jsonl or csv');
-      for await (const chunk of exportAudit(dir, format, filter)) process.stdout.write(chunk);
+      const pool = await auditDatabase(configFile, wantsDb, dataDir);
+      try {
+        for await (const chunk of pool !== undefined ? exportPostgresAudit(pool, format, filter) : exportAudit(dir, format, filter)) process.stdout.write(chunk);
+      } finally {
+        await pool?.end();
+      }
       return 0;
     }
     default:
-      throw new UsageError('mcpcp audit verify [--dir D] [--key-file F] [--checkpoint-dir C] | rotate-key [--key-file F] | query | export [--format jsonl|csv] [--server S] [--tool T] [--type T] [--decision D] [--outcome O] [--from ISO] [--to ISO]');
+      throw new UsageError(AUDIT_USAGE);
+  }
+}
+
+/** The key ring that verifies: --key-file, else the configuration's audit.keyring secret, else <dataDir>/keys/audit.key. */
+async function cliAuditKeys(keyFileFlag: string | undefined, dataDir: string, config: Config | undefined): Promise<AuditKeyring> {
+  const reference = keyFileFlag === undefined ? config?.audit.keyring : undefined;
+  if (reference !== undefined) {
+    const name = reference.slice('${secret:'.length, -1);
+    const storage = secretReferenceAuditKeyStorage(name, new FileSecretStore(dataDir), secretEnvName(name));
+    const text = await storage.read();
+    if (text === undefined) throw new ControlPlaneError('AUDIT_KEY_MISSING', `audit.keyring names the secret ${name}, which is not set here: set ${secretEnvName(name)} to the key ring (or give --key-file)`);
+    return parseAuditKeyring(text, storage.where);
+  }
+  const keyFile = keyFileFlag ?? defaultAuditKeyFile(dataDir);
+  const text = await fileAuditKeyStorage(keyFile).read();
+  if (text === undefined) throw new ControlPlaneError('AUDIT_KEY_MISSING', `no audit key file at ${keyFile}: give the key that signed the log with --key-file (VS Code: run "MCP Control Plane: Export Audit Key")`);
+  return parseAuditKeyring(text, keyFile);
+}
+
+/** The pool of the configuration's storage.postgres (its URL secret from the data directory's store or MCPCP_SECRET_*), or undefined for the files. */
+async function auditDatabase(configFile: string | undefined, required: boolean, dataDir: string): Promise<PgPool | undefined> {
+  if (configFile === undefined) return undefined;
+  const config = await loadConfigFile(resolve(configFile));
+  const pg = config.storage.postgres;
+  if (pg === undefined) {
+    if (required) throw new ControlPlaneError('CONFIG_INVALID', `${configFile} has no storage.postgres`);
+    return undefined;
+  }
+  const url = await expandReferences(pg.url, { secrets: new FileSecretStore(dataDir), env: process.env });
+  return openPostgres(url, { applicationName: 'mcpcp-audit-cli', poolSize: 2 });
+}
+
+/** `mcpcp audit verify` against the database: every writer's chain and every checkpoint. */
+async function verifyDatabase(config: Config, dataDir: string, keys: AuditKeyring, json: boolean): Promise<number> {
+  let pool: PgPool | undefined;
+  try {
+    const pg = config.storage.postgres!;
+    const url = await expandReferences(pg.url, { secrets: new FileSecretStore(dataDir), env: process.env });
+    pool = await openPostgres(url, { applicationName: 'mcpcp-audit-verify', poolSize: 2 });
+    const result = await verifyPostgresAudit(pool, { keys });
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else if (result.status === 'broken') {
+      const b = result.firstBroken!;
+      process.stdout.write(`audit BROKEN: ${b.writer === '(checkpoints)' ? `checkpoint ${b.seq}` : `writer ${b.writer} seq ${b.seq}`}: ${b.reason}\n`);
+    } else {
+      const latest = result.latestCheckpoint;
+      process.stdout.write(
+        `audit OK: ${result.records} records from ${result.writers.length} writer${result.writers.length === 1 ? '' : 's'} and ${result.checkpoints} checkpoint${result.checkpoints === 1 ? '' : 's'} (PostgreSQL)${latest ? `; newest checkpoint ${latest.n} at ${latest.ts}, MAC ${latest.mac}` : ''}\n`,
+      );
+      for (const w of result.writers) process.stdout.write(`${w.writer}: seq 1..${w.lastSeq}${w.checkpointed ? ` (checkpointed through ${w.checkpointed.seq})` : ' (no checkpoint names it yet)'}\n`);
+    }
+    return result.status === 'broken' ? 1 : 0;
+  } catch (err) {
+    // The database cannot be read: no verdict.
+    process.stderr.write(`mcpcp: ${errorMessage(err)}\n`);
+    return 2;
+  } finally {
+    await pool?.end().catch(() => undefined);
   }
 }
 

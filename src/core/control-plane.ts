@@ -1,7 +1,8 @@
 import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AuditKeyStorage } from './audit';
+import { hostname } from 'node:os';
+import { secretReferenceAuditKeyStorage, type AuditKeyStorage } from './audit';
 import type { Config, ServerConfig } from './config/schema';
 import { resolveServerSpecs, type HostEnvironment, type ServerConsent, type SpecProblem } from './config/server-specs';
 import { findBuiltin } from './builtin-servers';
@@ -13,7 +14,8 @@ import { ControlPlaneError } from './errors';
 import { Gateway, type GatewayTeamOptions, type HostRoot, type Readiness, type RouteHandler } from './gateway/gateway';
 import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
-import { expandReferences } from './secrets/secret-store';
+import { expandReferences, secretEnvName } from './secrets/secret-store';
+import type { PgPool } from './storage/postgres';
 import { resolveAuditRetention } from './audit/retention';
 import { isServing, statePhrase } from './supervisor/state';
 import { startTelemetry, type Telemetry } from './telemetry';
@@ -155,12 +157,14 @@ export class ControlPlane {
             (reference) => expandReferences(reference, { secrets: plane.host.secrets, env: {}, onSecret: (value) => plane.redactor.addSecret(value) }),
             options.log,
           );
+    const teamAudit = await plane.openTeamAudit(options);
     plane.oversightImpl = await openOversight({
       ...(retention !== undefined ? { retention } : {}),
       stateDir: options.stateDir,
       instancePrefix: options.instancePrefix,
       operatorLayer: options.policyLayer === 'user' ? 'user' : 'config',
-      ...(options.auditKeys ? { auditKeys: options.auditKeys } : {}),
+      ...(teamAudit.auditKeys ? { auditKeys: teamAudit.auditKeys } : options.auditKeys ? { auditKeys: options.auditKeys } : {}),
+      ...(teamAudit.postgresAudit ? { postgresAudit: teamAudit.postgresAudit } : {}),
       policy: plane.policy,
       approvals: options.config.approvals,
       redactor: plane.redactor,
@@ -168,6 +172,9 @@ export class ControlPlane {
       supervisor: plane.supervisor,
       gatewayUrl: (server) => plane.gateway.url(server),
       ...(options.log ? { log: options.log } : {}),
+    }).catch(async (err: unknown) => {
+      await plane.auditPool?.end().catch(() => undefined);
+      throw err;
     });
     plane.gateway.setStages(plane.oversightImpl);
     plane.startUndo(options.config);
@@ -198,6 +205,31 @@ export class ControlPlane {
       throw err;
     }
     return plane;
+  }
+
+  /** The PostgreSQL pool of the team audit (`storage.postgres`), closed after the audit at stop. */
+  private auditPool: PgPool | undefined;
+
+  /**
+   * The team audit (operator configuration only, never a workspace file's): `audit.keyring` takes
+   * the key ring from a secret (every replica signs with the same keys), `storage.postgres` writes
+   * the audit to PostgreSQL in this replica's own chain (`writerId`, default host name and pid).
+   */
+  private async openTeamAudit(options: ControlPlaneOptions): Promise<{ auditKeys?: AuditKeyStorage; postgresAudit?: { pool: PgPool; writerId: string } }> {
+    if (options.policyLayer === 'workspace') {
+      if (options.config.storage.postgres !== undefined || options.config.audit.keyring !== undefined) options.log?.('storage.postgres and audit.keyring: ignored in a workspace configuration file; give them in a --config file');
+      return {};
+    }
+    const reference = options.config.audit.keyring;
+    const name = reference?.slice('${secret:'.length, -1);
+    const auditKeys = name !== undefined ? secretReferenceAuditKeyStorage(name, this.host.secrets, secretEnvName(name)) : undefined;
+    const pg = options.config.storage.postgres;
+    if (pg === undefined) return auditKeys !== undefined ? { auditKeys } : {};
+    const writerId = pg.writerId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${process.pid}`;
+    const url = await expandReferences(pg.url, { secrets: this.host.secrets, env: {}, onSecret: (value) => this.redactor.addSecret(value) });
+    const { openPostgres } = await import('./storage/postgres');
+    this.auditPool = await openPostgres(url, { applicationName: `mcpcp:${writerId}`.slice(0, 63), poolSize: pg.poolSize });
+    return { ...(auditKeys !== undefined ? { auditKeys } : {}), postgresAudit: { pool: this.auditPool, writerId } };
   }
 
   /**
@@ -578,6 +610,7 @@ export class ControlPlane {
     if (stray.length > 0) this.options.log?.(`stopped ${stray.length} process${stray.length === 1 ? '' : 'es'} that outlived their server's stop: ${stray.map((p) => `pid ${p.pid} ${p.outcome}`).join(', ')}`);
     this.processes.close();
     await this.oversightImpl?.close().catch(() => undefined);
+    await this.auditPool?.end().catch(() => undefined);
     await this.telemetryImpl?.shutdown().catch(() => undefined);
     this.policy.dispose();
     this.consent.dispose();

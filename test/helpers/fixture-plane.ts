@@ -19,6 +19,7 @@ import { openOversight, type Oversight } from '../../src/core/oversight/oversigh
 import { LayeredPolicy } from '../../src/core/oversight/policy-source';
 import type { PolicyRule } from '../../src/core/policy';
 import { Redactor } from '../../src/core/redact';
+import type { PgPool } from '../../src/core/storage/postgres';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
 export const FIXTURES_DIR = join(REPO_ROOT, 'dist/test/fixtures/servers');
@@ -79,7 +80,7 @@ export async function startPlane(
     /** Receives the gateway's log lines. */
     gatewayLog?: (message: string) => void;
     /** Run the real oversight stages (policy, approvals, audit in a temp state dir). */
-    oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number };
+    oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number; postgresAudit?: { pool: PgPool; writerId: string } };
   } = {},
 ): Promise<TestPlane> {
   const logs: LogLine[] = [];
@@ -120,6 +121,7 @@ export async function startPlane(
       supervisor,
       gatewayUrl: (server) => gateway.url(server),
       ...(options.oversight.heartbeatMs !== undefined ? { heartbeatMs: options.oversight.heartbeatMs } : {}),
+      ...(options.oversight.postgresAudit !== undefined ? { postgresAudit: options.oversight.postgresAudit } : {}),
     });
     gateway.setStages(oversight);
   }

@@ -62,7 +62,11 @@ process.once('exit', () => {
   for (const stop of running) stop();
 });
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * `durable`: keep PostgreSQL's defaults (fsync, synchronous_commit, full_page_writes on) instead of
+ * the faster crash-unsafe settings tests use; for benchmarks that compare against fsync'd files.
+ */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const bin = binDir();
   if (!bin) throw new Error(postgresSkipReason());
   const asRoot = process.getuid?.() === 0;
@@ -89,7 +93,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const port = await freePort();
   const log = path.join(dir, 'server.log');
   const start = (): void =>
-    run('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start']);
+    run('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1${options.durable === true ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off'} -c max_connections=200`, 'start']);
   const stopNow = (): void => {
     spawnSync(asRoot ? 'runuser' : path.join(bin, 'pg_ctl'), [...(asRoot ? ['-u', 'nobody', '--', path.join(bin, 'pg_ctl')] : []), '-D', data, '-m', 'fast', '-w', 'stop'], { timeout: 60_000 });
   };

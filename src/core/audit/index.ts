@@ -1,3 +1,4 @@
+export type { AuditAppendAck, AuditSink } from './sink';
 export { auditFileName, listAuditFiles, type AuditFileRef } from './files';
 export {
   AuditLog,
@@ -52,6 +53,7 @@ export {
   parseAuditKeyring,
   rotateAuditKeyring,
   rotateStoredAuditKeyring,
+  secretReferenceAuditKeyStorage,
   secretStoreAuditKeyStorage,
   serializeAuditKeyring,
   writeOwnerOnly,
@@ -59,3 +61,5 @@ export {
   type AuditKeyring,
 } from './keys';
 export { CHECKPOINT_FORMAT, checkpointFileName, defaultCheckpointDir, readCheckpoint, type AuditCheckpoint, type AuditManifestEntry } from './checkpoint';
+// The PostgreSQL audit (`./postgres`, `./postgres-verify`) is imported on its own: it loads `pg`,
+// which hosts without storage.postgres (VS Code at activation) should not pay for.

@@ -196,6 +196,21 @@ export function secretStoreAuditKeyStorage(store: { get(name: string): Promise<s
   return { where: `the secret store (${name})`, read: () => store.get(name), write: (text) => store.set(name, text) };
 }
 
+/**
+ * A keyring kept in a secret named by configuration (`audit.keyring: ${secret:name}`), shared by
+ * every replica of a deployment (a Kubernetes Secret as `MCPCP_SECRET_<NAME>`). Read-only: a
+ * replica never creates or rotates it (each would make its own); the operator does, once.
+ */
+export function secretReferenceAuditKeyStorage(name: string, store: { get(name: string): Promise<string | undefined> }, envName: string): AuditKeyStorage {
+  const how = `create one with \`mcpcp audit rotate-key --key-file audit.key\` and store that file's content as the secret ${name} (headless: the environment variable ${envName}, e.g. from a Kubernetes Secret)`;
+  return {
+    where: `the secret ${name}`,
+    read: () => store.get(name),
+    write: () => Promise.reject(new ControlPlaneError('AUDIT_KEY_READONLY', `the audit key ring comes from the secret ${name} (audit.keyring): rotate it where that secret is kept (\`mcpcp audit rotate-key --key-file F\`, then update the secret) and restart the replicas`)),
+    create: () => Promise.reject(new ControlPlaneError('AUDIT_KEY_MISSING', `audit.keyring names the secret ${name}, which is not set: ${how}`)),
+  };
+}
+
 /** Writes `text` to `path` owner-only (0600 file, 0700 parent created if needed), atomically, fsync'd. */
 export async function writeOwnerOnly(path: string, text: string): Promise<void> {
   const dir = dirname(path);

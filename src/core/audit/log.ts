@@ -8,6 +8,7 @@ import { defaultCheckpointDir, readCheckpoint, signCheckpoint, writeCheckpoint, 
 import { INSTANCE_ID_RE, auditFileIndex, auditFileName, listAuditFiles, lockFileName, quarantineFileName, readLines, syncDir, type AuditFileRef } from './files';
 import { auditMac, type AuditKeyring } from './keys';
 import { GENESIS_HASH, auditEventSchema, type AuditEvent } from './record';
+import type { AuditSink } from './sink';
 
 export interface AuditLogOptions {
   /** Where the files live: the extension's global storage, or the headless data directory. */
@@ -147,7 +148,7 @@ interface Failure {
  *   to write an `audit.write-resumed` record describing the gap (since, until, refused calls, the
  *   records lost); when that is durable, `health` is `ok` again and appends work.
  */
-export class AuditLog {
+export class AuditLog implements AuditSink {
   readonly dir: string;
   readonly instanceId: string;
   readonly checkpointDir: string;

@@ -185,7 +185,7 @@ export async function* exportAudit(dir: string, format: 'jsonl' | 'csv', filter:
     heads[i] = undefined;
   };
   for (let i = 0; i < streams.length; i++) await advance(i);
-  if (format === 'csv') yield `${AUDIT_CSV_COLUMNS.join(',')}\r\n`;
+  if (format === 'csv') yield csvHeader();
   for (;;) {
     let min = -1;
     for (let i = 0; i < heads.length; i++) {
@@ -200,7 +200,13 @@ export async function* exportAudit(dir: string, format: 'jsonl' | 'csv', filter:
   }
 }
 
-function csvRow(record: AuditRecord): string {
+/** The CSV export's header line. */
+export function csvHeader(): string {
+  return `${AUDIT_CSV_COLUMNS.join(',')}\r\n`;
+}
+
+/** One record as a CSV export line. */
+export function csvRow(record: AuditRecord): string {
   const cells = AUDIT_CSV_COLUMNS.map((column) => {
     const value: unknown = record[column];
     if (value === undefined || value === null) return '';

@@ -196,6 +196,11 @@ export const auditRetentionConfigSchema = z
 
 export const auditConfigSchema = z
   .object({
+    keyring: z
+      .string()
+      .regex(/^\$\{secret:[A-Za-z0-9][A-Za-z0-9._-]{0,127}\}$/, 'must be a secret reference, `${secret:name}`: the audit key ring signs the audit, so it lives in the secret store, never in settings')
+      .optional()
+      .describe('Take the audit key ring from this secret (`${secret:name}`; headless also `MCPCP_SECRET_<NAME>`, e.g. from a Kubernetes Secret) instead of `<dataDir>/keys/audit.key`: every replica of a team deployment signs with the same keys. Create it with `mcpcp audit rotate-key --key-file F`. See docs/audit.md.'),
     retention: auditRetentionConfigSchema
       .default(auditRetentionConfigSchema.parse({}))
       .describe('Which old audit files are removed (whole rotated files, oldest first, recorded in the signed chain so `mcpcp audit verify` still holds). Default: keep everything. See docs/audit.md.'),

@@ -1,17 +1,18 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
-import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditRecord } from '../audit';
+import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditFilter as AuditQueryFilter, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditPage, type AuditPageRequest, type AuditRecord, type AuditSink } from '../audit';
 import { AuditRetention, type AuditRetentionOptions } from '../audit/retention';
 import type { JsonValue } from '../canonical-json';
 import type { ApprovalsConfig } from '../config/schema';
+import type { PgPool } from '../storage/postgres';
 import { ControlPlaneError, errorMessage } from '../errors';
 import { Emitter, type Event } from '../events';
 import type { ApprovalOutcome, GatewayCall, OversightStages, PipelineEvent, PolicyVerdict, PreviewRunner } from '../gateway/pipeline';
 import { percentile, type CallSample, type Metrics } from '../metrics/metrics';
 import { OUTCOME_CLASS } from '../outcome';
 import type { PolicyEngine, PolicyLayers } from '../policy';
-import { loosens, parseDraft, readLiveAudit, replayAudit } from '../whatif';
+import { loosens, parseDraft, readLiveAudit, replayAudit, type WhatIfSource } from '../whatif';
 import { secretPaths } from '../display';
 import type { Redactor } from '../redact';
 import type { Supervisor } from '../supervisor/supervisor';
@@ -40,9 +41,11 @@ export interface PolicySource {
 export interface OversightOptions {
   policy: PolicySource;
   approvals: ApprovalsConfig;
-  /** The audit log of this instance; every pipeline event is written there. */
-  audit: AuditLog;
+  /** The audit log of this instance (files or PostgreSQL); every pipeline event is written there. */
+  audit: AuditSink;
   auditDir: string;
+  /** Where the dashboard and what-if runs read the audit from. Default: the files in `auditDir`. */
+  auditHistory?: AuditHistory;
   /** The keys that verify the audit before a what-if replay (`testPolicy`). */
   auditKeyring?: AuditKeyring;
   /** The layer the operator's own rules are in: user (VS Code) or config (headless). Default config. */
@@ -57,6 +60,18 @@ export interface OversightOptions {
   log?: (message: string) => void;
   /** How often a waiting call reports progress (ms). */
   heartbeatMs?: number;
+}
+
+/** Reads the audit of every writer: the dashboard's queries and a what-if run's verified history. */
+export interface AuditHistory {
+  query(filter: AuditQueryFilter, page: AuditPageRequest): Promise<AuditPage>;
+  /** The records since `sinceMs` ago, after verifying every chain (throws when one is broken). */
+  live(keys: AuditKeyring, sinceMs: number): Promise<{ records: AuditRecord[]; source: WhatIfSource }>;
+}
+
+/** The local files' history (every instance's files in `dir`). */
+export function fileAuditHistory(dir: string): AuditHistory {
+  return { query: (filter, page) => queryAudit(dir, filter, page), live: (keys, sinceMs) => readLiveAudit(dir, keys, sinceMs) };
 }
 
 /**
@@ -80,7 +95,10 @@ export class Oversight implements OversightStages, UiBackend {
   private recentCache: { windowMs: number; at: number; records: readonly AuditRecord[] } | undefined;
   private recentDirty = true;
 
+  private readonly history: AuditHistory;
+
   constructor(private readonly options: OversightOptions) {
+    this.history = options.auditHistory ?? fileAuditHistory(options.auditDir);
     this.store = new ApprovalStore({
       defaultExpiryMs: options.approvals.expiryMs,
       ...(options.journal ? { journal: options.journal } : {}),
@@ -369,7 +387,7 @@ export class Oversight implements OversightStages, UiBackend {
     const { policy, tests } = parseDraft(params.text, params.name, layer);
     const keys = this.options.auditKeyring;
     if (keys === undefined) throw new ControlPlaneError('AUDIT_KEY_MISSING', 'this instance has no audit key to verify the history with');
-    const history = await readLiveAudit(this.options.auditDir, keys, params.sinceMs);
+    const history = await this.history.live(keys, params.sinceMs);
     const inForce = this.options.policy.layers?.() ?? { layers: {} };
     const report = replayAudit(history.records, { draft: policy, layer, others: inForce.layers, display: (args) => this.options.redactor.redactRecord(args) });
     const keptNames = (['user', 'config', 'workspace'] as const).filter((l) => l !== layer && (inForce.layers[l]?.length ?? 0) > 0);
@@ -469,7 +487,7 @@ export class Oversight implements OversightStages, UiBackend {
     const cached = this.recentCache;
     if (cached && !this.recentDirty && cached.windowMs === windowMs && now - cached.at < 5_000) return cached;
     this.recentDirty = false;
-    const page = await queryAudit(this.options.auditDir, { type: ['call.completed', 'call.failed'], from: since }, { limit: 50, order: 'desc' }).catch(() => ({ records: [] as AuditRecord[] }));
+    const page = await this.history.query({ type: ['call.completed', 'call.failed'], from: since }, { limit: 50, order: 'desc' }).catch(() => ({ records: [] as AuditRecord[] }));
     this.recentCache = { windowMs, at: now, records: page.records };
     return this.recentCache;
   }
@@ -481,8 +499,7 @@ export class Oversight implements OversightStages, UiBackend {
   }
 
   async queryAudit(filter: AuditFilter, cursor: string | undefined, limit: number): Promise<{ records: AuditRow[]; nextCursor?: string }> {
-    const page = await queryAudit(
-      this.options.auditDir,
+    const page = await this.history.query(
       {
         ...(filter.server ? { server: filter.server } : {}),
         ...(filter.tool ? { tool: filter.tool } : {}),
@@ -522,10 +539,31 @@ export class Oversight implements OversightStages, UiBackend {
  * unrecorded.
  */
 export async function openOversight(
-  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal' | 'auditKeyring' | 'auditRetention'> & { stateDir: string; instancePrefix: string; auditKeys?: AuditKeyStorage; retention?: AuditRetentionOptions },
+  options: Omit<OversightOptions, 'audit' | 'auditDir' | 'journal' | 'auditKeyring' | 'auditRetention' | 'auditHistory'> & {
+    stateDir: string;
+    instancePrefix: string;
+    auditKeys?: AuditKeyStorage;
+    retention?: AuditRetentionOptions;
+    /** A team deployment: the audit goes to PostgreSQL, in this replica's own chain (`storage.postgres`). */
+    postgresAudit?: { pool: PgPool; writerId: string; checkpointIntervalMs?: number };
+  },
 ): Promise<Oversight> {
   const auditDir = join(options.stateDir, 'audit');
   const keys = await loadOrCreateAuditKeyring(options.auditKeys ?? fileAuditKeyStorage(defaultAuditKeyFile(options.stateDir)));
+  if (options.postgresAudit !== undefined) {
+    const pg = options.postgresAudit;
+    if (options.retention !== undefined) {
+      throw new ControlPlaneError('CONFIG_INVALID', 'audit.retention removes rotated audit files, and with storage.postgres the audit is in the database, where it would be silently ignored: remove audit.retention (the database keeps every record; see docs/audit.md, PostgreSQL)');
+    }
+    // Loaded only here: `pg` costs nothing to hosts without storage.postgres.
+    const { PostgresAuditLog } = await import('../audit/postgres');
+    const { postgresAuditHistory } = await import('./postgres-history');
+    const audit = await PostgresAuditLog.open({ pool: pg.pool, writerId: pg.writerId, redactor: options.redactor, keys, ...(pg.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: pg.checkpointIntervalMs } : {}), ...(options.log ? { log: options.log } : {}) });
+    const journal = new FilePendingJournal({ dir: options.stateDir, instanceId: audit.instanceId });
+    await journal.recoverOrphans(audit);
+    const { stateDir: _s, instancePrefix: _p, auditKeys: _k, retention: _r, postgresAudit: _pg, ...rest } = options;
+    return new Oversight({ ...rest, audit, auditDir, auditHistory: postgresAuditHistory(pg.pool), journal, auditKeyring: keys });
+  }
   let audit: AuditLog | undefined;
   for (let n = 1; n <= 64 && !audit; n++) {
     try {
@@ -540,7 +578,7 @@ export async function openOversight(
   // Retention runs now (in the background) and after each rotation: whole old files, recorded in the chain.
   const auditRetention = options.retention !== undefined ? new AuditRetention(audit, options.retention) : undefined;
   void auditRetention?.run();
-  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, retention: _retention, ...rest } = options;
+  const { stateDir: _stateDir, instancePrefix: _prefix, auditKeys: _keys, retention: _retention, postgresAudit: _postgres, ...rest } = options;
   return new Oversight({ ...rest, audit, auditDir, journal, auditKeyring: keys, ...(auditRetention !== undefined ? { auditRetention } : {}) });
 }
 

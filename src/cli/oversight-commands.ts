@@ -64,9 +64,9 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
         headers,
         body: JSON.stringify({ approve: action === 'approve', digest: approval.digest, ...(reason ? { reason } : {}) }),
       });
-      const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string };
+      const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string; note?: string };
       if (!res.ok) throw new ControlPlaneError('DECISION_FAILED', body.error ?? `HTTP ${res.status}`);
-      process.stdout.write(`${visible(approval.id)}: ${visible(body.status ?? action)}\n`);
+      process.stdout.write(`${visible(approval.id)}: ${visible(body.status ?? action)}${body.note ? ` (${visible(body.note)})` : ''}\n`);
       return 0;
     }
     default:

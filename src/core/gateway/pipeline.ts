@@ -1,5 +1,6 @@
 import type { ProgressToken, ToolAnnotations, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CallOutcome } from '../metrics/metrics';
+import type { Principal } from '../team/principal';
 
 /** Who is calling, as the client said in `initialize`. */
 export interface ClientIdentity {
@@ -37,6 +38,8 @@ export interface GatewayCall {
   /** The server said the arguments are at fault (`effectProblem`): the call could not run, policy refuses it. */
   readonly effectInvalid?: boolean;
   readonly client: ClientIdentity | undefined;
+  /** Who is calling (team mode resolves it from the credential); absent: the loopback mode's LOCAL_PRINCIPAL. */
+  readonly principal?: Principal;
   readonly sessionId: string;
   readonly signal: AbortSignal;
   readonly progressToken: ProgressToken | undefined;
@@ -51,6 +54,8 @@ export interface PolicyVerdict {
   reason: string;
   /** Which rule matched (for display and audit). */
   rule?: { source: string; index?: number; id?: string };
+  /** For `approve`: distinct approvers needed (the rule's `approvers`); absent means 1. */
+  approvers?: number;
 }
 
 /** A human's answer to an approval request. */

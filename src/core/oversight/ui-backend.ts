@@ -1,3 +1,4 @@
+import type { Principal } from '../team/principal';
 import type { Event } from '../events';
 import type { AuditFilter, AuditRow, DashboardState, PolicyTestView, UiResults } from '../../protocol/ui';
 
@@ -5,6 +6,8 @@ import type { AuditFilter, AuditRow, DashboardState, PolicyTestView, UiResults }
 export interface UiDecider {
   kind: 'vscode-ui' | 'approver-credential';
   name?: string;
+  /** Who the human is (team mode: the signed-in `/ui` user); absent: the loopback mode's local user. */
+  principal?: Principal;
 }
 
 /**

@@ -171,10 +171,29 @@ export const storageConfigSchema = z
           .optional()
           .describe('This replica\'s name in the shared state (its audit chain, its waiting calls). Default: the host name and the process id. Unique per running replica.'),
         poolSize: z.number().int().min(2).max(100).default(10).describe('Connections this replica keeps open at most (one more listens for approval decisions).'),
+        replicaTimeoutSeconds: z
+          .number()
+          .min(1)
+          .max(600)
+          .default(15)
+          .describe('A replica not heard from for this long is gone: the approvals its calls waited for are ended as "caller gone" by another replica, so nothing runs later. Each replica says it is alive five times per period.'),
       })
       .strict()
       .optional()
       .describe('Use PostgreSQL for shared state; migrations run at start.'),
+  })
+  .strict();
+
+/**
+ * Team mode (docs/team.md): present, `mcpcp serve` serves a team. This block holds the approvals
+ * part; the identity keys (OIDC, API keys, roles, TLS, public URL) join it.
+ */
+export const teamConfigApprovalsSchema = z
+  .object({
+    allowSelfApproval: z
+      .boolean()
+      .default(false)
+      .describe('Let the person who asked for a call approve it themselves (a one-person setup). Default false: nobody approves their own request. Such decisions are marked `selfApproved` in the audit.'),
   })
   .strict();
 
@@ -220,6 +239,7 @@ export const configSchema = z
     telemetry: telemetryConfigSchema.default(telemetryConfigSchema.parse({})).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
     audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('Audit log retention and shipping (docs/audit.md). Operator configuration only: never read from a workspace file.'),
     storage: storageConfigSchema.default({}).describe('Shared state for a team deployment (PostgreSQL). Default: local files. Operator configuration only: never read from a workspace file.'),
+    team: teamConfigApprovalsSchema.optional().describe('Team mode of `mcpcp serve` (docs/team.md). Absent: the loopback single-user mode. Operator configuration only: never read from a workspace file.'),
     notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),
   })
   .strict();
@@ -236,4 +256,4 @@ export type ConfigInput = z.input<typeof configSchema>;
  * The VS Code settings: the same schema, minus what only the headless command has (roots and the
  * data directory come from the workspace and the extension's storage).
  */
-export const settingsSchema = configSchema.omit({ roots: true, dataDir: true });
+export const settingsSchema = configSchema.omit({ roots: true, dataDir: true, team: true });

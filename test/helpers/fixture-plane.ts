@@ -75,7 +75,7 @@ export async function startPlane(
     roots?: HostRoot[];
     waitForServerMs?: number;
     /** Run the real oversight stages (policy, approvals, audit in a temp state dir). */
-    oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number };
+    oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number; allowSelfApproval?: boolean };
   } = {},
 ): Promise<TestPlane> {
   const logs: LogLine[] = [];
@@ -114,6 +114,7 @@ export async function startPlane(
       supervisor,
       gatewayUrl: (server) => gateway.url(server),
       ...(options.oversight.heartbeatMs !== undefined ? { heartbeatMs: options.oversight.heartbeatMs } : {}),
+      ...(options.oversight.allowSelfApproval !== undefined ? { allowSelfApproval: options.oversight.allowSelfApproval } : {}),
     });
     gateway.setStages(oversight);
   }

@@ -380,7 +380,10 @@ export class ApprovalStore {
    * (`APPROVAL_NOT_FOUND`), the approval is no longer pending — decided, expired, or a replayed
    * decision (`APPROVAL_NOT_PENDING`) —, `digest` is given and differs from the approval's
    * (`APPROVAL_DIGEST_MISMATCH`: the approver saw other arguments), or the decider is not a human
-   * kind (`APPROVAL_BAD_DECIDER`).
+   * kind (`APPROVAL_BAD_DECIDER`). Who decides is judged by `judgeDecision`: the requester's own
+   * decision is refused unless self-approval is allowed (`APPROVAL_SELF_DECISION`), the same
+   * principal's second approval too (`APPROVAL_ALREADY_APPROVED`); with `approversRequired` > 1 an
+   * approval short of that count returns the approval still pending, with one more vote.
    */
   decide(id: string, input: { readonly approve: boolean; readonly reason?: string; readonly by: HumanDecider; readonly digest?: string }): Approval {
     if (this.shared !== undefined) throw new ControlPlaneError('APPROVAL_SHARED', 'this store shares its approvals with other replicas: decide with decideShared');

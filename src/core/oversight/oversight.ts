@@ -464,8 +464,18 @@ export class Oversight implements OversightStages, UiBackend {
     const recent = await this.recentCalls(windowMs, since, now);
     // Shared: every replica's approvals, so an approver here decides a call waiting on another one.
     const shared = this.options.sharedApprovals;
-    const pending = (shared ? await shared.listPending() : this.store.list()).map(toApprovalView);
-    const history = (shared ? await shared.history(50) : this.store.history().slice(0, 50)).map(toApprovalView);
+    let pendingList = this.store.list();
+    let historyList = this.store.history().slice(0, 50);
+    if (shared) {
+      try {
+        [pendingList, historyList] = await Promise.all([shared.listPending(), shared.history(50)]);
+      } catch (err) {
+        // PostgreSQL unreachable: show what this replica holds rather than nothing.
+        this.options.log?.(`approvals: cannot read the shared approval state, showing this replica's own: ${errorMessage(err)}`);
+      }
+    }
+    const pending = pendingList.map(toApprovalView);
+    const history = historyList.map(toApprovalView);
     const totalTools = this.options.supervisor.list().reduce((n, s) => n + (s.lastConnection?.tools.length ?? 0), 0);
     return {
       generatedAt: now,

@@ -215,8 +215,9 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
   }
 
   async decide(id: string, input: SharedDecisionInput): Promise<Approval> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     let committed = false;
+    let broken: unknown;
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<ApprovalRow & { now: string }>(`SELECT *, ${NOW_MS} AS now FROM mcpcp_approvals WHERE id = $1 FOR UPDATE`, [id]);
@@ -256,6 +257,7 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
       await client.query(`SELECT pg_notify('${APPROVALS_CHANNEL}', $1)`, [id]);
       await client.query('COMMIT');
     } catch (err) {
+      broken = err instanceof ControlPlaneError ? undefined : err;
       if (!committed) await client.query('ROLLBACK').catch(() => undefined);
       if (err instanceof ControlPlaneError) throw err;
       if ((err as { code?: string }).code === '23505') {
@@ -264,7 +266,7 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
       }
       throw new ControlPlaneError('APPROVAL_SHARED_FAILED', `cannot record the decision in the shared approval state: ${errorMessage(err)}`, { cause: err });
     } finally {
-      client.release();
+      this.checkin(client, broken);
     }
     const after = await this.get(id);
     if (after === undefined) throw new ControlPlaneError('APPROVAL_NOT_FOUND', `no approval ${id}`);
@@ -272,17 +274,19 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
   }
 
   async settleBySystem(id: string, status: 'rejected' | 'expired', reason: string, by: Decider): Promise<Approval | undefined> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
+    let broken: unknown;
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ now: string }>(`SELECT ${NOW_MS} AS now`);
       await this.settleRow(client, id, status, reason, by, Number(rows[0]!.now), 0);
       await client.query('COMMIT');
     } catch (err) {
+      broken = err;
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      this.checkin(client, broken);
     }
     return this.get(id);
   }
@@ -301,23 +305,31 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
   }
 
   async get(id: string): Promise<Approval | undefined> {
-    const { rows } = await this.pool.query<ApprovalRow>('SELECT * FROM mcpcp_approvals WHERE id = $1', [id]);
-    const row = rows[0];
-    if (row === undefined) return undefined;
-    const votes = await this.votesOf(this.pool, [id]);
-    return this.toApproval(row, votes.get(id) ?? []);
+    return (await this.select('a.id = $1', [id]))[0];
   }
 
   async listPending(): Promise<Approval[]> {
-    const { rows } = await this.pool.query<ApprovalRow>(`SELECT * FROM mcpcp_approvals WHERE status = 'pending' ORDER BY created_at LIMIT 1000`);
-    const votes = await this.votesOf(this.pool, rows.map((r) => r.id));
-    return rows.map((r) => this.toApproval(r, votes.get(r.id) ?? []));
+    return this.select(`a.status = 'pending' ORDER BY a.created_at LIMIT 1000`, []);
   }
 
   async history(limit: number): Promise<Approval[]> {
-    const { rows } = await this.pool.query<ApprovalRow>(`SELECT * FROM mcpcp_approvals WHERE status <> 'pending' ORDER BY decided_at DESC LIMIT $1`, [limit]);
-    const votes = await this.votesOf(this.pool, rows.map((r) => r.id));
-    return rows.map((r) => this.toApproval(r, votes.get(r.id) ?? []));
+    return this.select(`a.status <> 'pending' ORDER BY a.decided_at DESC LIMIT $1`, [limit]);
+  }
+
+  /** Approvals with their approvals-so-far, in one round trip (the wake-up path reads this way). */
+  private async select(where: string, params: unknown[]): Promise<Array<Approval & { readonly holder: string }>> {
+    const { rows } = await this.pool.query<ApprovalRow & { votes: Array<{ principal: Principal; by: ApprovalVote['by']; at: string | number; self: boolean }> }>(
+      `SELECT a.*, COALESCE((SELECT json_agg(json_build_object('principal', d.principal, 'by', d.decided_by, 'at', d.at, 'self', d.self_approved) ORDER BY d.seq)
+                              FROM mcpcp_approval_decisions d WHERE d.approval_id = a.id AND d.approve), '[]'::json) AS votes
+       FROM mcpcp_approvals a WHERE ${where}`,
+      params,
+    );
+    return rows.map((r) =>
+      this.toApproval(
+        r,
+        r.votes.map((v) => Object.freeze({ principal: v.principal, by: v.by, at: Number(v.at), ...(v.self ? { selfApproved: true as const } : {}) })),
+      ),
+    );
   }
 
   /** Stops listening and the heartbeat and unregisters this replica. The pool stays open (its owner closes it). */
@@ -344,6 +356,23 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /**
+   * A pooled connection for a transaction. While checked out, a connection the server drops
+   * (restart, terminated backend) emits `error` on the client: without a listener that would crash
+   * the process, so it is caught here and the query in flight fails instead.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    client.on('error', ignoreClientError);
+    return client;
+  }
+
+  /** Back to the pool, or destroyed when it failed (a broken connection is never reused). */
+  private checkin(client: pg.PoolClient, failure: unknown): void {
+    client.off('error', ignoreClientError);
+    client.release(failure instanceof Error ? failure : undefined);
+  }
 
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.url, application_name: `mcpcp-approvals-${this.options.writerId}`, keepAlive: true, connectionTimeoutMillis: 10_000 });
@@ -393,9 +422,7 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
     if (ids.length === 0 || this.closed) return;
     let approvals: Array<Approval & { readonly holder: string }>;
     try {
-      const { rows } = await this.pool.query<ApprovalRow>('SELECT * FROM mcpcp_approvals WHERE id = ANY($1)', [ids]);
-      const votes = await this.votesOf(this.pool, rows.map((r) => r.id));
-      approvals = rows.map((r) => this.toApproval(r, votes.get(r.id) ?? []));
+      approvals = await this.select('a.id = ANY($1)', [ids]);
     } catch (err) {
       this.options.log?.(`approvals: cannot re-read ${ids.length} approval(s): ${redacted(errorMessage(err), this.options.url)}`);
       return;
@@ -516,6 +543,10 @@ export function maskSecrets(args: Readonly<Record<string, JsonValue>>, paths: re
 /** This replica's writer id when the configuration names none: host name and process id. */
 export function defaultWriterId(): string {
   return `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48) || 'replica'}-${process.pid}`;
+}
+
+function ignoreClientError(): void {
+  /* the query in flight rejects with the same error */
 }
 
 function redacted(message: string, url: string): string {

@@ -278,4 +278,25 @@ describe('approvals shared by two replicas in PostgreSQL (real server)', { skip 
     await b.store.decideShared(approval.id, { approve: true, by: as(bob), digest: approval.digest });
     assert.equal(await a.shared.consume(approval.id, 'f'.repeat(64)), false, 'another digest consumes nothing');
   });
+
+  // Last: it restarts the server under every replica of this file.
+  it('PostgreSQL restarts while a call waits: A reconnects its LISTEN connection, re-reads, and wakes on the decision made through B', async () => {
+    const a = await replica('a12');
+    const b = await replica('b12');
+    const { approval } = await a.store.requestShared(req());
+    const waiting = a.store.waitForDecision(approval.id);
+    let reconnects = 0;
+    a.shared.onDidReconnect(() => reconnects++);
+    await server.restart();
+    // B's pool replaces the connections the restart broke (the first attempt may meet one).
+    let decided: Approval | undefined;
+    await until('B to decide after the restart', async () => {
+      decided = await b.store.decideShared(approval.id, { approve: true, by: as(bob) }).catch(() => undefined);
+      return decided !== undefined;
+    });
+    assert.equal(decided?.status, 'approved');
+    assert.equal((await waiting).approved, true);
+    await until('A to report its reconnect', () => reconnects >= 1);
+    assert.equal(await a.shared.consume(approval.id, approval.digest), true);
+  });
 });

@@ -64,6 +64,8 @@ export function decisionErrorStatus(err: unknown): number {
       return 403;
     case 'APPROVAL_ALREADY_APPROVED':
       return 409;
+    case 'APPROVAL_SHARED_FAILED':
+      return 503;
     default:
       return 500;
   }

@@ -318,7 +318,7 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
 
   /** Approvals with their approvals-so-far, in one round trip (the wake-up path reads this way). */
   private async select(where: string, params: unknown[]): Promise<Array<Approval & { readonly holder: string }>> {
-    const { rows } = await this.pool.query<ApprovalRow & { votes: Array<{ principal: Principal; by: ApprovalVote['by']; at: string | number; self: boolean }> }>(
+    const { rows } = await this.read<ApprovalRow & { votes: Array<{ principal: Principal; by: ApprovalVote['by']; at: string | number; self: boolean }> }>(
       `SELECT a.*, COALESCE((SELECT json_agg(json_build_object('principal', d.principal, 'by', d.decided_by, 'at', d.at, 'self', d.self_approved) ORDER BY d.seq)
                               FROM mcpcp_approval_decisions d WHERE d.approval_id = a.id AND d.approve), '[]'::json) AS votes
        FROM mcpcp_approvals a WHERE ${where}`,
@@ -356,6 +356,16 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /** A read-only query, repeated once when the pooled connection it used was dropped by the server (a restart): a read is safe to repeat. */
+  private async read<R extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, params);
+    } catch (err) {
+      if (!connectionLost(err)) throw err;
+      return await this.pool.query<R>(text, params);
+    }
+  }
 
   /**
    * A pooled connection for a transaction. While checked out, a connection the server drops
@@ -543,6 +553,13 @@ export function maskSecrets(args: Readonly<Record<string, JsonValue>>, paths: re
 /** This replica's writer id when the configuration names none: host name and process id. */
 export function defaultWriterId(): string {
   return `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48) || 'replica'}-${process.pid}`;
+}
+
+/** The connection broke (it can be retried on another one), as opposed to an error in the statement. */
+function connectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(57P0[123]|08\d{3})$/.test(code)) return true;
+  return code === undefined && /Connection terminated|ECONNRESET|EPIPE|not queryable/i.test(errorMessage(err));
 }
 
 function ignoreClientError(): void {

@@ -258,6 +258,20 @@ describe('approvals shared by two replicas in PostgreSQL (real server)', { skip 
     assert.equal(await b.shared.consume(approval.id, approval.digest), false);
   });
 
+  it('a live replica\'s waiting call is never taken for gone: its heartbeat keeps the approval pending well past the timeout', async () => {
+    const a = await replica('a13', { heartbeatMs: 100, orphanAfterMs: 600 });
+    const b = await replica('b13', { heartbeatMs: 100, orphanAfterMs: 600 });
+    const { approval } = await a.store.requestShared(req());
+    const waiting = a.store.waitForDecision(approval.id);
+    const ended: Approval[] = [];
+    b.shared.onDidEndOrphans((x) => ended.push(x));
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.equal((await b.shared.get(approval.id))?.status, 'pending', 'still pending after four timeouts');
+    assert.deepEqual(ended, []);
+    await b.store.decideShared(approval.id, { approve: true, by: as(bob) });
+    assert.equal((await waiting).approved, true);
+  });
+
   it('the shared row never holds a secret-looking value; the approver elsewhere sees it masked, its holder unmasked', async () => {
     const a = await replica('a10');
     const b = await replica('b10');

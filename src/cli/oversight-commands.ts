@@ -73,9 +73,9 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
         headers,
         body: JSON.stringify({ approve: action === 'approve', digest: approval.digest, ...(reason ? { reason } : {}) }),
       });
-      const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string };
+      const body = (await res.json().catch(() => ({}))) as { status?: string; error?: string; note?: string };
       if (!res.ok) throw new ControlPlaneError('DECISION_FAILED', body.error ?? `HTTP ${res.status}`);
-      process.stdout.write(`${visible(approval.id)}: ${visible(body.status ?? action)}\n`);
+      process.stdout.write(`${visible(approval.id)}: ${visible(body.status ?? action)}${body.note ? ` (${visible(body.note)})` : ''}\n`);
       return 0;
     }
     default:
@@ -316,6 +316,8 @@ export function describeApproval(a: ApprovalView, mode: 'summary' | 'full'): str
   const lines = [
     `${visible(a.id)}  ${visible(a.tool)} on ${visible(a.server)}  (${a.kind}; asked by ${client}; expires ${new Date(a.expiresAt).toISOString()})`,
     `  why: ${visible(a.reason)}`,
+    ...(a.requestedBy ? [`  requested by: ${visible(a.requestedBy)} (nobody approves their own request)`] : []),
+    ...(a.approvals ? [`  approvals: ${a.approvals.given} of ${a.approvals.required} different approvers${a.approvals.by.length ? ` (so far: ${a.approvals.by.map((n) => visible(n)).join(', ')})` : ''}`] : []),
     ...(a.effect ? [`  ${a.kind === 'tool' ? 'changes' : 'reads'} (resolved by the server${a.kind === 'tool' ? '; the call is refused if this changes before it runs' : ''}):`, ...formatEffect(a.effect).map((l) => `    ${l}`)] : []),
     `  arguments (flags first${a.secretPaths?.length ? '; ⚠ marks values that look like secrets: they run as shown' : ''}):`,
     ...cut(argLines, mode === 'summary' ? 40 : Infinity, a.id),

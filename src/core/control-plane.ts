@@ -15,7 +15,6 @@ import { Gateway, type GatewayTeamOptions, type HostRoot, type Readiness, type R
 import { Metrics } from './metrics/metrics';
 import { Notifier, watchNotifySources, type ChannelStatus, type NotificationsConfig } from './notify';
 import { expandReferences, secretEnvName } from './secrets/secret-store';
-import type { PgPool } from './storage/postgres';
 import { resolveAuditRetention } from './audit/retention';
 import { isServing, statePhrase } from './supervisor/state';
 import { startTelemetry, type Telemetry } from './telemetry';
@@ -29,6 +28,9 @@ import { InstanceProcessRecord, PROCESSES_DIR, describeLeftovers, newInstanceId,
 import type { ServerSpec } from './supervisor/managed-server';
 import type { LogSink } from './supervisor/server-log';
 import { Supervisor } from './supervisor/supervisor';
+import { PostgresApprovalStorage, defaultWriterId } from './approvals/postgres';
+import { openPostgres, type PgPool } from './storage/postgres';
+import type { SecretStore } from './secrets/secret-store';
 
 export interface ControlPlaneOptions {
   config: Config;
@@ -103,6 +105,8 @@ export class ControlPlane {
   private stopping = false;
   private telemetryImpl: Telemetry | undefined;
   private notifier: { notifier: Notifier; watch: { dispose(): void }; key: string } | undefined;
+  /** `storage.postgres`: the pool of this replica and the approval state it shares with the others. */
+  private shared: { pool: PgPool; approvals: PostgresApprovalStorage } | undefined;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     this.host = options.host;
@@ -158,8 +162,12 @@ export class ControlPlane {
             options.log,
           );
     const teamAudit = await plane.openTeamAudit(options);
+    // A team deployment shares approvals with its other replicas (operator configuration only).
+    plane.shared = options.policyLayer === 'workspace' ? undefined : await openSharedApprovals(options.config, plane.host.secrets, plane.redactor, options.log);
     plane.oversightImpl = await openOversight({
       ...(retention !== undefined ? { retention } : {}),
+      allowSelfApproval: selfApprovalAllowed(options.config),
+      ...(plane.shared ? { sharedApprovals: plane.shared.approvals } : {}),
       stateDir: options.stateDir,
       instancePrefix: options.instancePrefix,
       operatorLayer: options.policyLayer === 'user' ? 'user' : 'config',
@@ -611,11 +619,46 @@ export class ControlPlane {
     this.processes.close();
     await this.oversightImpl?.close().catch(() => undefined);
     await this.auditPool?.end().catch(() => undefined);
+    await this.shared?.approvals.close().catch(() => undefined);
+    await this.shared?.pool.end().catch(() => undefined);
     await this.telemetryImpl?.shutdown().catch(() => undefined);
     this.policy.dispose();
     this.consent.dispose();
     for (const w of this.inventoryWatchers.values()) w.close();
     await this.consent.setPending(String(process.pid), []).catch(() => undefined);
     this.supervisor.dispose();
+  }
+}
+
+/**
+ * Whether the requester may decide their own request: `team.allowSelfApproval` in team mode; the
+ * loopback single-user mode is self-approval by construction (one local user asks and decides),
+ * unless it shares state with other replicas (`storage.postgres`), where it must be said explicitly.
+ */
+export function selfApprovalAllowed(config: Config): boolean {
+  if (config.team !== undefined) return config.team.allowSelfApproval;
+  return config.storage.postgres === undefined;
+}
+
+/** `storage.postgres`: opens this replica's pool and the shared approval state (migrations run now). */
+async function openSharedApprovals(
+  config: Config,
+  secrets: SecretStore,
+  redactor: Redactor,
+  log: ((message: string) => void) | undefined,
+): Promise<{ pool: PgPool; approvals: PostgresApprovalStorage } | undefined> {
+  const settings = config.storage.postgres;
+  if (settings === undefined) return undefined;
+  const url = await expandReferences(settings.url, { secrets, env: {}, onSecret: (value) => redactor.addSecret(value) });
+  const writerId = settings.writerId ?? defaultWriterId();
+  const pool = await openPostgres(url, { applicationName: `mcpcp-${writerId}`, poolSize: settings.poolSize });
+  try {
+    const timeoutMs = settings.replicaTimeoutSeconds * 1000;
+    const approvals = await PostgresApprovalStorage.open(pool, { url, writerId, orphanAfterMs: timeoutMs, heartbeatMs: Math.max(200, Math.floor(timeoutMs / 5)), ...(log ? { log } : {}) });
+    log?.(`approvals shared through PostgreSQL as replica ${writerId}`);
+    return { pool, approvals };
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
   }
 }

@@ -97,6 +97,12 @@ export const approvalViewSchema = z.object({
    * destructive). The host resolves the tool from the approval id in its own state, never from the page.
    */
   canAlwaysAllow: z.boolean().optional(),
+  /** Who asked, when it is not the local user (team mode). */
+  requestedBy: z.string().optional(),
+  /** A rule needing several distinct approvers (four-eyes): how many approved so far, of how many, and who. */
+  approvals: z.object({ given: z.number(), required: z.number(), by: z.array(z.string()) }).optional(),
+  /** The requester approved their own request, as the configuration allows. */
+  selfApproved: z.boolean().optional(),
 });
 export type ApprovalView = z.infer<typeof approvalViewSchema>;
 
@@ -241,7 +247,7 @@ export type HostToUi =
 
 /** Results of the requests. */
 export interface UiResults {
-  'approval.decide': { status: ApprovalView['status'] };
+  'approval.decide': { status: ApprovalView['status']; /** Why it is still pending ("1 of 2 approvals; …"). */ note?: string };
   'audit.query': { records: AuditRow[]; nextCursor?: string };
   'dashboard.setWindow': { windowMs: number };
   'policy.test': PolicyTestView;

@@ -80,7 +80,7 @@ export async function startPlane(
     /** Receives the gateway's log lines. */
     gatewayLog?: (message: string) => void;
     /** Run the real oversight stages (policy, approvals, audit in a temp state dir). */
-    oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number; postgresAudit?: { pool: PgPool; writerId: string } };
+    oversight?: { rules?: PolicyRule[]; workspaceRules?: PolicyRule[]; readOnlyMode?: boolean; approvals?: Partial<ApprovalsConfig>; stateDir?: string; heartbeatMs?: number; allowSelfApproval?: boolean; postgresAudit?: { pool: PgPool; writerId: string } };
   } = {},
 ): Promise<TestPlane> {
   const logs: LogLine[] = [];
@@ -122,6 +122,7 @@ export async function startPlane(
       gatewayUrl: (server) => gateway.url(server),
       ...(options.oversight.heartbeatMs !== undefined ? { heartbeatMs: options.oversight.heartbeatMs } : {}),
       ...(options.oversight.postgresAudit !== undefined ? { postgresAudit: options.oversight.postgresAudit } : {}),
+      ...(options.oversight.allowSelfApproval !== undefined ? { allowSelfApproval: options.oversight.allowSelfApproval } : {}),
     });
     gateway.setStages(oversight);
   }

@@ -171,6 +171,8 @@ export class PendingApprovals {
           'dl',
           { class: 'facts' },
           fact('Client', formatClient(a.client)),
+          a.requestedBy !== undefined ? fact('Requested by', visible(a.requestedBy)) : null,
+          a.approvals !== undefined ? fact('Approvals', visible(`${a.approvals.given} of ${a.approvals.required} different approvers${a.approvals.by.length > 0 ? ` (${a.approvals.by.join(', ')})` : ''}`)) : null,
           fact('Rule', formatRule(a.rule)),
           fact('Asked', formatClock(a.createdAt)),
           fact('Expires', formatClock(a.expiresAt)),

@@ -20,6 +20,8 @@ export {
   type ApprovalPreview,
   type PreviewOptions,
 } from './preview';
+export { approvalProgress, judgeDecision, MAX_APPROVERS, type ApprovalVote, type DecisionRules, type Judgement } from './rules';
+export type { SharedApprovalStorage, SharedDecisionInput } from './shared';
 export {
   ApprovalStore,
   approvalDigest,

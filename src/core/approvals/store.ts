@@ -3,9 +3,11 @@ import { canonicalJson, sha256Hex, type JsonValue } from '../canonical-json';
 import { ControlPlaneError, errorMessage } from '../errors';
 import { Emitter, type Event } from '../events';
 import type { PolicyRuleRef } from '../policy';
+import { LOCAL_PRINCIPAL, type Principal } from '../team/principal';
 import { systemClock, type Clock, type Timer } from './clock';
 import type { ApprovalPreview } from './preview';
-import type { Principal } from '../team/principal';
+import { approvalProgress, judgeDecision, MAX_APPROVERS, type ApprovalVote } from './rules';
+import type { SharedApprovalStorage } from './shared';
 
 export type ApprovalKind = 'tool' | 'resource' | 'prompt';
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
@@ -14,7 +16,7 @@ export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 export interface HumanDecider {
   readonly kind: 'vscode-ui' | 'approver-credential' | 'ui-session';
   readonly name?: string;
-  /** Team mode: the deciding principal (see `decidingPrincipal` in src/core/team). */
+  /** Who the human is; default the loopback mode's `LOCAL_PRINCIPAL`. Compared with the requester. */
   readonly principal?: Principal;
 }
 
@@ -30,6 +32,10 @@ export interface ApprovalDecision {
   readonly approved: boolean;
   readonly reason: string;
   readonly by: Decider;
+  /** The human who decided (the last approver of a four-eyes approval); absent for the system. */
+  readonly principal?: Principal;
+  /** The requester decided their own request, as the configuration allows (`team.allowSelfApproval`, loopback mode). */
+  readonly selfApproved?: true;
   readonly at: number;
   /** Until when the decision is handed to a repeat call with the same digest (and an approval can be consumed). */
   readonly usableUntil: number;
@@ -60,6 +66,12 @@ export interface Approval {
   readonly reason: string;
   /** The gateway call that asked first (for the audit trail). */
   readonly callId?: string;
+  /** Who asked (the caller's principal; `LOCAL_PRINCIPAL` in the loopback mode). */
+  readonly requester: Principal;
+  /** Distinct approvers needed (the rule's `approvers`, default 1; 2 is four-eyes). */
+  readonly approversRequired: number;
+  /** The approvals given so far, one per distinct approver (fewer than `approversRequired` while pending). */
+  readonly votes: readonly ApprovalVote[];
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly status: ApprovalStatus;
@@ -84,6 +96,10 @@ export interface ApprovalRequest {
   readonly callId?: string;
   /** Overrides the store's default expiry for this approval. */
   readonly expiryMs?: number;
+  /** Who asked; default `LOCAL_PRINCIPAL` (the loopback mode). */
+  readonly requester?: Principal;
+  /** Distinct approvers needed, 1 to 5 (the policy rule's `approvers`); default 1. */
+  readonly approvers?: number;
 }
 
 /** How a wait ended. `approved: true` means a call may now `consume` it; it does not run anything by itself. */
@@ -98,6 +114,8 @@ export interface ApprovalOutcome {
 export type ApprovalChange =
   | { readonly type: 'requested'; readonly approval: Approval }
   | { readonly type: 'decided'; readonly approval: Approval }
+  /** One more approver approved; it still needs more (`approval.votes` < `approversRequired`). */
+  | { readonly type: 'progress'; readonly approval: Approval }
   | { readonly type: 'expired'; readonly approval: Approval }
   | { readonly type: 'consumed'; readonly approval: Approval };
 
@@ -136,6 +154,18 @@ export interface ApprovalStoreOptions {
   /** Journal errors outside `request` (which throws them) and heartbeat callback errors end up here. */
   readonly onError?: (err: unknown) => void;
   readonly newId?: () => string;
+  /**
+   * The requester may decide their own request. Default true: the loopback single-user mode is
+   * self-approval by construction (its one local user asks and decides). A team deployment sets
+   * it from `team.allowSelfApproval` (default false there).
+   */
+  readonly allowSelfApproval?: boolean;
+  /**
+   * Shared approval state (PostgreSQL) for several replicas: it becomes the authority for every
+   * decision, expiry and consumption, and wakes the calls waiting here when another replica
+   * decides. Use the `*Shared` methods then (`requestShared`, `decideShared`, `consumeShared`).
+   */
+  readonly shared?: SharedApprovalStorage;
 }
 
 const HUMAN_KINDS: ReadonlySet<string> = new Set(['vscode-ui', 'approver-credential', 'ui-session']);
@@ -187,6 +217,10 @@ export class ApprovalStore {
   private readonly journal: PendingJournal | undefined;
   private readonly onError: (err: unknown) => void;
   private readonly newId: () => string;
+  private readonly allowSelfApproval: boolean;
+  private readonly shared: SharedApprovalStorage | undefined;
+  /** Writes to the shared state still under way (awaited by `settled()`). */
+  private readonly sharedWrites = new Set<Promise<unknown>>();
   private readonly byId = new Map<string, Entry>();
   private readonly byKey = new Map<string, Entry>();
   private readonly decided: Approval[] = [];
@@ -203,6 +237,19 @@ export class ApprovalStore {
     this.journal = options.journal;
     this.onError = options.onError ?? (() => undefined);
     this.newId = options.newId ?? randomUUID;
+    this.allowSelfApproval = options.allowSelfApproval ?? true;
+    this.shared = options.shared;
+    if (this.shared !== undefined) {
+      const sub = this.shared.onDidChange((approval) => this.applyShared(approval));
+      this.sharedSub = sub;
+    }
+  }
+
+  private sharedSub: { dispose(): void } | undefined;
+
+  /** Whether decisions go through shared state (several replicas). */
+  get isShared(): boolean {
+    return this.shared !== undefined;
   }
 
   /** `approvalDigest`, for callers holding a store. */
@@ -236,6 +283,10 @@ export class ApprovalStore {
       this.byKey.delete(key);
     }
     const expiryMs = input.expiryMs ?? this.defaultExpiryMs;
+    const approvers = input.approvers ?? 1;
+    if (!Number.isInteger(approvers) || approvers < 1 || approvers > MAX_APPROVERS) {
+      throw new ControlPlaneError('APPROVAL_BAD_APPROVERS', `approvers must be a whole number from 1 to ${MAX_APPROVERS}, not ${approvers}`);
+    }
     const approval: Approval = freeze({
       id: this.newId(),
       kind,
@@ -250,6 +301,9 @@ export class ApprovalStore {
       ...(input.rule !== undefined ? { rule: input.rule } : {}),
       reason: input.reason,
       ...(input.callId !== undefined ? { callId: input.callId } : {}),
+      requester: input.requester ?? LOCAL_PRINCIPAL,
+      approversRequired: approvers,
+      votes: Object.freeze([]) as readonly ApprovalVote[],
       createdAt: now,
       expiresAt: now + expiryMs,
       status: 'pending',
@@ -326,12 +380,55 @@ export class ApprovalStore {
    * (`APPROVAL_NOT_FOUND`), the approval is no longer pending — decided, expired, or a replayed
    * decision (`APPROVAL_NOT_PENDING`) —, `digest` is given and differs from the approval's
    * (`APPROVAL_DIGEST_MISMATCH`: the approver saw other arguments), or the decider is not a human
-   * kind (`APPROVAL_BAD_DECIDER`).
+   * kind (`APPROVAL_BAD_DECIDER`). Who decides is judged by `judgeDecision`: the requester's own
+   * decision is refused unless self-approval is allowed (`APPROVAL_SELF_DECISION`), the same
+   * principal's second approval too (`APPROVAL_ALREADY_APPROVED`); with `approversRequired` > 1 an
+   * approval short of that count returns the approval still pending, with one more vote.
    */
   decide(id: string, input: { readonly approve: boolean; readonly reason?: string; readonly by: HumanDecider; readonly digest?: string }): Approval {
-    if (!HUMAN_KINDS.has(input.by.kind)) {
-      throw new ControlPlaneError('APPROVAL_BAD_DECIDER', `approvals are decided by a human in the VS Code UI or with the approver credential, not by "${String(input.by.kind)}"`);
+    if (this.shared !== undefined) throw new ControlPlaneError('APPROVAL_SHARED', 'this store shares its approvals with other replicas: decide with decideShared');
+    const entry = this.pendingFor(id, input);
+    const at = this.clock.now();
+    const principal = input.by.principal ?? LOCAL_PRINCIPAL;
+    const by = humanBy(input.by);
+    const judged = judgeDecision(
+      { id, requester: entry.approval.requester, approversRequired: entry.approval.approversRequired, votes: entry.approval.votes },
+      { approve: input.approve, principal, by, at },
+      { allowSelfApproval: this.allowSelfApproval },
+    );
+    if (judged.kind === 'vote') {
+      entry.approval = freeze({ ...entry.approval, votes: judged.votes });
+      this.fire({ type: 'progress', approval: entry.approval });
+      return entry.approval;
     }
+    const reason = input.reason ?? (input.approve ? 'approved' : 'rejected by the approver');
+    return this.settle(entry, { status: judged.status, reason, by, principal, votes: judged.votes, ...(judged.selfApproved ? { selfApproved: true } : {}) }, 'decided');
+  }
+
+  /**
+   * `decide` for every mode: with shared state the decision is made there (in one transaction,
+   * under the same rules: `judgeDecision`), every replica hears of it, and the call waiting here
+   * (if it waits here) wakes. Same errors as `decide`.
+   */
+  async decideShared(id: string, input: { readonly approve: boolean; readonly reason?: string; readonly by: HumanDecider; readonly digest?: string }): Promise<Approval> {
+    if (this.shared === undefined) return this.decide(id, input);
+    if (!HUMAN_KINDS.has(input.by.kind)) throw badDecider(input.by.kind);
+    const decided = await this.shared.decide(id, {
+      approve: input.approve,
+      ...(input.reason !== undefined ? { reason: input.reason } : {}),
+      by: humanBy(input.by),
+      principal: input.by.principal ?? LOCAL_PRINCIPAL,
+      ...(input.digest !== undefined ? { digest: input.digest } : {}),
+      allowSelfApproval: this.allowSelfApproval,
+      decisionTtlMs: this.decisionTtlMs,
+    });
+    this.applyShared(decided);
+    return decided;
+  }
+
+  /** The pending entry a human decides, or the reason it cannot be decided. */
+  private pendingFor(id: string, input: { readonly by: HumanDecider; readonly digest?: string }): Entry {
+    if (!HUMAN_KINDS.has(input.by.kind)) throw badDecider(input.by.kind);
     const entry = this.byId.get(id);
     if (entry === undefined) {
       const old = this.decided.find((a) => a.id === id);
@@ -340,12 +437,8 @@ export class ApprovalStore {
     }
     if (entry.approval.status === 'pending' && this.clock.now() >= entry.approval.expiresAt) this.expire(entry);
     if (entry.approval.status !== 'pending') throw notPending(entry.approval);
-    if (input.digest !== undefined && input.digest !== entry.approval.digest) {
-      throw new ControlPlaneError('APPROVAL_DIGEST_MISMATCH', `approval ${id} is for other arguments (digest ${entry.approval.digest.slice(0, 12)}…)`);
-    }
-    const by: HumanDecider = { kind: input.by.kind, ...(input.by.name !== undefined ? { name: input.by.name } : {}), ...(input.by.principal ? { principal: input.by.principal } : {}) };
-    const reason = input.reason ?? (input.approve ? 'approved' : 'rejected by the approver');
-    return this.settle(entry, input.approve ? 'approved' : 'rejected', reason, by, 'decided');
+    if (input.digest !== undefined && input.digest !== entry.approval.digest) throw digestMismatch(id, entry.approval.digest);
+    return entry;
   }
 
   /**
@@ -366,6 +459,43 @@ export class ApprovalStore {
     return entry.approval;
   }
 
+  /**
+   * `consume` for every mode: with shared state the approval is also spent there, with a
+   * conditional update, so it is used at most once whichever replica asks; `undefined` when the
+   * shared state says it is not (or no longer) usable, or cannot be reached.
+   */
+  async consumeShared(server: string, tool: string, digest: string, kind: ApprovalKind = 'tool'): Promise<Approval | undefined> {
+    const used = this.consume(server, tool, digest, kind);
+    if (used === undefined || this.shared === undefined) return used;
+    try {
+      return (await this.shared.consume(used.id, digest)) ? used : undefined;
+    } catch (err) {
+      this.onError(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * `request` for every mode: with shared state a new approval is recorded there before anyone is
+   * told (so any replica can show and decide it). Throws `APPROVAL_SHARED_FAILED` (and keeps
+   * nothing pending) when it cannot be recorded.
+   */
+  async requestShared(input: ApprovalRequest): Promise<{ readonly approval: Approval; readonly created: boolean }> {
+    const result = this.request(input);
+    if (!result.created || this.shared === undefined) return result;
+    try {
+      await this.shared.insert(result.approval);
+    } catch (err) {
+      const entry = this.byId.get(result.approval.id);
+      if (entry !== undefined && entry.approval.status === 'pending') {
+        this.settle(entry, { status: 'rejected', reason: `the shared approval state cannot be written: ${errorMessage(err)}`, by: { kind: 'system' } }, 'decided');
+        entry.delivered = true;
+      }
+      throw new ControlPlaneError('APPROVAL_SHARED_FAILED', `cannot record the pending approval in the shared state: ${errorMessage(err)}`, { cause: err });
+    }
+    return result;
+  }
+
   get(id: string): Approval | undefined {
     return this.byId.get(id)?.approval ?? this.decided.find((a) => a.id === id);
   }
@@ -382,12 +512,15 @@ export class ApprovalStore {
 
   /**
    * Rejects every pending approval (shutdown): waiters get the rejection, decider `system`.
-   * Returns them so the caller can audit each.
+   * Returns them so the caller can audit each. With shared state they are rejected there too
+   * (conditionally: one another replica decided meanwhile keeps that decision, and runs nowhere).
    */
   rejectAllPending(reason: string): Approval[] {
     return this.list().map((a) => {
       const entry = this.byId.get(a.id) as Entry;
-      return this.settle(entry, 'rejected', reason, { kind: 'system' }, 'decided');
+      const settled = this.settle(entry, { status: 'rejected', reason, by: { kind: 'system' } }, 'decided');
+      this.settleShared(a.id, 'rejected', reason, { kind: 'system' });
+      return settled;
     });
   }
 
@@ -399,27 +532,119 @@ export class ApprovalStore {
   cancelUnwaited(id: string, reason: string): Approval | undefined {
     const entry = this.byId.get(id);
     if (entry === undefined || entry.approval.status !== 'pending' || entry.waiters.size > 0) return undefined;
-    const approval = this.settle(entry, 'rejected', reason, { kind: 'system', name: 'caller-disconnected' }, 'decided');
+    const by: Decider = { kind: 'system', name: 'caller-disconnected' };
+    const approval = this.settle(entry, { status: 'rejected', reason, by }, 'decided');
+    this.settleShared(id, 'rejected', reason, by);
     // Nobody is there to receive this rejection; a repeat call gets a fresh approval.
     entry.delivered = true;
     return approval;
   }
 
+  /**
+   * Applies the state another replica (or this one, through the shared state) gave an approval:
+   * a call waiting here wakes with the decision; a four-eyes approval gets its new vote. Approvals
+   * this store does not hold are ignored (their call waits elsewhere).
+   */
+  applyShared(approval: Approval): void {
+    const entry = this.byId.get(approval.id);
+    if (entry === undefined || entry.approval.status !== 'pending') return;
+    if (approval.status === 'pending') {
+      if (approval.votes.length > entry.approval.votes.length) {
+        entry.approval = freeze({ ...entry.approval, votes: approval.votes });
+        this.fire({ type: 'progress', approval: entry.approval });
+      }
+      return;
+    }
+    const d = approval.decision;
+    this.settle(
+      entry,
+      {
+        status: approval.status,
+        reason: d?.reason ?? approval.status,
+        by: d?.by ?? { kind: 'system' },
+        ...(d?.principal !== undefined ? { principal: d.principal } : {}),
+        ...(d?.selfApproved === true ? { selfApproved: true } : {}),
+        votes: approval.votes,
+        ...(d !== undefined ? { at: d.at, usableUntil: d.usableUntil } : {}),
+      },
+      approval.status === 'expired' ? 'expired' : 'decided',
+    );
+  }
+
+  /** Resolves when the writes to the shared state started so far are done (shutdown). */
+  async settled(): Promise<void> {
+    while (this.sharedWrites.size > 0) await Promise.allSettled([...this.sharedWrites]);
+  }
+
   /** Cancels the expiry timers and drops the listeners. Pending approvals stay as they are. */
   dispose(): void {
     for (const entry of this.byId.values()) entry.timer?.cancel();
+    this.sharedSub?.dispose();
     this.changes.dispose();
   }
 
   private expire(entry: Entry): void {
     if (entry.approval.status !== 'pending') return;
-    this.settle(entry, 'expired', 'expired: nobody approved it in time', { kind: 'system' }, 'expired');
+    const reason = 'expired: nobody approved it in time';
+    if (this.shared === undefined) {
+      this.settle(entry, { status: 'expired', reason, by: { kind: 'system' } }, 'expired');
+      return;
+    }
+    // Shared: expired there with a conditional update, so an approval another replica decided a
+    // moment ago keeps that decision, and two replicas never both decide it.
+    const id = entry.approval.id;
+    this.track(
+      this.shared.settleBySystem(id, 'expired', reason, { kind: 'system' }).then(
+        (now) => {
+          if (now !== undefined) this.applyShared(now);
+          if (entry.approval.status === 'pending') this.settle(entry, { status: 'expired', reason, by: { kind: 'system' } }, 'expired');
+        },
+        (err: unknown) => {
+          // Unreachable: the call here ends as expired (fails closed); the row expires by its own time elsewhere.
+          this.onError(err);
+          if (entry.approval.status === 'pending') this.settle(entry, { status: 'expired', reason, by: { kind: 'system' } }, 'expired');
+        },
+      ),
+    );
   }
 
-  private settle(entry: Entry, status: 'approved' | 'rejected' | 'expired', reason: string, by: Decider, event: 'decided' | 'expired'): Approval {
-    const at = this.clock.now();
+  private settleShared(id: string, status: 'rejected' | 'expired', reason: string, by: Decider): void {
+    if (this.shared === undefined) return;
+    this.track(this.shared.settleBySystem(id, status, reason, by).catch((err: unknown) => this.onError(err)));
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.sharedWrites.add(p);
+    void p.finally(() => this.sharedWrites.delete(p));
+  }
+
+  private settle(
+    entry: Entry,
+    next: {
+      status: 'approved' | 'rejected' | 'expired';
+      reason: string;
+      by: Decider;
+      principal?: Principal;
+      selfApproved?: true;
+      votes?: readonly ApprovalVote[];
+      at?: number;
+      usableUntil?: number;
+    },
+    event: 'decided' | 'expired',
+  ): Approval {
+    const at = next.at ?? this.clock.now();
     entry.timer?.cancel();
-    entry.approval = freeze({ ...entry.approval, status, decision: { approved: status === 'approved', reason, by, at, usableUntil: at + this.decisionTtlMs } });
+    const decision: ApprovalDecision = {
+      approved: next.status === 'approved',
+      reason: next.reason,
+      by: next.by,
+      ...(next.principal !== undefined ? { principal: next.principal } : {}),
+      ...(next.selfApproved === true ? { selfApproved: true as const } : {}),
+      at,
+      usableUntil: next.usableUntil ?? at + this.decisionTtlMs,
+    };
+    entry.approval = freeze({ ...entry.approval, status: next.status, ...(next.votes !== undefined ? { votes: next.votes } : {}), decision });
+    const status = next.status;
     if (status === 'expired') {
       this.byId.delete(entry.approval.id);
       this.byKey.delete(entry.key);
@@ -435,7 +660,7 @@ export class ApprovalStore {
     if (entry.waiters.size > 0) entry.delivered = true;
     for (const waiter of [...entry.waiters]) waiter(outcome);
     entry.waiters.clear();
-    this.pruneUnusable(at);
+    this.pruneUnusable(this.clock.now());
     this.fire({ type: event, approval: entry.approval });
     return entry.approval;
   }
@@ -484,7 +709,19 @@ function outcomeOf(approval: Approval): ApprovalOutcome {
   return { status, approved: status === 'approved', reason: d?.reason ?? status, by: d?.by ?? { kind: 'system' }, approval };
 }
 
-function notPending(approval: Approval): ControlPlaneError {
+function humanBy(by: HumanDecider): HumanDecider {
+  return by.name !== undefined ? { kind: by.kind, name: by.name } : { kind: by.kind };
+}
+
+function badDecider(kind: unknown): ControlPlaneError {
+  return new ControlPlaneError('APPROVAL_BAD_DECIDER', `approvals are decided by a human in the VS Code UI or with the approver credential, not by "${String(kind)}"`);
+}
+
+export function digestMismatch(id: string, digest: string): ControlPlaneError {
+  return new ControlPlaneError('APPROVAL_DIGEST_MISMATCH', `approval ${id} is for other arguments (digest ${digest.slice(0, 12)}…)`);
+}
+
+export function notPending(approval: Approval): ControlPlaneError {
   const what = approval.consumedAt !== undefined ? 'approved and already used' : approval.status;
   return new ControlPlaneError('APPROVAL_NOT_PENDING', `approval ${approval.id} is no longer pending (${what}); a decision counts once`, { details: { status: approval.status } });
 }

@@ -172,6 +172,12 @@ export const storageConfigSchema = z
           .optional()
           .describe('This replica\'s name in the shared state (its audit chain, its waiting calls). Default: the host name and the process id. Unique per running replica.'),
         poolSize: z.number().int().min(2).max(100).default(10).describe('Connections this replica keeps open at most (one more listens for approval decisions).'),
+        replicaTimeoutSeconds: z
+          .number()
+          .min(1)
+          .max(600)
+          .default(15)
+          .describe('A replica not heard from for this long is gone: the approvals its calls waited for are ended as "caller gone" by another replica, so nothing runs later. Each replica says it is alive five times per period.'),
       })
       .strict()
       .optional()

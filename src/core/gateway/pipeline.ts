@@ -39,7 +39,7 @@ export interface GatewayCall {
   /** The server said the arguments are at fault (`effectProblem`): the call could not run, policy refuses it. */
   readonly effectInvalid?: boolean;
   readonly client: ClientIdentity | undefined;
-  /** Team mode: who asked (from the session's OIDC access token or API key). Absent in loopback mode (the local user). */
+  /** Who is calling (team mode resolves it from the credential); absent: the loopback mode's LOCAL_PRINCIPAL. */
   readonly principal?: Principal;
   readonly sessionId: string;
   readonly signal: AbortSignal;
@@ -61,6 +61,8 @@ export interface PolicyVerdict {
   reason: string;
   /** Which rule matched (for display and audit). */
   rule?: { source: string; index?: number; id?: string };
+  /** For `approve`: distinct approvers needed (the rule's `approvers`); absent means 1. */
+  approvers?: number;
 }
 
 /** A human's answer to an approval request. */

@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
-import { ApprovalStore, FilePendingJournal, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider } from '../approvals';
+import { ApprovalStore, FilePendingJournal, approvalProgress, obtainPreview, type Approval, type ApprovalPreview, type HumanDecider, type SharedApprovalStorage } from '../approvals';
+import { LOCAL_PRINCIPAL } from '../team/principal';
 import { AuditLog, defaultAuditKeyFile, fileAuditKeyStorage, loadOrCreateAuditKeyring, queryAudit, type AuditEvent, type AuditFilter as AuditQueryFilter, type AuditHealth, type AuditKeyStorage, type AuditKeyring, type AuditPage, type AuditPageRequest, type AuditRecord, type AuditSink } from '../audit';
 import { AuditRetention, type AuditRetentionOptions } from '../audit/retention';
 import type { JsonValue } from '../canonical-json';
@@ -60,6 +61,13 @@ export interface OversightOptions {
   log?: (message: string) => void;
   /** How often a waiting call reports progress (ms). */
   heartbeatMs?: number;
+  /**
+   * The requester may decide their own request. Default true: the loopback single-user mode is
+   * self-approval by construction. A team deployment passes `team.allowSelfApproval` (default false).
+   */
+  allowSelfApproval?: boolean;
+  /** Approval state shared with other replicas (PostgreSQL); absent: this process only. */
+  sharedApprovals?: SharedApprovalStorage;
 }
 
 /** Reads the audit of every writer: the dashboard's queries and a what-if run's verified history. */
@@ -102,6 +110,8 @@ export class Oversight implements OversightStages, UiBackend {
     this.store = new ApprovalStore({
       defaultExpiryMs: options.approvals.expiryMs,
       ...(options.journal ? { journal: options.journal } : {}),
+      ...(options.allowSelfApproval !== undefined ? { allowSelfApproval: options.allowSelfApproval } : {}),
+      ...(options.sharedApprovals ? { shared: options.sharedApprovals } : {}),
       onError: (err) => options.log?.(`approvals: ${errorMessage(err)}`),
     });
     this.disposables.push(
@@ -111,6 +121,13 @@ export class Oversight implements OversightStages, UiBackend {
           this.record({ type: 'approval.requested', approvalId: a.id, ...(a.callId ? { callId: a.callId } : {}), kind: a.kind, server: a.server, tool: a.tool, ...(a.client ? { client: a.client } : {}), ...(a.rule ? { rule: a.rule } : {}), reason: a.reason, detail: { digest: a.digest, preview: a.preview.status } });
         } else if (change.type === 'decided' || change.type === 'expired') {
           const d = a.decision;
+          // Who asked and who decided (principal ids), the four-eyes votes, and self-approval when the configuration allowed it.
+          const who = {
+            requester: a.requester.id,
+            ...(d?.principal ? { decidedBy: d.principal.id } : {}),
+            ...(a.approversRequired > 1 || a.votes.length > 1 ? { approvers: a.votes.map((v) => v.principal.id), approvals: approvalProgress(a.votes.length, a.approversRequired) } : {}),
+            ...(d?.selfApproved ? { selfApproved: true } : {}),
+          };
           this.record({
             type: 'approval.decided',
             approvalId: a.id,
@@ -120,11 +137,32 @@ export class Oversight implements OversightStages, UiBackend {
             tool: a.tool,
             decision: change.type === 'expired' ? 'expired' : d?.approved ? 'approved' : 'rejected',
             ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}), ...('principal' in d.by && d.by.principal ? actorPrincipal(d.by.principal) : {}) }, reason: d.reason } : {}),
-            detail: { digest: a.digest },
+            detail: { digest: a.digest, ...who },
           });
         }
         this.changed.fire();
       }),
+      // Another replica asked or decided: the UIs here re-read the shared state.
+      ...(options.sharedApprovals ? [options.sharedApprovals.onDidChange(() => this.changed.fire())] : []),
+      // Approvals of a replica that is gone, ended here: audited here, as their replica cannot.
+      ...(options.sharedApprovals?.onDidEndOrphans
+        ? [
+            options.sharedApprovals.onDidEndOrphans((a) =>
+              this.record({
+                type: 'approval.decided',
+                approvalId: a.id,
+                ...(a.callId ? { callId: a.callId } : {}),
+                kind: a.kind,
+                server: a.server,
+                tool: a.tool,
+                decision: a.status === 'expired' ? 'expired' : 'rejected',
+                actor: { kind: 'system', ...(a.decision?.by.name ? { name: a.decision.by.name } : {}) },
+                reason: a.decision?.reason ?? a.status,
+                detail: { digest: a.digest, requester: a.requester.id, endedByReplica: true },
+              }),
+            ),
+          ]
+        : []),
       options.supervisor.onDidChangeStatus((s) => {
         this.auditLifecycle(s);
         this.changed.fire();
@@ -200,7 +238,7 @@ export class Oversight implements OversightStages, UiBackend {
     if (call.effectProblem !== undefined && result.decision === 'allow') {
       return { decision: 'approve', reason: `What ${call.name} would change could not be resolved (${call.effectProblem}), so a human decides.`, rule: { source: 'default', id: 'effect-unresolved' } };
     }
-    return { decision: result.decision, reason: result.reason, rule: { source: result.rule.source, ...(result.rule.index !== undefined ? { index: result.rule.index } : {}), ...(result.rule.id ? { id: result.rule.id } : {}) } };
+    return { decision: result.decision, reason: result.reason, rule: { source: result.rule.source, ...(result.rule.index !== undefined ? { index: result.rule.index } : {}), ...(result.rule.id ? { id: result.rule.id } : {}) }, ...(result.approvers !== undefined && result.decision === 'approve' ? { approvers: result.approvers } : {}) };
   }
 
   async approve(call: GatewayCall, verdict: PolicyVerdict, runPreview: PreviewRunner, progress: (message: string) => void): Promise<ApprovalOutcome> {
@@ -244,7 +282,9 @@ export class Oversight implements OversightStages, UiBackend {
     }
     // Gone while the preview ran: no approval is asked for nobody.
     if (call.signal.aborted) return { approved: false, outcome: 'caller-disconnected', reason: 'the caller disconnected before the approval was asked; nothing ran' };
-    const { approval } = this.store.request({
+    let requested;
+    try {
+      requested = await this.store.requestShared({
       kind,
       server: call.server,
       tool: call.name,
@@ -258,7 +298,16 @@ export class Oversight implements OversightStages, UiBackend {
       ...(verdict.rule ? { rule: { source: verdict.rule.source as never, ...(verdict.rule.index !== undefined ? { index: verdict.rule.index } : {}), ...(verdict.rule.id ? { id: verdict.rule.id } : {}) } } : {}),
       reason: verdict.reason,
       callId: call.id,
+      requester: call.principal ?? LOCAL_PRINCIPAL,
+      ...(verdict.approvers !== undefined ? { approvers: verdict.approvers } : {}),
     });
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.code === 'APPROVAL_SHARED_FAILED') {
+        return { approved: false, outcome: 'denied', reason: `the approval could not be recorded for the approvers (${err.message}); nothing ran, try again later` };
+      }
+      throw err;
+    }
+    const { approval } = requested;
     progress(`Waiting for a human to approve ${call.name} on ${call.server} (approval ${approval.id}, expires ${new Date(approval.expiresAt).toISOString()})`);
     let outcome;
     try {
@@ -281,7 +330,7 @@ export class Oversight implements OversightStages, UiBackend {
       return { approved: false, reason: how, outcome: outcome.status === 'expired' ? 'expired' : 'rejected' };
     }
     // A decision is single-use: the call runs only if it takes the approval now.
-    const used = this.store.consume(call.server, call.name, digest, kind);
+    const used = await this.store.consumeShared(call.server, call.name, digest, kind);
     if (!used) return { approved: false, reason: `approval ${approval.id} was already used by an identical call; ask again` };
     return { approved: true, reason: outcome.reason || 'approved' };
   }
@@ -292,7 +341,7 @@ export class Oversight implements OversightStages, UiBackend {
    * the preview. Resolves when a human decided or the approval expired; audited like a call.
    */
   async requestInternalApproval(input: { action: string; args: Record<string, JsonValue>; previewText: string; reason: string; signal?: AbortSignal }): Promise<{ approved: boolean; reason: string; approvalId: string }> {
-    const { approval } = this.store.request({
+    const { approval } = await this.store.requestShared({
       kind: 'tool',
       server: 'mcpcp',
       tool: input.action,
@@ -306,7 +355,7 @@ export class Oversight implements OversightStages, UiBackend {
       reason: input.reason,
     });
     const outcome = await this.store.waitForDecision(approval.id, input.signal ? { signal: input.signal } : {});
-    if (outcome.approved && !this.store.consume('mcpcp', input.action, approval.digest, 'tool')) {
+    if (outcome.approved && !(await this.store.consumeShared('mcpcp', input.action, approval.digest, 'tool'))) {
       return { approved: false, reason: 'the approval was already used', approvalId: approval.id };
     }
     return { approved: outcome.approved, reason: outcome.reason, approvalId: approval.id };
@@ -419,7 +468,10 @@ export class Oversight implements OversightStages, UiBackend {
     this.rejectPending();
     this.closed = true;
     for (const d of this.disposables) d.dispose();
+    // Pending approvals rejected in the shared state too before the connection closes.
+    await this.store.settled();
     this.store.dispose();
+    await this.options.sharedApprovals?.close().catch(() => undefined);
     this.options.auditRetention?.dispose();
     await this.options.audit.close().catch(() => undefined);
     this.changed.dispose();
@@ -461,8 +513,20 @@ export class Oversight implements OversightStages, UiBackend {
     const samples = this.options.metrics.recent(since);
     const statuses = this.options.supervisor.statuses();
     const recent = await this.recentCalls(windowMs, since, now);
-    const pending = this.store.list().map(toApprovalView);
-    const history = this.store.history().slice(0, 50).map(toApprovalView);
+    // Shared: every replica's approvals, so an approver here decides a call waiting on another one.
+    const shared = this.options.sharedApprovals;
+    let pendingList = this.store.list();
+    let historyList = this.store.history().slice(0, 50);
+    if (shared) {
+      try {
+        [pendingList, historyList] = await Promise.all([shared.listPending(), shared.history(50)]);
+      } catch (err) {
+        // PostgreSQL unreachable: show what this replica holds rather than nothing.
+        this.options.log?.(`approvals: cannot read the shared approval state, showing this replica's own: ${errorMessage(err)}`);
+      }
+    }
+    const pending = pendingList.map(toApprovalView);
+    const history = historyList.map(toApprovalView);
     const totalTools = this.options.supervisor.list().reduce((n, s) => n + (s.lastConnection?.tools.length ?? 0), 0);
     return {
       generatedAt: now,
@@ -492,10 +556,14 @@ export class Oversight implements OversightStages, UiBackend {
     return this.recentCache;
   }
 
-  async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status'] }> {
-    const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}), ...(by.principal ? { principal: by.principal } : {}) };
-    const decided = this.store.decide(params.approvalId, { approve: params.approve, ...(params.reason ? { reason: params.reason } : {}), by: human, digest: params.digest });
-    return { status: decided.status === 'pending' ? 'pending' : decided.status };
+  async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status']; note?: string }> {
+    const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}), principal: by.principal ?? LOCAL_PRINCIPAL };
+    const decided = await this.store.decideShared(params.approvalId, { approve: params.approve, ...(params.reason ? { reason: params.reason } : {}), by: human, digest: params.digest });
+    if (decided.status === 'pending') {
+      // A four-eyes approval after its first approver: it waits for another one.
+      return { status: 'pending', note: `${approvalProgress(decided.votes.length, decided.approversRequired)}; another approver must approve it` };
+    }
+    return { status: decided.status };
   }
 
   async queryAudit(filter: AuditFilter, cursor: string | undefined, limit: number): Promise<{ records: AuditRow[]; nextCursor?: string }> {
@@ -695,6 +763,9 @@ function toApprovalView(a: Approval): ApprovalView {
     status: a.status === 'pending' ? 'pending' : a.status === 'expired' ? 'expired' : a.decision?.approved ? 'approved' : 'rejected',
     ...(a.callId ? { callId: a.callId } : {}),
     ...(a.decision ? { decidedBy: a.decision.by.name ? `${a.decision.by.kind} (${a.decision.by.name})` : a.decision.by.kind, decisionReason: a.decision.reason, decidedAt: a.decision.at } : {}),
+    ...(a.requester.id !== LOCAL_PRINCIPAL.id ? { requestedBy: a.requester.name || a.requester.id } : {}),
+    ...(a.approversRequired > 1 ? { approvals: { given: a.votes.length, required: a.approversRequired, by: a.votes.map((v) => v.principal.name || v.principal.id) } } : {}),
+    ...(a.decision?.selfApproved ? { selfApproved: true } : {}),
   };
 }
 

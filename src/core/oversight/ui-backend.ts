@@ -6,7 +6,7 @@ import type { AuditFilter, AuditRow, DashboardState, PolicyTestView, UiResults, 
 export interface UiDecider {
   kind: 'vscode-ui' | 'approver-credential' | 'ui-session';
   name?: string;
-  /** Team mode: the deciding principal, from `decidingPrincipal` (src/core/team). */
+  /** Who the human is (team mode: the signed-in `/ui` user); absent: the loopback mode's local user. */
   principal?: Principal;
 }
 

@@ -59,6 +59,8 @@ export interface PolicyResult {
   /** Plain words for the approver and for the model (it ends up in the `isError` result). */
   readonly reason: string;
   readonly rule: PolicyRuleRef;
+  /** For `approve`: distinct approvers needed (a rule's `approvers`; absent means 1). */
+  readonly approvers?: number;
 }
 
 /**
@@ -208,6 +210,8 @@ export class PolicyEngine {
       const wins =
         RANK[ws.decision] > RANK[base.decision] || (ws.decision === base.decision && ws.decision !== 'allow' && base.rule.source === 'default');
       if (wins) result = ws;
+      // A workspace rule only tightens: it may raise the number of approvers, never lower it.
+      if (result.decision === 'approve' && ws.decision === 'approve' && (ws.approvers ?? 1) > (result.approvers ?? 1)) result = { ...result, approvers: ws.approvers as number };
     }
     if (this.readOnlyMode && !annotations.readOnly && result.decision !== 'deny') {
       result = {
@@ -279,10 +283,12 @@ function capitalize(text: string): string {
 
 function ruleResult(compiled: CompiledRule): PolicyResult {
   const { ref, rule } = compiled;
-  if (rule.reason !== undefined) return { decision: rule.decision, reason: rule.reason, rule: ref };
+  const approvers = rule.decision === 'approve' && rule.approvers !== undefined && rule.approvers > 1 ? { approvers: rule.approvers } : {};
+  if (rule.reason !== undefined) return { decision: rule.decision, reason: rule.reason, rule: ref, ...approvers };
   const label = `${rule.id !== undefined ? `"${rule.id}" ` : ''}(#${(ref.index ?? 0) + 1} of the ${ref.source} policy)`;
-  const text = { allow: `Allowed by rule ${label}.`, approve: `Needs a human approval under rule ${label}.`, deny: `Denied by rule ${label}.` };
-  return { decision: rule.decision, reason: text[rule.decision], rule: ref };
+  const needs = approvers.approvers !== undefined ? `approvals from ${approvers.approvers} different people` : 'a human approval';
+  const text = { allow: `Allowed by rule ${label}.`, approve: `Needs ${needs} under rule ${label}.`, deny: `Denied by rule ${label}.` };
+  return { decision: rule.decision, reason: text[rule.decision], rule: ref, ...approvers };
 }
 
 function compileLayer(source: 'user' | 'config' | 'workspace', rules: readonly PolicyRule[]): CompiledRule[] {

@@ -118,8 +118,13 @@ export const policyRuleSchema = z
     group: globsSchema.optional(),
     decision: policyDecisionSchema,
     reason: z.string().min(1).max(1000).optional(),
+    /** For `approve`: how many different people must approve (2: four-eyes). Default 1. */
+    approvers: z.number().int().min(1).max(5).optional(),
   })
   .superRefine((rule, ctx) => {
+    if (rule.approvers !== undefined && rule.decision !== 'approve') {
+      ctx.addIssue({ code: 'custom', path: ['approvers'], message: `approvers applies to decision: approve only (this rule's decision is ${rule.decision})` });
+    }
     const named = (['tool', 'resource', 'prompt'] as const).filter((k) => rule[k] !== undefined);
     if (named.length > 1) {
       ctx.addIssue({ code: 'custom', path: [named[1] ?? 'tool'], message: `give only one of tool, resource, prompt (found ${named.join(', ')})` });

@@ -76,7 +76,12 @@ export function decisionErrorStatus(err: unknown): number {
     case 'APPROVAL_DIGEST_MISMATCH':
       return 409;
     case 'APPROVAL_BAD_DECIDER':
+    case 'APPROVAL_SELF_DECISION':
       return 403;
+    case 'APPROVAL_ALREADY_APPROVED':
+      return 409;
+    case 'APPROVAL_SHARED_FAILED':
+      return 503;
     default:
       return 500;
   }

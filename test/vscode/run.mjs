@@ -460,7 +460,7 @@ async function main() {
 
 /**
  * Answers the suite's requests (test/vscode/lib/workbench.js): `<id>.request.json` holding
- * `{ screenshot?: name, selector?, text?: selector }` gets `<id>.done.json` with `{ file?, text?,
+ * `{ viewport?: {width, height}, screenshot?: name, selector?, text?: selector }` gets `<id>.done.json` with `{ file?, text?,
  * error? }`: a PNG of the page (or of the element `selector`) under test-results/, or the
  * innerText of the element `text`. One at a time, in the order they came.
  */
@@ -476,6 +476,10 @@ function serveWorkbenchRequests(page, dir, screenshots) {
         rmSync(join(dir, f));
         const answer = {};
         try {
+          if (request.viewport) {
+            await page.setViewportSize(request.viewport);
+            await new Promise((r) => setTimeout(r, 700)); // the workbench and its webviews lay out again
+          }
           if (request.screenshot) {
             mkdirSync(screenshots, { recursive: true });
             const file = join(screenshots, `${String(request.screenshot).replace(/[^\w.-]/g, '_')}.png`);

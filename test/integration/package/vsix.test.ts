@@ -83,6 +83,19 @@ describe('the VSIX', () => {
     for (const c of commands) assert.ok(readme.indexOf(c) > heading('Development'), `"${c}" is not verbatim in the Development section`);
   });
 
+  it('the Get Started walkthrough: each step\'s page is in the VSIX, each button names a command the extension contributes', () => {
+    const contributes = manifest['contributes'] as { walkthroughs: Array<{ steps: Array<{ id: string; description: string; media: { markdown?: string } }> }>; commands: Array<{ command: string }>; views: Record<string, Array<{ id: string }>> };
+    const known = new Set([...contributes.commands.map((c) => c.command), ...Object.values(contributes.views).flat().map((v) => `${v.id}.focus`)]);
+    const [walkthrough] = contributes.walkthroughs;
+    assert.equal(walkthrough!.steps.length, 5);
+    for (const step of walkthrough!.steps) {
+      assert.ok(step.media.markdown && files.includes(step.media.markdown), `${step.id}: ${step.media.markdown} is not in the VSIX`);
+      const commands = [...step.description.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]!);
+      assert.ok(commands.length > 0, `${step.id} has no button`);
+      for (const c of commands) assert.ok(known.has(c), `${step.id}: unknown command ${c}`);
+    }
+  });
+
   it('the link check itself catches a link to a file the VSIX does not hold', () => {
     const links = markdownLinks('see [x](docs/nope.md) and [y](https://example.org) and `[z](ignored.md)`');
     assert.deepEqual(links, ['docs/nope.md', 'https://example.org']);

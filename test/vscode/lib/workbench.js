@@ -34,6 +34,11 @@ async function screenshot(name, { selector } = {}) {
   return (await request({ screenshot: name, ...(selector ? { selector } : {}) })).file;
 }
 
+/** Resizes the browser window the workbench is shown in (1280x800 by default). */
+async function setViewport(width, height) {
+  await request({ viewport: { width, height } });
+}
+
 /** The innerText of the first workbench element matching the playwright `selector`. */
 async function workbenchText(selector) {
   return (await request({ text: selector })).text;
@@ -61,4 +66,4 @@ async function inBothThemes(shoot) {
   }
 }
 
-module.exports = { canDriveWorkbench, screenshot, workbenchText, inBothThemes };
+module.exports = { canDriveWorkbench, screenshot, workbenchText, inBothThemes, setViewport };

@@ -40,7 +40,7 @@ describe('Activation on startup', function () {
     if (!canDriveWorkbench()) this.skip();
     await vscode.commands.executeCommand('workbench.action.showRuntimeExtensions');
     const row = await waitFor('our row in Running Extensions with its activation time', async () => {
-      const text = await workbenchText('.monaco-list-row:has-text("MCP Control Plane")').catch(() => '');
+      const text = await workbenchText(`.monaco-list-row:has-text("${EXTENSION_ID}"), .monaco-list-row:has-text("MCP Control Plane")`).catch(() => '');
       return /Activation: \d+ms/.test(text) ? text : undefined;
     }, { timeout: 30_000 });
     const ms = Number(/Activation: (\d+)ms/.exec(row)[1]);

@@ -12,7 +12,7 @@ const { activateExtension, openApprovalsView, waitForPending, decide, rejectPend
 const { definitionId, startServerAndWaitForTools } = require('../lib/mcp');
 const { note } = require('../lib/mocha-runner');
 const { waitFor } = require('../lib/wait');
-const { canDriveWorkbench, screenshot, workbenchText, inBothThemes } = require('../lib/workbench');
+const { canDriveWorkbench, screenshot, workbenchText, inBothThemes, setViewport } = require('../lib/workbench');
 
 const EXTENSION_ID = 'mcp-control-plane.mcp-control-plane';
 const SIDEBAR = '.part.sidebar';
@@ -65,12 +65,18 @@ describe('Screenshots (light and dark)', function () {
     const call = vscode.lm.invokeTool(tools[0].name, { input: { mode: 'hard' }, toolInvocationToken: undefined });
     call.catch(() => undefined);
     const pending = await waitForPending(hooks, 'git', 'reset');
-    const card = await waitFor('the card in the sidebar', async () => {
-      const t = await workbenchText(SIDEBAR).catch(() => '');
-      return /reset/.test(t) ? t : undefined;
-    });
-    assert.match(card, /git/);
-    await shootBoth('approval-card-sidebar', { selector: SIDEBAR });
+    assert.equal(pending.server, 'git');
+    // The card is inside the view's webview (an iframe: not in the workbench's own text); it renders
+    // from the state the view just received.
+    await new Promise((r) => setTimeout(r, 1_000));
+    // A tall window, so that the whole card (preview, arguments, buttons) is in the picture; the
+    // sidebar keeps its default, narrow width.
+    await setViewport(1280, 1600);
+    try {
+      await shootBoth('approval-card-sidebar', { selector: SIDEBAR });
+    } finally {
+      await setViewport(1280, 800);
+    }
     const { response } = await decide(hooks, pending, false, 'screenshot taken');
     assert.equal(response.ok, true);
     await call.catch(() => undefined);

@@ -55,11 +55,11 @@ describe('Screenshots (light and dark)', function () {
     await shootBoth('workbench-tree');
   });
 
-  it('an approval card in the narrow sidebar: a long line wraps, the countdown stays in view', async () => {
+  it('an approval card in the narrow sidebar: the whole card, preview and buttons', async () => {
     const root = vscode.workspace.workspaceFolders[0].uri.fsPath;
     readme = path.join(root, 'README.md');
     original = fs.readFileSync(readme, 'utf8');
-    fs.writeFileSync(readme, `${original}\nA long uncommitted line that a hard reset would discard: ${'and-it-goes-on-'.repeat(12)}end.\n`);
+    fs.writeFileSync(readme, `${original}\nAn uncommitted line that a hard reset would discard.\n`);
     const tools = await startServerAndWaitForTools(definitionId(EXTENSION_ID, 'git'), (t) => /^mcp_.+_reset$/.test(t.name));
     hooks = await openApprovalsView(api);
     const call = vscode.lm.invokeTool(tools[0].name, { input: { mode: 'hard' }, toolInvocationToken: undefined });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { durationFields, resolveDurations, type DurationField } from './duration';
 import { notificationsConfigSchema } from '../notify/config';
 import { policyRulesSchema } from '../policy/schema';
-import { telemetryConfigSchema } from '../telemetry/config';
+import { TELEMETRY_DURATIONS, telemetryConfigSchema } from '../telemetry/config';
 
 /**
  * The single source of truth for configuration. It gives the TypeScript types, validates the
@@ -164,7 +164,7 @@ export const approvalsConfigSchema = z
   .transform(resolveDurations(APPROVALS_DURATIONS));
 
 /** Every group with duration settings, for deprecation warnings (`deprecatedDurations`). */
-export const DURATION_GROUPS = { gateway: GATEWAY_DURATIONS, supervisor: SUPERVISOR_DURATIONS, approvals: APPROVALS_DURATIONS } as const;
+export const DURATION_GROUPS = { gateway: GATEWAY_DURATIONS, supervisor: SUPERVISOR_DURATIONS, approvals: APPROVALS_DURATIONS, telemetry: TELEMETRY_DURATIONS } as const;
 
 export const networkConfigSchema = z
   .object({
@@ -244,7 +244,7 @@ export const configSchema = z
       .record(serverNameSchema, serverConfigSchema)
       .default({})
       .describe('Servers by name. Built-in servers (git) need no entry; an entry with `command` adds a stdio server.'),
-    telemetry: telemetryConfigSchema.default(telemetryConfigSchema.parse({})).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
+    telemetry: telemetryConfigSchema.prefault({}).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
     audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('Audit log retention and shipping (docs/audit.md). Operator configuration only: never read from a workspace file.'),
     storage: storageConfigSchema.default({}).describe('Shared state for a team deployment (PostgreSQL). Default: local files. Operator configuration only: never read from a workspace file.'),
     notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),

@@ -108,8 +108,12 @@ export function settingsContribution(): { title: string; properties: Record<stri
   for (const [group, table] of Object.entries(DURATION_GROUPS)) {
     for (const [key, f] of Object.entries(table)) {
       const name = `${SETTINGS_SECTION}.${group}.${key}`;
-      properties[name] = { default: formatDuration(f.default), ...properties[name] };
-      const legacy = properties[`${SETTINGS_SECTION}.${group}.${f.legacy}`];
+      // A leaf setting of its own, or a property inside an object setting (telemetry).
+      const leaves = properties[name] ? properties : (properties[`${SETTINGS_SECTION}.${group}`]?.['properties'] as Record<string, JsonSchema> | undefined);
+      const [own, old] = properties[name] ? [name, `${SETTINGS_SECTION}.${group}.${f.legacy}`] : [key, f.legacy];
+      if (!leaves?.[own]) continue;
+      leaves[own] = { default: formatDuration(f.default), ...leaves[own] };
+      const legacy = leaves[old];
       if (legacy) legacy['deprecationMessage'] = `Deprecated: use ${name} (a duration such as "${formatDuration(f.default)}"). It wins when both are set.`;
     }
   }

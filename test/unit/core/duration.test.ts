@@ -57,6 +57,10 @@ describe('durations', () => {
     assert.equal(gatewayConfigSchema.parse({ callTimeout: '2m', callTimeoutMs: 45_000 }).callTimeoutMs, 120_000);
     assert.equal(supervisorConfigSchema.parse({ healthIntervalMs: 60_000 }).healthIntervalMs, 60_000);
     assert.equal(approvalsConfigSchema.parse({ expiry: '1h' }).expiryMs, 3_600_000);
+    // Inside an object setting too: telemetry.exportInterval.
+    assert.equal(configSchema.parse({ telemetry: { exportInterval: '30s' } }).telemetry.exportIntervalMs, 30_000);
+    assert.equal(configSchema.parse({ telemetry: { exportIntervalMs: 100 } }).telemetry.exportIntervalMs, 100);
+    assert.equal(configSchema.parse({}).telemetry.exportIntervalMs, 5_000);
     // The old key keeps its bounds.
     assert.equal(approvalsConfigSchema.safeParse({ expiryMs: 5 }).success, false);
     assert.equal(approvalsConfigSchema.safeParse({ expiry: '2d' }).error?.issues[0]?.message, '"2d" is more than the maximum, 1d');
@@ -69,6 +73,7 @@ describe('durations', () => {
       { path: ['supervisor', 'healthIntervalMs'], message: 'mcpControlPlane.supervisor.healthIntervalMs is deprecated: write mcpControlPlane.supervisor.healthInterval: "1m" instead' },
     ]);
     assert.deepEqual(deprecatedDurations({ approvals: { expiry: '1h' } }, DURATION_GROUPS), []);
+    assert.deepEqual(deprecatedDurations({ telemetry: { exportIntervalMs: 100 } }, DURATION_GROUPS).map((d) => d.message), ['telemetry.exportIntervalMs is deprecated: write telemetry.exportInterval: "100ms" instead']);
   });
 
   it('config.yaml warnings name file, line and column of the old key', () => {
@@ -96,5 +101,9 @@ describe('durations', () => {
     for (const k of ms) assert.ok((props[k]!['order'] as number) > Math.max(...Object.keys(props).filter((p) => !ms.includes(p)).map((p) => props[p]!['order'] as number)), k);
     for (const name of SETTINGS_ORDER) assert.ok(props[`mcpControlPlane.${name}`], `SETTINGS_ORDER names ${name}, which is no setting`);
     assert.ok(settingsGroupKeys('gateway').includes('callTimeout') && settingsGroupKeys('gateway').includes('callTimeoutMs'));
+    const telemetry = (props['mcpControlPlane.telemetry']!['properties'] as Record<string, Record<string, unknown>>);
+    assert.equal(telemetry['exportInterval']!['default'], '5s');
+    assert.match(String(telemetry['exportIntervalMs']!['deprecationMessage']), /use mcpControlPlane\.telemetry\.exportInterval/);
+    assert.deepEqual(props['mcpControlPlane.telemetry']!['default'], {});
   });
 });

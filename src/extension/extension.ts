@@ -51,6 +51,8 @@ export interface ExtensionApi {
 }
 
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
+/** The start under way, so that a window closing before it finished still stops what it started. */
+let starting: Promise<unknown> | undefined;
 
 /**
  * Registers the tree, the status bar, the MCP definition provider and the commands, and returns
@@ -138,6 +140,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   });
   // A command or view that runs before the start finished waits for it; a failed start says why.
   ready.catch(() => undefined);
+  starting = ready;
   const startPlane = async (): Promise<ControlPlane> => {
     const p = await ControlPlane.start({
       config: settings(),
@@ -611,6 +614,8 @@ function settingsSource(): string {
 
 /** VS Code waits for this (about 5 s): children are stopped in stages within 3 s. */
 export async function deactivate(): Promise<void> {
+  await starting?.catch(() => undefined);
+  starting = undefined;
   const current = running;
   running = undefined;
   if (!current) return;

@@ -460,7 +460,7 @@ async function main() {
 
 /**
  * Answers the suite's requests (test/vscode/lib/workbench.js): `<id>.request.json` holding
- * `{ viewport?: {width, height}, screenshot?: name, selector?, text?: selector }` gets `<id>.done.json` with `{ file?, text?,
+ * `{ viewport?: {width, height}, hover?: selector, screenshot?: name, selector?, text?: selector }` gets `<id>.done.json` with `{ file?, text?,
  * error? }`: a PNG of the page (or of the element `selector`) under test-results/, or the
  * innerText of the element `text`. One at a time, in the order they came.
  */
@@ -486,6 +486,10 @@ function serveWorkbenchRequests(page, dir, screenshots) {
             const target = request.selector ? page.locator(request.selector).first() : page;
             await target.screenshot({ path: file, timeout: 10_000 });
             answer.file = file;
+          }
+          if (request.hover) {
+            await page.locator(request.hover).first().hover({ timeout: 10_000 });
+            await new Promise((r) => setTimeout(r, 1_500)); // the workbench's hover delay
           }
           if (request.text) answer.text = await page.locator(request.text).first().innerText({ timeout: 10_000 });
         } catch (err) {

@@ -39,9 +39,12 @@ async function setViewport(width, height) {
   await request({ viewport: { width, height } });
 }
 
-/** The innerText of the first workbench element matching the playwright `selector`. */
-async function workbenchText(selector) {
-  return (await request({ text: selector })).text;
+/**
+ * The innerText of the first workbench element matching the playwright `selector`; with `hover`,
+ * after the mouse rested on that element (to read a hover such as an activation reason).
+ */
+async function workbenchText(selector, { hover } = {}) {
+  return (await request({ ...(hover ? { hover } : {}), text: selector })).text;
 }
 
 const THEMES = { light: 'Default Light Modern', dark: 'Default Dark Modern' };

@@ -45,6 +45,10 @@ describe('Activation on startup', function () {
     }, { timeout: 30_000 });
     const ms = Number(/Activation: (\d+)ms/.exec(row)[1]);
     note(`Running Extensions: "${row.replace(/\s+/g, ' ').trim()}" (code loading + activate call: ${ms} ms)`);
+    // Why VS Code activated it, from the hover of that figure.
+    const reason = await workbenchText('.monaco-hover', { hover: `.monaco-list-row:has-text("${EXTENSION_ID}") .activation-time` });
+    note(`activation reason: ${reason.replace(/\s+/g, ' ').trim()}`);
+    assert.match(reason, /after start-up finished/); // VS Code's words for onStartupFinished
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 

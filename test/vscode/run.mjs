@@ -488,6 +488,7 @@ function serveWorkbenchRequests(page, dir, screenshots) {
             answer.file = file;
           }
           if (request.hover) {
+            await page.mouse.move(0, 0); // a fresh mouse-over, even if the pointer was already there
             await page.locator(request.hover).first().hover({ timeout: 10_000 });
             await new Promise((r) => setTimeout(r, 1_500)); // the workbench's hover delay
           }

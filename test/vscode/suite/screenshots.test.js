@@ -28,6 +28,9 @@ describe('Screenshots (light and dark)', function () {
     if (!canDriveWorkbench()) this.skip();
     api = await activateExtension();
     await waitForServer(api, 'git', 'running', (s) => s.toolCount > 0);
+    // What earlier files left open (output panel, editors) is not part of these pictures.
+    await vscode.commands.executeCommand('workbench.action.closePanel');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   after(async () => {

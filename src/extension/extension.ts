@@ -30,8 +30,14 @@ const TREE_TICK_MS = 5_000;
 
 /** What the extension exports: read-only views for tests and other extensions. */
 export interface ExtensionApi {
-  /** Milliseconds activate() took (gateway listening, servers spawning in the background). */
+  /** Milliseconds activate() took: views, status bar and commands registered; the control plane starts after it returns. */
   activationMs: number;
+  /** CPU milliseconds (user + system) the extension host spent in activate(): the wall clock also counts other processes' turns on a busy machine. */
+  activationCpuMs: number;
+  /** Settles when the control plane has started (gateway listening, servers spawning) and its views are registered. */
+  ready: Promise<void>;
+  /** Milliseconds from activate() until the control plane was ready (undefined before). */
+  readyMs(): number | undefined;
   gatewayUrl(): string | undefined;
   servers(): Array<{ name: string; state: string; toolCount: number; pid?: number; lastError?: string }>;
   treeSnapshot(): Array<{ label: string; description?: string; children: string[]; childDescriptions: Record<string, string> }>;
@@ -57,9 +63,17 @@ export interface ExtensionApi {
 }
 
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
+/** The start under way, so that a window closing before it finished still stops what it started. */
+let starting: Promise<unknown> | undefined;
 
+/**
+ * Registers the tree, the status bar, the MCP definition provider and the commands, and returns
+ * at once (VS Code activates on startup: this must stay well under 50 ms). The control plane starts
+ * after activate() returned; everything that needs it waits on `ready`.
+ */
 export async function activate(context: vscode.ExtensionContext): Promise<ExtensionApi> {
-  const started = Date.now();
+  const started = performance.now();
+  const startedCpu = process.cpuUsage();
   const output = vscode.window.createOutputChannel('MCP Control Plane', { log: true });
   const serverLogs = new Map<string, vscode.LogOutputChannel>();
   const logFor = (server: string): vscode.LogOutputChannel => {
@@ -110,35 +124,65 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     }
     currentWorkspaceDefined = read.workspaceDefined;
     currentTrustedInventory = read.config.network.trustedInventory;
+    showDeprecations(read.warnings);
     return read.config;
+  };
+  // Deprecated settings (`…Ms` durations) still work: say once per set which key replaces them.
+  let shownDeprecations = '';
+  const showDeprecations = (warnings: string[]): void => {
+    const key = warnings.join('\n');
+    if (key === shownDeprecations) return;
+    shownDeprecations = key;
+    for (const w of warnings) output.warn(w);
+    if (warnings.length === 0) return;
+    void vscode.window
+      .showWarningMessage(`MCP Control Plane: ${warnings.length === 1 ? warnings[0] : `${warnings.length} deprecated settings are in use (durations are now written "30s", "5m"): ${warnings.join('; ')}`}.`, 'Open Settings')
+      .then((choice) => choice && vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`));
   };
   const roots = (): Array<{ uri: string; name: string }> =>
     (vscode.workspace.workspaceFolders ?? []).map((f) => ({ uri: f.uri.toString(), name: f.name }));
 
-  const plane = await ControlPlane.start({
-    config: settings(),
-    host: host(),
-    roots,
-    stateDir: context.globalStorageUri.fsPath,
-    instancePrefix: 'vscode',
-    auditKeys,
-    policyLayer: 'user',
-    // The child's stderr as it wrote it; the supervisor's own notes marked as such.
-    logSink: (line) => logFor(line.server).info(line.source === 'supervisor' ? `[control plane] ${line.text}` : line.text),
-    log: (message) => output.info(message),
+  // The control plane: started after activate() returned (startPlane, at the end), awaited through `ready`.
+  let plane!: ControlPlane;
+  let readyMs: number | undefined;
+  let markReady!: (p: ControlPlane) => void;
+  let markFailed!: (err: unknown) => void;
+  const ready = new Promise<ControlPlane>((resolve, reject) => {
+    markReady = resolve;
+    markFailed = reject;
   });
-  running = { plane, disposables };
-  // A full disk is a state the human should see: calls are refused until the log can be written.
-  disposables.push(
-    plane.oversight.onDidChangeAuditHealth((health) => {
-      if (health.state === 'failing') {
-        void vscode.window.showWarningMessage(`MCP Control Plane: the audit log cannot be written (${health.lastError}). Tool calls are refused until it can; they resume by themselves once there is space again.`);
-      } else if (health.resumed) {
-        void vscode.window.showInformationMessage(`MCP Control Plane: the audit log is writable again; ${plural(health.resumed.refusedCount, 'call was', 'calls were')} refused meanwhile (recorded in the log).`);
-      }
-    }),
-  );
-  output.info(`gateway on 127.0.0.1:${plane.port}`);
+  // A command or view that runs before the start finished waits for it; a failed start says why.
+  ready.catch(() => undefined);
+  starting = ready;
+  const startPlane = async (): Promise<ControlPlane> => {
+    const p = await ControlPlane.start({
+      config: settings(),
+      host: host(),
+      roots,
+      stateDir: context.globalStorageUri.fsPath,
+      instancePrefix: 'vscode',
+      auditKeys,
+      policyLayer: 'user',
+      // The child's stderr as it wrote it; the supervisor's own notes marked as such.
+      logSink: (line) => logFor(line.server).info(line.source === 'supervisor' ? `[control plane] ${line.text}` : line.text),
+      log: (message) => output.info(message),
+    });
+    plane = p;
+    running = { plane: p, disposables };
+    // A full disk is a state the human should see: calls are refused until the log can be written.
+    disposables.push(
+      p.oversight.onDidChangeAuditHealth((health) => {
+        if (health.state === 'failing') {
+          void vscode.window.showWarningMessage(`MCP Control Plane: the audit log cannot be written (${health.lastError}). Tool calls are refused until it can; they resume by themselves once there is space again.`);
+        } else if (health.resumed) {
+          void vscode.window.showInformationMessage(`MCP Control Plane: the audit log is writable again; ${plural(health.resumed.refusedCount, 'call was', 'calls were')} refused meanwhile (recorded in the log).`);
+        }
+      }),
+    );
+    output.info(`gateway on 127.0.0.1:${p.port}`);
+    wirePlane(p);
+    return p;
+  };
 
   // ---- MCP server definitions for VS Code's chat ---------------------------------------------
   const definitionFor = (name: string): vscode.McpHttpServerDefinition => {
@@ -149,8 +193,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   disposables.push(
     vscode.lm.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, {
       onDidChangeMcpServerDefinitions: definitionsChanged.event,
-      provideMcpServerDefinitions: () => plane.supervisor.list().map((s) => definitionFor(s.name)),
-      resolveMcpServerDefinition: (definition) => {
+      provideMcpServerDefinitions: async () => {
+        await ready;
+        return plane.supervisor.list().map((s) => definitionFor(s.name));
+      },
+      resolveMcpServerDefinition: async (definition) => {
+        await ready;
         // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
         if (definition instanceof vscode.McpHttpServerDefinition) {
           definition.headers = { ...definition.headers, Authorization: `Bearer ${plane.gateway.token}` };
@@ -177,6 +225,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   statusBar.command = COMMANDS.viewFocus;
   let toolBudgetWarned = false;
   const renderStatusBar = (): void => {
+    if (!running) {
+      statusBar.text = '$(loading~spin) MCP starting…';
+      statusBar.tooltip = 'MCP Control Plane is starting its gateway and servers.';
+      statusBar.show();
+      return;
+    }
     const all = plane.supervisor.statuses();
     const restricted = all.filter((s) => tree.row(s.name)?.flags.includes('restricted'));
     const healthy = all.filter((s) => s.state.kind === 'running').length;
@@ -209,7 +263,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   // Uptime and "VS Code not connected yet" change without a supervisor event: re-render while the
   // tree is visible and a server runs (VS Code asks again only for what it shows).
   const ticker = setInterval(() => {
-    if (!view.visible) return;
+    if (!view.visible || !running) return;
     if (!plane.supervisor.statuses().some((s) => s.state.kind === 'running' || s.state.kind === 'unhealthy' || s.state.kind === 'restarting')) return;
     tree.refresh();
   }, TREE_TICK_MS);
@@ -227,46 +281,56 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     }
     announced = ids;
   };
-  announceProposals();
-  disposables.push({ dispose: plane.policy.onDidChange(() => tree.refresh()).dispose });
 
   // ---- Per-tool controls, Add Server ----------------------------------------------------------------
   const prompts = new VsCodePrompts(context.extensionMode === vscode.ExtensionMode.Test);
   const toolRules = registerToolRuleCommands({ plane: () => running?.plane, tree, prompts, log: (m) => output.info(m) });
   disposables.push(toolRules.disposable);
 
-  // ---- Approvals view, dashboard, notifications ---------------------------------------------------
-  const oversightViews = registerOversightViews(context, plane.oversight, {
-    approvalsViewId: APPROVALS_VIEW_ID,
-    dashboardCommand: COMMANDS.dashboardOpen,
-    testPolicyCommand: COMMANDS.policyTest,
-    badgeFallback: view,
-    // Unknown tools (a server gone, tools not listed yet) count as destructive: Review only.
-    isDestructive: (server, tool) => isDestructiveTool(plane.supervisor.get(server)?.lastConnection?.tools.find((t) => t.name === tool)?.annotations ?? undefined),
-    log: (m) => output.info(m),
-    cardActions: { canAlwaysAllow: (a) => toolRules.canAlwaysAllow(a), allowTool: (id) => toolRules.allowFromApproval(id) },
-  });
+  // ---- Once the control plane runs: its events, the approvals view and dashboard --------------
+  let oversightViews: ReturnType<typeof registerOversightViews> | undefined;
+  /** Everything that subscribes to the started control plane; runs once, right after it started. */
+  const wirePlane = (p: ControlPlane): void => {
+    announceProposals();
+    disposables.push({ dispose: p.policy.onDidChange(() => tree.refresh()).dispose });
+    // ---- Approvals view, dashboard, notifications ---------------------------------------------------
+    oversightViews = registerOversightViews(context, p.oversight, {
+      approvalsViewId: APPROVALS_VIEW_ID,
+      dashboardCommand: COMMANDS.dashboardOpen,
+      testPolicyCommand: COMMANDS.policyTest,
+      badgeFallback: view,
+      // Unknown tools (a server gone, tools not listed yet) count as destructive: Review only.
+      isDestructive: (server, tool) => isDestructiveTool(plane.supervisor.get(server)?.lastConnection?.tools.find((t) => t.name === tool)?.annotations ?? undefined),
+      log: (m) => output.info(m),
+      cardActions: { canAlwaysAllow: (a) => toolRules.canAlwaysAllow(a), allowTool: (id) => toolRules.allowFromApproval(id) },
+    });
 
-  const lastStates = new Map<string, string>();
-  disposables.push(
-    { dispose: plane.supervisor.onDidChangeStatus((s) => {
-      tree.refresh();
-      announceProposals();
-      renderStatusBar();
-      serversChanged.fire();
-      const previous = lastStates.get(s.name);
-      lastStates.set(s.name, s.state.kind);
-      if (previous !== s.state.kind && (s.state.kind === 'crash-looping' || s.state.kind === 'failed')) notifyFailure(s);
-    }).dispose },
-    { dispose: plane.supervisor.onDidConnect(() => definitionsChanged.fire()).dispose },
-    { dispose: plane.supervisor.onDidChangeTools(() => definitionsChanged.fire()).dispose },
-    { dispose: plane.supervisor.onDidChangeServers(() => {
-      tree.refresh();
-      renderStatusBar();
-      serversChanged.fire();
-      definitionsChanged.fire();
-    }).dispose },
-  );
+    const lastStates = new Map<string, string>();
+    disposables.push(
+      { dispose: plane.supervisor.onDidChangeStatus((s) => {
+        tree.refresh();
+        announceProposals();
+        renderStatusBar();
+        serversChanged.fire();
+        const previous = lastStates.get(s.name);
+        lastStates.set(s.name, s.state.kind);
+        if (previous !== s.state.kind && (s.state.kind === 'crash-looping' || s.state.kind === 'failed')) notifyFailure(s);
+      }).dispose },
+      { dispose: plane.supervisor.onDidConnect(() => definitionsChanged.fire()).dispose },
+      { dispose: plane.supervisor.onDidChangeTools(() => definitionsChanged.fire()).dispose },
+      { dispose: plane.supervisor.onDidChangeServers(() => {
+        tree.refresh();
+        renderStatusBar();
+        serversChanged.fire();
+        definitionsChanged.fire();
+      }).dispose },
+    );
+    for (const d of disposables) if (!context.subscriptions.includes(d)) context.subscriptions.push(d);
+    tree.refresh();
+    renderStatusBar();
+    serversChanged.fire();
+    definitionsChanged.fire();
+  };
 
   const notifyFailure = (s: ServerStatus): void => {
     // A missing secret has its own next step: set it (a password box for that very name), then the
@@ -296,6 +360,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   // ---- Configuration, roots, trust -------------------------------------------------------------
   const reapply = async (): Promise<void> => {
     try {
+      await ready;
       await plane.applyConfig(settings(), host());
       for (const p of plane.problems) void vscode.window.showWarningMessage(`MCP Control Plane: ${p.message}`);
     } catch (err) {
@@ -311,12 +376,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       renderStatusBar();
       void reapply();
     }),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => void plane.rootsChanged().then(reapply)),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void ready.then((p) => p.rootsChanged()).then(reapply, (err: unknown) => output.error(`roots change: ${errorMessage(err)}`))),
   );
 
   // The network server follows its inventory: created, changed or deleted, it starts, restarts or stops.
   const inventoryWatcher = vscode.workspace.createFileSystemWatcher('**/.mcpcp/inventory.yaml');
   const onInventory = async (): Promise<void> => {
+    await ready;
     const before = plane.supervisor.get('network');
     await reapply();
     // Still the same server (the inventory changed, not appeared or vanished): it re-reads it at start.
@@ -324,14 +390,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   };
   disposables.push(inventoryWatcher, inventoryWatcher.onDidCreate(() => void onInventory()), inventoryWatcher.onDidChange(() => void onInventory()), inventoryWatcher.onDidDelete(() => void onInventory()));
 
-  void shellPath.path().then(
-    (p) => {
-      if (p === process.env['PATH']) return;
-      loginPath = p;
-      void reapply();
-    },
-    (err: unknown) => output.warn(`login shell PATH not read: ${errorMessage(err)}`),
-  );
+  // The login shell's PATH: read after activate() returned (spawning a shell from the extension
+  // host takes tens of milliseconds); servers started before it arrives are restarted by reapply.
+  const readLoginPath = (): void =>
+    void shellPath.path().then(
+      (p) => {
+        if (p === process.env['PATH']) return;
+        loginPath = p;
+        void reapply();
+      },
+      (err: unknown) => output.warn(`login shell PATH not read: ${errorMessage(err)}`),
+    );
   disposables.push(registerAddServer({ plane: () => running?.plane, secrets, shellPath, prompts, log: (m) => output.info(m), backupDir: backupRoot(context.globalStorageUri.fsPath) }));
   disposables.push(
     registerConsentCommands({ plane: () => running?.plane, log: (m) => output.info(m) }),
@@ -347,6 +416,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   // ---- Commands ---------------------------------------------------------------------------------
   /** A server from the argument (a name, a tree node) or picked from a list of those in `states`. */
   const pickServer = async (arg: unknown, placeHolder: string, states?: readonly string[]): Promise<string | undefined> => {
+    await ready;
     if (typeof arg === 'string') return arg;
     if (arg && typeof arg === 'object' && 'kind' in arg && (arg as TreeNode).kind === 'server') return (arg as TreeNode & { kind: 'server' }).name;
     const names = plane.supervisor
@@ -397,6 +467,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     serverCommand(COMMANDS.serverShowLog, 'Server whose log to show', (name) => logFor(name).show(true)),
     serverCommand(COMMANDS.serverDisable, 'Server to disable', (name) => setEnabled(name, false)),
     vscode.commands.registerCommand(COMMANDS.serverEnable, async (arg: unknown) => {
+      await ready;
       // Only a server the configuration knows (built-in, or an entry): never free text, which
       // would write a junk entry into the settings.
       const candidates = tree.disabledServers();
@@ -429,6 +500,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     }),
     vscode.commands.registerCommand(COMMANDS.workspaceTrust, () => vscode.commands.executeCommand('workbench.trust.manage')),
     vscode.commands.registerCommand(COMMANDS.clientConfigCopy, async () => {
+      await ready;
       await vscode.env.clipboard.writeText(JSON.stringify(plane.clientConfiguration(), null, 2));
       void vscode.window.showInformationMessage('MCP client configuration (with this window\'s gateway token) copied. It is valid until VS Code restarts.');
     }),
@@ -482,6 +554,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       return picked.fsPath;
     }),
     vscode.commands.registerCommand(COMMANDS.auditRotateKey, async () => {
+      await ready;
       const ring = await rotateStoredAuditKeyring(auditKeys);
       await plane.oversight.rotateAuditKey(ring);
       output.info(`audit key rotated: ${ring.current} (${ring.keys.size} keys kept)`);
@@ -492,24 +565,29 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   );
   for (const d of disposables) context.subscriptions.push(d);
 
-  const activationMs = Date.now() - started;
-  output.info(`activated in ${activationMs} ms`);
-  return {
-    activationMs,
-    gatewayUrl: () => `http://127.0.0.1:${plane.port}`,
+  renderStatusBar();
+  const readyForApi = ready.then(() => undefined);
+  readyForApi.catch(() => undefined); // awaited by tests and other extensions; the failure itself is shown below
+  const api: ExtensionApi = {
+    activationMs: 0,
+    activationCpuMs: 0,
+    ready: readyForApi,
+    readyMs: () => readyMs,
+    gatewayUrl: () => (running ? `http://127.0.0.1:${plane.port}` : undefined),
     servers: () =>
-      plane.supervisor.statuses().map((s) => ({
-        name: s.name,
-        state: s.state.kind,
-        toolCount: s.toolCount,
-        ...('pid' in s.state && s.state.pid !== undefined ? { pid: s.state.pid } : {}),
-        ...(s.lastError ? { lastError: s.lastError } : {}),
-      })),
+      !running
+        ? []
+        : plane.supervisor.statuses().map((s) => ({
+            name: s.name,
+            state: s.state.kind,
+            toolCount: s.toolCount,
+            ...('pid' in s.state && s.state.pid !== undefined ? { pid: s.state.pid } : {}),
+            ...(s.lastError ? { lastError: s.lastError } : {}),
+          })),
     treeSnapshot: () => tree.snapshot(),
-    serverSessions: (name: string) => plane.gateway.sessionsFor(name),
+    serverSessions: (name: string) => (running ? plane.gateway.sessionsFor(name) : 0),
     treeRefreshes: () => tree.refreshes,
     onDidChangeServers: serversChanged.event,
-    ...(oversightViews.testHooks ? { oversight: oversightViews.testHooks } : {}),
     ...(context.extensionMode === vscode.ExtensionMode.Test
       ? {
           setSecretForTest: (name: string, value: string) => secrets.set(name, value),
@@ -519,6 +597,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
             return serverNode ? (await tree.getChildren(serverNode)).find((n) => (n.kind === 'tool' || n.kind === 'disabledTool') && n.tool === tool) : undefined;
           },
           grantProposalsForTest: async () => {
+            await ready;
             const waiting = [...plane.waiting];
             for (const p of waiting) {
               if (p.kind === 'server') await plane.grantProposals([p.name], { allowSecretInArgs: true });
@@ -529,6 +608,33 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         }
       : {}),
   };
+
+  // The control plane starts once activate() has returned (a macrotask later): nothing above waits for it.
+  setImmediate(() => {
+    readLoginPath();
+    startPlane().then(
+      (p) => {
+        readyMs = Math.round(performance.now() - started);
+        if (oversightViews?.testHooks) api.oversight = oversightViews.testHooks;
+        output.info(`control plane ready ${readyMs} ms after activation started`);
+        markReady(p);
+      },
+      (err: unknown) => {
+        output.error(`the control plane did not start: ${errorMessage(err)}`);
+        statusBar.text = '$(error) MCP not started';
+        statusBar.tooltip = `MCP Control Plane did not start: ${errorMessage(err)}`;
+        statusBar.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        void vscode.window.showErrorMessage(`MCP Control Plane did not start: ${errorMessage(err)}`, 'Show Log').then((c) => c && output.show());
+        markFailed(err);
+      },
+    );
+  });
+
+  api.activationMs = Math.round((performance.now() - started) * 10) / 10;
+  const cpu = process.cpuUsage(startedCpu);
+  api.activationCpuMs = Math.round((cpu.user + cpu.system) / 100) / 10;
+  output.info(`activated in ${api.activationMs} ms (${api.activationCpuMs} ms of CPU); the control plane starts now`);
+  return api;
 }
 
 /**
@@ -549,6 +655,8 @@ function settingsSource(): string {
 
 /** VS Code waits for this (about 5 s): children are stopped in stages within 3 s. */
 export async function deactivate(): Promise<void> {
+  await starting?.catch(() => undefined);
+  starting = undefined;
   const current = running;
   running = undefined;
   if (!current) return;

@@ -1,10 +1,14 @@
 import * as vscode from 'vscode';
-import { configSchema, settingsSchema, type Config } from '../core/config/schema';
-import { OPERATOR_OBJECTS, SETTINGS_GROUPS, SETTINGS_SECTION, USER_ONLY_GROUPS } from '../core/config/settings-contribution';
+import { deprecatedDurations } from '../core/config/duration';
+import { configSchema, DURATION_GROUPS, type Config } from '../core/config/schema';
+import { OPERATOR_OBJECTS, SETTINGS_GROUPS, SETTINGS_SECTION, USER_ONLY_GROUPS, settingsGroupKeys } from '../core/config/settings-contribution';
 import { checkWorkspaceConfig } from '../core/config/workspace';
 
-/** Reads the settings into a validated configuration; a problem names the setting. */
-export function readSettings(): { config: Config; workspaceDefined: Set<string> } | { error: string } {
+/**
+ * Reads the settings into a validated configuration; a problem names the setting. `warnings` name
+ * deprecated settings still in use (`…Ms` durations) and what to write instead.
+ */
+export function readSettings(): { config: Config; workspaceDefined: Set<string>; warnings: string[] } | { error: string } {
   const section = vscode.workspace.getConfiguration(SETTINGS_SECTION);
   const pick = (group: string, keys: string[]): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
@@ -34,7 +38,7 @@ export function readSettings(): { config: Config; workspaceDefined: Set<string> 
   }
   const workspaceDefined = new Set([...Object.keys(inspected?.workspaceValue ?? {}), ...Object.keys(inspected?.workspaceFolderValue ?? {})]);
   const raw: Record<string, unknown> = { servers };
-  for (const group of SETTINGS_GROUPS) raw[group] = pick(group, Object.keys(settingsSchema.shape[group].unwrap().shape));
+  for (const group of SETTINGS_GROUPS) raw[group] = pick(group, settingsGroupKeys(group));
   // Only the user's own value: a workspace must not choose where alerts (and arguments) go.
   for (const key of OPERATOR_OBJECTS) {
     const value = section.inspect(key)?.globalValue;
@@ -45,5 +49,6 @@ export function readSettings(): { config: Config; workspaceDefined: Set<string> 
     const issue = parsed.error.issues[0]!;
     return { error: `setting ${SETTINGS_SECTION}.${issue.path.map(String).join('.')}: ${issue.message}` };
   }
-  return { config: parsed.data, workspaceDefined };
+  const warnings = deprecatedDurations(raw, DURATION_GROUPS, `${SETTINGS_SECTION}.`).map((d) => d.message);
+  return { config: parsed.data, workspaceDefined, warnings };
 }

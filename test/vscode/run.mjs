@@ -20,12 +20,15 @@
 //                          --self-test. Suites whose fixture is absent skip their tests.
 //   --code-server <dir>    an installed code-server (default: scripts/install-code-server.sh,
 //                          which installs it once into ~/.cache/mcpcp/)
+//   --untrusted            open the workspace untrusted (workspace trust on, no prompt): Restricted
+//                          Mode, for the suite's restricted-mode spec (--grep 'Restricted Mode')
+//   --results <dir>        where logs, screenshots and results go (default test-results/vscode)
 //   --keep                 keep the temporary folder (logs, profile, workspace)
 //   --verbose              print the workbench's console and code-server's output as they come
 //   --help                 this text
 // Exit code 0 only when the suite ran and every test passed. The last line is `N passed, N failed`.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,6 +53,8 @@ const { values: opts } = parseArgs({
     timeout: { type: 'string', default: '480' },
     'code-server': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    untrusted: { type: 'boolean', default: false },
+    results: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -238,6 +243,9 @@ async function main() {
   const workspace = opts.workspace ? resolve(opts.workspace) : join(tmp, 'workspace');
   if (!opts.workspace) copyWorkspace(workspace);
   const resultsBase = join(tmp, 'results');
+  // Requests from the suite for what only the browser can do: screenshots, text of the workbench's DOM.
+  const shotsDir = join(tmp, 'shots');
+  mkdirSync(shotsDir, { recursive: true });
 
   // Fixtures start before code-server: the extension looks for a kubeconfig and an inventory when
   // it activates. Their stops are in `cleanups`, after code-server's (newest first).
@@ -260,7 +268,9 @@ async function main() {
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
     'git.autofetch': false,
-    'security.workspace.trust.enabled': false,
+    // Trusted, unless --untrusted: then trust is on and this fresh folder is not trusted (Restricted Mode).
+    'security.workspace.trust.enabled': opts.untrusted,
+    ...(opts.untrusted ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false } : {}),
     // Servers come from the extension under test only, not from other config discovered on disk.
     'chat.mcp.discovery.enabled': false,
   }, null, 2));
@@ -285,6 +295,7 @@ async function main() {
     // No extension gallery (code-server's default is open-vsx.org): tests reach only 127.0.0.1.
     EXTENSIONS_GALLERY: '{}',
     MCPCP_VSCODE_RESULTS: resultsBase,
+    MCPCP_VSCODE_SHOTS: shotsDir,
     ...(fixturesFile ? { MCPCP_VSCODE_FIXTURES: fixturesFile } : {}),
     ...(opts.grep ? { MCPCP_VSCODE_GREP: opts.grep } : {}),
   });
@@ -297,7 +308,7 @@ async function main() {
     '--extensions-dir', dirs.extensions,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(opts.untrusted ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
     '--vscode-option', 'enable-smoke-test-driver',
@@ -398,6 +409,8 @@ async function main() {
   log(`opening workbench: extension ${extensionPath}, tests ${testsPath}`);
   await page.goto(url);
 
+  serveWorkbenchRequests(page, shotsDir, join(dirs.artifacts, 'screenshots'));
+
   // Stream the suite's report while it runs.
   let printed = 0;
   const tail = () => {
@@ -445,6 +458,56 @@ async function main() {
   return finish(ok ? 0 : 1, `${json.passed} passed, ${failed} failed${json.pending ? `, ${json.pending} skipped` : ''}`);
 }
 
+/**
+ * Answers the suite's requests (test/vscode/lib/workbench.js): `<id>.request.json` holding
+ * `{ viewport?: {width, height}, hover?: selector, screenshot?: name, selector?, text?: selector }` gets `<id>.done.json` with `{ file?, text?,
+ * error? }`: a PNG of the page (or of the element `selector`) under test-results/, or the
+ * innerText of the element `text`. One at a time, in the order they came.
+ */
+function serveWorkbenchRequests(page, dir, screenshots) {
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy || finishing) return;
+    busy = true;
+    try {
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.request.json')).sort()) {
+        const id = f.slice(0, -'.request.json'.length);
+        const request = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+        rmSync(join(dir, f));
+        const answer = {};
+        try {
+          if (request.viewport) {
+            await page.setViewportSize(request.viewport);
+            await new Promise((r) => setTimeout(r, 700)); // the workbench and its webviews lay out again
+          }
+          if (request.screenshot) {
+            mkdirSync(screenshots, { recursive: true });
+            const file = join(screenshots, `${String(request.screenshot).replace(/[^\w.-]/g, '_')}.png`);
+            const target = request.selector ? page.locator(request.selector).first() : page;
+            await target.screenshot({ path: file, timeout: 10_000 });
+            answer.file = file;
+          }
+          if (request.hover) {
+            await page.mouse.move(0, 0); // a fresh mouse-over, even if the pointer was already there
+            await page.locator(request.hover).first().hover({ timeout: 10_000 });
+            await new Promise((r) => setTimeout(r, 1_500)); // the workbench's hover delay
+          }
+          if (request.text) answer.text = await page.locator(request.text).first().innerText({ timeout: 10_000 });
+        } catch (err) {
+          answer.error = String(err?.message ?? err).split('\n')[0];
+        }
+        writeFileSync(join(dir, `${id}.done.tmp`), JSON.stringify(answer));
+        renameSync(join(dir, `${id}.done.tmp`), join(dir, `${id}.done.json`));
+      }
+    } catch (err) {
+      log(`workbench request failed: ${err?.message ?? err}`);
+    } finally {
+      busy = false;
+    }
+  }, 200);
+  cleanups.push(() => clearInterval(timer));
+}
+
 function consoleClosed(stream) {
   return new Promise((ok) => stream.end(ok));
 }
@@ -461,7 +524,7 @@ function printErrors(file) {
 
 /** Copies logs, screenshot and results to test-results/vscode/ for CI to keep. */
 async function saveArtifacts(artifacts, resultsBase) {
-  const dest = join(repoRoot, 'test-results/vscode');
+  const dest = resolve(repoRoot, opts.results ?? 'test-results/vscode');
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest, { recursive: true });
   cpSync(artifacts, dest, { recursive: true });

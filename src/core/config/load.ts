@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ControlPlaneError } from '../errors';
-import { configSchema, type Config } from './schema';
+import { deprecatedDurations } from './duration';
+import { configSchema, DURATION_GROUPS, type Config } from './schema';
 
 /** Where in a YAML file a problem is. */
 export interface SourcePosition {
@@ -66,15 +67,32 @@ function throwInvalid(file: string, line: number, column: number, field: string,
   throw invalid(file, line, column, field, message);
 }
 
-/** Reads and validates a headless configuration file. */
-export async function loadConfigFile(file: string): Promise<Config> {
+/**
+ * Reads and validates a headless configuration file. Deprecated keys (`…Ms` durations) still work;
+ * each is reported through `warn` (default: standard error) with its place and replacement:
+ * `config.yaml:3:3: supervisor.healthIntervalMs is deprecated: write supervisor.healthInterval: "10s" instead`.
+ */
+export async function loadConfigFile(file: string, warn: (message: string) => void = (m) => process.stderr.write(`mcpcp: warning: ${m}\n`)): Promise<Config> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new ControlPlaneError('CONFIG_UNREADABLE', `cannot read configuration ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err, details: { file } });
   }
-  return parseYamlWithSchema(text, file, configSchema);
+  const config = parseYamlWithSchema(text, file, configSchema);
+  for (const m of configWarnings(text, file)) warn(m);
+  return config;
+}
+
+/** Deprecated keys of a (valid) configuration text, each as `file:line:column: message`. */
+export function configWarnings(text: string, file: string): string[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  return deprecatedDurations(doc.toJS() ?? {}, DURATION_GROUPS).map((d) => {
+    const offset = findKeyNode(doc, d.path)?.range?.[0];
+    const pos = offset !== undefined ? lineCounter.linePos(offset) : { line: 1, col: 1 };
+    return `${file}:${pos.line}:${pos.col}: ${d.message}`;
+  });
 }
 
 /** The configuration used when no file is given or found. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { durationFields, resolveDurations, type DurationField } from './duration';
 import { notificationsConfigSchema } from '../notify/config';
 import { policyRulesSchema } from '../policy/schema';
-import { telemetryConfigSchema } from '../telemetry/config';
+import { TELEMETRY_DURATIONS, telemetryConfigSchema } from '../telemetry/config';
 import { teamConfigSchema } from '../team/config';
 
 /**
@@ -77,19 +78,50 @@ export const serverConfigSchema = z
     if (type !== 'stdio' && s.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: `an ${type} server needs \`url\`` });
   });
 
+/** Supervisor durations: human units (`10s`), the engine's `…Ms` names (deprecated in settings). */
+export const SUPERVISOR_DURATIONS = {
+  healthInterval: { legacy: 'healthIntervalMs', min: 100, default: 10_000, description: 'Interval between health pings to each running server.' },
+  pingTimeout: { legacy: 'pingTimeoutMs', min: 50, default: 5_000, description: 'A ping not answered within this time counts as missed.' },
+  startTimeout: { legacy: 'startTimeoutMs', min: 100, default: 30_000, description: 'Time a server has to complete the MCP handshake and list its tools.' },
+  backoffBase: { legacy: 'backoffBaseMs', min: 1, default: 500, description: 'Base delay of the exponential restart backoff (full jitter).' },
+  backoffCap: { legacy: 'backoffCapMs', min: 1, default: 30_000, description: 'Upper bound of the restart backoff.' },
+  backoffResetAfter: { legacy: 'backoffResetAfterMs', min: 0, default: 60_000, description: 'Time running healthy after which the backoff starts over.' },
+  crashLoopWindow: { legacy: 'crashLoopWindowMs', min: 0, default: 10_000, description: 'A crash within this time of becoming running (or before) counts toward a crash loop.' },
+} as const satisfies Record<string, DurationField>;
+
 export const supervisorConfigSchema = z
   .object({
-    healthIntervalMs: z.number().int().min(100).default(10_000).describe('Interval between health pings to each running server.'),
-    pingTimeoutMs: z.number().int().min(50).default(5_000).describe('A ping not answered within this time counts as missed.'),
+    ...durationFields('supervisor', SUPERVISOR_DURATIONS),
     missedPingsBeforeRestart: z.number().int().min(1).default(2).describe('Consecutive missed pings after which a server is killed and restarted.'),
-    startTimeoutMs: z.number().int().min(100).default(30_000).describe('Time a server has to complete the MCP handshake and list its tools.'),
-    backoffBaseMs: z.number().int().min(1).default(500).describe('Base delay of the exponential restart backoff (full jitter).'),
-    backoffCapMs: z.number().int().min(1).default(30_000).describe('Upper bound of the restart backoff.'),
-    backoffResetAfterMs: z.number().int().min(0).default(60_000).describe('Time running healthy after which the backoff starts over.'),
-    crashLoopWindowMs: z.number().int().min(0).default(10_000).describe('A crash within this time of becoming running (or before) counts toward a crash loop.'),
     crashLoopThreshold: z.number().int().min(1).default(5).describe('Consecutive quick crashes after which a server is left crash-looping until restarted by hand.'),
   })
-  .strict();
+  .strict()
+  .transform(resolveDurations(SUPERVISOR_DURATIONS));
+
+/** Gateway durations: human units (`30m`), the engine's `…Ms` names (deprecated in settings). */
+export const GATEWAY_DURATIONS = {
+  sessionIdle: { legacy: 'sessionIdleMs', min: 1_000, default: 30 * 60_000, description: 'Idle client sessions expire after this time.' },
+  callTimeout: { legacy: 'callTimeoutMs', min: 1_000, default: 10 * 60_000, description: 'Longest a forwarded request may run in a server.' },
+  unauthenticatedTimeout: {
+    legacy: 'unauthenticatedTimeoutMs',
+    min: 100,
+    default: 10_000,
+    description: 'A connection that has not shown the client token and has no request under way (unfinished headers included) is closed after this time.',
+  },
+  drainTimeout: {
+    legacy: 'drainTimeoutMs',
+    min: 0,
+    max: 300_000,
+    default: 10_000,
+    description: 'On a stop (SIGTERM, SIGINT, VS Code closing), how long calls already running may still finish; then they get an error naming the stop. New, queued and approval-waiting calls get it at once.',
+  },
+  queueTimeout: {
+    legacy: 'queueTimeoutMs',
+    min: 1_000,
+    default: 30_000,
+    description: 'Longest a call to a third-party server waits while another session\'s calls run there (calls from two sessions are serialized so that the server\'s requests reach the right client).',
+  },
+} as const satisfies Record<string, DurationField>;
 
 export const gatewayConfigSchema = z
   .object({
@@ -99,28 +131,14 @@ export const gatewayConfigSchema = z
       .default([])
       .describe('Origins allowed to call the gateway from a browser (requests with any other Origin get 403).'),
     maxBodyBytes: z.number().int().min(1024).default(4 * 1024 * 1024).describe('Largest request body accepted (413 beyond).'),
-    sessionIdleMs: z.number().int().min(1_000).default(30 * 60_000).describe('Idle client sessions expire after this time.'),
     maxConcurrentPerSession: z.number().int().min(1).default(32).describe('Requests one client session may have in flight (429 beyond).'),
     maxRequestsPerSecondPerSession: z.number().int().min(1).default(200).describe('Sustained request rate per client session (429 beyond).'),
-    callTimeoutMs: z.number().int().min(1_000).default(10 * 60_000).describe('Longest a forwarded request may run in a server.'),
     maxSessions: z.number().int().min(1).default(1_000).describe('Client sessions kept at most; beyond, the longest-idle sessions are closed to make room (a busy one never is).'),
-    unauthenticatedTimeoutMs: z.number().int().min(100).default(10_000).describe('A connection that has not shown the client token and has no request under way (unfinished headers included) is closed after this time.'),
     maxUnauthenticatedConnections: z.number().int().min(1).default(64).describe('Such connections kept at most; beyond, the oldest is closed, so they cannot starve real clients.'),
-    drainTimeoutMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(300_000)
-      .default(10_000)
-      .describe('On a stop (SIGTERM, SIGINT, VS Code closing), how long calls already running may still finish; then they get an error naming the stop. New, queued and approval-waiting calls get it at once.'),
-    queueTimeoutMs: z
-      .number()
-      .int()
-      .min(1_000)
-      .default(30_000)
-      .describe('Longest a call to a third-party server waits while another session\'s calls run there (calls from two sessions are serialized so that the server\'s requests reach the right client).'),
+    ...durationFields('gateway', GATEWAY_DURATIONS),
   })
-  .strict();
+  .strict()
+  .transform(resolveDurations(GATEWAY_DURATIONS));
 
 export const policyConfigSchema = z
   .object({
@@ -131,14 +149,23 @@ export const policyConfigSchema = z
   })
   .strict();
 
+/** Approval durations: human units (`5m`), the engine's `…Ms` names (deprecated in settings). */
+export const APPROVALS_DURATIONS = {
+  expiry: { legacy: 'expiryMs', min: 10_000, max: 24 * 3_600_000, default: 5 * 60_000, description: 'A pending approval nobody decides is rejected after this time.' },
+  previewTimeout: { legacy: 'previewTimeoutMs', min: 1_000, max: 120_000, default: 15_000, description: 'Longest a tool\'s preview (dry run) may take before the approval shows without it.' },
+} as const satisfies Record<string, DurationField>;
+
 export const approvalsConfigSchema = z
   .object({
-    expiryMs: z.number().int().min(10_000).max(24 * 3_600_000).default(5 * 60_000).describe('A pending approval nobody decides is rejected after this time.'),
-    previewTimeoutMs: z.number().int().min(1_000).max(120_000).default(15_000).describe('Longest a tool\'s preview (dry run) may take before the approval shows without it.'),
+    ...durationFields('approvals', APPROVALS_DURATIONS),
     maxPendingPerSession: z.number().int().min(1).max(1_000).default(10).describe('Approvals one client session may have waiting for a human; further calls needing one are refused.'),
     maxPending: z.number().int().min(1).max(10_000).default(100).describe('Approvals this instance may have waiting for a human; further calls needing one are refused.'),
   })
-  .strict();
+  .strict()
+  .transform(resolveDurations(APPROVALS_DURATIONS));
+
+/** Every group with duration settings, for deprecation warnings (`deprecatedDurations`). */
+export const DURATION_GROUPS = { gateway: GATEWAY_DURATIONS, supervisor: SUPERVISOR_DURATIONS, approvals: APPROVALS_DURATIONS, telemetry: TELEMETRY_DURATIONS } as const;
 
 export const networkConfigSchema = z
   .object({
@@ -237,7 +264,7 @@ export const configSchema = z
       .record(serverNameSchema, serverConfigSchema)
       .default({})
       .describe('Servers by name. Built-in servers (git) need no entry; an entry with `command` adds a stdio server.'),
-    telemetry: telemetryConfigSchema.default(telemetryConfigSchema.parse({})).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
+    telemetry: telemetryConfigSchema.prefault({}).describe('OpenTelemetry export over OTLP/HTTP (docs/telemetry.md); off unless `endpoint` is set. Operator configuration only: never read from a workspace file.'),
     audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('Audit log retention and shipping (docs/audit.md). Operator configuration only: never read from a workspace file.'),
     storage: storageConfigSchema.default({}).describe('Shared state for a team deployment (PostgreSQL). Default: local files. Operator configuration only: never read from a workspace file.'),
     notifications: notificationsConfigSchema.default(notificationsConfigSchema.parse({})).describe('Alerts to Teams, Slack or a signed webhook (docs/notifications.md). Operator configuration only: never read from a workspace file.'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { settingsSchema } from './schema';
+import { formatDuration } from './duration';
+import { DURATION_GROUPS, settingsSchema } from './schema';
 
 /** Prefix of every VS Code setting of the extension. */
 export const SETTINGS_SECTION = 'mcpControlPlane';
@@ -18,6 +19,53 @@ export const USER_ONLY_GROUPS: ReadonlySet<string> = new Set(['gateway', 'superv
 export const OPERATOR_OBJECTS = ['notifications', 'telemetry', 'audit'] as const;
 
 type JsonSchema = Record<string, unknown>;
+
+/** The keys of a settings group as a user writes them (a group with durations is a pipe: its input object's keys). */
+export function settingsGroupKeys(group: (typeof SETTINGS_GROUPS)[number]): string[] {
+  const schema: z.ZodType = settingsSchema.shape[group].unwrap();
+  const object = schema instanceof z.ZodPipe ? schema.in : schema;
+  return object instanceof z.ZodObject ? Object.keys(object.shape) : [];
+}
+
+/**
+ * The order of the settings editor: what most users change first (servers, policy, approvals), then
+ * the gateway and supervision, then limits; a setting not listed comes after these, deprecated
+ * `…Ms` settings last.
+ */
+export const SETTINGS_ORDER = [
+  'servers',
+  'policy.readOnlyMode',
+  'policy.rules',
+  'approvals.expiry',
+  'approvals.previewTimeout',
+  'network.trustedInventory',
+  'gateway.port',
+  'gateway.callTimeout',
+  'gateway.allowedOrigins',
+  'supervisor.startTimeout',
+  'supervisor.healthInterval',
+  'supervisor.pingTimeout',
+  'supervisor.missedPingsBeforeRestart',
+  'supervisor.crashLoopThreshold',
+  'supervisor.crashLoopWindow',
+  'supervisor.backoffBase',
+  'supervisor.backoffCap',
+  'supervisor.backoffResetAfter',
+  'notifications',
+  'audit',
+  'telemetry',
+  'approvals.maxPendingPerSession',
+  'approvals.maxPending',
+  'gateway.queueTimeout',
+  'gateway.drainTimeout',
+  'gateway.sessionIdle',
+  'gateway.maxSessions',
+  'gateway.maxConcurrentPerSession',
+  'gateway.maxRequestsPerSecondPerSession',
+  'gateway.maxBodyBytes',
+  'gateway.unauthenticatedTimeout',
+  'gateway.maxUnauthenticatedConnections',
+] as const;
 
 /**
  * `contributes.configuration` generated from the zod settings schema: one VS Code setting per leaf
@@ -56,7 +104,28 @@ export function settingsContribution(): { title: string; properties: Record<stri
     const { description: d, ...schema } = json.properties[key] as JsonSchema & { description?: string };
     properties[`${SETTINGS_SECTION}.${key}`] = { ...stripSchemaMeta(schema), ...(d ? { markdownDescription: d } : {}), scope: 'application' };
   }
-  return { title: 'MCP Control Plane', properties: sortKeys(properties) };
+  // Durations: the human-unit setting shows its default as text; the old `…Ms` one is deprecated.
+  for (const [group, table] of Object.entries(DURATION_GROUPS)) {
+    for (const [key, f] of Object.entries(table)) {
+      const name = `${SETTINGS_SECTION}.${group}.${key}`;
+      // A leaf setting of its own, or a property inside an object setting (telemetry).
+      const leaves = properties[name] ? properties : (properties[`${SETTINGS_SECTION}.${group}`]?.['properties'] as Record<string, JsonSchema> | undefined);
+      const [own, old] = properties[name] ? [name, `${SETTINGS_SECTION}.${group}.${f.legacy}`] : [key, f.legacy];
+      if (!leaves?.[own]) continue;
+      leaves[own] = { default: formatDuration(f.default), ...leaves[own] };
+      const legacy = leaves[old];
+      if (legacy) legacy['deprecationMessage'] = `Deprecated: use ${name} (a duration such as "${formatDuration(f.default)}"). It wins when both are set.`;
+    }
+  }
+  const sorted = sortKeys(properties);
+  const listed = SETTINGS_ORDER.length;
+  let unlisted = 0;
+  const deprecated = Object.keys(sorted).filter((k) => sorted[k]!['deprecationMessage'] !== undefined);
+  for (const [name, schema] of Object.entries(sorted)) {
+    const at = (SETTINGS_ORDER as readonly string[]).indexOf(name.slice(SETTINGS_SECTION.length + 1));
+    schema['order'] = at >= 0 ? at + 1 : deprecated.includes(name) ? 1000 + deprecated.indexOf(name) : listed + 1 + unlisted++;
+  }
+  return { title: 'MCP Control Plane', properties: sorted };
 }
 
 function stripSchemaMeta(schema: JsonSchema): JsonSchema {

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { durationFields, resolveDurations, type DurationField } from '../config/duration';
+
+/** Telemetry durations: human units (`5s`), the engine's `…Ms` name (deprecated). */
+export const TELEMETRY_DURATIONS = {
+  exportInterval: { legacy: 'exportIntervalMs', min: 100, max: 300_000, default: 5_000, description: 'How often spans (batched) and metrics are sent.' },
+} as const satisfies Record<string, DurationField>;
 
 export const telemetryConfigSchema = z
   .object({
@@ -11,8 +17,9 @@ export const telemetryConfigSchema = z
       .default({})
       .describe('HTTP headers for the collector (an API key, say); values may reference `${secret:name}`.'),
     serviceName: z.string().min(1).default('mcp-control-plane').describe('`service.name` of the gateway\'s spans and metrics (built-in servers add their own name).'),
-    exportIntervalMs: z.number().int().min(100).max(300_000).default(5_000).describe('How often spans (batched) and metrics are sent.'),
+    ...durationFields('telemetry', TELEMETRY_DURATIONS),
   })
-  .strict();
+  .strict()
+  .transform(resolveDurations(TELEMETRY_DURATIONS));
 
 export type TelemetryConfig = z.infer<typeof telemetryConfigSchema>;

@@ -8,11 +8,16 @@ const { waitFor } = require('./wait');
 const EXTENSION_ID = 'mcp-control-plane.mcp-control-plane';
 const APPROVALS_VIEW = 'mcpControlPlane.approvals';
 
-/** Activates the extension and resolves with its API (see ExtensionApi in src/extension/extension.ts). */
+/**
+ * Activates the extension and resolves with its API (see ExtensionApi in src/extension/extension.ts)
+ * once the control plane has started behind it (activate() returns before that).
+ */
 async function activateExtension() {
   const ext = vscode.extensions.getExtension(EXTENSION_ID);
   if (!ext) throw new Error(`${EXTENSION_ID} is not loaded`);
-  return ext.activate();
+  const api = await ext.activate();
+  await api.ready;
+  return api;
 }
 
 /**

@@ -46,6 +46,7 @@ describe('MCP Control Plane in VS Code', function () {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(ext, `${EXTENSION_ID} is not loaded`);
     api = await ext.activate();
+    await api.ready; // activate() returns before the control plane has started
     assert.ok(ext.isActive);
     assert.match(api.gatewayUrl() ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(typeof api.activationMs, 'number');

@@ -85,6 +85,7 @@ describe('Test Policy (what-if) in VS Code', function () {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(ext, `${EXTENSION_ID} is not loaded`);
     api = await ext.activate();
+    await api.ready; // activate() returns before the control plane has started
     assert.ok(api.oversight, 'the extension API has no `oversight` test hooks');
     hooks = api.oversight;
     assert.equal(typeof hooks.openPolicyTest, 'function');

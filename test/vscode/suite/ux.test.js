@@ -30,6 +30,7 @@ describe('Servers tree: connection state and next steps', function () {
   it('a server added in the user settings runs; the tree says VS Code has not connected yet, with Connect', async () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
     api = await ext.activate();
+    await api.ready; // activate() returns before the control plane has started
     const memoryBin = path.join(path.dirname(require.resolve('@modelcontextprotocol/server-memory/package.json', { paths: [ext.extensionPath] })), 'dist', 'index.js');
     before = section().inspect('servers')?.globalValue;
     await section().update(

@@ -22,6 +22,7 @@ import { ServersTreeProvider, type TreeNode } from './servers-tree';
 import { readSettings } from './settings';
 import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
+import { ServersWithTeamTree, TeamClient } from './team';
 
 /** How often the visible Servers tree re-renders while a server runs (uptime, connections). */
 const TREE_TICK_MS = 5_000;
@@ -44,6 +45,14 @@ export interface ExtensionApi {
   setSecretForTest?: (name: string, value: string) => Promise<void>;
   /** Only in ExtensionMode.Test: consent to every waiting workspace proposal without the modal; returns their names. */
   grantProposalsForTest?: () => Promise<string[]>;
+  /** The team control plane (mcpControlPlane.team.url) as this window sees it. */
+  team: {
+    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string } };
+    /** Reads the service's status now. */
+    refresh(): Promise<void>;
+    /** Only in ExtensionMode.Test: store the API key without the masked input box of "Team: Set API Key…". */
+    setApiKeyForTest?: (key: string) => Promise<void>;
+  };
 }
 
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
@@ -131,6 +140,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   output.info(`gateway on 127.0.0.1:${plane.port}`);
 
   // ---- MCP server definitions for VS Code's chat ---------------------------------------------
+  // The team control plane's servers (user setting mcpControlPlane.team.url), with the user's API key.
+  let teamTree: ServersWithTeamTree<TreeNode> | undefined;
+  const team = new TeamClient(context.secrets, {
+    log: (m) => output.info(m),
+    definitionsChanged: () => definitionsChanged.fire(),
+    treeChanged: () => teamTree?.refreshTeam(),
+  });
+  disposables.push(team);
   const definitionFor = (name: string): vscode.McpHttpServerDefinition => {
     const conn = plane.supervisor.get(name)?.lastConnection;
     const version = conn ? createHash('sha256').update(`${conn.serverInfo.version}:${conn.toolsDigest}`).digest('hex').slice(0, 12) : undefined;
@@ -139,8 +156,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   disposables.push(
     vscode.lm.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, {
       onDidChangeMcpServerDefinitions: definitionsChanged.event,
-      provideMcpServerDefinitions: () => plane.supervisor.list().map((s) => definitionFor(s.name)),
+      provideMcpServerDefinitions: () => [...plane.supervisor.list().map((s) => definitionFor(s.name)), ...team.definitions()],
       resolveMcpServerDefinition: (definition) => {
+        // A team server gets the team's API key and never this window's gateway token.
+        if (team.owns(definition)) return team.resolve(definition);
         // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
         if (definition instanceof vscode.McpHttpServerDefinition) {
           definition.headers = { ...definition.headers, Authorization: `Bearer ${plane.gateway.token}` };
@@ -152,7 +171,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
 
   // ---- Tree, status bar ------------------------------------------------------------------------
   const tree = new ServersTreeProvider(() => running?.plane, { trusted: () => vscode.workspace.isTrusted });
-  const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
+  const serversTree = new ServersWithTeamTree(tree, team);
+  teamTree = serversTree;
+  const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: serversTree, showCollapseAll: true });
+  void team.reload();
   const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
   statusBar.name = 'MCP Control Plane';
   statusBar.command = COMMANDS.viewFocus;
@@ -185,7 +207,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     if (!nearBudget) toolBudgetWarned = false;
   };
   renderStatusBar();
-  disposables.push(tree, view, statusBar);
+  disposables.push(tree, serversTree, view, statusBar);
 
   // Uptime and "VS Code not connected yet" change without a supervisor event: re-render while the
   // tree is visible and a server runs (VS Code asks again only for what it shows).
@@ -479,11 +501,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         ...('pid' in s.state && s.state.pid !== undefined ? { pid: s.state.pid } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),
       })),
-    treeSnapshot: () => tree.snapshot(),
+    treeSnapshot: () => serversTree.snapshot(),
     serverSessions: (name: string) => plane.gateway.sessionsFor(name),
     treeRefreshes: () => tree.refreshes,
     onDidChangeServers: serversChanged.event,
     ...(oversightViews.testHooks ? { oversight: oversightViews.testHooks } : {}),
+    team: {
+      state: () => team.state(),
+      refresh: () => team.refresh(),
+      ...(context.extensionMode === vscode.ExtensionMode.Test ? { setApiKeyForTest: (key: string) => team.setApiKey(key) } : {}),
+    },
     ...(context.extensionMode === vscode.ExtensionMode.Test
       ? {
           setSecretForTest: (name: string, value: string) => secrets.set(name, value),

@@ -38,26 +38,40 @@ async function main(): Promise<void> {
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'config.yaml');
   const pg = await startPostgres();
-  const issuer = await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS });
+  let issuer: OidcIssuer | undefined;
   let child: ChildProcess | undefined;
-  const stop = async (): Promise<void> => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child!.once('exit', resolve));
-    }
-    await issuer.close();
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.stdin.on('end', () => void stop());
-  process.stdin.on('close', () => void stop());
+  let stopping: Promise<void> | undefined;
+  // Everything in parallel (PostgreSQL's fast shutdown ends serve's connections): the harness
+  // allows 3 s after closing stdin before it signals.
+  const stop = (code: number): Promise<void> =>
+    (stopping ??= (async () => {
+      const serve = child;
+      await Promise.allSettled([
+        serve && serve.exitCode === null ? new Promise((resolve) => { serve.once('exit', resolve); serve.kill('SIGTERM'); }) : undefined,
+        issuer?.close(),
+        pg.stop(),
+      ]);
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(code);
+    })());
+  process.stdin.on('end', () => void stop(0));
+  process.stdin.on('close', () => void stop(0));
   process.stdin.resume();
-  process.on('SIGTERM', () => void stop());
+  process.on('SIGTERM', () => void stop(0));
+  try {
+    issuer = await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS });
+    await serve(dir, dataDir, configFile, pg.url, issuer, (c) => (child = c));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await stop(1);
+  }
+}
 
+/** Writes the configuration and secrets, starts `mcpcp serve`, makes the API keys, prints the JSON line. */
+async function serve(dir: string, dataDir: string, configFile: string, pgUrl: string, issuer: OidcIssuer, spawned: (child: ChildProcess) => void): Promise<void> {
   const port = await freePort();
   cli(['secrets', 'set', 'oidc-client', '--data-dir', dataDir], CLIENT_SECRET);
-  cli(['secrets', 'set', 'pg-url', '--data-dir', dataDir], pg.url);
+  cli(['secrets', 'set', 'pg-url', '--data-dir', dataDir], pgUrl);
   writeFileSync(
     configFile,
     [
@@ -84,8 +98,9 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   let stderr = '';
-  child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--data-dir', dataDir], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? tmpdir() } });
-  child.stderr!.on('data', (c: Buffer) => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--data-dir', dataDir], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? tmpdir() } });
+  spawned(child);
+  child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
     process.stderr.write(c);
   });

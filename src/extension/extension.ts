@@ -23,6 +23,7 @@ import { readSettings } from './settings';
 import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
 import { ServersWithTeamTree, TeamClient } from './team';
+import { TeamApprovalsView } from './team/approvals-view';
 
 /** How often the visible Servers tree re-renders while a server runs (uptime, connections). */
 const TREE_TICK_MS = 5_000;
@@ -52,6 +53,12 @@ export interface ExtensionApi {
     refresh(): Promise<void>;
     /** Only in ExtensionMode.Test: store the API key without the masked input box of "Team: Set API Key…". */
     setApiKeyForTest?: (key: string) => Promise<void>;
+    /** The Team Approvals view: who is signed in, the pending approvals, the rows. */
+    approvals(): { signedInAs?: string; pending: Array<{ id: string; server: string; tool: string; reason: string }>; rows: string[] };
+    /** Only in ExtensionMode.Test: "Team: Sign In as Approver…" with `openBrowser` acting as the person's browser. */
+    signInApproverForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<string | undefined>;
+    /** Only in ExtensionMode.Test: the Team Approvals view's decision, without the modal. */
+    decideForTest?: (id: string, approve: boolean, reason?: string) => Promise<{ ok: boolean }>;
   };
 }
 
@@ -147,7 +154,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     definitionsChanged: () => definitionsChanged.fire(),
     treeChanged: () => teamTree?.refreshTeam(),
   });
-  disposables.push(team);
+  // The team's pending approvals, for a person signed in as themselves (never with the API key).
+  const teamApprovals = new TeamApprovalsView(context.secrets, () => (team.state().target.kind === 'team' ? (team.state().target as { origin: string }).origin : undefined), (m) => output.info(m));
+  disposables.push(team, teamApprovals);
   const definitionFor = (name: string): vscode.McpHttpServerDefinition => {
     const conn = plane.supervisor.get(name)?.lastConnection;
     const version = conn ? createHash('sha256').update(`${conn.serverInfo.version}:${conn.toolsDigest}`).digest('hex').slice(0, 12) : undefined;
@@ -174,7 +183,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const serversTree = new ServersWithTeamTree(tree, team);
   teamTree = serversTree;
   const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: serversTree, showCollapseAll: true });
-  void team.reload();
+  void team.reload().then(() => teamApprovals.refresh());
+  disposables.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mcpControlPlane.team.url') && void team.reload().then(() => teamApprovals.refresh())));
   const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
   statusBar.name = 'MCP Control Plane';
   statusBar.command = COMMANDS.viewFocus;
@@ -509,7 +519,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     team: {
       state: () => team.state(),
       refresh: () => team.refresh(),
-      ...(context.extensionMode === vscode.ExtensionMode.Test ? { setApiKeyForTest: (key: string) => team.setApiKey(key) } : {}),
+      approvals: () => teamApprovals.snapshot(),
+      ...(context.extensionMode === vscode.ExtensionMode.Test
+        ? {
+            setApiKeyForTest: (key: string) => team.setApiKey(key),
+            signInApproverForTest: (openBrowser: (url: string) => Promise<unknown>) => teamApprovals.signIn(openBrowser),
+            decideForTest: (id: string, approve: boolean, reason?: string) => teamApprovals.decide(id, approve, reason),
+          }
+        : {}),
     },
     ...(context.extensionMode === vscode.ExtensionMode.Test
       ? {

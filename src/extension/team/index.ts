@@ -33,9 +33,6 @@ export class TeamClient implements vscode.Disposable {
     private readonly options: TeamClientOptions,
   ) {
     this.disposables.push(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(TEAM_URL_SETTING)) void this.reload();
-      }),
       secrets.onDidChange((e) => {
         if (this.target.kind === 'team' && e.key === apiKeySecretName(this.target.origin)) void this.refresh();
       }),
@@ -45,7 +42,7 @@ export class TeamClient implements vscode.Disposable {
     );
   }
 
-  /** Reads the setting (the user's value only) and the service's status. */
+  /** Reads the setting (the user's value only) and the service's status; activate() calls it when the setting changes. */
   async reload(): Promise<void> {
     const inspected = vscode.workspace.getConfiguration().inspect<string>(TEAM_URL_SETTING);
     this.target = teamTarget(inspected);

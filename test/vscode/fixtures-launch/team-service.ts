@@ -84,7 +84,7 @@ async function serve(dir: string, dataDir: string, configFile: string, pgUrl: st
       `    args: [${JSON.stringify(fixtureScript('well-behaved'))}]`,
       'policy:',
       '  rules:',
-      '    - { id: crash-needs-approval, server: fx, tool: crash, decision: approve }',
+      '    - { id: noop-needs-approval, server: fx, tool: noop, decision: approve }',
       'team:',
       `  publicUrl: http://127.0.0.1:${port}`,
       '  oidc:',

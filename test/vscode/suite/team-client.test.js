@@ -20,6 +20,25 @@ const { sleep, waitFor } = require('../lib/wait');
 
 const SETTING = 'mcpControlPlane.team.url';
 
+function unescapeHtml(text) {
+  return text.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
+}
+
+/**
+ * The person's browser at the issuer's sign-in page: opens the authorize URL, clicks "Sign in as
+ * <sub>", and follows the redirect to wherever the issuer sends the code (the extension's loopback).
+ */
+async function browserSignsIn(authorizeUrl, sub) {
+  const page = await (await fetch(authorizeUrl)).text();
+  const form = new URLSearchParams();
+  for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], unescapeHtml(m[2]));
+  form.set('user', sub);
+  const submitted = await fetch(new URL('/authorize', authorizeUrl), { method: 'POST', body: form, redirect: 'manual' });
+  const location = submitted.headers.get('location');
+  if (submitted.status !== 302 || !location) throw new Error(`the issuer did not redirect: ${submitted.status}`);
+  return { location, page: await (await fetch(location)).text() };
+}
+
 /** Every audit record the service wrote so far (JSON lines under <dataDir>/audit). */
 function auditRecords(dataDir) {
   const dir = path.join(dataDir, 'audit');
@@ -42,6 +61,10 @@ describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, Postgre
   let api;
   let host;
   let echoTool;
+  let requester;
+  /** The teammate's waiting call, and how it settled (undefined while it waits). */
+  let pendingCall;
+  let settled;
   const folder = () => vscode.workspace.workspaceFolders[0].uri.fsPath;
   const workspaceSettings = () => path.join(folder(), '.vscode', 'settings.json');
 
@@ -53,6 +76,7 @@ describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, Postgre
 
   after(async () => {
     if (!team) return;
+    await requester?.close().catch(() => undefined);
     await vscode.workspace.getConfiguration().update(SETTING, undefined, vscode.ConfigurationTarget.Global);
     fs.rmSync(workspaceSettings(), { force: true });
   });
@@ -124,5 +148,50 @@ describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, Postgre
     assert.ok(!api.treeSnapshot().some((r) => r.label === 'fx' && /^remote/.test(r.description ?? '')));
     await api.team.setApiKeyForTest(team.keys.operator);
     await waitFor('the remote fx row again', () => api.treeSnapshot().find((r) => r.label === 'fx' && /^remote/.test(r.description ?? '')), { timeout: 10_000 });
+  });
+
+  it('an approval requested by another principal: the approver\'s MCP API key is refused by the approval endpoints and the approval stays pending', async () => {
+    const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+    const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    requester = new Client({ name: 'teammate-agent', version: '1.0.0' });
+    await requester.connect(new StreamableHTTPClientTransport(new URL(`${team.url}/mcp/fx`), { requestInit: { headers: { Authorization: `Bearer ${team.keys.operator}` } } }));
+    pendingCall = requester.callTool({ name: 'noop', arguments: {} }, undefined, { timeout: 110_000 }).then((r) => (settled = { result: r }), (e) => (settled = { error: e }));
+    // The approval exists: the audit has the request waiting (alice asked, through her API key).
+    await waitFor('the approval request in the service\'s audit', () => auditRecords(team.dataDir).find((r) => /"approval\.requested"/.test(JSON.stringify(r)) && JSON.stringify(r).includes('noop')), { timeout: 20_000 });
+    // The attack: the approver's own MCP credential on every approval path.
+    const bearer = { Authorization: `Bearer ${team.keys.approver}`, 'content-type': 'application/json' };
+    const list = await fetch(`${team.url}/ui/api/approvals`, { headers: bearer });
+    assert.equal(list.status, 401, await list.text());
+    const forged = await fetch(`${team.url}/ui/api/approvals/any`, { method: 'POST', headers: bearer, body: JSON.stringify({ approve: true, digest: 'x' }) });
+    assert.equal(forged.status, 401, await forged.text());
+    const viaRequest = await fetch(`${team.url}/ui/api/request`, { method: 'POST', headers: bearer, body: JSON.stringify({ type: 'request', id: '1', method: 'approval.decide', params: { approvalId: 'any', digest: 'x', approve: true } }) });
+    assert.equal(viaRequest.status, 401, await viaRequest.text());
+    await sleep(500);
+    assert.equal(settled, undefined, `the call settled without a person's decision: ${JSON.stringify(settled)}`);
+  });
+
+  it('after a separate approver sign-in (OIDC code + PKCE, loopback redirect) the Team Approvals view shows it; the decision from VS Code carries the approver\'s identity', async () => {
+    assert.ok(!api.team.approvals().signedInAs, 'not signed in as approver before the sign-in');
+    let browser;
+    const name = await api.team.signInApproverForTest(async (authorizeUrl) => {
+      // A real openExternal returns at once; the person signs in meanwhile.
+      browser = browserSignsIn(authorizeUrl, 'u-bob');
+    });
+    assert.equal(name, 'bob@example.com');
+    assert.match((await browser).page, /Signed in to MCP Control Plane as bob@example\.com/);
+    const pending = await waitFor('the pending noop approval in Team Approvals', () => api.team.approvals().pending.find((a) => a.server === 'fx' && a.tool === 'noop'), { timeout: 20_000 });
+    assert.ok(api.team.approvals().rows.includes('fx/noop'), JSON.stringify(api.team.approvals()));
+    // Still pending after the attack of the previous test: the witness that the API key decided nothing.
+    const decided = await api.team.decideForTest(pending.id, true, 'checked from VS Code');
+    assert.equal(decided.ok, true, JSON.stringify(decided));
+    const record = await waitFor('approval.decided in the service\'s audit', () => auditRecords(team.dataDir).find((r) => /approval\.decided/.test(JSON.stringify(r)) && JSON.stringify(r).includes(pending.id)), { timeout: 20_000 });
+    const text = JSON.stringify(record);
+    assert.match(text, /bob@example\.com/, text);
+    assert.match(text, /ui-session/, text);
+    assert.doesNotMatch(text, /"via":"api-key"/, text);
+    // The teammate's call ran once the approver decided.
+    await pendingCall;
+    assert.ok(settled?.result && !settled.result.isError, JSON.stringify(settled));
+    await waitFor('the Team Approvals view to empty', () => !api.team.approvals().pending.some((a) => a.id === pending.id), { timeout: 15_000 });
   });
 });

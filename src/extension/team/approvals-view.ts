@@ -20,6 +20,7 @@ export class TeamApprovalsView implements vscode.TreeDataProvider<Row>, vscode.D
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private signedInAs: string | undefined;
+  private readonly view: vscode.TreeView<Row>;
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
@@ -27,8 +28,10 @@ export class TeamApprovalsView implements vscode.TreeDataProvider<Row>, vscode.D
     private readonly log: (m: string) => void,
   ) {
     const view = vscode.window.createTreeView(TEAM_APPROVALS_VIEW_ID, { treeDataProvider: this });
+    this.view = view;
     this.disposables.push(
       view,
+      view.onDidChangeVisibility((e) => e.visible && void this.refresh()),
       this.changed,
       vscode.commands.registerCommand(TEAM_COMMANDS.teamSignInApprover, () => this.signIn(async (url) => vscode.env.openExternal(vscode.Uri.parse(url, true)))),
       vscode.commands.registerCommand(TEAM_COMMANDS.teamSignOutApprover, () => this.signOut()),
@@ -78,7 +81,7 @@ export class TeamApprovalsView implements vscode.TreeDataProvider<Row>, vscode.D
     }
   }
 
-  /** Reads the pending approvals now (and every 5 s while signed in). */
+  /** Reads the pending approvals now (and every 5 s while signed in and the view is visible). */
   async refresh(): Promise<void> {
     clearTimeout(this.timer);
     const origin = this.origin();
@@ -102,9 +105,12 @@ export class TeamApprovalsView implements vscode.TreeDataProvider<Row>, vscode.D
         this.pending = read.pending;
         this.rows = read.pending.length > 0 ? read.pending.map((approval) => ({ kind: 'approval', approval })) : [{ kind: 'notice', text: `No pending approvals (signed in as ${session.name})` }];
       }
-      this.timer = setTimeout(() => void this.refresh(), POLL_MS);
-      this.timer.unref?.();
+      if (this.view.visible) {
+        this.timer = setTimeout(() => void this.refresh(), POLL_MS);
+        this.timer.unref?.();
+      }
     }
+    this.view.badge = this.pending.length > 0 ? { value: this.pending.length, tooltip: `${this.pending.length} team approval${this.pending.length === 1 ? '' : 's'} pending` } : undefined;
     this.changed.fire(undefined);
   }
 

@@ -1,8 +1,10 @@
 import { ADOPT_COMMANDS, ADOPT_COMMAND_TITLES } from './adopt/commands';
+import { TEAM_COMMANDS, TEAM_COMMAND_TITLES } from './team/commands';
 
 /** Every command of the extension, by id. A unit test checks this map against package.json. */
 export const COMMANDS = {
   ...ADOPT_COMMANDS,
+  ...TEAM_COMMANDS,
   serverStart: 'mcpControlPlane.server.start',
   serverStop: 'mcpControlPlane.server.stop',
   serverRestart: 'mcpControlPlane.server.restart',
@@ -37,6 +39,7 @@ export const COMMANDS = {
 /** Titles as the palette shows them (category "MCP Control Plane"). */
 export const COMMAND_TITLES: Record<keyof typeof COMMANDS, string> = {
   ...ADOPT_COMMAND_TITLES,
+  ...TEAM_COMMAND_TITLES,
   serverStart: 'Start Server',
   serverStop: 'Stop Server',
   serverRestart: 'Restart Server',

@@ -24,6 +24,8 @@ import { registerAddServer } from './add-server';
 import { VsCodePrompts, readUserRules, registerToolRuleCommands, type ShownPrompt } from './tool-rules';
 import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
+import { ServersWithTeamTree, TeamClient } from './team';
+import { TeamApprovalsView } from './team/approvals-view';
 
 /** How often the visible Servers tree re-renders while a server runs (uptime, connections). */
 const TREE_TICK_MS = 5_000;
@@ -60,6 +62,20 @@ export interface ExtensionApi {
   toolNodeForTest?: (server: string, tool: string) => Promise<unknown>;
   /** Only in ExtensionMode.Test: consent to every waiting workspace proposal without the modal; returns their names. */
   grantProposalsForTest?: () => Promise<string[]>;
+  /** The team control plane (mcpControlPlane.team.url) as this window sees it. */
+  team: {
+    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string } };
+    /** Reads the service's status now. */
+    refresh(): Promise<void>;
+    /** Only in ExtensionMode.Test: store the API key without the masked input box of "Team: Set API Key…". */
+    setApiKeyForTest?: (key: string) => Promise<void>;
+    /** The Team Approvals view: who is signed in, the pending approvals, the rows. */
+    approvals(): { signedInAs?: string; pending: Array<{ id: string; server: string; tool: string; reason: string }>; rows: string[] };
+    /** Only in ExtensionMode.Test: "Team: Sign In as Approver…" with `openBrowser` acting as the person's browser. */
+    signInApproverForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<string | undefined>;
+    /** Only in ExtensionMode.Test: the Team Approvals view's decision, without the modal. */
+    decideForTest?: (id: string, approve: boolean, reason?: string) => Promise<{ ok: boolean }>;
+  };
 }
 
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
@@ -185,6 +201,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   };
 
   // ---- MCP server definitions for VS Code's chat ---------------------------------------------
+  // The team control plane's servers (user setting mcpControlPlane.team.url), with the user's API key.
+  let teamTree: ServersWithTeamTree<TreeNode> | undefined;
+  const team = new TeamClient(context.secrets, {
+    log: (m) => output.info(m),
+    definitionsChanged: () => definitionsChanged.fire(),
+    treeChanged: () => teamTree?.refreshTeam(),
+  });
+  // The team's pending approvals, for a person signed in as themselves (never with the API key).
+  const teamApprovals = new TeamApprovalsView(context.secrets, () => (team.state().target.kind === 'team' ? (team.state().target as { origin: string }).origin : undefined), (m) => output.info(m));
+  disposables.push(team, teamApprovals);
   const definitionFor = (name: string): vscode.McpHttpServerDefinition => {
     const conn = plane.supervisor.get(name)?.lastConnection;
     const version = conn ? createHash('sha256').update(`${conn.serverInfo.version}:${conn.toolsDigest}`).digest('hex').slice(0, 12) : undefined;
@@ -195,9 +221,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       onDidChangeMcpServerDefinitions: definitionsChanged.event,
       provideMcpServerDefinitions: async () => {
         await ready;
-        return plane.supervisor.list().map((s) => definitionFor(s.name));
+        return [...plane.supervisor.list().map((s) => definitionFor(s.name)), ...team.definitions()];
       },
       resolveMcpServerDefinition: async (definition) => {
+        // A team server gets the team's API key and never this window's gateway token.
+        if (team.owns(definition)) return team.resolve(definition);
         await ready;
         // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
         if (definition instanceof vscode.McpHttpServerDefinition) {
@@ -219,7 +247,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       }
     },
   });
-  const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
+  const serversTree = new ServersWithTeamTree(tree, team);
+  teamTree = serversTree;
+  const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: serversTree, showCollapseAll: true });
+  void team.reload().then(() => teamApprovals.refresh());
+  disposables.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mcpControlPlane.team.url') && void team.reload().then(() => teamApprovals.refresh())));
   const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
   statusBar.name = 'MCP Control Plane';
   statusBar.command = COMMANDS.viewFocus;
@@ -258,7 +290,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     if (!nearBudget) toolBudgetWarned = false;
   };
   renderStatusBar();
-  disposables.push(tree, view, statusBar);
+  disposables.push(tree, serversTree, view, statusBar);
 
   // Uptime and "VS Code not connected yet" change without a supervisor event: re-render while the
   // tree is visible and a server runs (VS Code asks again only for what it shows).
@@ -584,10 +616,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
             ...('pid' in s.state && s.state.pid !== undefined ? { pid: s.state.pid } : {}),
             ...(s.lastError ? { lastError: s.lastError } : {}),
           })),
-    treeSnapshot: () => tree.snapshot(),
+    treeSnapshot: () => serversTree.snapshot(),
     serverSessions: (name: string) => (running ? plane.gateway.sessionsFor(name) : 0),
     treeRefreshes: () => tree.refreshes,
     onDidChangeServers: serversChanged.event,
+    team: {
+      state: () => team.state(),
+      refresh: () => team.refresh(),
+      approvals: () => teamApprovals.snapshot(),
+      ...(context.extensionMode === vscode.ExtensionMode.Test
+        ? {
+            setApiKeyForTest: (key: string) => team.setApiKey(key),
+            signInApproverForTest: (openBrowser: (url: string) => Promise<unknown>) => teamApprovals.signIn(openBrowser),
+            decideForTest: (id: string, approve: boolean, reason?: string) => teamApprovals.decide(id, approve, reason),
+          }
+        : {}),
+    },
     ...(context.extensionMode === vscode.ExtensionMode.Test
       ? {
           setSecretForTest: (name: string, value: string) => secrets.set(name, value),

@@ -1,6 +1,7 @@
 // The generated parts of package.json (no 'vscode' import: scripts and unit tests load this).
 import { settingsContribution } from '../core/config/settings-contribution';
 import { COMMANDS, COMMAND_TITLES } from './commands';
+import { TEAM_URL_CONTRIBUTION, TEAM_URL_SETTING } from './team/remote';
 
 const ICONS: Partial<Record<keyof typeof COMMANDS, string>> = {
   serverStart: '$(debug-start)',
@@ -32,5 +33,8 @@ export function manifestContributions(): {
     category: 'MCP Control Plane',
     ...(ICONS[key] ? { icon: ICONS[key] } : {}),
   }));
-  return { configuration: settingsContribution(), commands };
+  // The team client's setting is the extension's own (not part of the engine's configuration).
+  const configuration = settingsContribution();
+  const properties = Object.fromEntries(Object.entries({ ...configuration.properties, [TEAM_URL_SETTING]: TEAM_URL_CONTRIBUTION }).sort(([a], [b]) => a.localeCompare(b)));
+  return { configuration: { ...configuration, properties }, commands };
 }

@@ -15,8 +15,9 @@
 //   --timeout <seconds>    limit for the run, after the one-time install (default 480)
 //   --fixtures <list>      test fixtures to start before VS Code, comma-separated, or none:
 //                          kubernetes (API emulator; its kubeconfig in the fresh HOME), network
-//                          (device simulator; .mcpcp/inventory.yaml in the generated workspace).
-//                          Default: kubernetes,network; kubernetes with --workspace; none with
+//                          (device simulator; .mcpcp/inventory.yaml in the generated workspace),
+//                          team (mcpcp serve in team mode with PostgreSQL and the OIDC issuer).
+//                          Default: kubernetes,network,team; kubernetes with --workspace; none with
 //                          --self-test. Suites whose fixture is absent skip their tests.
 //   --code-server <dir>    an installed code-server (default: scripts/install-code-server.sh,
 //                          which installs it once into ~/.cache/mcpcp/)

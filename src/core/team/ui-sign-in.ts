@@ -11,6 +11,22 @@ export interface PendingSignIn {
   readonly verifier: string;
   /** Where to go after signing in (a `/ui` path). */
   readonly returnTo: string;
+  /**
+   * A native client's loopback redirect URI (RFC 8252), e.g. VS Code's team client: the issuer
+   * sends the code there, and the client (holding this pending cookie) finishes the sign-in itself.
+   */
+  readonly redirectUri?: string;
+}
+
+/** A loopback redirect URI a native client may use: `http://127.0.0.1:<port>/<path>` (an IP literal, RFC 8252 §7.3). */
+export function isLoopbackRedirect(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.port !== '' && !url.username && !url.password && !url.search && !url.hash && value.length <= 200;
 }
 
 /**
@@ -37,13 +53,14 @@ export class UiSignIn {
   }
 
   /** The URL to send the browser to, and what to keep for the callback. */
-  async start(returnTo = '/ui'): Promise<{ url: string; pending: PendingSignIn }> {
+  async start(returnTo = '/ui', loopbackRedirect?: string): Promise<{ url: string; pending: PendingSignIn }> {
+    if (loopbackRedirect !== undefined && !isLoopbackRedirect(loopbackRedirect)) throw new Error('a native client\'s redirect must be http://127.0.0.1:<port>/<path>');
     const config = await this.config();
     const verifier = oidc.randomPKCECodeVerifier();
-    const pending: PendingSignIn = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier, returnTo };
+    const pending: PendingSignIn = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier, returnTo, ...(loopbackRedirect !== undefined ? { redirectUri: loopbackRedirect } : {}) };
     const scopes = new Set(['openid', ...this.team.oidc!.scopes]);
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: this.redirectUri,
+      redirect_uri: pending.redirectUri ?? this.redirectUri,
       scope: [...scopes].join(' '),
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
@@ -59,7 +76,8 @@ export class UiSignIn {
    */
   async finish(search: string, pending: PendingSignIn): Promise<Principal> {
     const config = await this.config();
-    const current = new URL(`${this.redirectUri}${search}`);
+    // The token request names the redirect URI the code was sent to (a native client's loopback, or ours).
+    const current = new URL(`${pending.redirectUri ?? this.redirectUri}${search}`);
     const tokens = await oidc.authorizationCodeGrant(config, current, {
       pkceCodeVerifier: pending.verifier,
       expectedState: pending.state,

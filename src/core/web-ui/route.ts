@@ -13,7 +13,7 @@ import { newNonce, renderLoginPage, renderTeamLoginPage, renderUiPage, webCsp } 
 import { decisionErrorStatus, handleUiRequest } from './requests';
 import { CredentialThrottle, UiSessions, memorySessionStore, secretEquals, type UiSession, type UiSessionStore } from './sessions';
 import { decidingPrincipal, type DeciderResult } from '../team/decider';
-import type { PendingSignIn, UiSignIn } from '../team/ui-sign-in';
+import { isLoopbackRedirect, type PendingSignIn, type UiSignIn } from '../team/ui-sign-in';
 import { StateFeed, type StateSubscription } from './state-feed';
 
 export interface WebUiOptions {
@@ -234,9 +234,12 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
     const { signIn } = team!;
     if (signIn === undefined) return sendTeamLoginPage(res, 503, 'sign-in is not configured: the operator sets team.oidc.clientId (and clientSecret) in the configuration');
     const view = viewSchema.safeParse(url.searchParams.get('view') ?? 'dashboard');
+    const loopback = url.searchParams.get('loopback') ?? undefined;
+    if (loopback !== undefined && !isLoopbackRedirect(loopback)) return sendTeamLoginPage(res, 400, 'loopback must be http://127.0.0.1:<port>/<path> (a native client on this machine)');
     let started;
     try {
-      started = await signIn.start(view.success ? `/ui?view=${view.data}` : '/ui');
+      // `loopback`: a native client (VS Code) receives the code on 127.0.0.1 and finishes itself.
+      started = await signIn.start(view.success ? `/ui?view=${view.data}` : '/ui', loopback);
     } catch (err) {
       log(`web UI: sign-in cannot start: ${errorMessage(err)}`);
       return sendTeamLoginPage(res, 503, `the identity provider cannot be reached now: ${errorMessage(err)}`);
@@ -265,7 +268,11 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       return sendTeamLoginPage(res, 403, `${principal.name} has no role here (viewer, operator, approver or admin); ask an admin`, { 'set-cookie': clear });
     }
     const session = await sessions.create(principal);
-    log(`web UI: ${principal.name} (${principal.roles.join(', ')}) signed in from ${clientAddress(req)}`);
+    log(`web UI: ${principal.name} (${principal.roles.join(', ')}) signed in from ${clientAddress(req)}${pending.redirectUri ? ' (native client)' : ''}`);
+    if (pending.redirectUri !== undefined) {
+      // A native client holding the sign-in cookie finishes here: the session cookie and CSRF token as JSON.
+      return sendJson(res, 200, { signedIn: principal.name, roles: principal.roles, csrfToken: session.csrfToken }, { 'set-cookie': [clear, `${sessionCookie(req)}=${session.id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}${secure}`] });
+    }
     // The session cookie is SameSite=Strict: a page (not a redirect) takes the browser on to /ui, so
     // that the first request carrying it is a same-site one.
     const nonce = newNonce();
@@ -429,7 +436,8 @@ export function createWebUiRoute(options: WebUiOptions): WebUiRoute {
       if (method !== 'GET') return notAllowed(res, 'GET');
       return signInStart(res, url);
     }
-    if (team?.signIn && path === team.signIn.callbackPath) {
+    // `/ui/auth/native`: where a native client (which does not know `redirectPath`) finishes.
+    if (team?.signIn && (path === team.signIn.callbackPath || path === '/ui/auth/native')) {
       if (method !== 'GET') return notAllowed(res, 'GET');
       return signInFinish(req, res, url);
     }
@@ -544,7 +552,7 @@ async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ va
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);
@@ -574,7 +582,7 @@ function sendTeamLoginPage(res: ServerResponse, status: number, error?: string, 
 
 /** The cookie holding state, nonce and PKCE verifier between the redirect to the issuer and the callback. */
 const SIGN_IN_COOKIE = 'mcpcp_signin';
-const pendingSchema = z.strictObject({ state: z.string().min(16).max(256), nonce: z.string().min(16).max(256), verifier: z.string().min(43).max(128), returnTo: z.string().max(200) });
+const pendingSchema = z.strictObject({ state: z.string().min(16).max(256), nonce: z.string().min(16).max(256), verifier: z.string().min(43).max(128), returnTo: z.string().max(200), redirectUri: z.string().refine(isLoopbackRedirect).optional() });
 
 function parsePending(value: string | undefined): PendingSignIn | undefined {
   if (value === undefined || value.length > 2048) return undefined;

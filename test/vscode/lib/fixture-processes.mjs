@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** The fixtures `--fixtures` may name, in the order they start. */
-export const FIXTURE_NAMES = ['kubernetes', 'network'];
+export const FIXTURE_NAMES = ['kubernetes', 'network', 'team'];
 
 /** Test-only values of the secrets the inventory references (long enough for the server's scrubber). */
 const NETWORK_SECRETS = { 'lab-pass': 'vsc-lab-pass-3141', 'lab-enable': 'vsc-lab-enable-2718' };
@@ -117,6 +117,14 @@ export async function startFixtures({ names, repoRoot, home, workspace, logDir, 
       writeFileSync(inventoryPath, inventoryYaml(devices));
       info.network = { pid, inventoryPath, devices, secrets: NETWORK_SECRETS };
       log(`fixture network: ${devices.map((d) => `${d.name} (${d.platform}) on 127.0.0.1:${d.port}`).join(', ')} (pid ${pid}), inventory ${inventoryPath}`);
+    })());
+  }
+  if (names.includes('team')) {
+    starts.push((async () => {
+      // PostgreSQL, the OIDC issuer and the built CLI's `mcpcp serve` in team mode: slower to start.
+      const { pid, info: team } = await startProcess({ name: 'team', repoRoot, script: 'test/vscode/fixtures-launch/team-service.ts', logFile: join(logDir, 'team-service.log'), cleanups, log, readyTimeoutMs: 120_000 });
+      info.team = { pid, ...team };
+      log(`fixture team: mcpcp serve (team mode, PostgreSQL) ${team.url}, issuer ${team.issuer} (pid ${pid})`);
     })());
   }
   // Every start settles before the first failure is reported (each has registered its stop).

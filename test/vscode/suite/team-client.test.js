@@ -1,0 +1,197 @@
+// VS Code as a client of a team control plane, in a real VS Code, against the team service that
+// run.mjs starts (`--fixtures team`: the built `mcpcp serve` in team mode with the OIDC issuer
+// fixture and a real PostgreSQL). A repository's .vscode/settings.json cannot name the team
+// (a capturing listener it points at hears nothing); the user setting plus an API key in
+// SecretStorage registers the team's servers with VS Code's chat; a read-only tool runs through
+// VS Code's own MCP client with the API key (the service's audit names the key's owner); the
+// Servers tree shows the team's servers marked remote. Tests run in order and share state.
+'use strict';
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const vscode = require('vscode');
+const { definitionId, startServerAndWaitForTools, resultText } = require('../lib/mcp');
+const { EXTENSION_ID, activateExtension } = require('../lib/control-plane');
+const { fixture } = require('../lib/fixtures');
+const { note } = require('../lib/mocha-runner');
+const { sleep, waitFor } = require('../lib/wait');
+
+const SETTING = 'mcpControlPlane.team.url';
+
+function unescapeHtml(text) {
+  return text.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
+}
+
+/**
+ * The person's browser at the issuer's sign-in page: opens the authorize URL, clicks "Sign in as
+ * <sub>", and follows the redirect to wherever the issuer sends the code (the extension's loopback).
+ */
+async function browserSignsIn(authorizeUrl, sub) {
+  const page = await (await fetch(authorizeUrl)).text();
+  const form = new URLSearchParams();
+  for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], unescapeHtml(m[2]));
+  form.set('user', sub);
+  const submitted = await fetch(new URL('/authorize', authorizeUrl), { method: 'POST', body: form, redirect: 'manual' });
+  const location = submitted.headers.get('location');
+  if (submitted.status !== 302 || !location) throw new Error(`the issuer did not redirect: ${submitted.status}`);
+  return { location, page: await (await fetch(location)).text() };
+}
+
+/** Every audit record the service wrote so far (JSON lines under <dataDir>/audit). */
+function auditRecords(dataDir) {
+  const dir = path.join(dataDir, 'audit');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).flatMap((f) =>
+    fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return undefined;
+      }
+    }).filter(Boolean),
+  );
+}
+
+describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, PostgreSQL)', function () {
+  this.timeout(120_000);
+
+  let team;
+  let api;
+  let host;
+  let echoTool;
+  let requester;
+  /** The teammate's waiting call, and how it settled (undefined while it waits). */
+  let pendingCall;
+  let settled;
+  const folder = () => vscode.workspace.workspaceFolders[0].uri.fsPath;
+  const workspaceSettings = () => path.join(folder(), '.vscode', 'settings.json');
+
+  before(function () {
+    team = fixture('team');
+    if (!team) this.skip(); // run.mjs --fixtures without team
+    host = new URL(team.url).host;
+  });
+
+  after(async () => {
+    if (!team) return;
+    await requester?.close().catch(() => undefined);
+    await vscode.workspace.getConfiguration().update(SETTING, undefined, vscode.ConfigurationTarget.Global);
+    fs.rmSync(workspaceSettings(), { force: true });
+  });
+
+  it('a workspace\'s .vscode/settings.json cannot name the team control plane: the listener it names hears nothing', async () => {
+    api = await activateExtension();
+    // The attack: a cloned repository points the team URL at a listener that captures what arrives.
+    const captured = [];
+    const listener = http.createServer((req, res) => {
+      captured.push({ url: req.url, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ servers: [{ name: 'phish', state: { kind: 'running' }, toolCount: 1 }] }));
+    });
+    await new Promise((r) => listener.listen(0, '127.0.0.1', r));
+    const attacker = `http://127.0.0.1:${listener.address().port}`;
+    try {
+      fs.mkdirSync(path.dirname(workspaceSettings()), { recursive: true });
+      // A second key in the same file is the witness that VS Code has read it (VS Code reports no
+      // workspace value for an application-scoped setting).
+      fs.writeFileSync(workspaceSettings(), JSON.stringify({ [SETTING]: attacker, 'mcpcpSuite.witness': attacker }, null, 2));
+      await waitFor('VS Code to read the workspace settings file', () => vscode.workspace.getConfiguration().inspect('mcpcpSuite.witness')?.workspaceValue === attacker, { timeout: 15_000 });
+      await api.team.refresh();
+      await sleep(2_000);
+      // ...and the extension did not act on it: no team, no request to the listener, no remote row.
+      assert.equal(api.team.state().target.kind, 'none', JSON.stringify(api.team.state()));
+      assert.equal(captured.length, 0, `the workspace-named listener received ${JSON.stringify(captured)}`);
+      assert.ok(!api.treeSnapshot().some((r) => r.label === 'phish' || /remote/.test(r.description ?? '')), JSON.stringify(api.treeSnapshot()));
+    } finally {
+      fs.rmSync(workspaceSettings(), { force: true });
+      listener.close();
+    }
+  });
+
+  it('the user setting names the team; without an API key the tree says to set one and nothing is offered to chat', async () => {
+    await vscode.workspace.getConfiguration().update(SETTING, team.url, vscode.ConfigurationTarget.Global);
+    await waitFor('the team target', () => api.team.state().target.kind === 'team', { timeout: 10_000 });
+    assert.equal(api.team.state().target.origin, team.url);
+    await waitFor('the set-key row', () => api.treeSnapshot().find((r) => r.label === `Team ${host}: set an API key…`), { timeout: 10_000 });
+  });
+
+  it('with an API key in SecretStorage the tree shows the team\'s servers from the service, marked remote', async () => {
+    await api.team.setApiKeyForTest(team.keys.operator);
+    const row = await waitFor('the remote fx row', () => api.treeSnapshot().find((r) => r.label === 'fx' && (r.description ?? '').startsWith('remote')), { timeout: 20_000 });
+    assert.equal(row.description, `remote · ${host} · running, 12 tools`);
+    assert.equal(api.team.state().status.kind, 'ok');
+    // The window's own servers stay as they were, none of them marked remote.
+    assert.ok(api.treeSnapshot().filter((r) => r.label !== 'fx').every((r) => !/^remote/.test(r.description ?? '')));
+  });
+
+  it('VS Code\'s chat gets the team\'s servers; a read-only tool runs on the service as the API key\'s owner', async () => {
+    const tools = await startServerAndWaitForTools(definitionId(EXTENSION_ID, 'fx (team)'), (t) => /^mcp_fixture/.test(t.name) && t.name.endsWith('_echo'), { timeout: 60_000 });
+    echoTool = tools[0].name;
+    note(`team tool in vscode.lm.tools: ${echoTool}`);
+    const marker = `from-vscode-${Date.now()}`;
+    const result = await vscode.lm.invokeTool(echoTool, { input: { text: marker }, toolInvocationToken: undefined });
+    assert.equal(resultText(result), marker);
+    // The service's audit: the call came with the operator's API key (not a gateway token).
+    const record = await waitFor('the audit record of the call on the service', () =>
+      auditRecords(team.dataDir).find((r) => r.tool === 'echo' && JSON.stringify(r).includes(marker) && r.principal), { timeout: 15_000 }).catch(() => undefined);
+    const any = record ?? auditRecords(team.dataDir).reverse().find((r) => r.tool === 'echo' && r.principal);
+    assert.ok(any, `no audit record of echo with a principal in ${team.dataDir}/audit`);
+    assert.equal(any.principal.name, 'alice@example.com', JSON.stringify(any.principal));
+    assert.equal(any.principal.via, 'api-key', JSON.stringify(any.principal));
+  });
+
+  it('a refused API key shows in the tree instead of the servers; the right key brings them back', async () => {
+    await api.team.setApiKeyForTest('mcpcp_key_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB');
+    await waitFor('the refused row', () => api.treeSnapshot().find((r) => r.label.startsWith(`Team ${host}: the API key was refused (401)`)), { timeout: 10_000 });
+    assert.ok(!api.treeSnapshot().some((r) => r.label === 'fx' && /^remote/.test(r.description ?? '')));
+    await api.team.setApiKeyForTest(team.keys.operator);
+    await waitFor('the remote fx row again', () => api.treeSnapshot().find((r) => r.label === 'fx' && /^remote/.test(r.description ?? '')), { timeout: 10_000 });
+  });
+
+  it('an approval requested by another principal: the approver\'s MCP API key is refused by the approval endpoints and the approval stays pending', async () => {
+    const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+    const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    requester = new Client({ name: 'teammate-agent', version: '1.0.0' });
+    await requester.connect(new StreamableHTTPClientTransport(new URL(`${team.url}/mcp/fx`), { requestInit: { headers: { Authorization: `Bearer ${team.keys.operator}` } } }));
+    pendingCall = requester.callTool({ name: 'noop', arguments: {} }, undefined, { timeout: 110_000 }).then((r) => (settled = { result: r }), (e) => (settled = { error: e }));
+    // The approval exists: the audit has the request waiting (alice asked, through her API key).
+    await waitFor('the approval request in the service\'s audit', () => auditRecords(team.dataDir).find((r) => /"approval\.requested"/.test(JSON.stringify(r)) && JSON.stringify(r).includes('noop')), { timeout: 20_000 });
+    // The attack: the approver's own MCP credential on every approval path.
+    const bearer = { Authorization: `Bearer ${team.keys.approver}`, 'content-type': 'application/json' };
+    const list = await fetch(`${team.url}/ui/api/approvals`, { headers: bearer });
+    assert.equal(list.status, 401, await list.text());
+    const forged = await fetch(`${team.url}/ui/api/approvals/any`, { method: 'POST', headers: bearer, body: JSON.stringify({ approve: true, digest: 'x' }) });
+    assert.equal(forged.status, 401, await forged.text());
+    const viaRequest = await fetch(`${team.url}/ui/api/request`, { method: 'POST', headers: bearer, body: JSON.stringify({ type: 'request', id: '1', method: 'approval.decide', params: { approvalId: 'any', digest: 'x', approve: true } }) });
+    assert.equal(viaRequest.status, 401, await viaRequest.text());
+    await sleep(500);
+    assert.equal(settled, undefined, `the call settled without a person's decision: ${JSON.stringify(settled)}`);
+  });
+
+  it('after a separate approver sign-in (OIDC code + PKCE, loopback redirect) the Team Approvals view shows it; the decision from VS Code carries the approver\'s identity', async () => {
+    assert.ok(!api.team.approvals().signedInAs, 'not signed in as approver before the sign-in');
+    let browser;
+    const name = await api.team.signInApproverForTest(async (authorizeUrl) => {
+      // A real openExternal returns at once; the person signs in meanwhile.
+      browser = browserSignsIn(authorizeUrl, 'u-bob');
+    });
+    assert.equal(name, 'bob@example.com');
+    assert.match((await browser).page, /Signed in to MCP Control Plane as bob@example\.com/);
+    const pending = await waitFor('the pending noop approval in Team Approvals', () => api.team.approvals().pending.find((a) => a.server === 'fx' && a.tool === 'noop'), { timeout: 20_000 });
+    assert.ok(api.team.approvals().rows.includes('fx/noop'), JSON.stringify(api.team.approvals()));
+    // Still pending after the attack of the previous test: the witness that the API key decided nothing.
+    const decided = await api.team.decideForTest(pending.id, true, 'checked from VS Code');
+    assert.equal(decided.ok, true, JSON.stringify(decided));
+    const record = await waitFor('approval.decided in the service\'s audit', () => auditRecords(team.dataDir).find((r) => /approval\.decided/.test(JSON.stringify(r)) && JSON.stringify(r).includes(pending.id)), { timeout: 20_000 });
+    const text = JSON.stringify(record);
+    assert.match(text, /bob@example\.com/, text);
+    assert.match(text, /ui-session/, text);
+    assert.doesNotMatch(text, /"via":"api-key"/, text);
+    // The teammate's call ran once the approver decided.
+    await pendingCall;
+    assert.ok(settled?.result && !settled.result.isError, JSON.stringify(settled));
+    await waitFor('the Team Approvals view to empty', () => !api.team.approvals().pending.some((a) => a.id === pending.id), { timeout: 15_000 });
+  });
+});

@@ -8,6 +8,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
@@ -39,19 +40,25 @@ async function browserSignsIn(authorizeUrl, sub) {
   return { location, page: await (await fetch(location)).text() };
 }
 
-/** Every audit record the service wrote so far (JSON lines under <dataDir>/audit). */
-function auditRecords(dataDir) {
-  const dir = path.join(dataDir, 'audit');
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).flatMap((f) =>
-    fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => {
-      try {
-        return JSON.parse(l);
-      } catch {
-        return undefined;
-      }
-    }).filter(Boolean),
-  );
+/**
+ * Every audit record the service wrote so far. A team service with storage.postgres keeps its audit
+ * in PostgreSQL (one chain per replica), so the records come from `mcpcp audit export --config`,
+ * the way an operator reads them.
+ */
+function auditRecords(team) {
+  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
+  const out = execFileSync(process.execPath, [cli, 'audit', 'export', '--format', 'jsonl', '--config', team.configFile, '--data-dir', team.dataDir], {
+    encoding: 'utf8',
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    timeout: 30_000,
+  });
+  return out.split('\n').filter(Boolean).map((l) => {
+    try {
+      return JSON.parse(l);
+    } catch {
+      return undefined;
+    }
+  }).filter(Boolean);
 }
 
 describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, PostgreSQL)', function () {
@@ -135,9 +142,9 @@ describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, Postgre
     assert.equal(resultText(result), marker);
     // The service's audit: the call came with the operator's API key (not a gateway token).
     const record = await waitFor('the audit record of the call on the service', () =>
-      auditRecords(team.dataDir).find((r) => r.tool === 'echo' && JSON.stringify(r).includes(marker) && r.principal), { timeout: 15_000 }).catch(() => undefined);
-    const any = record ?? auditRecords(team.dataDir).reverse().find((r) => r.tool === 'echo' && r.principal);
-    assert.ok(any, `no audit record of echo with a principal in ${team.dataDir}/audit`);
+      auditRecords(team).find((r) => r.tool === 'echo' && JSON.stringify(r).includes(marker) && r.principal), { timeout: 15_000 }).catch(() => undefined);
+    const any = record ?? auditRecords(team).reverse().find((r) => r.tool === 'echo' && r.principal);
+    assert.ok(any, `no audit record of echo with a principal in the service's audit (PostgreSQL)`);
     assert.equal(any.principal.name, 'alice@example.com', JSON.stringify(any.principal));
     assert.equal(any.principal.via, 'api-key', JSON.stringify(any.principal));
   });
@@ -157,7 +164,7 @@ describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, Postgre
     await requester.connect(new StreamableHTTPClientTransport(new URL(`${team.url}/mcp/fx`), { requestInit: { headers: { Authorization: `Bearer ${team.keys.operator}` } } }));
     pendingCall = requester.callTool({ name: 'noop', arguments: {} }, undefined, { timeout: 110_000 }).then((r) => (settled = { result: r }), (e) => (settled = { error: e }));
     // The approval exists: the audit has the request waiting (alice asked, through her API key).
-    await waitFor('the approval request in the service\'s audit', () => auditRecords(team.dataDir).find((r) => /"approval\.requested"/.test(JSON.stringify(r)) && JSON.stringify(r).includes('noop')), { timeout: 20_000 });
+    await waitFor('the approval request in the service\'s audit', () => auditRecords(team).find((r) => /"approval\.requested"/.test(JSON.stringify(r)) && JSON.stringify(r).includes('noop')), { timeout: 20_000 });
     // The attack: the approver's own MCP credential on every approval path.
     const bearer = { Authorization: `Bearer ${team.keys.approver}`, 'content-type': 'application/json' };
     const list = await fetch(`${team.url}/ui/api/approvals`, { headers: bearer });
@@ -184,7 +191,7 @@ describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, Postgre
     // Still pending after the attack of the previous test: the witness that the API key decided nothing.
     const decided = await api.team.decideForTest(pending.id, true, 'checked from VS Code');
     assert.equal(decided.ok, true, JSON.stringify(decided));
-    const record = await waitFor('approval.decided in the service\'s audit', () => auditRecords(team.dataDir).find((r) => /approval\.decided/.test(JSON.stringify(r)) && JSON.stringify(r).includes(pending.id)), { timeout: 20_000 });
+    const record = await waitFor('approval.decided in the service\'s audit', () => auditRecords(team).find((r) => /approval\.decided/.test(JSON.stringify(r)) && JSON.stringify(r).includes(pending.id)), { timeout: 20_000 });
     const text = JSON.stringify(record);
     assert.match(text, /bob@example\.com/, text);
     assert.match(text, /ui-session/, text);

@@ -1,10 +1,10 @@
 // What the extension says and offers, as pure functions (no vscode import): unit tests run them in
 // Node, and the webviews import the same wording.
 
-/** "1 file", "2 files", "0 servers"; `many` when the plural is not `one` + "s". */
-export function plural(n: number, one: string, many: string = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
+import { plural } from '../core/display/words';
+
+/** "1 file", "2 files", "0 servers": the one plural of the product (src/core/display/words.ts). */
+export { plural };
 
 /**
  * Who decided an approval, as a person reads it: `vscode-ui (notification)` → "in VS Code (from a

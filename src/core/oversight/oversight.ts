@@ -136,7 +136,7 @@ export class Oversight implements OversightStages, UiBackend {
             server: a.server,
             tool: a.tool,
             decision: change.type === 'expired' ? 'expired' : d?.approved ? 'approved' : 'rejected',
-            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}), ...('principal' in d.by && d.by.principal ? actorPrincipal(d.by.principal) : {}) }, reason: d.reason } : {}),
+            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}), ...(d.principal && d.principal.id !== LOCAL_PRINCIPAL.id ? actorPrincipal(d.principal) : {}) }, reason: d.reason } : {}),
             detail: { digest: a.digest, ...who },
           });
         }

@@ -2,6 +2,8 @@
 // directly). Which URL counts (the user's own setting only), where its API key is kept, and the
 // service's read-only status as remote rows of the Servers tree.
 
+import { plural } from '../wording';
+
 /** The setting that names the team control plane (application scope: user settings only). */
 export const TEAM_URL_SETTING = 'mcpControlPlane.team.url';
 
@@ -146,10 +148,10 @@ export function remoteRow(server: RemoteServer, host: string): { description: st
   const healthy = server.state === 'running';
   const bad = server.state === 'failed' || server.state === 'crash-looping' || server.state === 'unhealthy';
   return {
-    description: `remote · ${host} · ${server.state}${healthy ? `, ${server.toolCount} tools` : ''}`,
+    description: `remote · ${host} · ${server.state}${healthy ? `, ${plural(server.toolCount, 'tool')}` : ''}`,
     icon: 'cloud',
     ...(bad ? { color: 'list.errorForeground' } : healthy ? { color: 'testing.iconPassed' } : {}),
-    tooltip: `${server.name} on the team control plane ${host}: ${server.state}, ${server.toolCount} tools${server.lastError ? `\nlast error: ${server.lastError}` : ''}\nState from the service's /status; run and stopped there, not in this window.`,
+    tooltip: `${server.name} on the team control plane ${host}: ${server.state}, ${plural(server.toolCount, 'tool')}${server.lastError ? `\nlast error: ${server.lastError}` : ''}\nState from the service's /status; run and stopped there, not in this window.`,
   };
 }
 

@@ -92,9 +92,8 @@ export interface LoginPageOptions {
   readonly error?: string;
 }
 
-/** The sign-in page of /ui: a plain form (no script) that posts the approver credential. */
-export function renderLoginPage(o: LoginPageOptions): string {
-  const error = o.error !== undefined ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : '';
+/** A sign-in page of /ui: no script, the stylesheet under the page's nonce, `main` as given. */
+function loginShell(o: LoginPageOptions, main: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -108,42 +107,39 @@ export function renderLoginPage(o: LoginPageOptions): string {
 <body data-host="web" data-view="login">
 <main class="login">
 <h1>MCP Control Plane</h1>
-<p>Approvals and the dashboard need the <strong>approver credential</strong> that <code>mcpcp serve</code> printed at its first start.
-The client token of an MCP client does not work here.</p>
-${error}
-<form method="post" action="/ui/login" class="login-form">
-<label for="credential">Approver credential</label>
-<input id="credential" name="credential" type="password" autocomplete="current-password" required spellcheck="false" autofocus>
-<button type="submit">Sign in</button>
-</form>
+${main}
 </main>
 </body>
 </html>
 `;
 }
 
+function loginError(o: LoginPageOptions): string {
+  return o.error !== undefined ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : '';
+}
+
+/** The sign-in page of /ui: a plain form (no script) that posts the approver credential. */
+export function renderLoginPage(o: LoginPageOptions): string {
+  return loginShell(
+    o,
+    `<p>Approvals and the dashboard need the <strong>approver credential</strong> that <code>mcpcp serve</code> printed at its first start.
+The client token of an MCP client does not work here.</p>
+${loginError(o)}
+<form method="post" action="/ui/login" class="login-form">
+<label for="credential">Approver credential</label>
+<input id="credential" name="credential" type="password" autocomplete="current-password" required spellcheck="false" autofocus>
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
 /** Team mode's sign-in page: people sign in at the identity provider (OIDC code + PKCE). */
 export function renderTeamLoginPage(o: LoginPageOptions): string {
-  const error = o.error !== undefined ? `<p class="login-error" role="alert">${escapeHtml(o.error)}</p>` : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>Sign in · MCP Control Plane</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${escapeHtml(o.styleUrl)}" nonce="${escapeHtml(o.nonce)}">
-</head>
-<body data-host="web" data-view="login">
-<main class="login">
-<h1>MCP Control Plane</h1>
-<p>Sign in with your organisation's account to see the dashboard and decide approvals.
+  return loginShell(
+    o,
+    `<p>Sign in with your organisation's account to see the dashboard and decide approvals.
 An API key or an MCP client's access token does not work here.</p>
-${error}
-<p><a class="sign-in" id="sign-in" href="/ui/auth/login">Sign in</a></p>
-</main>
-</body>
-</html>
-`;
+${loginError(o)}
+<p><a class="sign-in" id="sign-in" href="/ui/auth/login">Sign in</a></p>`,
+  );
 }

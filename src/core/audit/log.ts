@@ -1,13 +1,14 @@
 import { mkdir, open, readFile, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson, sha256Hex } from '../canonical-json';
+import { sha256Hex } from '../canonical-json';
 import { ControlPlaneError, errorMessage } from '../errors';
 import { Emitter, type Event } from '../events';
 import type { Redactor } from '../redact';
+import { ChainWriter, type ChainFailure, type ChainPending, type LostRecord, type SealedRecord } from './chain-writer';
 import { defaultCheckpointDir, readCheckpoint, signCheckpoint, writeCheckpoint, type AuditManifestEntry, type AuditRemovedFiles } from './checkpoint';
 import { INSTANCE_ID_RE, auditFileIndex, auditFileName, listAuditFiles, lockFileName, quarantineFileName, readLines, syncDir, type AuditFileRef } from './files';
-import { auditMac, type AuditKeyring } from './keys';
-import { GENESIS_HASH, auditEventSchema, type AuditEvent } from './record';
+import type { AuditKeyring } from './keys';
+import { GENESIS_HASH } from './record';
 import type { AuditSink } from './sink';
 
 export interface AuditLogOptions {
@@ -87,38 +88,13 @@ export type AuditHealth =
     }
   | { readonly state: 'failing'; readonly since: number; readonly refusedCount: number; readonly lostRecords: number; readonly lastError: string };
 
-/** A record that could not be written while the log was failing (listed in `audit.write-resumed`). */
-interface LostRecord {
-  readonly type: string;
-  readonly callId?: string;
-  readonly server?: string;
-  readonly tool?: string;
-}
-
-interface Pending {
+interface Pending extends ChainPending<AuditAppendResult> {
   readonly line: Buffer;
-  readonly seq: number;
-  readonly hash: string;
-  readonly lost: LostRecord;
   file: string;
-  readonly resolve: (result: AuditAppendResult) => void;
-  readonly reject: (err: unknown) => void;
 }
-
-type State = 'open' | 'failing' | 'closing' | 'closed';
 
 const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
-const MAX_LOST_LISTED = 100;
-
-interface Failure {
-  since: number;
-  firstError: string;
-  lastError: string;
-  refused: number;
-  lostCount: number;
-  lost: LostRecord[];
-}
 
 /**
  * Append-only, keyed (HMAC-SHA256) hash-chained, redacted audit log of one running instance.
@@ -148,35 +124,14 @@ interface Failure {
  *   to write an `audit.write-resumed` record describing the gap (since, until, refused calls, the
  *   records lost); when that is durable, `health` is `ok` again and appends work.
  */
-export class AuditLog implements AuditSink {
+export class AuditLog extends ChainWriter<AuditAppendResult, Pending> implements AuditSink {
   readonly dir: string;
-  readonly instanceId: string;
   readonly checkpointDir: string;
   readonly openReport: AuditOpenReport;
-  private readonly redactor: Redactor;
   private readonly maxFileBytes: number;
   private readonly maxBatchBytes: number;
   private readonly fsync: boolean;
   private readonly groupCommit: boolean;
-  private readonly now: () => number;
-  private readonly checkpointIntervalMs: number;
-  private readonly probeIntervalMs: number;
-  private keys: AuditKeyring;
-  private state: State = 'open';
-  private failure: Failure | undefined;
-  private probing: Promise<boolean> | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private lastProbeAt = 0;
-  private readonly healthChanged = new Emitter<AuditHealth>();
-  /** Fires when `health` changes (ok → failing, failing → ok). */
-  readonly onDidChangeHealth: Event<AuditHealth> = this.healthChanged.event;
-  /** Last record assigned (queued or written). */
-  private seq: number;
-  private lastHash: string;
-  /** Last record written and synced: what a checkpoint names and where a recovery resumes. */
-  private durableSeq: number;
-  private durableHash: string;
-  private kid: string | undefined;
   private index: number;
   private handle: FileHandle | undefined;
   /** Durable bytes of the current file. */
@@ -187,37 +142,28 @@ export class AuditLog implements AuditSink {
   private readonly rotated = new Emitter<string>();
   /** Fires with the name of the file that was just completed, after each rotation. */
   readonly onDidRotate: Event<string> = this.rotated.event;
-  private queue: Pending[] = [];
-  private writing = false;
-  private idleWaiters: (() => void)[] = [];
   private writes = 0;
-  private records = 0;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private checkpointing: Promise<void> | undefined;
   private checkpointedSeq = -1;
-  private lastCheckpointAt = 0;
 
   private constructor(
     options: AuditLogOptions,
     start: { head: Head; handle: FileHandle; report: AuditOpenReport; manifest: AuditLog['manifest']; removed: AuditRemovedFiles | undefined },
   ) {
+    super({
+      instanceId: options.instanceId,
+      redactor: options.redactor,
+      keys: options.keys,
+      now: options.now ?? Date.now,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? 1000,
+      probeIntervalMs: options.probeIntervalMs ?? 2000,
+      head: { seq: start.head.seq, hash: start.head.hash, kid: start.head.kid },
+    });
     this.dir = options.dir;
-    this.instanceId = options.instanceId;
     this.checkpointDir = options.checkpointDir ?? defaultCheckpointDir(options.dir);
-    this.redactor = options.redactor;
-    this.keys = options.keys;
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.fsync = options.fsync ?? true;
     this.groupCommit = options.groupCommit ?? true;
-    this.now = options.now ?? Date.now;
-    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 1000;
-    this.probeIntervalMs = options.probeIntervalMs ?? 2000;
-    this.seq = start.head.seq;
-    this.lastHash = start.head.hash;
-    this.durableSeq = start.head.seq;
-    this.durableHash = start.head.hash;
-    this.kid = start.head.kid;
     this.index = start.head.index;
     this.handle = start.handle;
     this.fileBytes = start.head.size;
@@ -295,19 +241,9 @@ export class AuditLog implements AuditSink {
     }
   }
 
-  /** The last record assigned (written or queued). */
-  get head(): { readonly seq: number; readonly hash: string } {
-    return { seq: this.seq, hash: this.lastHash };
-  }
-
   /** The file currently written (name only). */
   get currentFile(): string {
     return auditFileName(this.instanceId, this.index);
-  }
-
-  /** The key that signs new records. */
-  get currentKeyId(): string {
-    return this.keys.current;
   }
 
   /** Counters: records acknowledged, and the writes (each followed by one fsync) they took. */
@@ -315,136 +251,46 @@ export class AuditLog implements AuditSink {
     return { records: this.records, writes: this.writes };
   }
 
-  get health(): AuditHealth {
-    const f = this.failure;
-    if (this.state !== 'failing' || f === undefined) return { state: 'ok' };
-    return { state: 'failing', since: f.since, refusedCount: f.refused, lostRecords: f.lostCount, lastError: f.lastError };
+  protected startDrain(): void {
+    if (!this.writing) void this.drain();
   }
 
-  /** Counts a call refused because the log is failing (reported in `health` and the gap record). */
-  noteRefused(): void {
-    if (this.failure !== undefined) this.failure.refused++;
+  protected pending(sealed: SealedRecord, lost: LostRecord, resolve: (result: AuditAppendResult) => void, reject: (err: unknown) => void): Pending {
+    return { line: Buffer.from(`${sealed.text}\n`, 'utf8'), seq: sealed.seq, hash: sealed.mac, lost, file: '', resolve, reject };
   }
 
-  /**
-   * Redacts, signs, chains and queues one record; resolves once it is durable. Rejects with
-   * `AUDIT_EVENT_INVALID` (nothing assigned) for an event outside the schema, `AUDIT_CLOSED` after
-   * `close`, `AUDIT_WRITE_FAILED` while the log is failing (the record is counted as lost and
-   * listed in the `audit.write-resumed` record).
-   */
-  append(event: AuditEvent): Promise<AuditAppendResult> {
-    if (this.state === 'failing') {
-      this.noteLost(lostOf(event));
-      return Promise.reject(this.unavailable());
-    }
-    if (this.state !== 'open') return Promise.reject(this.unavailable());
-    let line: Buffer;
-    let seq: number;
-    let hash: string;
-    try {
-      ({ line, seq, hash } = this.seal(event));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<AuditAppendResult>((resolve, reject) => {
-      this.queue.push({ line, seq, hash, lost: lostOf(event), file: '', resolve, reject });
-      if (!this.writing) void this.drain();
-    });
+  protected ack(p: Pending): AuditAppendResult {
+    return { seq: p.seq, hash: p.hash, file: p.file };
   }
 
-  /**
-   * Switches to the keyring's current key now: appends `audit.key-rotated` (signed with the new
-   * key); later records and checkpoints use it. The keyring must hold the previous keys too.
-   */
-  async rotateKey(keys: AuditKeyring): Promise<AuditAppendResult> {
-    if (!keys.keys.has(keys.current)) throw new ControlPlaneError('AUDIT_KEY_INVALID', `the audit key ring has no key ${keys.current}`);
-    const from = this.kid ?? null;
-    this.keys = keys;
-    const result = await this.append({ type: 'audit.key-rotated', reason: 'key rotated', detail: { from, to: keys.current } });
-    await this.writeCheckpointNow();
-    return result;
+  protected writeCheckpoint(): Promise<void> {
+    return this.writeCheckpointNow();
   }
 
-  /**
-   * While failing: tries to write again now (see the class comment). Resolves true when the log is
-   * writable (it was, or it recovered). Concurrent calls share one attempt.
-   */
-  probe(): Promise<boolean> {
-    if (this.state !== 'failing') return Promise.resolve(this.state === 'open');
-    // Calls arriving in a burst share one attempt, and attempts are at least 100 ms apart.
-    if (this.probing === undefined && this.now() - this.lastProbeAt < 100) return Promise.resolve(false);
-    this.probing ??= this.recover().finally(() => {
-      this.lastProbeAt = this.now();
-      this.probing = undefined;
-    });
-    return this.probing;
+  protected checkpointFailed(err: unknown, when: 'scheduled' | 'closing'): void {
+    // The closing checkpoint is best effort: the next open checks the files and writes one.
+    if (when === 'closing') return;
+    // A checkpoint that cannot be written is an audit that cannot be written.
+    if (this.state !== 'open') return;
+    this.enterFailing(err);
+    if (!this.writing) this.giveUp([]);
   }
 
-  /** Resolves when every append made so far is durable (or has failed). */
-  flush(): Promise<void> {
-    if (!this.writing && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /** Waits for pending appends, writes the checkpoint, closes the file and releases the instance lock. Idempotent. */
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'closing') return this.flush();
-    const wasFailing = this.state === 'failing';
-    this.state = 'closing';
-    this.stopProbing();
-    await this.flush();
-    if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = undefined;
-    await this.checkpointing?.catch(() => undefined);
-    if (!wasFailing) await this.writeCheckpointNow().catch(() => undefined);
+  /** Closes the file and releases the instance lock (after the last checkpoint). */
+  protected async release(): Promise<void> {
     await this.handle?.close().catch(() => undefined);
     await rm(join(this.dir, lockFileName(this.instanceId)), { force: true });
-    this.state = 'closed';
-    this.healthChanged.dispose();
     this.rotated.dispose();
   }
 
-  private unavailable(): ControlPlaneError {
+  protected unavailable(): ControlPlaneError {
     if (this.state === 'failing') {
       return new ControlPlaneError('AUDIT_WRITE_FAILED', `the audit log ${this.instanceId} cannot be written: ${this.failure?.lastError ?? 'unknown error'}`);
     }
     return new ControlPlaneError('AUDIT_CLOSED', `audit log ${this.instanceId} is closed`);
   }
 
-  private noteLost(lost: LostRecord): void {
-    const f = this.failure;
-    if (f === undefined) return;
-    f.lostCount++;
-    if (f.lost.length < MAX_LOST_LISTED) f.lost.push(lost);
-  }
-
-  /** Redacts, validates, numbers and signs an event; advances the chain head. */
-  private seal(event: AuditEvent): { line: Buffer; seq: number; hash: string } {
-    const { args, ...rest } = event;
-    const redacted = this.redactor.redactRecord(rest);
-    redacted.type = event.type;
-    // Secrets never reach the audit, policy inputs included: a replay (what-if) counts a call whose
-    // rule needs a masked value as undecidable rather than guess it.
-    if (args !== undefined) redacted.args = this.redactor.redact(args) ?? null;
-    const checked = auditEventSchema.safeParse(redacted);
-    if (!checked.success) {
-      const issue = checked.error.issues[0];
-      throw new ControlPlaneError('AUDIT_EVENT_INVALID', `audit event ${event.type}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.trim());
-    }
-    const kid = this.keys.current;
-    const key = this.keys.keys.get(kid);
-    if (key === undefined) throw new ControlPlaneError('AUDIT_KEY_INVALID', `the audit key ring has no key ${kid}`);
-    const seq = this.seq + 1;
-    const body = { ...redacted, seq, ts: new Date(this.now()).toISOString(), instance: this.instanceId, kid, prev: this.lastHash };
-    const hash = auditMac(key, 'record', canonicalJson(body));
-    const line = Buffer.from(`${canonicalJson({ ...body, hash })}\n`, 'utf8');
-    this.seq = seq;
-    this.lastHash = hash;
-    this.kid = kid;
-    return { line, seq, hash };
-  }
-
-  private takeBatch(): Pending[] {
+  protected takeBatch(): Pending[] {
     if (!this.groupCommit) return this.queue.splice(0, 1);
     let bytes = 0;
     let n = 0;
@@ -455,34 +301,8 @@ export class AuditLog implements AuditSink {
     return this.queue.splice(0, n);
   }
 
-  private async drain(): Promise<void> {
-    this.writing = true;
-    let batch: Pending[] = [];
-    try {
-      while (this.queue.length > 0 && this.state !== 'failing') {
-        batch = this.takeBatch();
-        await this.writeBatch(batch);
-        // Acknowledged here, in the same turn as the next write starts (as a crash test relies on).
-        for (const p of batch) p.resolve({ seq: p.seq, hash: p.hash, file: p.file });
-        batch = [];
-      }
-    } catch (err) {
-      if (this.state === 'open') this.enterFailing(err);
-      else if (this.failure !== undefined) this.failure.lastError = errorMessage(err);
-      // Chunks of the batch written before the failure are durable: acknowledged, not lost.
-      for (const p of batch) if (p.seq <= this.durableSeq) p.resolve({ seq: p.seq, hash: p.hash, file: p.file });
-      this.giveUp(batch.filter((p) => p.seq > this.durableSeq));
-    } finally {
-      // Failing (a write, or a checkpoint, failed): what is still queued is lost, and the chain
-      // resumes after the durable head. Nothing is in flight now.
-      if (this.state === 'failing') this.giveUp([]);
-      this.writing = false;
-      for (const wake of this.idleWaiters.splice(0)) wake();
-    }
-  }
-
   /** Writes a batch in order, rotating between records when the file would outgrow its limit; acknowledges per durable chunk. */
-  private async writeBatch(batch: readonly Pending[]): Promise<void> {
+  protected async writeBatch(batch: readonly Pending[]): Promise<void> {
     let chunk: Pending[] = [];
     let chunkBytes = 0;
     for (const p of batch) {
@@ -590,109 +410,33 @@ export class AuditLog implements AuditSink {
 
   // ---- Failure and recovery -----------------------------------------------------------------
 
-  /** Rejects `batch` and the queue as lost; the chain resumes after the durable head. Only when no write is in flight. */
-  private giveUp(batch: readonly Pending[]): void {
-    const rest = [...batch, ...this.queue.splice(0)];
-    this.seq = this.durableSeq;
-    this.lastHash = this.durableHash;
-    if (rest.length === 0) return;
-    const failed = this.unavailable();
-    for (const p of rest) {
-      this.noteLost(p.lost);
-      p.reject(failed);
-    }
-  }
-
-  private enterFailing(err: unknown): void {
-    const message = errorMessage(err);
-    if (this.state !== 'open') return;
-    this.state = 'failing';
-    this.failure = { since: this.now(), firstError: message, lastError: message, refused: 0, lostCount: 0, lost: [] };
-    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
-    this.probeTimer.unref();
-    this.healthChanged.fire(this.health);
-  }
-
-  private stopProbing(): void {
-    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
-    this.probeTimer = undefined;
-  }
-
-  /** Cuts what failed writes left, writes the gap record and a checkpoint; back to `open` when all are durable. */
-  private async recover(): Promise<boolean> {
-    const f = this.failure;
-    if (this.state !== 'failing' || f === undefined) return this.state === 'open';
-    let resumed: Extract<AuditHealth, { state: 'ok' }>['resumed'];
-    await this.flush();
+  /** Cuts what failed writes left, writes the gap record and a checkpoint (the log is `open` again once all are durable). */
+  protected async resume(f: ChainFailure): Promise<Extract<AuditHealth, { state: 'ok' }>['resumed']> {
     await this.checkpointing?.catch(() => undefined);
-    if (!this.writing && this.queue.length === 0) {
-      this.seq = this.durableSeq;
-      this.lastHash = this.durableHash;
+    if (!this.writing && this.queue.length === 0) this.rewind();
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, this.currentFile);
+    this.handle = await open(path, 'a', 0o600);
+    const size = (await this.handle.stat()).size;
+    if (size > this.fileBytes) {
+      await this.handle.truncate(this.fileBytes);
+      if (this.fsync) await this.handle.sync();
     }
-    try {
-      await this.handle?.close().catch(() => undefined);
-      this.handle = undefined;
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const path = join(this.dir, this.currentFile);
-      this.handle = await open(path, 'a', 0o600);
-      const size = (await this.handle.stat()).size;
-      if (size > this.fileBytes) {
-        await this.handle.truncate(this.fileBytes);
-        if (this.fsync) await this.handle.sync();
-      }
-      if (!this.manifest.has(this.index)) this.manifest.set(this.index, {});
-      const until = this.now();
-      const { line, seq, hash } = this.seal({
-        type: 'audit.write-resumed',
-        reason: `the audit log could not be written for ${Math.round((until - f.since) / 1000)} s (${f.firstError}); ${f.refused} calls were refused and ${f.lostCount} records were not written meanwhile`,
-        error: f.lastError,
-        detail: {
-          since: new Date(f.since).toISOString(),
-          until: new Date(until).toISOString(),
-          refusedCalls: f.refused,
-          lostRecords: f.lostCount,
-          lost: f.lost,
-          ...(f.lostCount > f.lost.length ? { lostNotListed: f.lostCount - f.lost.length } : {}),
-          firstError: f.firstError,
-        },
-      });
-      await this.writeBytes(line);
-      this.markDurable(seq, seq, hash);
-      this.records++;
-      await this.writeCheckpointNow();
-      resumed = { since: f.since, until, refusedCount: f.refused, lostRecords: f.lostCount, seq };
-    } catch (err) {
-      this.seq = this.durableSeq;
-      this.lastHash = this.durableHash;
-      f.lastError = errorMessage(err);
-      return false;
-    }
-    if (this.state !== 'failing') return false;
-    this.state = 'open';
-    this.failure = undefined;
-    this.stopProbing();
-    this.healthChanged.fire({ state: 'ok', ...(resumed !== undefined ? { resumed } : {}) });
-    if (this.queue.length > 0 && !this.writing) void this.drain();
-    return true;
+    if (!this.manifest.has(this.index)) this.manifest.set(this.index, {});
+    const until = this.now();
+    const { text, seq, mac } = this.seal(
+      this.gapEvent(f, until, `the audit log could not be written for ${Math.round((until - f.since) / 1000)} s (${f.firstError}); ${f.refused} calls were refused and ${f.lostCount} records were not written meanwhile`),
+    );
+    await this.writeBytes(Buffer.from(`${text}\n`, 'utf8'));
+    this.markDurable(seq, seq, mac);
+    this.records++;
+    await this.writeCheckpointNow();
+    return { since: f.since, until, refusedCount: f.refused, lostRecords: f.lostCount, seq };
   }
 
   // ---- Checkpoint ---------------------------------------------------------------------------
-
-  private scheduleCheckpoint(): void {
-    if (this.checkpointTimer !== undefined || this.state !== 'open') return;
-    const wait = Math.max(0, this.lastCheckpointAt + this.checkpointIntervalMs - this.now());
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = undefined;
-      if (this.state !== 'open') return;
-      void this.writeCheckpointNow().catch((err: unknown) => {
-        // A checkpoint that cannot be written is an audit that cannot be written.
-        if (this.state !== 'open') return;
-        this.enterFailing(err);
-        if (!this.writing) this.giveUp([]);
-      });
-    }, wait);
-    this.checkpointTimer.unref();
-  }
 
   /** Writes the checkpoint for the durable head (one write at a time; skipped when nothing changed). */
   private async writeCheckpointNow(): Promise<void> {
@@ -728,10 +472,6 @@ export class AuditLog implements AuditSink {
     for (const [index, e] of this.manifest) if (e.lastSeq === seq) return auditFileName(this.instanceId, index);
     return this.currentFile;
   }
-}
-
-function lostOf(event: AuditEvent): LostRecord {
-  return { type: event.type, ...(event.callId !== undefined ? { callId: event.callId } : {}), ...(event.server !== undefined ? { server: event.server } : {}), ...(event.tool !== undefined ? { tool: event.tool } : {}) };
 }
 
 /** Default liveness test: signal 0 reaches a live process (EPERM: alive, owned by someone else). */

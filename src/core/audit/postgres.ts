@@ -19,14 +19,14 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json';
 import { ControlPlaneError, errorMessage } from '../errors';
-import { Emitter, type Event } from '../events';
 import type { Redactor } from '../redact';
 import { migrate, type Migration, type PgClient, type PgPool } from '../storage/postgres';
+import { ChainWriter, type ChainFailure, type ChainPending, type LostRecord, type SealedRecord } from './chain-writer';
 import { INSTANCE_ID_RE } from './files';
 import { auditMac, type AuditKeyring } from './keys';
 import type { AuditHealth } from './log';
 import { csvHeader, csvRow, type AuditFilter, type AuditPage, type AuditPageRequest } from './query';
-import { GENESIS_HASH, auditEventSchema, auditRecordSchema, type AuditEvent, type AuditRecord } from './record';
+import { GENESIS_HASH, auditRecordSchema, type AuditRecord } from './record';
 import type { AuditAppendAck, AuditSink } from './sink';
 
 export const AUDIT_RECORDS_TABLE = 'mcpcp_audit_records';
@@ -119,23 +119,9 @@ interface Row {
   readonly text: string;
 }
 
-interface Pending {
+interface Pending extends ChainPending<AuditAppendAck> {
   readonly row: Row;
-  readonly lost: { type: string; callId?: string; server?: string; tool?: string };
-  readonly resolve: (ack: AuditAppendAck) => void;
-  readonly reject: (err: unknown) => void;
 }
-
-interface Failure {
-  since: number;
-  firstError: string;
-  lastError: string;
-  refused: number;
-  lostCount: number;
-  lost: Pending['lost'][];
-}
-
-type State = 'open' | 'failing' | 'closing' | 'closed';
 
 /** A writer's head in the database. */
 interface DbHead {
@@ -159,8 +145,6 @@ export interface DbCheckpoint {
   readonly mac: string;
 }
 
-const MAX_LOST_LISTED = 100;
-
 /**
  * One replica's audit chain in PostgreSQL. Same contract as `AuditLog` (see `AuditSink`):
  * `append` resolves only after the INSERT holding the record committed; order, redaction, keys,
@@ -168,55 +152,29 @@ const MAX_LOST_LISTED = 100;
  * record (a row is committed or absent), so there is no torn tail to repair: a restart with the
  * same writer id continues the chain from its last committed row.
  */
-export class PostgresAuditLog implements AuditSink {
-  readonly instanceId: string;
+export class PostgresAuditLog extends ChainWriter<AuditAppendAck, Pending> implements AuditSink {
   private readonly pool: PgPool;
-  private readonly redactor: Redactor;
-  private readonly checkpointIntervalMs: number;
-  private readonly probeIntervalMs: number;
   private readonly maxBatch: number;
-  private readonly now: () => number;
   private readonly log: ((message: string) => void) | undefined;
-  private keys: AuditKeyring;
   private client: PgClient | undefined;
-  private state: State = 'open';
-  private failure: Failure | undefined;
-  private probing: Promise<boolean> | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private lastProbeAt = 0;
-  private readonly healthChanged = new Emitter<AuditHealth>();
-  readonly onDidChangeHealth: Event<AuditHealth> = this.healthChanged.event;
-  private seq: number;
-  private lastHash: string;
-  private kid: string | undefined;
-  private durableSeq: number;
-  private durableHash: string;
-  private durableKid: string | undefined;
-  private queue: Pending[] = [];
-  private writing = false;
-  private idleWaiters: (() => void)[] = [];
   private inserts = 0;
-  private records = 0;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private checkpointing: Promise<unknown> | undefined;
-  private lastCheckpointAt = 0;
   /** Set at open when the last checkpoint names more of this chain than the database holds. */
   readonly openMismatch: string | undefined;
 
   private constructor(options: PostgresAuditOptions, client: PgClient, head: DbHead, mismatch: string | undefined) {
-    this.instanceId = options.writerId;
+    super({
+      instanceId: options.writerId,
+      redactor: options.redactor,
+      keys: options.keys,
+      now: options.now ?? Date.now,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? 5000,
+      probeIntervalMs: options.probeIntervalMs ?? 2000,
+      head: { seq: head.seq, hash: head.mac, kid: head.kid },
+    });
     this.pool = options.pool;
-    this.redactor = options.redactor;
-    this.keys = options.keys;
-    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 5000;
-    this.probeIntervalMs = options.probeIntervalMs ?? 2000;
     this.maxBatch = options.maxBatch ?? 500;
-    this.now = options.now ?? Date.now;
     this.log = options.log;
     this.client = client;
-    this.seq = this.durableSeq = head.seq;
-    this.lastHash = this.durableHash = head.mac;
-    this.kid = this.durableKid = head.kid;
     this.openMismatch = mismatch;
   }
 
@@ -259,99 +217,9 @@ export class PostgresAuditLog implements AuditSink {
     }
   }
 
-  get head(): { readonly seq: number; readonly hash: string } {
-    return { seq: this.seq, hash: this.lastHash };
-  }
-
-  get currentKeyId(): string {
-    return this.keys.current;
-  }
-
   /** Records acknowledged, and the INSERTs (each one commit) they took. */
   get stats(): { readonly records: number; readonly writes: number } {
     return { records: this.records, writes: this.inserts };
-  }
-
-  get health(): AuditHealth {
-    const f = this.failure;
-    if (this.state !== 'failing' || f === undefined) return { state: 'ok' };
-    return { state: 'failing', since: f.since, refusedCount: f.refused, lostRecords: f.lostCount, lastError: f.lastError };
-  }
-
-  noteRefused(): void {
-    if (this.failure !== undefined) this.failure.refused++;
-  }
-
-  append(event: AuditEvent): Promise<AuditAppendAck> {
-    if (this.state === 'failing') {
-      this.noteLost(lostOf(event));
-      return Promise.reject(this.unavailable());
-    }
-    if (this.state !== 'open') return Promise.reject(this.unavailable());
-    let row: Row;
-    try {
-      row = this.seal(event);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<AuditAppendAck>((resolve, reject) => {
-      this.queue.push({ row, lost: lostOf(event), resolve, reject });
-      if (!this.writing) {
-        // Started after the current turn's other appends (a call's `call.requested` and
-        // `policy.decided` come microtasks apart): they share one INSERT, one round trip, one commit.
-        this.writing = true;
-        setImmediate(() => void this.drain());
-      }
-    });
-  }
-
-  async rotateKey(keys: AuditKeyring): Promise<AuditAppendAck> {
-    if (!keys.keys.has(keys.current)) throw new ControlPlaneError('AUDIT_KEY_INVALID', `the audit key ring has no key ${keys.current}`);
-    const from = this.kid ?? null;
-    this.keys = keys;
-    const ack = await this.append({ type: 'audit.key-rotated', reason: 'key rotated', detail: { from, to: keys.current } });
-    await this.checkpoint();
-    return ack;
-  }
-
-  probe(): Promise<boolean> {
-    if (this.state !== 'failing') return Promise.resolve(this.state === 'open');
-    if (this.probing === undefined && this.now() - this.lastProbeAt < 100) return Promise.resolve(false);
-    this.probing ??= this.recover().finally(() => {
-      this.lastProbeAt = this.now();
-      this.probing = undefined;
-    });
-    return this.probing;
-  }
-
-  flush(): Promise<void> {
-    if (!this.writing && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /** Waits for pending appends, takes a last checkpoint, releases the writer's lock and connection. */
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'closing') return this.flush();
-    const wasFailing = this.state === 'failing';
-    this.state = 'closing';
-    this.stopProbing();
-    await this.flush();
-    if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = undefined;
-    await this.checkpointing?.catch(() => undefined);
-    if (!wasFailing) await this.checkpoint().catch((err: unknown) => this.log?.(`audit: the closing checkpoint could not be taken: ${errorMessage(err)}`));
-    const client = this.client;
-    this.client = undefined;
-    if (client !== undefined) {
-      try {
-        await client.query('SELECT pg_advisory_unlock($1::bigint)', [writerLockKey(this.instanceId)]);
-        client.release();
-      } catch {
-        client.release(true);
-      }
-    }
-    this.state = 'closed';
-    this.healthChanged.dispose();
   }
 
   /**
@@ -370,70 +238,36 @@ export class PostgresAuditLog implements AuditSink {
 
   // ---- Writing --------------------------------------------------------------------------------
 
-  private seal(event: AuditEvent): Row {
-    const { args, ...rest } = event;
-    const redacted = this.redactor.redactRecord(rest);
-    redacted.type = event.type;
-    if (args !== undefined) redacted.args = this.redactor.redact(args) ?? null;
-    const checked = auditEventSchema.safeParse(redacted);
-    if (!checked.success) {
-      const issue = checked.error.issues[0];
-      throw new ControlPlaneError('AUDIT_EVENT_INVALID', `audit event ${event.type}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.trim());
+  protected startDrain(): void {
+    if (!this.writing) {
+      // Started after the current turn's other appends (a call's `call.requested` and
+      // `policy.decided` come microtasks apart): they share one INSERT, one round trip, one commit.
+      this.writing = true;
+      setImmediate(() => void this.drain());
     }
-    const kid = this.keys.current;
-    const key = this.keys.keys.get(kid);
-    if (key === undefined) throw new ControlPlaneError('AUDIT_KEY_INVALID', `the audit key ring has no key ${kid}`);
-    const seq = this.seq + 1;
-    const ts = new Date(this.now()).toISOString();
-    const body = { ...redacted, seq, ts, instance: this.instanceId, kid, prev: this.lastHash };
-    const mac = auditMac(key, 'record', canonicalJson(body));
-    const text = canonicalJson({ ...body, hash: mac });
-    const row: Row = {
-      seq,
-      ts,
-      type: event.type,
-      server: str(redacted.server),
-      tool: str(redacted.tool),
-      callId: str(redacted.callId),
-      approvalId: str(redacted.approvalId),
-      decision: str(redacted.decision),
-      outcome: str(redacted.outcome),
-      kid,
-      prev: this.lastHash,
-      mac,
-      text,
-    };
-    this.seq = seq;
-    this.lastHash = mac;
-    this.kid = kid;
-    return row;
   }
 
-  private async drain(): Promise<void> {
-    this.writing = true;
-    let batch: Pending[] = [];
-    try {
-      while (this.queue.length > 0 && this.state !== 'failing') {
-        batch = this.queue.splice(0, this.maxBatch);
-        await this.commit(batch.map((p) => p.row));
-        const last = batch[batch.length - 1]!.row;
-        this.durableSeq = last.seq;
-        this.durableHash = last.mac;
-        this.durableKid = last.kid;
-        this.records += batch.length;
-        for (const p of batch) p.resolve({ seq: p.row.seq, hash: p.row.mac });
-        batch = [];
-        this.scheduleCheckpoint();
-      }
-    } catch (err) {
-      if (this.state === 'open') this.enterFailing(err);
-      else if (this.failure !== undefined) this.failure.lastError = errorMessage(err);
-      this.giveUp(batch);
-    } finally {
-      if (this.state === 'failing') this.giveUp([]);
-      this.writing = false;
-      for (const wake of this.idleWaiters.splice(0)) wake();
-    }
+  protected pending(sealed: SealedRecord, lost: LostRecord, resolve: (ack: AuditAppendAck) => void, reject: (err: unknown) => void): Pending {
+    return { row: toRow(sealed), seq: sealed.seq, hash: sealed.mac, lost, resolve, reject };
+  }
+
+  protected ack(p: Pending): AuditAppendAck {
+    return { seq: p.row.seq, hash: p.row.mac };
+  }
+
+  protected takeBatch(): Pending[] {
+    return this.queue.splice(0, this.maxBatch);
+  }
+
+  /** One INSERT (see `commit`); the batch is durable once it committed. */
+  protected async writeBatch(batch: readonly Pending[]): Promise<void> {
+    await this.commit(batch.map((p) => p.row));
+    const last = batch[batch.length - 1]!.row;
+    this.durableSeq = last.seq;
+    this.durableHash = last.mac;
+    this.durableKid = last.kid;
+    this.records += batch.length;
+    this.scheduleCheckpoint();
   }
 
   /**
@@ -509,59 +343,46 @@ export class PostgresAuditLog implements AuditSink {
     this.inserts++;
   }
 
-  private scheduleCheckpoint(): void {
-    if (this.checkpointTimer !== undefined || this.state !== 'open') return;
-    const wait = Math.max(0, this.lastCheckpointAt + this.checkpointIntervalMs - this.now());
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = undefined;
-      if (this.state !== 'open') return;
-      void this.checkpoint().catch((err: unknown) => this.log?.(`audit: a checkpoint could not be taken (appends go on; the next one covers them): ${errorMessage(err)}`));
-    }, wait);
-    this.checkpointTimer.unref();
+  protected writeCheckpoint(): Promise<DbCheckpoint | undefined> {
+    return this.checkpoint();
+  }
+
+  protected checkpointFailed(err: unknown, when: 'scheduled' | 'closing'): void {
+    if (when === 'closing') this.log?.(`audit: the closing checkpoint could not be taken: ${errorMessage(err)}`);
+    else this.log?.(`audit: a checkpoint could not be taken (appends go on; the next one covers them): ${errorMessage(err)}`);
+  }
+
+  /** Releases the writer's lock and connection (after the last checkpoint). */
+  protected async release(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      try {
+        await client.query('SELECT pg_advisory_unlock($1::bigint)', [writerLockKey(this.instanceId)]);
+        client.release();
+      } catch {
+        client.release(true);
+      }
+    }
   }
 
   // ---- Failure and recovery -------------------------------------------------------------------
 
-  private unavailable(): ControlPlaneError {
+  protected unavailable(): ControlPlaneError {
     if (this.state === 'failing') {
       return new ControlPlaneError('AUDIT_WRITE_FAILED', `the PostgreSQL audit of writer ${this.instanceId} cannot be written: ${this.failure?.lastError ?? 'unknown error'}`);
     }
     return new ControlPlaneError('AUDIT_CLOSED', `the PostgreSQL audit of writer ${this.instanceId} is closed`);
   }
 
-  private noteLost(lost: Pending['lost']): void {
-    const f = this.failure;
-    if (f === undefined) return;
-    f.lostCount++;
-    if (f.lost.length < MAX_LOST_LISTED) f.lost.push(lost);
-  }
-
-  private giveUp(batch: readonly Pending[]): void {
-    const rest = [...batch, ...this.queue.splice(0)];
-    this.seq = this.durableSeq;
-    this.lastHash = this.durableHash;
+  /** The key goes back too, to the key of the last committed row (what `rotateKey` names as `from`). */
+  protected override rewind(): void {
+    super.rewind();
     this.kid = this.durableKid;
-    if (rest.length === 0) return;
-    const failed = this.unavailable();
-    for (const p of rest) {
-      this.noteLost(p.lost);
-      p.reject(failed);
-    }
   }
 
-  private enterFailing(err: unknown): void {
-    if (this.state !== 'open') return;
-    const message = errorMessage(err);
-    this.state = 'failing';
-    this.failure = { since: this.now(), firstError: message, lastError: message, refused: 0, lostCount: 0, lost: [] };
-    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
-    this.probeTimer.unref();
-    this.healthChanged.fire(this.health);
-  }
-
-  private stopProbing(): void {
-    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
-    this.probeTimer = undefined;
+  protected override afterResume(): void {
+    this.scheduleCheckpoint();
   }
 
   /**
@@ -569,52 +390,23 @@ export class PostgresAuditLog implements AuditSink {
    * INSERT whose commit was cut off may have committed: the database says), and writes the
    * `audit.write-resumed` record of the gap.
    */
-  private async recover(): Promise<boolean> {
-    const f = this.failure;
-    if (this.state !== 'failing' || f === undefined) return this.state === 'open';
-    await this.flush();
-    let resumed: Extract<AuditHealth, { state: 'ok' }>['resumed'];
-    try {
-      const head = await this.reconnect();
-      this.seq = this.durableSeq = head.seq;
-      this.lastHash = this.durableHash = head.mac;
-      this.kid = this.durableKid = head.kid;
-      const until = this.now();
-      const row = this.seal({
-        type: 'audit.write-resumed',
-        reason: `the audit could not be written to PostgreSQL for ${Math.round((until - f.since) / 1000)} s (${f.firstError}); ${f.refused} calls were refused and ${f.lostCount} records were not acknowledged meanwhile`,
-        error: f.lastError,
-        detail: {
-          since: new Date(f.since).toISOString(),
-          until: new Date(until).toISOString(),
-          refusedCalls: f.refused,
-          lostRecords: f.lostCount,
-          lost: f.lost,
-          ...(f.lostCount > f.lost.length ? { lostNotListed: f.lostCount - f.lost.length } : {}),
-          firstError: f.firstError,
-        },
-      });
-      await this.insert([row]);
-      this.durableSeq = row.seq;
-      this.durableHash = row.mac;
-      this.durableKid = row.kid;
-      this.records++;
-      resumed = { since: f.since, until, refusedCount: f.refused, lostRecords: f.lostCount, seq: row.seq };
-    } catch (err) {
-      this.seq = this.durableSeq;
-      this.lastHash = this.durableHash;
-      this.kid = this.durableKid;
-      f.lastError = errorMessage(err);
-      return false;
-    }
-    if (this.state !== 'failing') return false;
-    this.state = 'open';
-    this.failure = undefined;
-    this.stopProbing();
-    this.healthChanged.fire({ state: 'ok', ...(resumed !== undefined ? { resumed } : {}) });
-    this.scheduleCheckpoint();
-    if (this.queue.length > 0 && !this.writing) void this.drain();
-    return true;
+  protected async resume(f: ChainFailure): Promise<Extract<AuditHealth, { state: 'ok' }>['resumed']> {
+    const head = await this.reconnect();
+    this.seq = this.durableSeq = head.seq;
+    this.lastHash = this.durableHash = head.mac;
+    this.kid = this.durableKid = head.kid;
+    const until = this.now();
+    const row = toRow(
+      this.seal(
+        this.gapEvent(f, until, `the audit could not be written to PostgreSQL for ${Math.round((until - f.since) / 1000)} s (${f.firstError}); ${f.refused} calls were refused and ${f.lostCount} records were not acknowledged meanwhile`),
+      ),
+    );
+    await this.insert([row]);
+    this.durableSeq = row.seq;
+    this.durableHash = row.mac;
+    this.durableKid = row.kid;
+    this.records++;
+    return { since: f.since, until, refusedCount: f.refused, lostRecords: f.lostCount, seq: row.seq };
   }
 }
 
@@ -628,8 +420,24 @@ function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-function lostOf(event: AuditEvent): Pending['lost'] {
-  return { type: event.type, ...(event.callId !== undefined ? { callId: event.callId } : {}), ...(event.server !== undefined ? { server: event.server } : {}), ...(event.tool !== undefined ? { tool: event.tool } : {}) };
+/** The row of a sealed record: the record's text, and copies of its fields for queries and indexes. */
+function toRow(sealed: SealedRecord): Row {
+  const r = sealed.redacted;
+  return {
+    seq: sealed.seq,
+    ts: sealed.ts,
+    type: String(r.type),
+    server: str(r.server),
+    tool: str(r.tool),
+    callId: str(r.callId),
+    approvalId: str(r.approvalId),
+    decision: str(r.decision),
+    outcome: str(r.outcome),
+    kid: sealed.kid,
+    prev: sealed.prev,
+    mac: sealed.mac,
+    text: sealed.text,
+  };
 }
 
 /** Takes the writer id's session lock on `client`, or fails with `AUDIT_LOCKED` naming the holder. */

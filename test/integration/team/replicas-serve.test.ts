@@ -114,6 +114,8 @@ describe('approvals across replicas in team mode: real mcpcp serve processes, re
     // requester reads `apikey:[REDACTED]`; the call records name the key's owner (below).
     assert.match(String(record.detail?.['requester']), /^apikey:/);
     assert.equal(record.detail?.['decidedBy'], `oidc:${issuer.issuer}#u-alice`);
+    const actor = record['actor'] as { kind?: string; id?: string; roles?: string[] } | undefined;
+    assert.deepEqual([actor?.kind, actor?.id, actor?.roles], ['ui-session', `oidc:${issuer.issuer}#u-alice`, ['approver']], 'the decider with their roles');
     const requested = b.audit('call.requested').find((r) => r['approvalId'] === approval.id || JSON.stringify(r).includes(marker));
     assert.deepEqual((requested?.['principal'] as { name?: string; via?: string } | undefined) && { name: (requested!['principal'] as { name: string }).name, via: (requested!['principal'] as { via: string }).via }, { name: 'ci-bot', via: 'api-key' });
     assert.equal(record.detail?.['selfApproved'], undefined);
@@ -166,6 +168,12 @@ describe('approvals across replicas in team mode: real mcpcp serve processes, re
     assert.equal(firstText(await call), `wrote ${marker}`);
     count(a, 'write_marker');
     assert.deepEqual(lines(marker), ['four-eyes'], 'ran once, after the second approver');
+    // The audit names both approvers; the actor is the second, Bob, an approver through his group.
+    await waitFor(() => a.audit('approval.decided').some((r) => r['approvalId'] === approval.id), 10_000, 'the decision in the audit');
+    const record = a.audit('approval.decided').find((r) => r['approvalId'] === approval.id)!;
+    assert.deepEqual(record.detail?.['approvers'], [`oidc:${issuer.issuer}#u-alice`, `oidc:${issuer.issuer}#u-bob`]);
+    const actor = record['actor'] as { id?: string; roles?: string[]; groups?: string[] } | undefined;
+    assert.deepEqual([actor?.id, actor?.roles, actor?.groups], [`oidc:${issuer.issuer}#u-bob`, ['approver'], ['ops']]);
     await client.close();
   });
 

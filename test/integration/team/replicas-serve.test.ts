@@ -314,3 +314,42 @@ describe('approvals across replicas in team mode: real mcpcp serve processes, re
     assert.match(verified.stdout, /from 2 writers/);
   });
 });
+
+describe('explicit self-approval across replicas (team.allowSelfApproval: true): allowed, and marked in the audit', { skip }, () => {
+  let pg: TestPostgres;
+  let issuer: OidcIssuer;
+  let replicas: Replica[] = [];
+  before(async () => {
+    pg = await startPostgres();
+    issuer = await startReplicaIssuer();
+    replicas = await startReplicas(2, { postgres: pg, issuer, names: ['solo-a', 'solo-b'], teamConfig: ['allowSelfApproval: true'] });
+  });
+  after(async () => {
+    await stopReplicas(replicas);
+    await issuer?.close();
+    await pg?.stop();
+  });
+
+  it('Olga asks on A with her access token and approves her own request on B: it runs once; the audit says selfApproved, requester = decider', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    const marker = newMarker();
+    const client = await a.connect(await accessTokenFor(issuer, 'u-olga'));
+    const call = client.callTool({ name: 'write_marker', arguments: { path: marker, text: 'solo' } }, undefined, { timeout: 60_000 });
+    call.catch(() => undefined);
+    const olga = await b.signIn('u-olga');
+    let approval: ApprovalView | undefined;
+    await waitFor(async () => (approval = (await b.pending(olga)).find((x) => JSON.stringify(x.args).includes(marker))) !== undefined, 15_000, 'the approval on B');
+    assert.equal(lines(marker).length, 0);
+    const decided = await b.decide(olga, approval!, true);
+    assert.equal(decided.status, 200, JSON.stringify(decided.body));
+    assert.equal(firstText(await call), `wrote ${marker}`);
+    assert.deepEqual(lines(marker), ['solo']);
+    await client.close();
+    const olgaId = `oidc:${issuer.issuer}#u-olga`;
+    await waitFor(() => b.audit('approval.decided').some((r) => r['approvalId'] === approval!.id), 10_000, 'the decision in the audit');
+    const record = b.audit('approval.decided').find((r) => r['approvalId'] === approval!.id)!;
+    assert.deepEqual([record.detail?.['requester'], record.detail?.['decidedBy'], record.detail?.['selfApproved']], [olgaId, olgaId, true]);
+    const verified = b.cli(['audit', 'verify', '--postgres']);
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  });
+});

@@ -222,7 +222,7 @@ async function verifyDatabase(config: Config, dataDir: string, keys: AuditKeyrin
     } else {
       const latest = result.latestCheckpoint;
       process.stdout.write(
-        `audit OK: ${result.records} records from ${result.writers.length} writer${result.writers.length === 1 ? '' : 's'} and ${result.checkpoints} checkpoint${result.checkpoints === 1 ? '' : 's'} (PostgreSQL)${latest ? `; newest checkpoint ${latest.n} at ${latest.ts}, MAC ${latest.mac}` : ''}\n`,
+        `audit OK: ${plural(result.records, 'record')} from ${plural(result.writers.length, 'writer')} and ${plural(result.checkpoints, 'checkpoint')} (PostgreSQL)${latest ? `; newest checkpoint ${latest.n} at ${latest.ts}, MAC ${latest.mac}` : ''}\n`,
       );
       for (const w of result.writers) process.stdout.write(`${w.writer}: seq 1..${w.lastSeq}${w.checkpointed ? ` (checkpointed through ${w.checkpointed.seq})` : ' (no checkpoint names it yet)'}\n`);
     }

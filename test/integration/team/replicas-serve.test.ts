@@ -45,7 +45,7 @@ describe('approvals across replicas in team mode: real mcpcp serve processes, re
   async function pendingOn(replica: Replica, marker: string): Promise<ApprovalView> {
     let found: ApprovalView | undefined;
     await waitFor(async () => {
-      found = (await replica.pending(sessions['alice@B']!)).find((x) => x.tool === 'write_marker' && JSON.stringify(x.args).includes(marker));
+      found = (await replica.pending(sessions[replica === a ? 'alice@A' : 'alice@B']!)).find((x) => x.tool === 'write_marker' && JSON.stringify(x.args).includes(marker));
       return found !== undefined;
     }, 15_000, `the approval of ${marker} to show on ${replica.name}`);
     return found!;

@@ -14,6 +14,7 @@ import { OidcIssuer, type IssuerUser } from '../fixtures/oidc-issuer/issuer';
 import { REPO_ROOT, startPlane, type TestPlane } from './fixture-plane';
 import { createWebUiRoute, type WebUiRoute } from '../../src/core/web-ui';
 import { UiSignIn } from '../../src/core/team/ui-sign-in';
+import { signInToUi } from './ui-sign-in';
 import type { UiSessionStore } from '../../src/core/web-ui/sessions';
 
 export const AUDIENCE = 'mcpcp-test';
@@ -127,23 +128,6 @@ async function freePort(): Promise<number> {
 
 /** A person's sign-in to /ui through the fixture issuer's pages, with plain HTTP requests; returns the session cookie pair and CSRF token. */
 export async function signInWithFetch(t: TeamPlane, sub: string): Promise<{ cookie: string; csrf: string }> {
-  const start = await fetch(`${t.base}/ui/auth/login`, { redirect: 'manual' });
-  if (start.status !== 302) throw new Error(`sign-in start answered ${start.status}: ${await start.text()}`);
-  const signinCookie = start.headers.get('set-cookie')!.split(';')[0]!;
-  const authorize = new URL(start.headers.get('location')!);
-  const form = new URLSearchParams();
-  for (const k of ['client_id', 'redirect_uri', 'state', 'nonce', 'code_challenge', 'scope']) form.set(k, authorize.searchParams.get(k) ?? '');
-  form.set('user', sub);
-  const back = await fetch(`${t.issuer.issuer}/authorize`, { method: 'POST', body: form, redirect: 'manual' });
-  if (back.status !== 302) throw new Error(`issuer answered ${back.status}: ${await back.text()}`);
-  const callback = await fetch(back.headers.get('location')!, { headers: { cookie: signinCookie }, redirect: 'manual' });
-  const text = await callback.text();
-  if (callback.status !== 200) throw new Error(`callback answered ${callback.status}: ${text}`);
-  const session = callback.headers.getSetCookie().find((c) => c.startsWith('mcpcp_ui='))!;
-  const cookie = session.split(';')[0]!;
-  const page = await fetch(`${t.base}/ui`, { headers: { cookie } });
-  const html = await page.text();
-  const csrf = /name="mcpcp-csrf" content="([^"]+)"/.exec(html)?.[1];
-  if (!csrf) throw new Error(`no CSRF token on the page: ${html.slice(0, 400)}`);
+  const { cookie, csrf } = await signInToUi(t.base, sub);
   return { cookie, csrf };
 }

@@ -136,7 +136,7 @@ export class Oversight implements OversightStages, UiBackend {
             server: a.server,
             tool: a.tool,
             decision: change.type === 'expired' ? 'expired' : d?.approved ? 'approved' : 'rejected',
-            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}), ...(d.principal && d.principal.id !== LOCAL_PRINCIPAL.id ? actorPrincipal(d.principal) : {}) }, reason: d.reason } : {}),
+            ...(d ? { actor: { kind: d.by.kind, ...(d.by.name ? { name: d.by.name } : {}), ...(deciderPrincipal(d) ? actorPrincipal(deciderPrincipal(d)!) : {}) }, reason: d.reason } : {}),
             detail: { digest: a.digest, ...who },
           });
         }
@@ -727,6 +727,16 @@ function toAuditEvent(event: PipelineEvent): AuditEvent {
 /** `undoOf` (and the undo plan's approval) of a call the undo service submitted. */
 function undoLinkDetail(call: GatewayCall): { undoOf?: string; undoPlanApproval?: string } {
   return { ...(call.undoOf !== undefined ? { undoOf: call.undoOf } : {}), ...(call.undoPlanApproval !== undefined ? { undoPlanApproval: call.undoPlanApproval } : {}) };
+}
+
+/**
+ * The person behind a `/ui` session decision (team mode): the store keeps it in `decision.principal`
+ * (its `by` is stripped to kind and name), so it is read there. Other deciders (VS Code, the approver
+ * credential) keep the loopback mode's actor as it was: kind and name only.
+ */
+function deciderPrincipal(d: { readonly by: { readonly kind: string }; readonly principal?: Principal }): Principal | undefined {
+  if ('principal' in d.by && (d.by as { principal?: Principal }).principal) return (d.by as { principal: Principal }).principal;
+  return d.by.kind === 'ui-session' ? d.principal : undefined;
 }
 
 /** The deciding principal as the audit's `actor` carries it. */

@@ -93,6 +93,10 @@ export async function migrate(pool: PgPool, component: string, migrations: reado
     if (m.version !== i + 1) throw new Error(`${component} migrations must be numbered 1..n without gaps (found ${m.version} at position ${i + 1})`);
   });
   const client = await pool.connect();
+  // A checked-out client whose connection drops emits 'error'; unheard, it would end the process.
+  // The query under way fails on its own and the migration rolls back.
+  const onError = (): void => undefined;
+  client.on('error', onError);
   const applied: number[] = [];
   try {
     await client.query('BEGIN');
@@ -119,6 +123,7 @@ export async function migrate(pool: PgPool, component: string, migrations: reado
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
+    client.off('error', onError);
     client.release();
   }
   return applied;

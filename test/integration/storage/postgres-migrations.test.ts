@@ -63,4 +63,26 @@ describe('PostgreSQL storage: connection and migrations (real server)', { skip }
       return true;
     });
   });
+  it('a connection killed during a migration fails the migration, not the process', async () => {
+    const slow = [{ version: 1, description: 'slow', sql: 'SELECT pg_sleep(10)' }];
+    const own = await openPostgres(server.url, { applicationName: 'migration-victim' });
+    try {
+      const running = migrate(own, 'victim', slow);
+      // Wait until the migration's query runs, then end its connection from the server side.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await pool.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'migration-victim' AND query LIKE 'SELECT pg_sleep%'");
+        if (rows.length > 0) {
+          await pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await assert.rejects(running, /victim migration 1 \(slow\) failed: .*terminat/);
+      // Still alive, and nothing was recorded as applied.
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM mcpcp_migrations WHERE component = $1', ['victim']);
+      assert.equal(rows[0].n, 0);
+    } finally {
+      await own.end().catch(() => undefined);
+    }
+  });
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,11 +41,17 @@ describe('the runtime folder (npm run build:runtime)', { skip }, () => {
       join(dir, 'config.yaml'),
       stringify({ gateway: { port: 0 }, servers: { git: { enabled: false }, network: { enabled: false }, kubernetes: { enabled: true } } }),
     );
+    // The image brings its own Node: copy this one next to the folder, so the run needs nothing
+    // from the checkout (whose path may not be readable by another user, e.g. a 0700 temp clone).
+    const node = join(dir, 'bin', 'node');
+    mkdirSync(dirname(node));
+    copyFileSync(process.execPath, node);
+    chmodSync(node, 0o755);
     if (asRoot) execFileSync('chown', ['-R', 'nobody:nogroup', dir]);
     const argv = [join(runtime, 'cli.js'), 'serve', '--config', join(dir, 'config.yaml'), '--data-dir', data];
     // A minimal environment, as a container has: no repository path anywhere in it.
-    const env = { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: data, TMPDIR: dir, KUBECONFIG: kubeconfig, MCPCP_CLIENT_TOKEN: TOKEN };
-    child = asRoot ? spawn(RUNUSER, ['-u', 'nobody', '--', process.execPath, ...argv], { cwd: dir, env }) : spawn(process.execPath, argv, { cwd: dir, env });
+    const env = { PATH: `${dirname(node)}:/usr/bin:/bin`, HOME: data, TMPDIR: dir, KUBECONFIG: kubeconfig, MCPCP_CLIENT_TOKEN: TOKEN };
+    child = asRoot ? spawn(RUNUSER, ['-u', 'nobody', '--', node, ...argv], { cwd: dir, env }) : spawn(node, argv, { cwd: dir, env });
     child.stderr!.on('data', (c: Buffer) => void (stderr += c.toString('utf8')));
     child.on('error', (err) => void (stderr += `spawn failed: ${err.message}`));
     const deadline = Date.now() + 30_000;
@@ -63,6 +69,7 @@ describe('the runtime folder (npm run build:runtime)', { skip }, () => {
       await new Promise((r) => child.once('exit', r));
     }
     await emulator?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('holds only the bundles, the UI assets and a package.json without dependencies', () => {

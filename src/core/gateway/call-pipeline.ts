@@ -175,7 +175,10 @@ export class CallPipeline {
       this.validator.check(session.server, managed?.lastConnection?.tools, name, params['arguments']);
     }
 
-    const requested = this.ctx.stages().audit({ type: 'call.requested', call });
+    // Handled at once: while policy runs, a failing audit log may already have refused the record,
+    // and an unhandled rejection would end the process (the call is refused below, with why).
+    const requested = Promise.resolve(this.ctx.stages().audit({ type: 'call.requested', call }));
+    requested.catch(() => undefined);
     let verdict: PolicyVerdict;
     try {
       verdict = await this.ctx.stages().policy(call);

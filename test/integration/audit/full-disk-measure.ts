@@ -92,6 +92,12 @@ export async function measureFullDisk(cli: string, options: { resumeLimitMs?: nu
       createInterface({ input: serve.stdout! }).once('line', resolve);
       serve.once('exit', (code) => reject(new Error(`serve exited (${code}): ${stderrLines.map((l) => l.text).join('\n')}`)));
     });
+    // A failed fetch says why: whether serve is still running, and what it wrote last.
+    const explain = (what: string, err: unknown): Error =>
+      new Error(
+        `${what}: ${err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err)}; serve ${serve.exitCode !== null || serve.signalCode !== null ? `exited (${serve.exitCode ?? serve.signalCode})` : 'is running'}; its last lines:\n${stderrLines.slice(-15).map((l) => l.text).join('\n')}`,
+      );
+    const get = (path: string): Promise<Response> => fetch(`${base}${path}`).catch((err: unknown) => Promise.reject(explain(`GET ${path}`, err)));
     const fx = (JSON.parse(first) as { servers: Record<string, { url: string; headers: Record<string, string> }> }).servers['fx']!;
     const base = new URL(fx.url).origin;
     for (let i = 0; i < 4; i++) {
@@ -132,8 +138,8 @@ export async function measureFullDisk(cli: string, options: { resumeLimitMs?: nu
     );
     const windowEnd = Date.now();
     const inWindow = stderrLines.filter((l) => l.at >= windowStart && l.at <= windowEnd);
-    const healthz = await fetch(`${base}/healthz`).then((r) => r.status);
-    const readyz = await fetch(`${base}/readyz`).then(async (r) => ({ status: r.status, body: await r.text() }));
+    const healthz = await get('/healthz').then((r) => r.status);
+    const readyz = await get('/readyz').then(async (r) => ({ status: r.status, body: await r.text() }));
     const status = spawnSync(process.execPath, [cli, 'status', '--data-dir', dataDir], { encoding: 'utf8', timeout: 20_000 });
 
     // Freed, nobody calling: the interval probe alone.
@@ -141,7 +147,7 @@ export async function measureFullDisk(cli: string, options: { resumeLimitMs?: nu
     const freedAt = Date.now();
     let readyAfterFreeMs: number | undefined;
     while (Date.now() - freedAt < limit) {
-      const r = await fetch(`${base}/readyz`).then((x) => x.status);
+      const r = await get('/readyz').then((x) => x.status);
       if (r === 200) {
         readyAfterFreeMs = Date.now() - freedAt;
         break;
@@ -162,7 +168,7 @@ export async function measureFullDisk(cli: string, options: { resumeLimitMs?: nu
       }
       await sleep(20);
     }
-    const readyzAfter = await fetch(`${base}/readyz`).then((r) => r.status);
+    const readyzAfter = await get('/readyz').then((r) => r.status);
     for (const c of clients.splice(0)) await c.close().catch(() => undefined);
     serve.kill('SIGTERM');
     await new Promise((resolve) => serve.once('exit', resolve));

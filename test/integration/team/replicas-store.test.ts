@@ -64,12 +64,15 @@ describe('approvals shared by two replicas in PostgreSQL (real server)', { skip 
       orphanAfterMs: options.orphanAfterMs ?? 60_000,
       heartbeatMs: options.heartbeatMs ?? 60_000,
     });
+    let closed = false;
     const store = new ApprovalStore({ shared, allowSelfApproval: options.allowSelfApproval ?? false, ...(options.expiryMs !== undefined ? { defaultExpiryMs: options.expiryMs } : {}) });
     const r: Replica = {
       pool,
       shared,
       store,
       close: async () => {
+        if (closed) return;
+        closed = true;
         store.dispose();
         await shared.close();
         await pool.end();
@@ -256,6 +259,9 @@ describe('approvals shared by two replicas in PostgreSQL (real server)', { skip 
     assert.match(row?.decision?.reason ?? '', /replica holding the call \(a9\) is gone.*nothing ran/);
     assert.equal(await codeOf(b.store.decideShared(approval.id, { approve: true, by: as(bob) })), 'APPROVAL_NOT_PENDING');
     assert.equal(await b.shared.consume(approval.id, approval.digest), false);
+    // B sweeps with a 600 ms timeout: left running, it would end the later tests' approvals, whose
+    // replicas beat once a minute (in a deployment every replica has the same settings).
+    await b.close();
   });
 
   it('a live replica\'s waiting call is never taken for gone: its heartbeat keeps the approval pending well past the timeout', async () => {
@@ -270,6 +276,9 @@ describe('approvals shared by two replicas in PostgreSQL (real server)', { skip 
     assert.deepEqual(ended, []);
     await b.store.decideShared(approval.id, { approve: true, by: as(bob) });
     assert.equal((await waiting).approved, true);
+    // Both sweep with a 600 ms timeout: stopped here, as in the test above.
+    await a.close();
+    await b.close();
   });
 
   it('the shared row never holds a secret-looking value; the approver elsewhere sees it masked, its holder unmasked', async () => {
@@ -304,10 +313,15 @@ describe('approvals shared by two replicas in PostgreSQL (real server)', { skip 
     await server.restart();
     // B's pool replaces the connections the restart broke (the first attempt may meet one).
     // A try whose commit went through but whose answer was lost counts too: the row says.
+    let last = '';
     await until('B to decide after the restart', async () => {
-      await b.store.decideShared(approval.id, { approve: true, by: as(bob) }).catch(() => undefined);
-      return (await b.shared.get(approval.id).catch(() => undefined))?.status === 'approved';
-    }, 30_000);
+      await b.store.decideShared(approval.id, { approve: true, by: as(bob) }).catch((err: unknown) => void (last = `decide: ${String(err)}`));
+      const row = await b.shared.get(approval.id).catch((err: unknown) => void (last += `; get: ${String(err)}`));
+      if (row) last += `; status ${row.status}`;
+      return row?.status === 'approved';
+    }, 30_000).catch((err: unknown) => {
+      throw new Error(`${String(err)} (last: ${last})`);
+    });
     assert.equal((await waiting).approved, true);
     await until('A to report its reconnect', () => reconnects >= 1);
     assert.equal(await a.shared.consume(approval.id, approval.digest), true);

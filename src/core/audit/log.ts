@@ -429,10 +429,25 @@ export class AuditLog extends ChainWriter<AuditAppendResult, Pending> implements
     const { text, seq, mac } = this.seal(
       this.gapEvent(f, until, `the audit log could not be written for ${Math.round((until - f.since) / 1000)} s (${f.firstError}); ${f.refused} calls were refused and ${f.lostCount} records were not written meanwhile`),
     );
-    await this.writeBytes(Buffer.from(`${text}\n`, 'utf8'));
-    this.markDurable(seq, seq, mac);
+    // All or nothing: the gap record counts only once the checkpoint naming it is written too. When
+    // the checkpoint fails (its folder may sit on another, still full, disk; a new file needs a new
+    // page where an append did not), the record is cut again and the chain rewound, so the next
+    // attempt writes one gap record for the whole failure rather than a second, overlapping one.
+    const before = { fileBytes: this.fileBytes, seq: this.durableSeq, hash: this.durableHash, entry: this.manifest.get(this.index) ?? {} };
+    try {
+      await this.writeBytes(Buffer.from(`${text}\n`, 'utf8'));
+      this.markDurable(seq, seq, mac);
+      await this.writeCheckpointNow();
+    } catch (err) {
+      this.fileBytes = before.fileBytes;
+      this.durableSeq = before.seq;
+      this.durableHash = before.hash;
+      this.manifest.set(this.index, before.entry);
+      // Cutting frees space and needs none; should it fail too, the next attempt cuts to `fileBytes` first.
+      await this.handle?.truncate(before.fileBytes).catch(() => undefined);
+      throw err;
+    }
     this.records++;
-    await this.writeCheckpointNow();
     return { since: f.since, until, refusedCount: f.refused, lostRecords: f.lostCount, seq };
   }
 

@@ -1,6 +1,7 @@
 // The audit log on a real full file system (a 1 MiB tmpfs): failure is a state it leaves by itself.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { queryAudit, verifyAudit, type AuditHealth } from '../../../src/core/audit';
@@ -92,5 +93,52 @@ describe('AuditLog on a full disk', { skip: !canMountTmpfs() && 'needs root to m
     await log.close();
     const verified = await verifyAudit(dir, { keys: TEST_KEYS });
     assert.equal(verified.status, 'intact', JSON.stringify(verified.firstBroken));
+  });
+  it('a recovery whose checkpoint cannot be written leaves no gap record behind: one gap record per failure, however many attempts', async (t) => {
+    // The checkpoints on their own small disk, full; the records on a roomy one. Every probe can
+    // append its gap record but not the checkpoint that names it.
+    const parent = mkdtempSync(join(tmpdir(), 'mcpcp-audit-'));
+    t.after(() => rmSync(parent, { recursive: true, force: true }));
+    const dir = join(parent, 'audit');
+    mkdirSync(dir);
+    const disk = mountSmallDisk(t, 256);
+    const checkpointDir = join(disk.dir, 'checkpoints');
+    mkdirSync(checkpointDir);
+    const log = await openLog(dir, { checkpointDir, probeIntervalMs: 100, checkpointIntervalMs: 0 });
+    for (let i = 0; i < 3; i++) await log.append(sampleEvent(i));
+    await log.flush();
+    disk.fill(0);
+    const deadline = Date.now() + 3000;
+    while (log.health.state === 'ok' && Date.now() < deadline) {
+      await log.append(sampleEvent(3)).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(log.health.state, 'failing', 'a checkpoint that cannot be written is a failure');
+    // Several recovery attempts, each failing at the checkpoint.
+    let attempts = 0;
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 110));
+      if (!(await log.probe())) attempts++;
+      log.noteRefused();
+      await log.append(sampleEvent(i)).catch(() => undefined);
+    }
+    assert.ok(attempts >= 3, `${attempts} recovery attempts failed while the checkpoint disk was full`);
+    assert.equal(log.health.state, 'failing');
+    const lines = readFileSync(join(dir, 'audit-test-000001.jsonl'), 'utf8').trimEnd().split('\n');
+    assert.equal(lines.filter((l) => l.includes('"audit.write-resumed"')).length, 0, 'no gap record stays from a failed attempt');
+
+    disk.free();
+    const freed = Date.now();
+    while (log.health.state !== 'ok' && Date.now() - freed < 3000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(log.health.state, 'ok', 'resumed once the checkpoint disk had room');
+    await log.append({ type: 'config.changed', reason: 'after' });
+    await log.close();
+    const verified = await verifyAudit(dir, { keys: TEST_KEYS, checkpointDir });
+    assert.equal(verified.status, 'intact', JSON.stringify(verified.firstBroken));
+    const gaps = (await queryAudit(dir, { type: 'audit.write-resumed' })).records;
+    assert.equal(gaps.length, 1, 'one gap record for the whole failure');
+    const detail = gaps[0]?.detail as { refusedCalls: number; lostRecords: number };
+    assert.equal(detail.refusedCalls, 4, 'the gap record counts every refusal of every attempt');
+    assert.ok(detail.lostRecords >= 4, `${detail.lostRecords} lost records counted`);
   });
 });

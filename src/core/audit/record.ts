@@ -97,7 +97,7 @@ const eventShape = {
       client: z.strictObject({ name: z.string(), version: z.string().optional() }).optional(),
       session: z.string().optional(),
       roles: z.array(z.string()).optional(),
-      /** Team mode: the principal's stable id (`oidc:<issuer>#<sub>`, `apikey:<id>`), name, credential kind and groups. */
+      /** Team mode: the principal's stable id (`oidc:<issuer>#<sub>`, `apikey/<id>`), name, credential kind and groups. */
       id: z.string().optional(),
       name: z.string().optional(),
       via: z.string().optional(),

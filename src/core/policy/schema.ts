@@ -109,7 +109,7 @@ export const policyRuleSchema = z
     effect: z.record(z.string().min(1), argPredicateSchema).optional(),
     /**
      * Team mode: who asks. `principal` globs match the principal's id (`oidc:<issuer>#<sub>`,
-     * `apikey:<id>`) or its name (e-mail, API key owner); `role` holds when the principal has one
+     * `apikey/<id>`) or its name (e-mail, API key owner); `role` holds when the principal has one
      * of the roles; `group` globs match one of its groups. A rule with any of them never matches a
      * call without a principal (the loopback single-user mode, a what-if replay of such calls).
      */

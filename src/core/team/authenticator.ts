@@ -44,7 +44,7 @@ export class TeamAuthenticator {
       if (!check.ok) return { ok: false, status: 401, message: `unauthorized: ${check.reason}` };
       const { record } = check;
       const roles = resolveRoles({ subject: record.owner, claimedRoles: record.roles, groups: [] }, { users: {}, groups: {} });
-      principal = { id: `apikey:${record.id}`, name: record.owner, via: 'api-key', roles, groups: [] };
+      principal = { id: `apikey/${record.id}`, name: record.owner, via: 'api-key', roles, groups: [] };
     } else {
       if (!this.tokens) return { ok: false, status: 401, message: 'unauthorized: this control plane takes API keys only (team.oidc is not configured)' };
       const check = await this.tokens.verify(value);

@@ -26,7 +26,7 @@ export type PrincipalVia =
   | 'approver-credential';
 
 export interface Principal {
-  /** Stable identity: `oidc:<issuer>#<sub>`, `apikey:<key id>`, `local:<name>`. Compared for "nobody approves their own request". */
+  /** Stable identity: `oidc:<issuer>#<sub>`, `apikey/<key id>` (a slash: the redactor masks what follows `apikey:`), `local:<name>`. Compared for "nobody approves their own request". */
   readonly id: string;
   /** For people: a display name or e-mail. */
   readonly name: string;

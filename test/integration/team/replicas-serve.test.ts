@@ -110,9 +110,9 @@ describe('approvals across replicas in team mode: real mcpcp serve processes, re
     const record = b.audit('approval.decided').find((r) => r['approvalId'] === approval.id)!;
     assert.equal(record['decision'], 'approved');
     assert.equal(record['instance'], a.name);
-    // The audit's redactor masks what follows `apikey:` (its generic key=value pattern), so the
-    // requester reads `apikey:[REDACTED]`; the call records name the key's owner (below).
-    assert.match(String(record.detail?.['requester']), /^apikey:/);
+    // The requester is the key's id, readable (the redactor masks what follows `apikey:`, so the
+    // id is written `apikey/<id>`); the call records name the key's owner too (below).
+    assert.match(String(record.detail?.['requester']), /^apikey\/[A-Za-z0-9]{12}$/);
     assert.equal(record.detail?.['decidedBy'], `oidc:${issuer.issuer}#u-alice`);
     const actor = record['actor'] as { kind?: string; id?: string; roles?: string[] } | undefined;
     assert.deepEqual([actor?.kind, actor?.id, actor?.roles], ['ui-session', `oidc:${issuer.issuer}#u-alice`, ['approver']], 'the decider with their roles');
@@ -294,7 +294,7 @@ describe('approvals across replicas in team mode: real mcpcp serve processes, re
     assert.equal(record['decision'], 'rejected');
     assert.equal(record['instance'], b.name);
     assert.equal(record.detail?.['endedByReplica'], true);
-    assert.match(String(record.detail?.['requester']), /^apikey:/);
+    assert.match(String(record.detail?.['requester']), /^apikey\/[A-Za-z0-9]{12}$/);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(lines(marker).length, 0, 'the marker tool never ran');
     await waitFor(() => !pidAlive(fxPid), 10_000, 'A\'s fx server to exit');

@@ -18,7 +18,7 @@ function person(name: string): Principal {
 const alice = person('alice');
 const bob = person('bob');
 const carol = person('carol');
-const agent: Principal = { id: 'apikey:ci-bot', name: 'ci bot', via: 'api-key', roles: ['operator'], groups: [] };
+const agent: Principal = { id: 'apikey/ci-bot', name: 'ci bot', via: 'api-key', roles: ['operator'], groups: [] };
 const as = (principal: Principal): HumanDecider => ({ kind: 'approver-credential', name: 'web-ui', principal });
 
 let counter = 0;

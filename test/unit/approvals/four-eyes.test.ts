@@ -7,7 +7,7 @@ import { LOCAL_PRINCIPAL, type Principal } from '../../../src/core/team/principa
 function person(id: string, name: string): Principal {
   return { id, name, via: 'ui-session', roles: ['approver'], groups: [] };
 }
-const agent: Principal = { id: 'apikey:k1', name: 'build agent of alice', via: 'api-key', roles: ['operator'], groups: [] };
+const agent: Principal = { id: 'apikey/k1', name: 'build agent of alice', via: 'api-key', roles: ['operator'], groups: [] };
 const alice = person('oidc:https://idp#alice', 'alice');
 const bob = person('oidc:https://idp#bob', 'bob');
 const carol = person('oidc:https://idp#carol', 'carol');

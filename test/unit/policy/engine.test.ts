@@ -500,7 +500,7 @@ describe('rule conditions', () => {
 
 describe('policy on who asks (team mode)', () => {
   const alice = { id: 'oidc:https://id.example.com#u-alice', name: 'alice@example.com', roles: ['operator' as const], groups: ['dev'] };
-  const viewer = { id: 'apikey:Vw7tR2nB8cDe', name: 'dashboard', roles: ['viewer' as const], groups: [] };
+  const viewer = { id: 'apikey/Vw7tR2nB8cDe', name: 'dashboard', roles: ['viewer' as const], groups: [] };
   const admin = { id: 'oidc:https://id.example.com#u-root', name: 'root@example.com', roles: ['admin' as const], groups: ['platform'] };
   const write = { kind: 'tool' as const, server: 'fx', name: 'write_marker', builtin: false, annotations: { readOnlyHint: false, destructiveHint: false }, args: {} };
   const read = { kind: 'tool' as const, server: 'fx', name: 'echo', builtin: false, annotations: { readOnlyHint: true }, args: {} };
@@ -508,7 +508,7 @@ describe('policy on who asks (team mode)', () => {
   it('principal globs match the id or the name; role and group match membership; none matches without a principal', () => {
     const engine = new PolicyEngine({
       config: [
-        { principal: 'apikey:*', decision: 'deny', reason: 'keys' },
+        { principal: 'apikey/*', decision: 'deny', reason: 'keys' },
         { principal: '*@example.com', group: 'platform', decision: 'allow' },
         { role: ['operator'], decision: 'approve', reason: 'operators' },
       ],

@@ -1,5 +1,6 @@
 // `mcpcp assess` and `mcpcp adopt`: the headless side of adopting third-party MCP servers and of
 // the configuration assessment.
+import { instanceFetch } from './instance-http';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -149,7 +150,7 @@ async function namedLocations(paths: string[]): Promise<McpConfigLocation[]> {
 async function runningTools(dataDir: string): Promise<{ tools?: Array<{ server: string; tools: number }> }> {
   for (const instance of await readInstances(dataDir).catch(() => [])) {
     try {
-      const res = await fetch(`http://127.0.0.1:${instance.port}/status`, { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(2_000) });
+      const res = await instanceFetch(instance, '/status', { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(2_000) });
       if (!res.ok) continue;
       const body = (await res.json()) as { servers?: Array<{ name: string; toolCount: number; state: { kind: string } }> };
       return { tools: (body.servers ?? []).filter((s) => s.state.kind !== 'stopped').map((s) => ({ server: s.name, tools: s.toolCount })) };

@@ -20,6 +20,8 @@ export interface InstanceRecord {
   token: string;
   startedAt: string;
   cwd: string;
+  /** When the instance serves HTTPS itself (team mode with `team.tls`): its certificate file and public host name, which local commands check it against. */
+  tls?: { certFile: string; servername: string };
 }
 
 export async function writeInstance(dir: string, record: InstanceRecord): Promise<string> {

@@ -210,7 +210,8 @@ async function serve(argv: string[]): Promise<number> {
       log('an approver credential was created; stderr is not a terminal, so it is not shown: run `mcpcp approver-credential rotate` to get a new one');
     }
   }
-  const instanceFile = await writeInstance(dataDir, { pid: process.pid, port: plane.port, token: plane.gateway.token, startedAt: new Date().toISOString(), cwd: process.cwd() });
+  const instanceTls = config.team?.tls ? { certFile: resolve(base, config.team.tls.certFile), servername: new URL(config.team.publicUrl).hostname.replace(/^\[|\]$/g, '') } : undefined;
+  const instanceFile = await writeInstance(dataDir, { pid: process.pid, port: plane.port, token: plane.gateway.token, startedAt: new Date().toISOString(), cwd: process.cwd(), ...(instanceTls ? { tls: instanceTls } : {}) });
   if (team) log(`team mode: ${config.team!.publicUrl} (listening on ${config.team!.tls ? 'https' : 'http'}://${config.team!.listenHost}:${plane.port}${config.team!.trustedProxies.length ? `, X-Forwarded-* trusted from ${config.team!.trustedProxies.join(', ')}` : ''}; API keys in ${team.pool ? 'PostgreSQL' : join(dataDir, API_KEYS_FILE)})`);
   log(`gateway on ${team ? config.team!.publicUrl : `http://127.0.0.1:${plane.port}`} (${file ? `config ${file}` : 'embedded default configuration'}; roots: ${roots.join(', ')})`);
   for (const s of plane.supervisor.list()) log(`  ${s.name}: ${plane.gateway.url(s.name)}`);

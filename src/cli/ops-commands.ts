@@ -1,5 +1,6 @@
 // `mcpcp status`, `mcpcp server start|stop|restart NAME`, `mcpcp reload` and `mcpcp service
 // install|uninstall`: the headless operations commands. The running instance's side is control.ts.
+import { instanceBase, instanceFetch } from './instance-http';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -82,7 +83,7 @@ async function statusOnce(args: ParsedArgs, dataDir: string): Promise<number> {
     return code;
   }
   for (const r of reports) {
-    process.stdout.write(`instance pid ${r.instance.pid}, gateway http://127.0.0.1:${r.instance.port}, started ${r.instance.startedAt} in ${r.instance.cwd}\n`);
+    process.stdout.write(`instance pid ${r.instance.pid}, gateway ${instanceBase(r.instance)}, started ${r.instance.startedAt} in ${r.instance.cwd}\n`);
     if ('error' in r) {
       process.stdout.write(`  not answering: ${r.error}\n`);
     } else {
@@ -118,7 +119,7 @@ async function statusOnce(args: ParsedArgs, dataDir: string): Promise<number> {
 
 async function fetchStatus(instance: InstanceRecord): Promise<InstanceReport> {
   try {
-    const res = await fetch(`http://127.0.0.1:${instance.port}/status`, { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(5_000) });
+    const res = await instanceFetch(instance, '/status', { headers: { authorization: `Bearer ${instance.token}` }, signal: AbortSignal.timeout(5_000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return { instance, body: (await res.json()) as StatusBody };
   } catch (err) {
@@ -182,7 +183,7 @@ async function confirm(word: string, what: string): Promise<boolean> {
 async function control<T>(instance: InstanceRecord, credential: string, path: string): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`http://127.0.0.1:${instance.port}/control/${path}`, { method: 'POST', headers: { 'x-approver-credential': credential }, signal: AbortSignal.timeout(60_000) });
+    res = await instanceFetch(instance, `/control/${path}`, { method: 'POST', headers: { 'x-approver-credential': credential }, signal: AbortSignal.timeout(60_000) });
   } catch (err) {
     throw new ControlPlaneError('NO_INSTANCE', `instance pid ${instance.pid} is not answering on port ${instance.port}: ${errorMessage(err)}`);
   }

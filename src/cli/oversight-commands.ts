@@ -1,5 +1,6 @@
 // `mcpcp approvals …`, `mcpcp audit …` and `mcpcp approver-credential rotate`: the headless
 // human-oversight commands.
+import { instanceFetch } from './instance-http';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { APPROVER_CREDENTIAL_PREFIX, rotateApproverCredential } from '../core/approvals';
@@ -38,11 +39,11 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
   const dataDir = dataDirFrom(stringFlag(args, 'data-dir'), undefined);
   const instance = await pickInstance(dataDir, stringFlag(args, 'pid'));
   const credential = await approverCredential();
-  const base = `http://127.0.0.1:${instance.port}/ui/api/approvals`;
+  const base = '/ui/api/approvals';
   const headers = { [CREDENTIAL_HEADER]: credential, 'content-type': 'application/json' };
   switch (action) {
     case 'list': {
-      const pending = await getJson<{ approvals: ApprovalView[] }>(base, headers);
+      const pending = await getJson<{ approvals: ApprovalView[] }>(instance, base, headers);
       if (args.flags.has('json')) {
         process.stdout.write(`${JSON.stringify(pending)}\n`);
         return 0;
@@ -54,7 +55,7 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
     case 'approve':
     case 'reject': {
       if (!id) throw new UsageError(`mcpcp approvals ${action} ID [--reason TEXT]`);
-      const { approvals } = await getJson<{ approvals: ApprovalView[] }>(base, headers);
+      const { approvals } = await getJson<{ approvals: ApprovalView[] }>(instance, base, headers);
       const approval = approvals.find((a) => a.id === id || a.id.startsWith(id));
       if (!approval) throw new ControlPlaneError('APPROVAL_NOT_FOUND', `no pending approval ${id}; list them with \`mcpcp approvals list\``);
       process.stdout.write(`${describeApproval(approval, 'full')}\n`);
@@ -68,7 +69,7 @@ export async function approvalsCommand(argv: string[]): Promise<number> {
         return 1;
       }
       const reason = stringFlag(args, 'reason');
-      const res = await fetch(`${base}/${encodeURIComponent(approval.id)}`, {
+      const res = await instanceFetch(instance, `${base}/${encodeURIComponent(approval.id)}`, {
         method: 'POST',
         headers,
         body: JSON.stringify({ approve: action === 'approve', digest: approval.digest, ...(reason ? { reason } : {}) }),
@@ -292,8 +293,8 @@ export async function approverCredential(): Promise<string> {
   return value;
 }
 
-async function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+async function getJson<T>(instance: InstanceRecord, url: string, headers: Record<string, string>): Promise<T> {
+  const res = await instanceFetch(instance, url, { headers, signal: AbortSignal.timeout(10_000) });
   const body = (await res.json().catch(() => ({}))) as T & { error?: string };
   if (!res.ok) throw new ControlPlaneError('REQUEST_FAILED', body.error ?? `HTTP ${res.status} from ${url}`);
   return body;

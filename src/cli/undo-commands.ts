@@ -2,12 +2,14 @@
 // (with its drift check) and submits the inverse through its own pipeline, where policy, approval
 // and audit apply; this command shows the preview and waits for the outcome.
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { ControlPlaneError, errorMessage } from '../core/errors';
 import type { UndoPreview, UndoRunResult, UndoSessionPlan, UndoSessionResult } from '../core/undo/service';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { dataDirFrom } from './data-dir';
 import { approverCredential, pickInstance } from './oversight-commands';
 import type { InstanceRecord } from './data-dir';
+import { instanceTlsOptions } from './instance-http';
 
 export const UNDO_USAGE = `  undo CALL_ID [--preview] [--yes] [--json] [--pid PID] [--data-dir DIR]
         Put back what a destructive call changed: shows the inverse call and a drift check (the
@@ -59,7 +61,10 @@ async function undoRequest<T>(instance: InstanceRecord, credential: string, path
   // node:http rather than fetch: a run waits for a human, longer than fetch's 300 s header time-out
   // allows; the instance ends it itself (approval expiry, call time-out).
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: instance.port, path: `/control/undo/${path}`, method: 'POST', headers: { 'x-approver-credential': credential } }, (res) => {
+    // An instance serving HTTPS itself is reached over HTTPS, checked against its own certificate.
+    const tls = instanceTlsOptions(instance);
+    const send = tls ? httpsRequest : request;
+    const req = send({ host: '127.0.0.1', port: instance.port, path: `/control/undo/${path}`, method: 'POST', headers: { 'x-approver-credential': credential }, ...(tls ?? {}) }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));

@@ -3,7 +3,8 @@
 // and the refusals of configurations that would serve plain HTTP beyond loopback.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,23 @@ import { REPO_ROOT, firstText, fixtureScript, waitFor } from '../../helpers/fixt
 import { AUDIENCE, CLIENT_ID, CLIENT_SECRET, USERS } from '../../helpers/team-plane';
 
 const CLI = join(REPO_ROOT, 'dist/cli.js');
+
+/** The CLI without blocking this process (servers of this test must answer meanwhile); `input` is typed on a terminal (script(1)). */
+async function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const argv = [process.execPath, CLI, ...args];
+  const options = { env: { ...process.env, HOME: tmpdir(), ...env } };
+  const child =
+    input === undefined
+      ? spawn(argv[0]!, argv.slice(1), options)
+      : spawn('script', ['-qec', argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '), '/dev/null'], options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin!.end(input ?? '');
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { status, stdout, stderr };
+}
 
 function cli(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, env: { ...process.env, HOME: tmpdir() } });
@@ -166,6 +184,57 @@ describe('mcpcp serve in team mode (real process, HTTPS)', () => {
     assert.equal(to.searchParams.get('redirect_uri'), `https://127.0.0.1:${port}/ui/auth/callback`);
     assert.match(start.headers.get('set-cookie') ?? '', /^mcpcp_signin=[^;]+; Path=\/ui; HttpOnly; SameSite=Lax; Max-Age=600; Secure$/);
     await start.text();
+  });
+
+  it('local commands on the host reach an instance that serves HTTPS itself, checked against its certificate', async () => {
+    const status = await cliAsync(['status', '--data-dir', dataDir]);
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`gateway https://127\\.0\\.0\\.1:${port}`));
+    assert.match(status.stdout, /fx\b.*running/);
+    const json = await cliAsync(['status', '--json', '--data-dir', dataDir]);
+    assert.equal(json.status, 0, json.stderr);
+    assert.ok(json.stdout.includes('"fx"'), json.stdout);
+    // A command with the approver credential and a confirmation on a terminal.
+    const credential = cli(['approver-credential', 'rotate', '--data-dir', dataDir]).stdout.trim();
+    const restart = await cliAsync(['server', 'restart', 'fx', '--data-dir', dataDir], { MCPCP_APPROVER_CREDENTIAL: credential }, 'restart\n');
+    assert.equal(restart.status, 0, restart.stdout + restart.stderr);
+    assert.match(restart.stdout, /fx/);
+  });
+
+  it('an impostor on the port with another certificate hears nothing: the command stops at the TLS check and the approver credential is not sent', async () => {
+    // Another process's HTTPS server with its own self-signed certificate for 127.0.0.1, named
+    // by an instance record that says the instance's certificate file: what a process that took
+    // the port after a restart would look like.
+    const other = mkdtempSync(join(tmpdir(), 'mcpcp-impostor-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(other, 'key.pem'), '-out', join(other, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const heard: string[] = [];
+    const impostor = createHttpsServer({ key: readFileSync(join(other, 'key.pem')), cert: readFileSync(join(other, 'cert.pem')) }, (req, res) => {
+      heard.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"servers":[]}');
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const impostorPort = (impostor.address() as { port: number }).port;
+    try {
+      // Witness first: the impostor does answer HTTPS, to anyone who trusts its certificate.
+      const witness = await undiciFetch(`https://127.0.0.1:${impostorPort}/status`, { dispatcher: new Agent({ connect: { ca: readFileSync(join(other, 'cert.pem')) } }) });
+      assert.equal(witness.status, 200);
+      await witness.text();
+      assert.equal(heard.length, 1);
+      heard.length = 0;
+      const fakeData = join(other, 'data');
+      mkdirSync(join(fakeData, 'instances'), { recursive: true, mode: 0o700 });
+      writeFileSync(join(fakeData, 'instances', `${process.pid}.json`), JSON.stringify({ pid: process.pid, port: impostorPort, token: 'not-the-token', startedAt: new Date().toISOString(), cwd: dir, tls: { certFile: join(dir, 'cert.pem'), servername: '127.0.0.1' } }));
+      const credential = 'mcpcp_appr_this-must-not-reach-the-impostor';
+      const restart = await cliAsync(['server', 'restart', 'fx', '--data-dir', fakeData], { MCPCP_APPROVER_CREDENTIAL: credential }, 'restart\n');
+      assert.notEqual(restart.status, 0);
+      assert.match(restart.stdout + restart.stderr, /did not present a certificate for 127\.0\.0\.1/);
+      const status = await cliAsync(['status', '--data-dir', fakeData]);
+      assert.match(status.stdout + status.stderr, /did not present a certificate for 127\.0\.0\.1/);
+      assert.deepEqual(heard, [], 'no request reached the impostor');
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
   });
 
   it('refuses to start beyond loopback without TLS or trusted proxies, naming what to set', () => {

@@ -129,8 +129,9 @@ describe('AuditLog on a full disk', { skip: !canMountTmpfs() && 'needs root to m
 
     disk.free();
     const freed = Date.now();
-    while (log.health.state !== 'ok' && Date.now() - freed < 3000) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(log.health.state, 'ok', 'resumed once the checkpoint disk had room');
+    const stateOf = (): string => log.health.state;
+    while (stateOf() !== 'ok' && Date.now() - freed < 3000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(stateOf(), 'ok', 'resumed once the checkpoint disk had room');
     await log.append({ type: 'config.changed', reason: 'after' });
     await log.close();
     const verified = await verifyAudit(dir, { keys: TEST_KEYS, checkpointDir });

@@ -17,6 +17,13 @@ import { UiSignIn } from '../../src/core/team/ui-sign-in';
 import { signInToUi } from './ui-sign-in';
 import type { UiSessionStore } from '../../src/core/web-ui/sessions';
 
+/** The secret part of an API key (after `mcpcp_key_<id>_`; base64url, so it may hold `_` itself): what must never reach a log. */
+export function apiKeySecretPart(key: string): string {
+  const secret = key.slice(key.indexOf('_', 'mcpcp_key_'.length) + 1);
+  if (secret.length < 40) throw new Error(`not an API key's secret part: ${secret.length} characters`);
+  return secret;
+}
+
 export const AUDIENCE = 'mcpcp-test';
 export const CLIENT_ID = 'mcpcp-ui';
 export const CLIENT_SECRET = 'fixture-client-secret-7f3a';

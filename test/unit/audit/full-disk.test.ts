@@ -1,6 +1,6 @@
 // The audit log on a real full file system (a 1 MiB tmpfs): failure is a state it leaves by itself.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -107,6 +107,20 @@ describe('AuditLog on a full disk', { skip: !canMountTmpfs() && 'needs root to m
     const log = await openLog(dir, { checkpointDir, probeIntervalMs: 100, checkpointIntervalMs: 0 });
     for (let i = 0; i < 3; i++) await log.append(sampleEvent(i));
     await log.flush();
+    // The checkpoint of those records settles first: one still being written when the disk fills
+    // would free its predecessor's page on rename and leave room for every later one.
+    const checkpointFile = join(checkpointDir, 'checkpoint-test.json');
+    const settledBy = Date.now() + 10_000;
+    const headSeq = (): number => {
+      try {
+        return (JSON.parse(readFileSync(checkpointFile, 'utf8')) as { head: { seq: number } }).head.seq;
+      } catch {
+        return -1;
+      }
+    };
+    while ((headSeq() !== 3 || readdirSync(checkpointDir).length !== 1) && Date.now() < settledBy) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(headSeq(), 3, 'the checkpoint names the third record');
+    await new Promise((r) => setTimeout(r, 50));
     disk.fill(0);
     const deadline = Date.now() + 3000;
     while (log.health.state === 'ok' && Date.now() < deadline) {

@@ -258,8 +258,8 @@ export class ApprovalStore {
   }
 
   /**
-   * Asks for an approval, or finds the one an identical call (same kind, server, tool, digest)
-   * already has: a pending one (the call joins it), an approved one not yet consumed, or a
+   * Asks for an approval, or finds the one an identical call of the same requester (same kind,
+   * server, tool, digest, principal) already has: a pending one (the call joins it), an approved one not yet consumed, or a
    * rejection no one has received yet. `created` says whether a new approval was made (then the
    * caller audits `approval.requested` and the approvers are notified through `onDidChange`).
    * Throws `APPROVAL_JOURNAL_FAILED` (and keeps nothing) when the journal cannot record it.
@@ -267,7 +267,7 @@ export class ApprovalStore {
   request(input: ApprovalRequest): { readonly approval: Approval; readonly created: boolean } {
     const kind = input.kind ?? 'tool';
     const digest = approvalDigest(input.args);
-    const key = `${kind}\u0000${input.server}\u0000${input.tool}\u0000${digest}`;
+    const key = joinKey(kind, input.server, input.tool, digest, (input.requester ?? LOCAL_PRINCIPAL).id);
     const now = this.clock.now();
     this.pruneUnusable(now);
     const existing = this.byKey.get(key);
@@ -443,11 +443,11 @@ export class ApprovalStore {
 
   /**
    * Spends an approved decision: returns the approval (and marks it consumed) once for the approved,
-   * unconsumed approval of this kind, server, tool and digest whose decision is still usable;
+   * unconsumed approval of this kind, server, tool, digest and requester whose decision is still usable;
    * `undefined` otherwise (none, not approved, already used, too late, other arguments).
    */
-  consume(server: string, tool: string, digest: string, kind: ApprovalKind = 'tool'): Approval | undefined {
-    const entry = this.byKey.get(`${kind}\u0000${server}\u0000${tool}\u0000${digest}`);
+  consume(server: string, tool: string, digest: string, kind: ApprovalKind = 'tool', requesterId: string = LOCAL_PRINCIPAL.id): Approval | undefined {
+    const entry = this.byKey.get(joinKey(kind, server, tool, digest, requesterId));
     if (entry === undefined) return undefined;
     const { status, consumedAt, decision } = entry.approval;
     if (status !== 'approved' || consumedAt !== undefined || decision === undefined || this.clock.now() >= decision.usableUntil) return undefined;
@@ -464,8 +464,8 @@ export class ApprovalStore {
    * conditional update, so it is used at most once whichever replica asks; `undefined` when the
    * shared state says it is not (or no longer) usable, or cannot be reached.
    */
-  async consumeShared(server: string, tool: string, digest: string, kind: ApprovalKind = 'tool'): Promise<Approval | undefined> {
-    const used = this.consume(server, tool, digest, kind);
+  async consumeShared(server: string, tool: string, digest: string, kind: ApprovalKind = 'tool', requesterId: string = LOCAL_PRINCIPAL.id): Promise<Approval | undefined> {
+    const used = this.consume(server, tool, digest, kind, requesterId);
     if (used === undefined || this.shared === undefined) return used;
     try {
       return (await this.shared.consume(used.id, digest)) ? used : undefined;
@@ -732,4 +732,13 @@ function aborted(id: string): ControlPlaneError {
 
 function freeze<T extends object>(value: T): T {
   return Object.freeze(value);
+}
+
+/**
+ * What makes calls "identical" for an approval: kind, server, tool, argument digest and who asks.
+ * The requester is part of it: another person's identical call gets its own approval, so nobody can
+ * join someone else's request and then approve it as if it were not their own, or spend it.
+ */
+function joinKey(kind: ApprovalKind, server: string, tool: string, digest: string, requesterId: string): string {
+  return `${kind}\u0000${server}\u0000${tool}\u0000${digest}\u0000${requesterId}`;
 }

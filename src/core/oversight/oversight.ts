@@ -330,7 +330,7 @@ export class Oversight implements OversightStages, UiBackend {
       return { approved: false, reason: how, outcome: outcome.status === 'expired' ? 'expired' : 'rejected' };
     }
     // A decision is single-use: the call runs only if it takes the approval now.
-    const used = await this.store.consumeShared(call.server, call.name, digest, kind);
+    const used = await this.store.consumeShared(call.server, call.name, digest, kind, (call.principal ?? LOCAL_PRINCIPAL).id);
     if (!used) return { approved: false, reason: `approval ${approval.id} was already used by an identical call; ask again` };
     return { approved: true, reason: outcome.reason || 'approved' };
   }

@@ -56,13 +56,32 @@ describe('who decides an approval', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false);
     assert.equal(store.get(approval.id)?.status, 'pending');
-    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest), undefined, 'a refused self-approval cannot run anything');
+    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest, 'tool', alice.id), undefined, 'a refused self-approval cannot run anything');
 
     const decided = store.decide(approval.id, { approve: true, by: { kind: 'approver-credential', principal: bob }, digest: approval.digest });
     assert.equal(decided.status, 'approved');
     assert.equal(decided.decision?.principal?.id, bob.id);
     assert.equal(decided.decision?.selfApproved, undefined);
     assert.equal((await waiting).approved, true);
+  });
+
+  it("another person's identical call gets its own approval: nobody joins someone else's request to approve or spend it as their own", async () => {
+    const { store } = setup(false);
+    const asked = store.request(req({ requester: alice }));
+    // Bob makes the very same call (same server, tool, arguments) while Alice's waits.
+    const same = store.request(req({ requester: bob, callId: 'c2' }));
+    assert.equal(same.created, true, 'a new approval, not a seat on Alice\'s');
+    assert.notEqual(same.approval.id, asked.approval.id);
+    assert.equal(same.approval.requester.id, bob.id);
+    // Bob cannot approve his own, and approving Alice's does not let his call run.
+    assert.equal(code(() => store.decide(same.approval.id, { approve: true, by: { kind: 'approver-credential', principal: bob }, digest: same.approval.digest })), 'APPROVAL_SELF_DECISION');
+    store.decide(asked.approval.id, { approve: true, by: { kind: 'approver-credential', principal: bob }, digest: asked.approval.digest });
+    assert.equal(store.consume('kubernetes', 'pod_delete', same.approval.digest, 'tool', bob.id), undefined, "Bob's call cannot spend the approval Bob gave Alice");
+    assert.equal(store.get(same.approval.id)?.status, 'pending', "Bob's request still waits for someone else");
+    assert.equal(store.consume('kubernetes', 'pod_delete', asked.approval.digest, 'tool', alice.id)?.id, asked.approval.id, "Alice's call runs with it");
+    // The same requester's identical call still joins (one card for a retried call).
+    const again = store.request(req({ requester: bob, callId: 'c3' }));
+    assert.deepEqual([again.created, again.approval.id], [false, same.approval.id]);
   });
 
   it('explicit self-approval: allowed, and the decision is marked selfApproved', () => {
@@ -98,7 +117,7 @@ describe('four-eyes (approvers: 2)', () => {
     const first = store.decide(approval.id, { approve: true, by: { kind: 'approver-credential', principal: alice }, digest: approval.digest });
     assert.equal(first.status, 'pending');
     assert.deepEqual(first.votes.map((v) => v.principal.id), [alice.id]);
-    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest), undefined, 'one approval of two runs nothing');
+    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest, 'tool', agent.id), undefined, 'one approval of two runs nothing');
     let message = '';
     try {
       store.decide(approval.id, { approve: true, by: { kind: 'vscode-ui', principal: alice }, digest: approval.digest });
@@ -118,8 +137,8 @@ describe('four-eyes (approvers: 2)', () => {
     assert.equal(second.decision?.principal?.id, bob.id);
     const outcome = await waiting;
     assert.equal(outcome.approved, true);
-    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest)?.id, approval.id);
-    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest), undefined, 'still single-use');
+    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest, 'tool', agent.id)?.id, approval.id);
+    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest, 'tool', agent.id), undefined, 'still single-use');
     assert.deepEqual(changes.map((c) => c.type), ['requested', 'progress', 'decided', 'consumed']);
   });
 
@@ -134,7 +153,7 @@ describe('four-eyes (approvers: 2)', () => {
     assert.equal(outcome.approved, false);
     assert.equal(outcome.reason, 'not during the freeze');
     assert.equal(code(() => store.decide(approval.id, { approve: true, by: { kind: 'approver-credential', principal: bob } })), 'APPROVAL_NOT_PENDING');
-    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest), undefined);
+    assert.equal(store.consume('kubernetes', 'pod_delete', approval.digest, 'tool', agent.id), undefined);
   });
 
   it('with self-approval allowed the requester counts as one of two, never as both', () => {

@@ -271,7 +271,7 @@ export function activate(context: vscode.ExtensionContext): ShellApi {
 /** VS Code waits for this (about 5 s): the main module stops the control plane, a start under way included. */
 export async function deactivate(): Promise<void> {
   deactivated = true;
-  const module = loaded;
+  const mod = loaded;
   loaded = undefined;
-  await module?.deactivate();
+  await mod?.deactivate();
 }

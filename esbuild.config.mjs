@@ -1,5 +1,6 @@
-// Bundles every entry point: the extension (cjs, `vscode` external; a shell and its main bundle), one file per MCP server under
-// dist/servers/, the headless CLI, the webview UI (browser) and, for tests, the fixture servers.
+// Bundles every entry point: the extension (cjs, `vscode` external; a shell and its main bundle),
+// one file per MCP server under dist/servers/, the headless CLI, the webview UI (browser) and, for
+// tests, the fixture servers.
 // `--production` minifies and drops the test fixtures.
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';

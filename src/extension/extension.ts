@@ -226,22 +226,22 @@ export function activate(context: vscode.ExtensionContext, shell: ShellHandles):
     return new vscode.McpHttpServerDefinition(name, vscode.Uri.parse(plane.gateway.url(name)), {}, version);
   };
   shell.attachMcpProvider({
-      onDidChangeMcpServerDefinitions: definitionsChanged.event,
-      provideMcpServerDefinitions: async () => {
-        await ready;
-        return [...plane.supervisor.list().map((s) => definitionFor(s.name)), ...team.definitions()];
-      },
-      resolveMcpServerDefinition: async (definition) => {
-        // A team server gets the team's API key and never this window's gateway token.
-        if (team.owns(definition)) return team.resolve(definition);
-        await ready;
-        // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
-        if (definition instanceof vscode.McpHttpServerDefinition) {
-          definition.headers = { ...definition.headers, Authorization: `Bearer ${plane.gateway.token}` };
-        }
-        return definition;
-      },
-    });
+    onDidChangeMcpServerDefinitions: definitionsChanged.event,
+    provideMcpServerDefinitions: async () => {
+      await ready;
+      return [...plane.supervisor.list().map((s) => definitionFor(s.name)), ...team.definitions()];
+    },
+    resolveMcpServerDefinition: async (definition) => {
+      // A team server gets the team's API key and never this window's gateway token.
+      if (team.owns(definition)) return team.resolve(definition);
+      await ready;
+      // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
+      if (definition instanceof vscode.McpHttpServerDefinition) {
+        definition.headers = { ...definition.headers, Authorization: `Bearer ${plane.gateway.token}` };
+      }
+      return definition;
+    },
+  });
 
   // ---- Tree, status bar ------------------------------------------------------------------------
   const tree = new ServersTreeProvider(() => running?.plane, {
@@ -257,7 +257,7 @@ export function activate(context: vscode.ExtensionContext, shell: ShellHandles):
   const serversTree = new ServersWithTeamTree(tree, team);
   teamTree = serversTree;
   const view = shell.serversView;
-  shell.attachServersTree(serversTree as vscode.TreeDataProvider<unknown>);
+  shell.attachServersTree(serversTree);
   void team.reload().then(() => teamApprovals.refresh());
   disposables.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mcpControlPlane.team.url') && void team.reload().then(() => teamApprovals.refresh())));
   const statusBar = shell.statusBar;

@@ -37,7 +37,7 @@ export interface ShellHandles {
   /** The Servers view, registered at activation with a proxy data provider. */
   readonly serversView: vscode.TreeView<unknown>;
   /** The data provider the Servers view delegates to from now on. */
-  attachServersTree(provider: vscode.TreeDataProvider<unknown>): void;
+  attachServersTree<T>(provider: vscode.TreeDataProvider<T>): void;
   /** The MCP server definition provider the shell's registered one delegates to from now on. */
   attachMcpProvider(provider: vscode.McpServerDefinitionProvider): void;
   readonly commands: ContributedCommands;
@@ -137,7 +137,8 @@ export function activate(context: vscode.ExtensionContext): ShellApi {
     output,
     statusBar,
     serversView,
-    attachServersTree: (provider) => tree.attach(provider),
+    // The proxy hands the provider only nodes it got from that provider.
+    attachServersTree: (provider) => tree.attach(provider as vscode.TreeDataProvider<unknown>),
     attachMcpProvider: (provider) => {
       mcpProvider = provider;
       mcpProviderSubscription = provider.onDidChangeMcpServerDefinitions?.(() => definitionsChanged.fire());

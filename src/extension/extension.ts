@@ -1,5 +1,8 @@
 // The extension's composition root: maps VS Code things (settings, SecretStorage, output
 // channels, workspace folders and trust) onto the engine in src/core and renders its events.
+// Bundled as dist/extension-main.js and loaded by the shell (src/extension/shell.ts, the entry point
+// VS Code activates) one macrotask after activation: the shell registered the Servers view, the
+// status bar, the MCP definition provider and every contributed command, and hands them over here.
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +15,7 @@ import { fileAuditKeyStorage, loadOrCreateAuditKeyring, rotateStoredAuditKeyring
 import { VSCODE_TOOL_LIMIT } from '../core/oversight/oversight';
 import { errorMessage } from '../core/errors';
 import type { ServerStatus } from '../core/supervisor/state';
-import { APPROVALS_VIEW_ID, COMMANDS, MCP_PROVIDER_ID, SERVERS_VIEW_ID, VIEW_CONTAINER_ID } from './commands';
+import { APPROVALS_VIEW_ID, COMMANDS, VIEW_CONTAINER_ID } from './commands';
 import { registerOversightViews, type OversightTestHooks } from './webviews';
 import { registerAdoptCommands } from './adopt';
 import { registerConsentCommands } from './consent';
@@ -26,15 +29,17 @@ import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
 import { ServersWithTeamTree, TeamClient } from './team';
 import { TeamApprovalsView } from './team/approvals-view';
+import { routeContributedCommands } from './main-vscode';
+import type { ShellHandles } from './shell';
 
 /** How often the visible Servers tree re-renders while a server runs (uptime, connections). */
 const TREE_TICK_MS = 5_000;
 
 /** What the extension exports: read-only views for tests and other extensions. */
 export interface ExtensionApi {
-  /** Milliseconds activate() took: views, status bar and commands registered; the control plane starts after it returns. */
+  /** Milliseconds the shell's activate() took: views, status bar and commands registered; the main module loads and the control plane starts after it returns. */
   activationMs: number;
-  /** CPU milliseconds (user + system) the extension host spent in activate(): the wall clock also counts other processes' turns on a busy machine. */
+  /** CPU milliseconds (user + system) the extension host spent in the shell's activate(): the wall clock also counts other processes' turns on a busy machine. */
   activationCpuMs: number;
   /** Settles when the control plane has started (gateway listening, servers spawning) and its views are registered. */
   ready: Promise<void>;
@@ -78,19 +83,23 @@ export interface ExtensionApi {
   };
 }
 
+/** The main module's part of the API (the shell adds the activation figures). */
+export type MainApi = Omit<ExtensionApi, 'activationMs' | 'activationCpuMs'>;
+
 let running: { plane: ControlPlane; disposables: vscode.Disposable[] } | undefined;
 /** The start under way, so that a window closing before it finished still stops what it started. */
 let starting: Promise<unknown> | undefined;
 
 /**
- * Registers the tree, the status bar, the MCP definition provider and the commands, and returns
- * at once (VS Code activates on startup: this must stay well under 50 ms). The control plane starts
- * after activate() returned; everything that needs it waits on `ready`.
+ * Attaches the tree and the MCP definition provider to the shell's, registers the command handlers
+ * and returns at once. The control plane starts a macrotask later; everything that needs it waits
+ * on `ready`.
  */
-export async function activate(context: vscode.ExtensionContext): Promise<ExtensionApi> {
-  const started = performance.now();
-  const startedCpu = process.cpuUsage();
-  const output = vscode.window.createOutputChannel('MCP Control Plane', { log: true });
+export function activate(context: vscode.ExtensionContext, shell: ShellHandles): MainApi {
+  // Before any module registers a command: the shell holds every contributed id.
+  routeContributedCommands(shell.commands);
+  const started = shell.startedAt;
+  const output = shell.output;
   const serverLogs = new Map<string, vscode.LogOutputChannel>();
   const logFor = (server: string): vscode.LogOutputChannel => {
     let channel = serverLogs.get(server);
@@ -216,25 +225,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     const version = conn ? createHash('sha256').update(`${conn.serverInfo.version}:${conn.toolsDigest}`).digest('hex').slice(0, 12) : undefined;
     return new vscode.McpHttpServerDefinition(name, vscode.Uri.parse(plane.gateway.url(name)), {}, version);
   };
-  disposables.push(
-    vscode.lm.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, {
-      onDidChangeMcpServerDefinitions: definitionsChanged.event,
-      provideMcpServerDefinitions: async () => {
-        await ready;
-        return [...plane.supervisor.list().map((s) => definitionFor(s.name)), ...team.definitions()];
-      },
-      resolveMcpServerDefinition: async (definition) => {
-        // A team server gets the team's API key and never this window's gateway token.
-        if (team.owns(definition)) return team.resolve(definition);
-        await ready;
-        // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
-        if (definition instanceof vscode.McpHttpServerDefinition) {
-          definition.headers = { ...definition.headers, Authorization: `Bearer ${plane.gateway.token}` };
-        }
-        return definition;
-      },
-    }),
-  );
+  shell.attachMcpProvider({
+    onDidChangeMcpServerDefinitions: definitionsChanged.event,
+    provideMcpServerDefinitions: async () => {
+      await ready;
+      return [...plane.supervisor.list().map((s) => definitionFor(s.name)), ...team.definitions()];
+    },
+    resolveMcpServerDefinition: async (definition) => {
+      // A team server gets the team's API key and never this window's gateway token.
+      if (team.owns(definition)) return team.resolve(definition);
+      await ready;
+      // The token goes in only here, when VS Code is about to connect; it is never persisted in a definition.
+      if (definition instanceof vscode.McpHttpServerDefinition) {
+        definition.headers = { ...definition.headers, Authorization: `Bearer ${plane.gateway.token}` };
+      }
+      return definition;
+    },
+  });
 
   // ---- Tree, status bar ------------------------------------------------------------------------
   const tree = new ServersTreeProvider(() => running?.plane, {
@@ -249,12 +256,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   });
   const serversTree = new ServersWithTeamTree(tree, team);
   teamTree = serversTree;
-  const view = vscode.window.createTreeView(SERVERS_VIEW_ID, { treeDataProvider: serversTree, showCollapseAll: true });
+  const view = shell.serversView;
+  shell.attachServersTree(serversTree);
   void team.reload().then(() => teamApprovals.refresh());
   disposables.push(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mcpControlPlane.team.url') && void team.reload().then(() => teamApprovals.refresh())));
-  const statusBar = vscode.window.createStatusBarItem('mcpControlPlane.status', vscode.StatusBarAlignment.Left, 50);
-  statusBar.name = 'MCP Control Plane';
-  statusBar.command = COMMANDS.viewFocus;
+  const statusBar = shell.statusBar;
   let toolBudgetWarned = false;
   const renderStatusBar = (): void => {
     if (!running) {
@@ -600,9 +606,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   renderStatusBar();
   const readyForApi = ready.then(() => undefined);
   readyForApi.catch(() => undefined); // awaited by tests and other extensions; the failure itself is shown below
-  const api: ExtensionApi = {
-    activationMs: 0,
-    activationCpuMs: 0,
+  const api: MainApi = {
     ready: readyForApi,
     readyMs: () => readyMs,
     gatewayUrl: () => (running ? `http://127.0.0.1:${plane.port}` : undefined),
@@ -653,7 +657,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       : {}),
   };
 
-  // The control plane starts once activate() has returned (a macrotask later): nothing above waits for it.
+  // The control plane starts a macrotask later: nothing above waits for it.
   setImmediate(() => {
     readLoginPath();
     startPlane().then(
@@ -674,10 +678,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     );
   });
 
-  api.activationMs = Math.round((performance.now() - started) * 10) / 10;
-  const cpu = process.cpuUsage(startedCpu);
-  api.activationCpuMs = Math.round((cpu.user + cpu.system) / 100) / 10;
-  output.info(`activated in ${api.activationMs} ms (${api.activationCpuMs} ms of CPU); the control plane starts now`);
   return api;
 }
 

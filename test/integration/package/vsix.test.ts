@@ -33,14 +33,15 @@ describe('the VSIX', () => {
   before(() => {
     // The CLI bundle must exist on disk, or its absence from the list below would prove nothing.
     assert.ok(existsSync(join(root, 'dist/cli.js')) && existsSync(join(root, 'dist/extension.js')), 'run `npm run build` first: dist/cli.js and dist/extension.js are missing');
+    assert.ok(existsSync(join(root, 'dist/extension-main.js')), 'run `npm run build` first: dist/extension-main.js (the main bundle the shell loads) is missing');
     files = vsixFiles();
   });
 
   it('holds the extension, its servers and webview code, but not the headless CLI', () => {
-    for (const f of ['dist/extension.js', 'dist/servers/git.js', 'dist/servers/kubernetes.js', 'dist/servers/network.js', 'dist/media/main.js']) assert.ok(files.includes(f), `${f} missing from the VSIX: ${files.join(', ')}`);
+    for (const f of ['dist/extension.js', 'dist/extension-main.js', 'dist/servers/git.js', 'dist/servers/kubernetes.js', 'dist/servers/network.js', 'dist/media/main.js']) assert.ok(files.includes(f), `${f} missing from the VSIX: ${files.join(', ')}`);
     assert.deepEqual(files.filter((f) => /^dist\/cli/.test(f) || f.endsWith('.map') || f.startsWith('dist/test/') || f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/')), []);
     // Nothing the extension runs reaches for the CLI bundle.
-    assert.doesNotMatch(readFileSync(join(root, 'dist/extension.js'), 'utf8'), /cli\.js/);
+    for (const f of ['dist/extension.js', 'dist/extension-main.js']) assert.doesNotMatch(readFileSync(join(root, f), 'utf8'), /cli\.js/, `${f} names the CLI bundle`);
   });
 
   it('holds README, CHANGELOG, LICENSE and the icon the manifest names, a real PNG of 128 or 256 pixels', () => {

@@ -77,6 +77,7 @@ export class ApprovalsViewProvider implements vscode.WebviewViewProvider, vscode
   }
 
   dispose(): void {
+    this.team?.setWatched(false);
     this.connection?.dispose();
     for (const d of this.disposables) d.dispose();
     this.resolvedEmitter.dispose();

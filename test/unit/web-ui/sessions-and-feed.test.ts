@@ -143,7 +143,7 @@ describe('state feed and request handler over the real oversight backend', () =>
     const wrong = await handleUiRequest({ type: 'request', id: 'a', method: 'approval.decide', params: { approvalId: approval.id, digest: 'f'.repeat(64), approve: true } }, ctx);
     assert.equal(wrong.type === 'response' && !wrong.ok && /other arguments/.test(wrong.error), true, JSON.stringify(wrong));
     const ok = await handleUiRequest({ type: 'request', id: 'b', method: 'approval.decide', params: { approvalId: approval.id, digest: approval.digest, approve: false, reason: '  not today ' } }, ctx);
-    assert.deepEqual(ok, { type: 'response', id: 'b', ok: true, result: { status: 'rejected' } });
+    assert.deepEqual(ok, { type: 'response', id: 'b', ok: true, result: { status: 'rejected', decidedBy: 'vscode-ui' } });
     assert.deepEqual(oversight.store.get(approval.id)?.decision?.by, { kind: 'vscode-ui' });
     assert.equal(oversight.store.get(approval.id)?.decision?.reason, 'not today');
     const again = await handleUiRequest({ type: 'request', id: 'c', method: 'approval.decide', params: { approvalId: approval.id, digest: approval.digest, approve: true } }, ctx);

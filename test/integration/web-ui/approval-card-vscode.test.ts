@@ -131,6 +131,7 @@ describe('the team section of VS Code\'s Approvals view (same cards, decided thr
     assert.equal(await section.locator('h2').innerText(), 'Team · mcp.example.com');
     assert.match(await section.innerText(), /Sign in as approver to see the team's approvals/);
     assert.equal(await section.locator('li.approval').count(), 0, 'no team card before the sign-in');
+    assert.equal(await section.locator('section.pending').isVisible(), false, 'no empty team list before the sign-in');
     await section.getByRole('button', { name: 'Sign in as approver…' }).click();
     const request = await page.waitForFunction('window.posted.find((m) => m.method === "team.signIn")');
     const sent = (await request.jsonValue()) as { id: string; params: unknown };
@@ -160,6 +161,8 @@ describe('the team section of VS Code\'s Approvals view (same cards, decided thr
     assert.match(await first.locator('.countdown').innerText(), /^expires in /);
     assert.equal(await first.locator('.preview pre.diff .line.add').count(), 1);
     assert.match(await page.locator('section.team .team-who').innerText(), /Signed in as bob@example\.com \(approver\)/);
+    assert.equal(await page.locator('section.team .team-sign-in-row').isVisible(), false, 'signed in: no sign-in row');
+    assert.equal(await page.getByRole('button', { name: 'Sign in as approver…' }).count(), 0, 'signed in: no sign-in button a person can reach');
     // The local card with the same id is its own card: no element id twice on the page.
     const duplicates = await page.evaluate<string[]>(`(() => { const seen = new Set(); const dup = []; for (const el of document.querySelectorAll('[id]')) { if (seen.has(el.id)) dup.push(el.id); seen.add(el.id); } return dup; })()`);
     assert.deepEqual(duplicates, []);

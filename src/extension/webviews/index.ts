@@ -64,8 +64,9 @@ export interface OversightTestHooks {
   /**
    * Delivers `message` to the Approvals view's host exactly as the webview's `postMessage` does (the
    * Approve button posts `{ type: 'request', id, method: 'approval.decide', params: { approvalId,
-   * digest, approve, reason? } }`; a team card's posts `method: 'team.decide'` with the same params, and
-   * the sign-in row's button `method: 'team.signIn'`): same zod validation, same handler, decider `vscode-ui`. Resolves
+   * digest, approve, reason? } }`): same zod validation, same handler, decider `vscode-ui`. A team
+   * card's button posts `method: 'team.decide'` with the same params (decided at the team control
+   * plane with the approver session), the sign-in row's `method: 'team.signIn'` with `{}`. Resolves
    * with the response the webview is sent. Fails when the view has no live webview.
    */
   postFromApprovalsView(message: unknown): Promise<unknown>;

@@ -5,6 +5,7 @@ import { visible } from '../../src/core/display/visible';
 import { h, Slot } from './dom';
 import { formatWindow } from './format';
 import { PendingApprovals, renderHistory } from './views/approvals';
+import { TeamApprovalsSection } from './views/team-approvals';
 import { RecentCalls } from './views/calls';
 import { UndoPanel } from './views/undo';
 import { renderCharts, renderNotices, renderServers, renderTools, renderTotals } from './views/dashboard';
@@ -32,6 +33,8 @@ export class App {
   private readonly windowSelect: HTMLSelectElement | undefined;
   private readonly policyTest: PolicyTest | undefined;
   private readonly undo: UndoPanel;
+  /** VS Code's Approvals view: the team control plane's section under the local approvals. */
+  private readonly team: TeamApprovalsSection | undefined;
 
   constructor(private readonly root: HTMLElement, private readonly channel: Channel, private readonly options: AppOptions) {
     const dashboard = options.view === 'dashboard';
@@ -39,9 +42,7 @@ export class App {
     this.status = h('span', { class: 'connection', role: 'status' }, 'Connecting…');
     this.pending = new PendingApprovals(
       {
-        decide: async (approval, approve, reason) => {
-          await this.channel.request('approval.decide', { approvalId: approval.id, digest: approval.digest, approve, ...(reason.trim() !== '' ? { reason: reason.trim() } : {}) });
-        },
+        decide: (approval, approve, reason) => this.channel.request('approval.decide', { approvalId: approval.id, digest: approval.digest, approve, ...(reason.trim() !== '' ? { reason: reason.trim() } : {}) }),
         announce: (text) => this.announce(text),
         ...(options.host === 'vscode' ? { allowTool: (approval: ApprovalView) => this.channel.request('approval.allowTool', { approvalId: approval.id }) } : {}),
       },
@@ -52,6 +53,14 @@ export class App {
       submit: (callId, digest) => this.channel.request('undo.submit', { callId, digest }),
       announce: (text) => this.announce(text),
     });
+    this.team =
+      options.host === 'vscode' && options.view === 'approvals'
+        ? new TeamApprovalsSection({
+            signIn: () => this.channel.request('team.signIn', {}),
+            decide: (approval, approve, reason) => this.channel.request('team.decide', { approvalId: approval.id, digest: approval.digest, approve, ...(reason.trim() !== '' ? { reason: reason.trim() } : {}) }),
+            announce: (text) => this.announce(text),
+          })
+        : undefined;
     const slot = (cls: string): Slot => new Slot(h('div', { class: cls }));
     this.slots = { notices: slot('notices'), servers: slot('servers-slot'), totals: slot('totals-slot'), charts: slot('charts-slot'), tools: slot('tools-slot'), history: slot('history-slot') };
     this.calls = dashboard ? new RecentCalls((filter, cursor) => this.channel.request('audit.query', { filter, ...(cursor !== undefined ? { cursor } : {}), limit: 50 })) : undefined;
@@ -81,6 +90,7 @@ export class App {
       { class: `view-${options.view}` },
       this.slots.notices.el,
       this.pending.el,
+      this.team?.el ?? null,
       this.undo.el,
       dashboard ? section('servers-heading', 'Servers', this.slots.servers.el) : null,
       dashboard ? section('calls-heading', 'Calls', this.slots.totals.el, this.slots.charts.el) : null,
@@ -96,8 +106,13 @@ export class App {
     this.channel.onState((state) => this.render(state));
     this.channel.onStatus((status) => this.showStatus(status));
     this.channel.onDraft?.((name, text) => this.policyTest?.setDraft(name, text));
+    const team = this.team;
+    if (team !== undefined) this.channel.onTeam?.((section) => team.update(section));
     this.channel.ready(this.options.view);
-    window.setInterval(() => this.pending.tick(Date.now()), 1000);
+    window.setInterval(() => {
+      this.pending.tick(Date.now());
+      this.team?.tick(Date.now());
+    }, 1000);
   }
 
   private render(state: DashboardState): void {

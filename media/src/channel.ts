@@ -1,18 +1,23 @@
 // One channel between the UI and its host, whichever host it is: a VS Code webview
 // (postMessage both ways) or the gateway's /ui (fetch for requests, Server-Sent Events for state).
-import type { DashboardState, HostToUi, UiRequest, UiResults, UiToHost, UiView } from '../../src/protocol/ui';
+import type { DashboardState, HostToUi, TeamRequest, TeamResults, TeamSection, UiRequest, UiResults, UiView, WebviewToHost } from '../../src/protocol/ui';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'signed-out';
 
-type Method = UiRequest['method'];
-type ParamsOf<M extends Method> = Extract<UiRequest, { method: M }>['params'];
+/** Requests of every host, and those only VS Code's Approvals view answers (`team.*`). */
+type AnyRequest = UiRequest | TeamRequest;
+type Method = AnyRequest['method'];
+type ParamsOf<M extends Method> = Extract<AnyRequest, { method: M }>['params'];
+type Results = UiResults & TeamResults;
 
 export interface Channel {
   /** Says `ready` for `view`; the host answers with state, then pushes state on every change. */
   ready(view: UiView): void;
   /** A request; resolves with its result, rejects with the host's error message. */
-  request<M extends Method>(method: M, params: ParamsOf<M>): Promise<UiResults[M]>;
+  request<M extends Method>(method: M, params: ParamsOf<M>): Promise<Results[M]>;
   onState(listener: (state: DashboardState) => void): void;
+  /** VS Code's Approvals view only: the team control plane's section. */
+  onTeam?(listener: (team: TeamSection | null) => void): void;
   onStatus(listener: (status: ConnectionStatus) => void): void;
   /** VS Code only: a draft policy the host picked for the Test Policy view. */
   onDraft?(listener: (name: string, text: string) => void): void;
@@ -62,7 +67,7 @@ class Requests {
 
 function isHostMessage(value: unknown): value is HostToUi {
   if (typeof value !== 'object' || value === null || !('type' in value)) return false;
-  return value.type === 'state' || value.type === 'response' || value.type === 'draft';
+  return value.type === 'state' || value.type === 'response' || value.type === 'draft' || value.type === 'team';
 }
 
 /** Inside a VS Code webview. */
@@ -72,6 +77,7 @@ export function vscodeChannel(): Channel {
   const stateListeners: Array<(state: DashboardState) => void> = [];
   const statusListeners: Array<(status: ConnectionStatus) => void> = [];
   const draftListeners: Array<(name: string, text: string) => void> = [];
+  const teamListeners: Array<(team: TeamSection | null) => void> = [];
   window.addEventListener('message', (event: MessageEvent<unknown>) => {
     const message = event.data;
     if (!isHostMessage(message)) return;
@@ -80,21 +86,24 @@ export function vscodeChannel(): Channel {
       for (const l of stateListeners) l(message.state);
     } else if (message.type === 'draft') {
       for (const l of draftListeners) l(message.name, message.text);
+    } else if (message.type === 'team') {
+      for (const l of teamListeners) l(message.team);
     } else {
       requests.settle(message);
     }
   });
-  const post = (message: UiToHost): void => api.postMessage(message);
+  const post = (message: WebviewToHost): void => api.postMessage(message);
   return {
     ready: (view) => post({ type: 'ready', view }),
     request: async (method, params) => {
       const { id, done } = requests.open();
-      post({ type: 'request', id, method, params } as UiToHost);
-      return (await done).result as UiResults[typeof method];
+      post({ type: 'request', id, method, params } as WebviewToHost);
+      return (await done).result as Results[typeof method];
     },
     onState: (l) => stateListeners.push(l),
     onStatus: (l) => statusListeners.push(l),
     onDraft: (l) => draftListeners.push(l),
+    onTeam: (l) => teamListeners.push(l),
   };
 }
 
@@ -171,7 +180,7 @@ export function webChannel(csrfToken: string): Channel {
           else throw new Error(typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : `HTTP ${res.status}`);
         })
         .catch((err: unknown) => requests.fail(id, err instanceof Error ? err : new Error(String(err))));
-      const result = (await done).result as UiResults[typeof method];
+      const result = (await done).result as Results[typeof method];
       // Kept so that a reconnected stream starts with the window the person chose.
       if ('windowMs' in params) windowMs = params.windowMs;
       return result;

@@ -28,7 +28,7 @@ import { VsCodePrompts, readUserRules, registerToolRuleCommands, type ShownPromp
 import { isDestructiveTool, missingSecret, plural } from './wording';
 import { findBuiltin } from '../core/builtin-servers';
 import { ServersWithTeamTree, TeamClient } from './team';
-import { TeamApprovalsView } from './team/approvals-view';
+import { TeamApprovals } from './team/approvals-view';
 import { routeContributedCommands } from './main-vscode';
 import type { ShellHandles } from './shell';
 
@@ -74,12 +74,10 @@ export interface ExtensionApi {
     refresh(): Promise<void>;
     /** Only in ExtensionMode.Test: store the API key without the masked input box of "Team: Set API Key…". */
     setApiKeyForTest?: (key: string) => Promise<void>;
-    /** The Team Approvals view: who is signed in, the pending approvals, the rows. */
-    approvals(): { signedInAs?: string; pending: Array<{ id: string; server: string; tool: string; reason: string }>; rows: string[] };
+    /** The team's approvals as the Approvals view's "Team · <host>" section has them, and whether the service is followed. */
+    approvals(): ReturnType<TeamApprovals['snapshot']>;
     /** Only in ExtensionMode.Test: "Team: Sign In as Approver…" with `openBrowser` acting as the person's browser. */
-    signInApproverForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<string | undefined>;
-    /** Only in ExtensionMode.Test: the Team Approvals view's decision, without the modal. */
-    decideForTest?: (id: string, approve: boolean, reason?: string) => Promise<{ ok: boolean }>;
+    signInApproverForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<{ signedIn: boolean; name?: string; message?: string }>;
   };
 }
 
@@ -218,7 +216,7 @@ export function activate(context: vscode.ExtensionContext, shell: ShellHandles):
     treeChanged: () => teamTree?.refreshTeam(),
   });
   // The team's pending approvals, for a person signed in as themselves (never with the API key).
-  const teamApprovals = new TeamApprovalsView(context.secrets, () => (team.state().target.kind === 'team' ? (team.state().target as { origin: string }).origin : undefined), (m) => output.info(m));
+  const teamApprovals = new TeamApprovals(context.secrets, () => (team.state().target.kind === 'team' ? (team.state().target as { origin: string }).origin : undefined), (m) => output.info(m));
   disposables.push(team, teamApprovals);
   const definitionFor = (name: string): vscode.McpHttpServerDefinition => {
     const conn = plane.supervisor.get(name)?.lastConnection;
@@ -341,6 +339,7 @@ export function activate(context: vscode.ExtensionContext, shell: ShellHandles):
       isDestructive: (server, tool) => isDestructiveTool(plane.supervisor.get(server)?.lastConnection?.tools.find((t) => t.name === tool)?.annotations ?? undefined),
       log: (m) => output.info(m),
       cardActions: { canAlwaysAllow: (a) => toolRules.canAlwaysAllow(a), allowTool: (id) => toolRules.allowFromApproval(id) },
+      team: teamApprovals,
     });
 
     const lastStates = new Map<string, string>();
@@ -632,7 +631,6 @@ export function activate(context: vscode.ExtensionContext, shell: ShellHandles):
         ? {
             setApiKeyForTest: (key: string) => team.setApiKey(key),
             signInApproverForTest: (openBrowser: (url: string) => Promise<unknown>) => teamApprovals.signIn(openBrowser),
-            decideForTest: (id: string, approve: boolean, reason?: string) => teamApprovals.decide(id, approve, reason),
           }
         : {}),
     },

@@ -228,7 +228,7 @@ export function activate(context: vscode.ExtensionContext): ShellApi {
       await ready;
       await main?.api.team.refresh();
     },
-    approvals: () => ({ pending: [], rows: [] }),
+    approvals: () => ({ section: null, pending: [], watching: false, watchStarts: 0 }),
   };
   const api: ShellApi = {
     activationMs: 0,

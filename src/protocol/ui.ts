@@ -99,6 +99,8 @@ export const approvalViewSchema = z.object({
   canAlwaysAllow: z.boolean().optional(),
   /** Who asked, when it is not the local user (team mode). */
   requestedBy: z.string().optional(),
+  /** The roles of who asked (team mode), as the service resolved them. */
+  requestedByRoles: z.array(z.string()).optional(),
   /** A rule needing several distinct approvers (four-eyes): how many approved so far, of how many, and who. */
   approvals: z.object({ given: z.number(), required: z.number(), by: z.array(z.string()) }).optional(),
   /** The requester approved their own request, as the configuration allows. */
@@ -242,12 +244,20 @@ export type HostToUi =
   | { type: 'state'; state: DashboardState }
   /** A draft policy the host picked (VS Code's Test Policy command): the view tests it. */
   | { type: 'draft'; name: string; text: string }
-  | { type: 'response'; id: string; ok: true; result: UiResults[UiRequest['method']] }
+  /** VS Code's Approvals view only: the team control plane's section (null: no team URL set). */
+  | { type: 'team'; team: TeamSection | null }
+  | { type: 'response'; id: string; ok: true; result: UiResults[UiRequest['method']] | TeamResults[TeamRequest['method']] }
   | { type: 'response'; id: string; ok: false; error: string };
 
 /** Results of the requests. */
 export interface UiResults {
-  'approval.decide': { status: ApprovalView['status']; /** Why it is still pending ("1 of 2 approvals; …"). */ note?: string };
+  'approval.decide': {
+    status: ApprovalView['status'];
+    /** Why it is still pending ("1 of 2 approvals; …"). */
+    note?: string;
+    /** Who the decision (or vote) was recorded as: `ui-session (bob@example.com)`, `vscode-ui`… */
+    decidedBy?: string;
+  };
   'audit.query': { records: AuditRow[]; nextCursor?: string };
   'dashboard.setWindow': { windowMs: number };
   'policy.test': PolicyTestView;
@@ -293,3 +303,39 @@ export interface PolicyTestView {
   tests: ReadonlyArray<{ index: number; name: string; expected: string; actual?: string; reason: string; ok: boolean }>;
   loosens: boolean;
 }
+
+/**
+ * VS Code's Approvals view only: the team control plane's pending approvals (mcpControlPlane.team.url),
+ * decided through the person's separate approver sign-in, never the MCP API key. The extension's host
+ * talks to the service; the page only shows what the host posts and asks it to act.
+ */
+export type TeamSection =
+  /** No approver session for this team: the row "Sign in as approver…" (`message`: why, e.g. the session ended). */
+  | { kind: 'signed-out'; host: string; message?: string }
+  /** The sign-in runs in the browser. */
+  | { kind: 'signing-in'; host: string }
+  /** Signed in: the service's pending approvals; `problem` when the last read failed (the list is the last one read). */
+  | { kind: 'signed-in'; host: string; signedInAs: string; roles: string[]; pending: ApprovalView[]; problem?: string };
+
+/** Requests of the team section (VS Code's webview only; the web UI at /ui never accepts them). */
+export const teamRequestSchema = z.discriminatedUnion('method', [
+  z.object({ type: z.literal('request'), id: z.string().min(1).max(64), method: z.literal('team.signIn'), params: z.object({}).strict() }),
+  z.object({
+    type: z.literal('request'),
+    id: z.string().min(1).max(64),
+    method: z.literal('team.decide'),
+    params: z.object({ approvalId: z.string().min(1).max(200), digest: z.string().min(1).max(128), approve: z.boolean(), reason: z.string().max(500).optional() }),
+  }),
+]);
+export type TeamRequest = z.infer<typeof teamRequestSchema>;
+
+export interface TeamResults {
+  /** `signedIn`: the person is signed in now, as `name`. */
+  'team.signIn': { signedIn: boolean; name?: string; message?: string };
+  /** The service's answer: status, the four-eyes note, and who it recorded as the decider. */
+  'team.decide': UiResults['approval.decide'];
+}
+
+/** What VS Code's webviews may send: the shared messages, plus the Approvals view's team requests. */
+export const webviewToHostSchema = z.union([uiToHostSchema, teamRequestSchema]);
+export type WebviewToHost = z.infer<typeof webviewToHostSchema>;

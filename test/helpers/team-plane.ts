@@ -60,6 +60,8 @@ export async function startTeamPlane(
     /** Serve HTTPS with these files (publicUrl becomes https://127.0.0.1:<port>). */
     tls?: { certFile: string; keyFile: string };
     gateway?: Partial<GatewayConfig>;
+    /** As `team.allowSelfApproval` of `mcpcp serve` (default false there); unset: the test plane's default. */
+    allowSelfApproval?: boolean;
   } = {},
 ): Promise<TeamPlane> {
   const issuer = options.issuer ?? (await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS }));
@@ -74,7 +76,7 @@ export async function startTeamPlane(
     ...options.team,
   });
   const { options: gatewayTeam, authenticator } = await teamGatewayOptions(team, keys);
-  const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: { rules: options.rules ?? [], stateDir }, team: gatewayTeam, gateway: { ...options.gateway, port }, ...(options.log ? { gatewayLog: (m: string) => options.log!.push(m) } : {}) });
+  const plane = await startPlane([{ name: 'fx', fixture: 'well-behaved' }], { oversight: { rules: options.rules ?? [], stateDir, ...(options.allowSelfApproval !== undefined ? { allowSelfApproval: options.allowSelfApproval } : {}) }, team: gatewayTeam, gateway: { ...options.gateway, port }, ...(options.log ? { gatewayLog: (m: string) => options.log!.push(m) } : {}) });
   await plane.supervisor.get('fx')!.waitUntilServing(10_000);
   const ui = createWebUiRoute({
     backend: plane.oversight!,

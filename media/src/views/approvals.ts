@@ -8,9 +8,16 @@ import { h, shown, type Child } from '../dom';
 import { formatClient, formatClock, formatCountdown, formatRule, plural } from '../format';
 import { describeDecider } from '../../../src/extension/wording';
 
+/** What the host answered to a decision: the status, the four-eyes note, who it was recorded as. */
+export interface DecisionAnswer {
+  status?: ApprovalView['status'];
+  note?: string;
+  decidedBy?: string;
+}
+
 export interface ApprovalActions {
   /** Sends the human's decision, bound to the digest this card shows. Rejects with the host's message. */
-  decide(approval: ApprovalView, approve: boolean, reason: string): Promise<void>;
+  decide(approval: ApprovalView, approve: boolean, reason: string): Promise<DecisionAnswer | void>;
   /** Says something to screen readers (an aria-live region). */
   announce(text: string): void;
   /**
@@ -30,6 +37,22 @@ export function subject(a: Pick<ApprovalView, 'tool' | 'server'>): string {
   return `${a.tool} on ${a.server}`;
 }
 
+/** What the card says once the host recorded the decision. */
+export function decidedText(yes: boolean, answer: DecisionAnswer | void): string {
+  const who = answer?.decidedBy !== undefined ? ` ${describeDecider(answer.decidedBy).replace(/ \(signed in at \/ui\)$/, '')}` : '';
+  if (answer?.status === 'pending') return `Your approval is recorded${who}: ${answer.note ?? 'it waits for another approver'}.`;
+  if (answer?.status === 'expired') return 'It expired before the decision: the call gets an error.';
+  return yes ? `Approved${who}: the call runs now.` : `Rejected${who}: the call gets an error.`;
+}
+
+/** Where a list of cards sits: ids of its elements, its heading, what it says when empty. */
+export interface PendingListOptions {
+  /** Prefix of element ids (several lists on one page). Default ''. */
+  readonly idPrefix?: string;
+  readonly title?: string;
+  readonly emptyText?: string;
+}
+
 /** The pending approvals section: one card per approval, keyed by id. */
 export class PendingApprovals {
   readonly el: HTMLElement;
@@ -38,12 +61,17 @@ export class PendingApprovals {
   private readonly empty: HTMLParagraphElement;
   private readonly cards = new Map<string, Card>();
   private seen = false;
+  private readonly prefix: string;
+  private readonly title: string;
 
-  constructor(private readonly actions: ApprovalActions, headingLevel: 'h2' | 'h3' = 'h2') {
-    this.heading = h(headingLevel, { id: 'pending-heading', tabindex: -1 }, 'Pending approvals');
-    this.list = h('ul', { class: 'approvals', 'aria-labelledby': 'pending-heading' });
-    this.empty = h('p', { class: 'empty' }, 'No approvals pending.');
-    this.el = h('section', { class: 'pending', 'aria-labelledby': 'pending-heading' }, this.heading, this.empty, this.list);
+  constructor(private readonly actions: ApprovalActions, headingLevel: 'h2' | 'h3' = 'h2', options: PendingListOptions = {}) {
+    this.prefix = options.idPrefix ?? '';
+    this.title = options.title ?? 'Pending approvals';
+    const headingId = `${this.prefix}pending-heading`;
+    this.heading = h(headingLevel, { id: headingId, tabindex: -1 }, this.title);
+    this.list = h('ul', { class: 'approvals', 'aria-labelledby': headingId });
+    this.empty = h('p', { class: 'empty' }, options.emptyText ?? 'No approvals pending.');
+    this.el = h('section', { class: 'pending', 'aria-labelledby': headingId }, this.heading, this.empty, this.list);
   }
 
   update(pending: readonly ApprovalView[]): void {
@@ -70,7 +98,7 @@ export class PendingApprovals {
       before = card.el;
     }
     this.empty.hidden = pending.length > 0;
-    this.heading.textContent = pending.length > 0 ? `Pending approvals (${pending.length})` : 'Pending approvals';
+    this.heading.textContent = pending.length > 0 ? `${this.title} (${pending.length})` : this.title;
     if (focusedCard !== undefined && !ids.has(focusedCard.approval.id)) {
       // The safe choice is the default: focus lands on the next card's Reject, never on Approve.
       (nextFocus?.el.querySelector<HTMLElement>('button.reject') ?? this.heading).focus();
@@ -103,8 +131,8 @@ export class PendingApprovals {
   }
 
   private renderCard(a: ApprovalView): HTMLLIElement {
-    const titleId = `approval-${a.id}-title`;
-    const reasonId = `approval-${a.id}-reason`;
+    const titleId = `approval-${this.prefix}${a.id}-title`;
+    const reasonId = `approval-${this.prefix}${a.id}-reason`;
     const status = h('p', { class: 'card-status', role: 'status' });
     const reason = h('input', { id: reasonId, type: 'text', maxlength: 500, autocomplete: 'off', placeholder: 'Why (kept in the audit log)' });
     const approve = h('button', { type: 'button', class: 'approve', 'aria-label': `Approve ${subject(a)}`, 'data-approval': a.id }, 'Approve');
@@ -121,8 +149,10 @@ export class PendingApprovals {
       status.className = 'card-status';
       status.textContent = yes ? 'Approving…' : 'Rejecting…';
       this.actions.decide(a, yes, reason.value).then(
-        () => {
-          status.textContent = yes ? 'Approved: the call runs now.' : 'Rejected: the call gets an error.';
+        (answer) => {
+          status.textContent = visible(decidedText(yes, answer));
+          // A four-eyes vote: the card stays, and its buttons would only be refused now.
+          if (answer?.status === 'pending') status.className = 'card-status note';
         },
         (err: unknown) => {
           setBusy(false);
@@ -171,7 +201,7 @@ export class PendingApprovals {
           'dl',
           { class: 'facts' },
           fact('Client', formatClient(a.client)),
-          a.requestedBy !== undefined ? fact('Requested by', visible(a.requestedBy)) : null,
+          a.requestedBy !== undefined ? fact('Requested by', visible(`${a.requestedBy}${a.requestedByRoles !== undefined ? ` (${a.requestedByRoles.length > 0 ? a.requestedByRoles.join(', ') : 'no role'})` : ''}`)) : null,
           a.approvals !== undefined ? fact('Approvals', visible(`${a.approvals.given} of ${a.approvals.required} different approvers${a.approvals.by.length > 0 ? ` (${a.approvals.by.join(', ')})` : ''}`)) : null,
           fact('Rule', formatRule(a.rule)),
           fact('Asked', formatClock(a.createdAt)),

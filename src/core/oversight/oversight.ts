@@ -556,14 +556,16 @@ export class Oversight implements OversightStages, UiBackend {
     return this.recentCache;
   }
 
-  async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status']; note?: string }> {
+  async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }, by: UiDecider): Promise<{ status: ApprovalView['status']; note?: string; decidedBy?: string }> {
     const human: HumanDecider = { kind: by.kind, ...(by.name ? { name: by.name } : {}), principal: by.principal ?? LOCAL_PRINCIPAL };
     const decided = await this.store.decideShared(params.approvalId, { approve: params.approve, ...(params.reason ? { reason: params.reason } : {}), by: human, digest: params.digest });
+    // Who this decision (or vote) was recorded as, in the form of ApprovalView.decidedBy.
+    const decidedBy = human.name ? `${human.kind} (${human.name})` : human.kind;
     if (decided.status === 'pending') {
       // A four-eyes approval after its first approver: it waits for another one.
-      return { status: 'pending', note: `${approvalProgress(decided.votes.length, decided.approversRequired)}; another approver must approve it` };
+      return { status: 'pending', note: `${approvalProgress(decided.votes.length, decided.approversRequired)}; another approver must approve it`, decidedBy };
     }
-    return { status: decided.status };
+    return { status: decided.status, decidedBy };
   }
 
   async queryAudit(filter: AuditFilter, cursor: string | undefined, limit: number): Promise<{ records: AuditRow[]; nextCursor?: string }> {
@@ -773,7 +775,7 @@ function toApprovalView(a: Approval): ApprovalView {
     status: a.status === 'pending' ? 'pending' : a.status === 'expired' ? 'expired' : a.decision?.approved ? 'approved' : 'rejected',
     ...(a.callId ? { callId: a.callId } : {}),
     ...(a.decision ? { decidedBy: a.decision.by.name ? `${a.decision.by.kind} (${a.decision.by.name})` : a.decision.by.kind, decisionReason: a.decision.reason, decidedAt: a.decision.at } : {}),
-    ...(a.requester.id !== LOCAL_PRINCIPAL.id ? { requestedBy: a.requester.name || a.requester.id } : {}),
+    ...(a.requester.id !== LOCAL_PRINCIPAL.id ? { requestedBy: a.requester.name || a.requester.id, requestedByRoles: [...a.requester.roles] } : {}),
     ...(a.approversRequired > 1 ? { approvals: { given: a.votes.length, required: a.approversRequired, by: a.votes.map((v) => v.principal.name || v.principal.id) } } : {}),
     ...(a.decision?.selfApproved ? { selfApproved: true } : {}),
   };

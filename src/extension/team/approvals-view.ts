@@ -1,64 +1,90 @@
-// "Team Approvals": the team control plane's pending approvals, beside the Approvals view, for a
-// person who signed in as themselves (Team: Sign In as Approver…). The session lives in
-// SecretStorage per team origin; the MCP API key is never sent on these paths.
+// The team control plane's pending approvals, for the "Team · <host>" section of the Approvals view,
+// for a person who signed in as themselves (Team: Sign In as Approver…). The session lives in
+// SecretStorage per team origin; the MCP API key is never sent on these paths. The service is
+// followed (its /ui event stream) only while someone watches: the Approvals view is visible and a
+// session exists.
 import * as vscode from 'vscode';
 import { errorMessage } from '../../core/errors';
-import type { ApprovalView } from '../../protocol/ui';
-import { approverSessionSchema, approverSessionSecretName, decideTeamApproval, listTeamApprovals, signInApprover, type ApproverSession } from './approver';
+import type { ApprovalView, TeamResults, TeamSection } from '../../protocol/ui';
+import type { TeamApprovalsSource } from '../webviews/webview-connection';
+import { approverSessionSchema, approverSessionSecretName, decideTeamApproval, describeTeamRefusal, signInApprover, watchTeamApprovals, type ApproverSession } from './approver';
 import { TEAM_COMMANDS } from './commands';
 
-export const TEAM_APPROVALS_VIEW_ID = 'mcpControlPlane.teamApprovals';
-const POLL_MS = 5_000;
-
-type Row = { kind: 'approval'; approval: ApprovalView } | { kind: 'notice'; text: string; command?: string };
-
-export class TeamApprovalsView implements vscode.TreeDataProvider<Row>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Row | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
-  private rows: Row[] = [];
-  private pending: ApprovalView[] = [];
-  private timer: NodeJS.Timeout | undefined;
+export class TeamApprovals implements TeamApprovalsSource, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private signedInAs: string | undefined;
-  private readonly view: vscode.TreeView<Row>;
+  private current: TeamSection | null = null;
+  private watched = false;
+  private watch: { origin: string; cookie: string; stop(): void } | undefined;
+  private signingIn: Promise<TeamResults['team.signIn']> | undefined;
+  /** While the browser sign-in runs, the section says so (a refresh meanwhile keeps it). */
+  private signInRunning = false;
+  /** A reason the section shows on its sign-in row (the session ended…), until the next sign-in. */
+  private signedOutMessage: string | undefined;
+  /** How many times the service's stream was opened (for tests: no following while unwatched). */
+  private watchStarts = 0;
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly origin: () => string | undefined,
     private readonly log: (m: string) => void,
+    private readonly openBrowser: (url: string) => Promise<unknown> = async (url) => vscode.env.openExternal(vscode.Uri.parse(url, true)),
   ) {
-    const view = vscode.window.createTreeView(TEAM_APPROVALS_VIEW_ID, { treeDataProvider: this });
-    this.view = view;
     this.disposables.push(
-      view,
-      view.onDidChangeVisibility((e) => e.visible && void this.refresh()),
       this.changed,
-      vscode.commands.registerCommand(TEAM_COMMANDS.teamSignInApprover, () => this.signIn(async (url) => vscode.env.openExternal(vscode.Uri.parse(url, true)))),
+      secrets.onDidChange((e) => {
+        const origin = this.origin();
+        if (origin && e.key === approverSessionSecretName(origin)) void this.refresh();
+      }),
+      vscode.commands.registerCommand(TEAM_COMMANDS.teamSignInApprover, () => this.signIn()),
       vscode.commands.registerCommand(TEAM_COMMANDS.teamSignOutApprover, () => this.signOut()),
-      vscode.commands.registerCommand(TEAM_COMMANDS.teamDecide, (arg: unknown) => this.decideWithModal(arg)),
     );
   }
 
+  section(): TeamSection | null {
+    return this.current;
+  }
+
+  setWatched(watched: boolean): void {
+    if (this.watched === watched) return;
+    this.watched = watched;
+    void this.refresh();
+  }
+
   /** Signs the person in (the browser opens the identity provider); stores the session for this origin. */
-  async signIn(openBrowser: (url: string) => Promise<unknown>): Promise<string | undefined> {
+  signIn(openBrowser: (url: string) => Promise<unknown> = this.openBrowser): Promise<TeamResults['team.signIn']> {
+    this.signingIn ??= this.runSignIn(openBrowser).finally(() => (this.signingIn = undefined));
+    return this.signingIn;
+  }
+
+  private async runSignIn(openBrowser: (url: string) => Promise<unknown>): Promise<TeamResults['team.signIn']> {
     const origin = this.origin();
     if (!origin) {
       void vscode.window.showInformationMessage('MCP Control Plane: name the team control plane first (user setting mcpControlPlane.team.url).');
-      return undefined;
+      return { signedIn: false, message: 'no team control plane is set (user setting mcpControlPlane.team.url)' };
     }
+    const host = new URL(origin).host;
+    this.signInRunning = true;
+    this.show({ kind: 'signing-in', host });
     try {
       const session = await signInApprover(origin, openBrowser);
+      this.signInRunning = false;
+      this.signedOutMessage = undefined;
       await this.secrets.store(approverSessionSecretName(origin), JSON.stringify(session));
-      this.log(`team ${new URL(origin).host}: signed in as ${session.name} (${session.roles.join(', ')}) for approvals`);
+      this.log(`team ${host}: signed in as ${session.name} (${session.roles.join(', ')}) for approvals`);
       if (!session.roles.includes('approver') && !session.roles.includes('admin')) {
-        void vscode.window.showWarningMessage(`MCP Control Plane: ${session.name} is signed in but has no approver role on ${new URL(origin).host}; decisions will be refused.`);
+        void vscode.window.showWarningMessage(`MCP Control Plane: ${session.name} is signed in but has no approver role on ${host}; decisions will be refused.`);
       }
       await this.refresh();
-      return session.name;
+      return { signedIn: true, name: session.name };
     } catch (err) {
+      this.signInRunning = false;
       this.log(`team approver sign-in failed: ${errorMessage(err)}`);
+      this.signedOutMessage = `The sign-in did not finish: ${errorMessage(err)}`;
+      await this.refresh();
       void vscode.window.showErrorMessage(`MCP Control Plane: approver sign-in failed: ${errorMessage(err)}`);
-      return undefined;
+      return { signedIn: false, message: errorMessage(err) };
     }
   }
 
@@ -66,8 +92,10 @@ export class TeamApprovalsView implements vscode.TreeDataProvider<Row>, vscode.D
     const origin = this.origin();
     if (!origin) return;
     const session = await this.session(origin);
-    if (session) await fetch(`${origin}/ui/logout`, { method: 'POST', headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+    this.stopWatch();
+    if (session) await fetch(`${origin}/ui/logout`, { method: 'POST', headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, redirect: 'manual', signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
     await this.secrets.delete(approverSessionSecretName(origin));
+    this.log(`team ${new URL(origin).host}: approver signed out`);
     await this.refresh();
   }
 
@@ -81,98 +109,100 @@ export class TeamApprovalsView implements vscode.TreeDataProvider<Row>, vscode.D
     }
   }
 
-  /** Reads the pending approvals now (and every 5 s while signed in and the view is visible). */
+  /**
+   * Re-reads the setting and the session: shows the sign-in row, or follows the service's pending
+   * approvals while watched. activate() calls it when the team URL changes.
+   */
   async refresh(): Promise<void> {
-    clearTimeout(this.timer);
     const origin = this.origin();
-    const session = origin ? await this.session(origin) : undefined;
-    this.signedInAs = session?.name;
     if (!origin) {
-      this.pending = [];
-      this.rows = [];
-    } else if (!session) {
-      this.pending = [];
-      this.rows = [{ kind: 'notice', text: 'Sign in as approver to see the team\'s approvals…', command: TEAM_COMMANDS.teamSignInApprover }];
-    } else {
-      const read = await listTeamApprovals(origin, session);
-      if (read.kind === 'signed-out') {
-        await this.secrets.delete(approverSessionSecretName(origin));
-        this.pending = [];
-        this.rows = [{ kind: 'notice', text: 'The approver session ended: sign in again…', command: TEAM_COMMANDS.teamSignInApprover }];
-      } else if (read.kind === 'error') {
-        this.rows = [{ kind: 'notice', text: `Team approvals cannot be read: ${read.message}` }];
-      } else {
-        this.pending = read.pending;
-        this.rows = read.pending.length > 0 ? read.pending.map((approval) => ({ kind: 'approval', approval })) : [{ kind: 'notice', text: `No pending approvals (signed in as ${session.name})` }];
-      }
-      if (this.view.visible) {
-        this.timer = setTimeout(() => void this.refresh(), POLL_MS);
-        this.timer.unref?.();
-      }
+      this.stopWatch();
+      this.show(null);
+      return;
     }
-    this.view.badge = this.pending.length > 0 ? { value: this.pending.length, tooltip: `${this.pending.length} team approval${this.pending.length === 1 ? '' : 's'} pending` } : undefined;
-    this.changed.fire(undefined);
-  }
-
-  getChildren(row?: Row): Row[] {
-    return row ? [] : this.rows;
-  }
-
-  getTreeItem(row: Row): vscode.TreeItem {
-    if (row.kind === 'notice') {
-      const item = new vscode.TreeItem(row.text);
-      item.iconPath = new vscode.ThemeIcon('account');
-      if (row.command) item.command = { command: row.command, title: row.text };
-      return item;
+    const host = new URL(origin).host;
+    if (this.signInRunning) return;
+    const session = await this.session(origin);
+    if (!session) {
+      this.stopWatch();
+      this.show({ kind: 'signed-out', host, ...(this.signedOutMessage ? { message: this.signedOutMessage } : {}) });
+      return;
     }
-    const a = row.approval;
-    const item = new vscode.TreeItem(`${a.server}/${a.tool}`);
-    item.id = `team-approval:${a.id}`;
-    item.description = `${a.client?.name ?? 'client'} · ${a.reason}`;
-    item.tooltip = new vscode.MarkdownString(`**${a.server}/${a.tool}** on the team control plane\n\n${a.reason}\n\nArguments:\n\n\`\`\`json\n${JSON.stringify(a.args, null, 2).slice(0, 2000)}\n\`\`\``);
-    item.iconPath = new vscode.ThemeIcon('bell-dot', new vscode.ThemeColor('list.warningForeground'));
-    item.contextValue = 'teamApproval';
-    item.command = { command: TEAM_COMMANDS.teamDecide, title: 'Decide…', arguments: [a.id] };
-    return item;
+    const previous = this.current?.kind === 'signed-in' && this.current.host === host && this.current.signedInAs === session.name ? this.current : undefined;
+    this.show({ kind: 'signed-in', host, signedInAs: session.name, roles: session.roles, pending: previous?.pending ?? [], ...(previous?.problem ? { problem: previous.problem } : {}) });
+    if (!this.watched) {
+      this.stopWatch();
+      return;
+    }
+    if (this.watch && this.watch.origin === origin && this.watch.cookie === session.cookie) return;
+    this.stopWatch();
+    this.watchStarts++;
+    const watch = watchTeamApprovals(origin, session, (event) => {
+      if (this.watch !== handle) return;
+      if (event.kind === 'signed-out') {
+        this.log(`team ${host}: the approver session ended (${event.message})`);
+        this.watch = undefined;
+        this.signedOutMessage = 'Your approver session ended: sign in again.';
+        void this.secrets.delete(approverSessionSecretName(origin)).then(() => this.refresh());
+        return;
+      }
+      const now = this.current;
+      if (now?.kind !== 'signed-in') return;
+      if (event.kind === 'pending') this.show({ kind: 'signed-in', host, signedInAs: now.signedInAs, roles: now.roles, pending: event.pending });
+      else this.show({ ...now, problem: event.message });
+    });
+    const handle = { origin, cookie: session.cookie, stop: () => watch.stop() };
+    this.watch = handle;
   }
 
-  private async decideWithModal(arg: unknown): Promise<void> {
-    const id = typeof arg === 'string' ? arg : undefined;
-    const approval = this.pending.find((a) => a.id === id);
-    if (!approval) return;
-    const choice = await vscode.window.showWarningMessage(
-      `Team approval: ${approval.server}/${approval.tool}\n${approval.reason}\n\nArguments: ${JSON.stringify(approval.args).slice(0, 500)}`,
-      { modal: true, detail: `You decide as ${this.signedInAs ?? '?'}; the team's audit records your name.` },
-      'Approve',
-      'Reject',
-    );
-    if (choice) await this.decide(approval.id, choice === 'Approve');
-  }
-
-  /** Decides as the signed-in person; resolves with the service's answer. */
-  async decide(id: string, approve: boolean, reason?: string): Promise<{ ok: true } | { ok: false; status: number; message: string }> {
+  /** Decides as the signed-in person; resolves with the service's answer, rejects with what to tell the person. */
+  async decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }): Promise<TeamResults['team.decide']> {
     const origin = this.origin();
     const session = origin ? await this.session(origin) : undefined;
-    const approval = this.pending.find((a) => a.id === id);
-    if (!origin || !session || !approval) return { ok: false, status: 0, message: !session ? 'not signed in as approver' : `no pending approval ${id}` };
-    const result = await decideTeamApproval(origin, session, approval, approve, reason);
-    if (!result.ok) void vscode.window.showErrorMessage(`MCP Control Plane: the team control plane refused the decision: ${result.message}`);
-    else this.log(`team approval ${approval.server}/${approval.tool} ${approve ? 'approved' : 'rejected'} as ${session.name}`);
-    await this.refresh();
-    return result;
+    if (!origin || !session) throw new Error('You are not signed in as approver: sign in again, then decide.');
+    const shown = this.current?.kind === 'signed-in' ? this.current.pending.find((a) => a.id === params.approvalId) : undefined;
+    const result = await decideTeamApproval(origin, session, { id: params.approvalId, digest: params.digest }, params.approve, params.reason);
+    const what = shown ? `${shown.server}/${shown.tool}` : params.approvalId;
+    if (!result.ok) {
+      const refusal = describeTeamRefusal(result);
+      this.log(`team approval ${what}: the team control plane refused the decision of ${session.name}: ${result.status}${result.code ? ` ${result.code}` : ''}`);
+      if (refusal.signedOut) {
+        this.stopWatch();
+        this.signedOutMessage = 'Your approver session ended: sign in again.';
+        await this.secrets.delete(approverSessionSecretName(origin));
+        await this.refresh();
+      }
+      throw new Error(refusal.text);
+    }
+    this.log(`team approval ${what} ${params.approve ? 'approved' : 'rejected'} as ${result.decidedBy ?? session.name}${result.status === 'pending' ? ' (waiting for another approver)' : ''}`);
+    return { status: result.status, ...(result.note ? { note: result.note } : {}), ...(result.decidedBy ? { decidedBy: result.decidedBy } : {}) };
   }
 
-  /** What the view shows (for tests). */
-  snapshot(): { signedInAs?: string; pending: Array<{ id: string; server: string; tool: string; reason: string }>; rows: string[] } {
+  /** What the section shows and whether the service is followed (for tests). */
+  snapshot(): { section: TeamSection | null; signedInAs?: string; pending: Array<{ id: string; server: string; tool: string; digest: string; requestedBy?: string }>; watching: boolean; watchStarts: number } {
+    const s = this.current;
     return {
-      ...(this.signedInAs ? { signedInAs: this.signedInAs } : {}),
-      pending: this.pending.map((a) => ({ id: a.id, server: a.server, tool: a.tool, reason: a.reason })),
-      rows: this.rows.map((r) => String(this.getTreeItem(r).label)),
+      section: s,
+      ...(s?.kind === 'signed-in' ? { signedInAs: s.signedInAs } : {}),
+      pending: s?.kind === 'signed-in' ? s.pending.map((a: ApprovalView) => ({ id: a.id, server: a.server, tool: a.tool, digest: a.digest, ...(a.requestedBy ? { requestedBy: a.requestedBy } : {}) })) : [],
+      watching: this.watch !== undefined,
+      watchStarts: this.watchStarts,
     };
   }
 
+  private show(section: TeamSection | null): void {
+    if (JSON.stringify(section) === JSON.stringify(this.current)) return;
+    this.current = section;
+    this.changed.fire();
+  }
+
+  private stopWatch(): void {
+    this.watch?.stop();
+    this.watch = undefined;
+  }
+
   dispose(): void {
-    clearTimeout(this.timer);
+    this.stopWatch();
     for (const d of this.disposables) d.dispose();
   }
 }

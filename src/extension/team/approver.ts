@@ -3,6 +3,7 @@
 // service accepts only a /ui session, which this gets by an OIDC authorization code + PKCE sign-in
 // of the person (RFC 8252 loopback redirect to 127.0.0.1; the service keeps the client secret and
 // makes the token exchange; this client holds the sign-in cookie that binds state, nonce and verifier).
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -126,20 +127,158 @@ export async function listTeamApprovals(origin: string, session: ApproverSession
   return { kind: 'ok', pending };
 }
 
-/** Decides one approval as the signed-in person (the service records them as the decider). */
-export async function decideTeamApproval(origin: string, session: ApproverSession, approval: { id: string; digest: string }, approve: boolean, reason?: string): Promise<{ ok: true } | { ok: false; status: number; message: string }> {
-  const res = await fetch(`${origin}/ui/api/approvals/${encodeURIComponent(approval.id)}`, {
-    method: 'POST',
-    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ approve, digest: approval.digest, ...(reason ? { reason } : {}) }),
-    redirect: 'manual',
-    signal: AbortSignal.timeout(15_000),
-  });
-  if (res.status === 200) {
-    await res.body?.cancel();
-    return { ok: true };
+export type TeamDecision =
+  | { ok: true; status: ApprovalView['status']; note?: string; decidedBy?: string }
+  | { ok: false; status: number; code?: string; message: string };
+
+/** Decides one approval as the signed-in person (the service records them as the decider and answers with it). */
+export async function decideTeamApproval(origin: string, session: ApproverSession, approval: { id: string; digest: string }, approve: boolean, reason?: string): Promise<TeamDecision> {
+  let res: Response;
+  try {
+    res = await fetch(`${origin}/ui/api/approvals/${encodeURIComponent(approval.id)}`, {
+      method: 'POST',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ approve, digest: approval.digest, ...(reason ? { reason } : {}) }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (err) {
+    return { ok: false, status: 0, message: err instanceof Error ? err.message : String(err) };
   }
-  return { ok: false, status: res.status, message: await errorText(res) };
+  const text = await res.text();
+  let body: { status?: unknown; note?: unknown; decidedBy?: unknown; error?: unknown; code?: unknown } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // not JSON: the status line says enough
+  }
+  if (res.status === 200 && (body.status === 'pending' || body.status === 'approved' || body.status === 'rejected' || body.status === 'expired')) {
+    return { ok: true, status: body.status, ...(typeof body.note === 'string' ? { note: body.note } : {}), ...(typeof body.decidedBy === 'string' ? { decidedBy: body.decidedBy } : {}) };
+  }
+  const message = typeof body.error === 'string' ? body.error : `${res.status} ${/<p[^>]*>([^<]+)</.exec(text)?.[1] ?? text.slice(0, 200)}`.trim();
+  return { ok: false, status: res.status, ...(typeof body.code === 'string' ? { code: body.code } : {}), message };
+}
+
+/**
+ * What a refused decision means for the person at the card, in plain words (the service's own
+ * message follows where it helps). `signedOut`: the session is gone; sign in again.
+ */
+export function describeTeamRefusal(refusal: { status: number; code?: string; message: string }): { text: string; signedOut: boolean } {
+  const said = refusal.message.replace(/\s+/g, ' ').trim().slice(0, 300);
+  if (refusal.status === 401) return { text: 'Your approver session ended: sign in again as approver, then decide.', signedOut: true };
+  if (refusal.code === 'APPROVAL_SELF_DECISION') return { text: 'You asked for this call yourself: nobody decides their own request, so another approver must decide it.', signedOut: false };
+  if (refusal.code === 'APPROVAL_ALREADY_APPROVED') return { text: 'You already approved this call: it needs another approver too.', signedOut: false };
+  if (refusal.code === 'APPROVAL_NOT_PENDING') return { text: `Someone else decided it first, or it expired: ${said}`, signedOut: false };
+  if (refusal.code === 'APPROVAL_DIGEST_MISMATCH') return { text: 'The call changed since this card was shown: nothing was recorded; look at it again.', signedOut: false };
+  if (refusal.code === 'APPROVAL_NOT_FOUND' || refusal.status === 404) return { text: 'The team control plane no longer has this approval (decided, expired or ended).', signedOut: false };
+  if (refusal.status === 409) return { text: `Already decided: ${said}`, signedOut: false };
+  if (refusal.status === 403) return { text: `The team control plane refused your decision: ${said}`, signedOut: false };
+  if (refusal.status === 0) return { text: `The team control plane cannot be reached: ${said}`, signedOut: false };
+  return { text: `The team control plane did not record it (${refusal.status}): ${said}`, signedOut: false };
+}
+
+/** What a watch of the team's pending approvals reports. */
+export type WatchEvent = { kind: 'pending'; pending: ApprovalView[] } | { kind: 'signed-out'; message: string } | { kind: 'error'; message: string };
+
+/**
+ * Follows the team's pending approvals with the approver session: the service's `/ui/events`
+ * stream (Server-Sent Events: the state on every change, and at least every few seconds). When the
+ * stream cannot be opened or breaks, the list endpoint is read once and the stream is tried again
+ * after `retryMs`. A refused session (401, or the stream's `expired` event) ends the watch with
+ * `signed-out`. `stop()` closes everything; nothing is read after it.
+ */
+export function watchTeamApprovals(origin: string, session: ApproverSession, report: (event: WatchEvent) => void, { retryMs = 3_000 } = {}): { stop(): void } {
+  let stopped = false;
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const clientId = randomBytes(12).toString('base64url');
+  const emit = (event: WatchEvent): void => {
+    if (!stopped) report(event);
+  };
+  const end = (message: string): void => {
+    emit({ kind: 'signed-out', message });
+    stop();
+  };
+  const retry = async (why: string): Promise<void> => {
+    if (stopped) return;
+    // The stream broke or was refused: the list says whether the session still holds.
+    const read = await listTeamApprovals(origin, session);
+    if (stopped) return;
+    if (read.kind === 'signed-out') return end(read.message);
+    emit(read.kind === 'ok' ? { kind: 'pending', pending: read.pending } : { kind: 'error', message: `${why}; ${read.message}` });
+    timer = setTimeout(() => void connect(), retryMs);
+    timer.unref?.();
+  };
+  const connect = async (): Promise<void> => {
+    if (stopped) return;
+    controller = new AbortController();
+    let res: Response;
+    try {
+      res = await fetch(`${origin}/ui/events?view=approvals&client=${clientId}`, { headers: { cookie: session.cookie, accept: 'text/event-stream' }, redirect: 'manual', signal: controller.signal });
+    } catch (err) {
+      return retry(`the event stream cannot be opened: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (res.status === 401) {
+      await res.body?.cancel().catch(() => undefined);
+      return end(await errorText(res).catch(() => 'signed out'));
+    }
+    if (res.status !== 200 || !res.body || !/event-stream/.test(res.headers.get('content-type') ?? '')) {
+      const why = await errorText(res).catch(() => String(res.status));
+      return retry(`the event stream was refused: ${why}`);
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || stopped) break;
+        buffer += value;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const event = /^event: ?(.*)$/m.exec(block)?.[1]?.trim();
+          if (event === 'expired') return end('the approver session expired');
+          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+          if (data === '') continue;
+          const pending = pendingOfState(data);
+          if (pending) emit({ kind: 'pending', pending });
+        }
+        // A stream that never ends a block is not the service's: give up on it.
+        if (buffer.length > 8 * 1024 * 1024) throw new Error('an event larger than 8 MiB');
+      }
+    } catch (err) {
+      if (stopped) return;
+      return retry(`the event stream broke: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+    if (!stopped) return retry('the event stream ended');
+  };
+  const stop = (): void => {
+    stopped = true;
+    clearTimeout(timer);
+    controller?.abort();
+  };
+  void connect();
+  return { stop };
+}
+
+/** The pending approvals of one `state` message of the stream (undefined: not a state message). */
+function pendingOfState(data: string): ApprovalView[] | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof message !== 'object' || message === null || (message as { type?: unknown }).type !== 'state') return undefined;
+  const list = (message as { state?: { pending?: unknown } }).state?.pending;
+  if (!Array.isArray(list)) return undefined;
+  return list.flatMap((a) => {
+    const parsed = approvalViewSchema.safeParse(a);
+    return parsed.success && parsed.data.status === 'pending' ? [parsed.data] : [];
+  });
 }
 
 function escapeHtml(text: string): string {

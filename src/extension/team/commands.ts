@@ -5,7 +5,6 @@ export const TEAM_COMMANDS = {
   teamRefresh: 'mcpControlPlane.team.refresh',
   teamSignInApprover: 'mcpControlPlane.team.signInApprover',
   teamSignOutApprover: 'mcpControlPlane.team.signOutApprover',
-  teamDecide: 'mcpControlPlane.team.decide',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -15,5 +14,4 @@ export const TEAM_COMMAND_TITLES: Record<keyof typeof TEAM_COMMANDS, string> = {
   teamRefresh: 'Team: Refresh Servers',
   teamSignInApprover: 'Team: Sign In as Approver…',
   teamSignOutApprover: 'Team: Sign Out Approver',
-  teamDecide: 'Team: Decide Approval…',
 };

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { UiBackend } from '../../core/oversight/ui-backend';
 import type { StateFeed } from '../../core/web-ui';
-import { WebviewConnection, webviewHtml, webviewOptions, type ApprovalCardActions } from './webview-connection';
+import { WebviewConnection, webviewHtml, webviewOptions, type ApprovalCardActions, type TeamApprovalsSource } from './webview-connection';
 
 /**
  * The Approvals view in the activity-bar container: pending approvals with preview, arguments,
@@ -23,6 +23,8 @@ export class ApprovalsViewProvider implements vscode.WebviewViewProvider, vscode
     private readonly backend: () => UiBackend,
     private readonly log: (message: string) => void,
     private readonly cardActions?: ApprovalCardActions,
+    /** The team control plane's section under the local approvals (followed only while the view is visible). */
+    private readonly team?: TeamApprovalsSource,
   ) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -30,16 +32,20 @@ export class ApprovalsViewProvider implements vscode.WebviewViewProvider, vscode
     this.view = view;
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'approvals');
-    const connection = new WebviewConnection(view.webview, this.feed, this.backend, this.log, this.cardActions);
+    const connection = new WebviewConnection(view.webview, this.feed, this.backend, this.log, this.cardActions, this.team);
     this.connection = connection;
     this.renderBadge();
+    this.team?.setWatched(view.visible);
     this.disposables.push(
       view.onDidChangeVisibility(() => {
         // Hidden without retained context, the page is gone; it says `ready` again when shown.
         if (!view.visible) connection.pause();
+        // The team's approvals are followed only while someone can see them.
+        this.team?.setWatched(view.visible);
       }),
       view.onDidDispose(() => {
         connection.dispose();
+        this.team?.setWatched(false);
         if (this.view === view) {
           this.view = undefined;
           this.connection = undefined;
@@ -71,6 +77,7 @@ export class ApprovalsViewProvider implements vscode.WebviewViewProvider, vscode
   }
 
   dispose(): void {
+    this.team?.setWatched(false);
     this.connection?.dispose();
     for (const d of this.disposables) d.dispose();
     this.resolvedEmitter.dispose();

@@ -2,18 +2,18 @@ import * as vscode from 'vscode';
 import { errorMessage } from '../../core/errors';
 import type { UiBackend } from '../../core/oversight/ui-backend';
 import { StateFeed } from '../../core/web-ui';
-import type { DashboardState } from '../../protocol/ui';
+import type { DashboardState, TeamSection } from '../../protocol/ui';
 import { ApprovalsViewProvider } from './approvals-view';
 import { DashboardPanel } from './dashboard-panel';
 import { ApprovalNotifier } from './notifications';
 import { PolicyTestPanel } from './policy-test-panel';
-import { DEFAULT_WINDOW_MS, type ApprovalCardActions } from './webview-connection';
+import { DEFAULT_WINDOW_MS, type ApprovalCardActions, type TeamApprovalsSource } from './webview-connection';
 
 export { ApprovalsViewProvider } from './approvals-view';
 export { DASHBOARD_PANEL_TYPE, DashboardPanel } from './dashboard-panel';
 export { ApprovalNotifier } from './notifications';
 export { POLICY_TEST_PANEL_TYPE, PolicyTestPanel } from './policy-test-panel';
-export { DEFAULT_WINDOW_MS, WebviewConnection, mediaRoot, webviewHtml, webviewOptions, type ApprovalCardActions } from './webview-connection';
+export { DEFAULT_WINDOW_MS, WebviewConnection, mediaRoot, webviewHtml, webviewOptions, type ApprovalCardActions, type TeamApprovalsSource } from './webview-connection';
 
 export interface OversightViewsOptions {
   /** Id of the Approvals view (a `"type": "webview"` view in the activity-bar container). */
@@ -34,7 +34,16 @@ export interface OversightViewsOptions {
   readonly log?: (message: string) => void;
   /** "Allow this tool from now on…" on an approval card (VS Code's host resolves the tool, a modal asks). */
   readonly cardActions?: ApprovalCardActions;
+  /** The team control plane's pending approvals, shown as a "Team · <host>" section of the Approvals view. */
+  readonly team?: TeamApprovalsSource;
 }
+
+/** The team section of the Approvals view as a test reads it. */
+export type TeamSectionForTest =
+  | null
+  | undefined
+  | { kind: 'signed-out' | 'signing-in'; host: string; message?: string }
+  | { kind: 'signed-in'; host: string; signedInAs: string; problem?: string; pending: Array<{ id: string; server: string; tool: string; digest: string; args: unknown; requestedBy?: string; requestedByRoles?: string[]; approvals?: { given: number; required: number; by: string[] } }> };
 
 /** What a test (and only a test: the extension in `ExtensionMode.Test`) may do with the views. */
 export interface OversightTestHooks {
@@ -46,11 +55,18 @@ export interface OversightTestHooks {
     badge: number | undefined;
     /** The pending approvals in the state last posted to the webview. */
     pending: Array<{ id: string; server: string; tool: string; digest: string; args: unknown; preview: string | undefined; canAlwaysAllow: boolean }>;
+    /**
+     * The "Team · <host>" section as last posted to the webview: null without a team URL, the
+     * sign-in row (`signed-out`), or the team's pending approvals as its cards show them.
+     */
+    team: TeamSectionForTest;
   };
   /**
    * Delivers `message` to the Approvals view's host exactly as the webview's `postMessage` does (the
    * Approve button posts `{ type: 'request', id, method: 'approval.decide', params: { approvalId,
-   * digest, approve, reason? } }`): same zod validation, same handler, decider `vscode-ui`. Resolves
+   * digest, approve, reason? } }`): same zod validation, same handler, decider `vscode-ui`. A team
+   * card's button posts `method: 'team.decide'` with the same params (decided at the team control
+   * plane with the approver session), the sign-in row's `method: 'team.signIn'` with `{}`. Resolves
    * with the response the webview is sent. Fails when the view has no live webview.
    */
   postFromApprovalsView(message: unknown): Promise<unknown>;
@@ -86,7 +102,7 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
   const log = options.log ?? (() => undefined);
   const feed = new StateFeed(backend, { onError: (err) => log(`oversight UI: state failed: ${errorMessage(err)}`) });
   const getBackend = (): UiBackend => feed.backend;
-  const approvals = new ApprovalsViewProvider(context.extensionUri, feed, getBackend, log, options.cardActions);
+  const approvals = new ApprovalsViewProvider(context.extensionUri, feed, getBackend, log, options.cardActions, options.team);
   const dashboard = new DashboardPanel(context.extensionUri, feed, getBackend, log);
   const policyTest = new PolicyTestPanel(context.extensionUri, feed, getBackend, log);
   const review = (): void => void vscode.commands.executeCommand(`${options.approvalsViewId}.focus`);
@@ -128,6 +144,7 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
             ready: approvals.current?.ready ?? false,
             badge: approvals.badge,
             pending: (approvals.current?.lastState?.pending ?? []).map((a) => ({ id: a.id, server: a.server, tool: a.tool, digest: a.digest, args: a.args, preview: a.preview.text, canAlwaysAllow: a.canAlwaysAllow === true })),
+            team: teamForTest(approvals.current?.lastTeam),
           }),
           postFromApprovalsView: async (message) => {
             const connection = approvals.current;
@@ -156,5 +173,17 @@ export function registerOversightViews(context: vscode.ExtensionContext, backend
     dispose: () => {
       for (const d of disposables) d.dispose();
     },
+  };
+}
+
+function teamForTest(team: TeamSection | null | undefined): TeamSectionForTest {
+  if (team === null || team === undefined) return team;
+  if (team.kind !== 'signed-in') return { kind: team.kind, host: team.host, ...(team.kind === 'signed-out' && team.message ? { message: team.message } : {}) };
+  return {
+    kind: 'signed-in',
+    host: team.host,
+    signedInAs: team.signedInAs,
+    ...(team.problem ? { problem: team.problem } : {}),
+    pending: team.pending.map((a) => ({ id: a.id, server: a.server, tool: a.tool, digest: a.digest, args: a.args, ...(a.requestedBy ? { requestedBy: a.requestedBy } : {}), ...(a.requestedByRoles ? { requestedByRoles: a.requestedByRoles } : {}), ...(a.approvals ? { approvals: a.approvals } : {}) })),
   };
 }

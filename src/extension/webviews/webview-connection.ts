@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { UiBackend } from '../../core/oversight/ui-backend';
 import { handleUiRequest, newNonce, renderUiPage, webviewCsp, type StateFeed, type StateSubscription } from '../../core/web-ui';
-import { uiToHostSchema, type ApprovalView, type DashboardState, type HostToUi, type UiView } from '../../protocol/ui';
+import { webviewToHostSchema, type ApprovalView, type DashboardState, type HostToUi, type TeamRequest, type TeamResults, type TeamSection, type UiView } from '../../protocol/ui';
 
 /** What only the Approvals view's host adds: the "Allow this tool from now on…" action of a card. */
 export interface ApprovalCardActions {
@@ -9,6 +9,23 @@ export interface ApprovalCardActions {
   canAlwaysAllow(approval: ApprovalView): boolean;
   /** Runs it for the tool of this approval, resolved in the host's own state (a modal dialog asks). */
   allowTool(approvalId: string): Promise<{ written: boolean; message: string }>;
+}
+
+/**
+ * The Approvals view's "Team · <host>" section: the team control plane's pending approvals, read
+ * and decided with the person's separate approver sign-in (src/extension/team), never the MCP API key.
+ */
+export interface TeamApprovalsSource {
+  /** The section as it stands (null: no team URL set). */
+  section(): TeamSection | null;
+  /** Fires when `section()` changed. */
+  readonly onDidChange: vscode.Event<void>;
+  /** Whether someone looks at the section: the service is followed only while true. */
+  setWatched(watched: boolean): void;
+  /** The sign-in row's button: the separate approver sign-in in the browser. */
+  signIn(): Promise<TeamResults['team.signIn']>;
+  /** A card's Approve/Reject, with the approver session; rejects with what to tell the person. */
+  decide(params: { approvalId: string; digest: string; approve: boolean; reason?: string }): Promise<TeamResults['team.decide']>;
 }
 
 /** Statistics window of a new UI instance (it may change it with `dashboard.setWindow`). */
@@ -50,7 +67,9 @@ export class WebviewConnection implements vscode.Disposable {
   private windowMs = DEFAULT_WINDOW_MS;
   private readonly listener: vscode.Disposable;
   private lastStateValue: DashboardState | undefined;
+  private lastTeamValue: TeamSection | null | undefined;
   private readyCount = 0;
+  private teamListener: vscode.Disposable | undefined;
 
   constructor(
     private readonly webview: vscode.Webview,
@@ -58,8 +77,14 @@ export class WebviewConnection implements vscode.Disposable {
     private readonly backend: () => UiBackend,
     private readonly log: (message: string) => void,
     private readonly cardActions?: ApprovalCardActions,
+    private readonly team?: TeamApprovalsSource,
   ) {
     this.listener = webview.onDidReceiveMessage((message: unknown) => void this.receive(message));
+  }
+
+  /** The team section last posted to the webview (undefined: none posted yet). */
+  get lastTeam(): TeamSection | null | undefined {
+    return this.lastTeamValue;
   }
 
   /** The webview said `ready` since it was last (re)loaded. */
@@ -82,7 +107,7 @@ export class WebviewConnection implements vscode.Disposable {
    * (undefined for `ready` and for anything invalid).
    */
   async receive(raw: unknown): Promise<HostToUi | undefined> {
-    const parsed = uiToHostSchema.safeParse(raw);
+    const parsed = webviewToHostSchema.safeParse(raw);
     if (!parsed.success) {
       this.log(`webview: dropped an invalid message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       return undefined;
@@ -93,7 +118,18 @@ export class WebviewConnection implements vscode.Disposable {
       this.sub?.dispose();
       this.sub = this.feed.subscribe(this.windowMs, (state) => this.post({ type: 'state', state: this.decorate(state) }));
       this.sub.refresh();
+      const team = this.team;
+      if (team !== undefined && message.view === 'approvals') {
+        this.teamListener?.dispose();
+        this.teamListener = team.onDidChange(() => void this.post({ type: 'team', team: team.section() }));
+        await this.post({ type: 'team', team: team.section() });
+      }
       return undefined;
+    }
+    if (message.method === 'team.signIn' || message.method === 'team.decide') {
+      const response = await this.teamRequest(message);
+      await this.post(response);
+      return response;
     }
     const response = await handleUiRequest(message, {
       backend: this.backend(),
@@ -108,6 +144,18 @@ export class WebviewConnection implements vscode.Disposable {
     return response;
   }
 
+  /** A request of the team section: only with a team source (the Approvals view in VS Code). */
+  private async teamRequest(message: TeamRequest): Promise<HostToUi> {
+    const team = this.team;
+    try {
+      if (team === undefined) throw new Error('no team control plane here');
+      const result = message.method === 'team.signIn' ? await team.signIn() : await team.decide(message.params);
+      return { type: 'response', id: message.id, ok: true, result };
+    } catch (err) {
+      return { type: 'response', id: message.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   /** The state with each pending card's "Allow this tool from now on…" offer (Approvals view only). */
   private decorate(state: DashboardState): DashboardState {
     const actions = this.cardActions;
@@ -119,6 +167,8 @@ export class WebviewConnection implements vscode.Disposable {
   pause(): void {
     this.sub?.dispose();
     this.sub = undefined;
+    this.teamListener?.dispose();
+    this.teamListener = undefined;
   }
 
   dispose(): void {
@@ -133,6 +183,7 @@ export class WebviewConnection implements vscode.Disposable {
 
   private async post(message: HostToUi): Promise<void> {
     if (message.type === 'state') this.lastStateValue = message.state;
+    if (message.type === 'team') this.lastTeamValue = message.team;
     try {
       await this.webview.postMessage(message);
     } catch {

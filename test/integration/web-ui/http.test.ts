@@ -176,7 +176,7 @@ describe('web UI at /ui over real HTTP', () => {
     assert.equal(bad.status, 400);
     const ok = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ approve: true, digest: a.digest, reason: 'ticket 42' }) });
     assert.equal(ok.status, 200);
-    assert.deepEqual(await ok.json(), { status: 'approved' });
+    assert.deepEqual(await ok.json(), { status: 'approved', decidedBy: 'approver-credential (alice)' }, 'the answer says who the decision was recorded as');
     assert.equal(firstText(await call), 'deleted cli-thing; deleted so far: cli-thing');
     const replay = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ approve: true, digest: a.digest }) });
     assert.equal(replay.status, 409);

@@ -85,7 +85,8 @@ describe('team client: approver sign-in with a loopback redirect', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(settled, undefined, 'the call ran without a decision');
     const decided = await decideTeamApproval(t.base, session, pending, true, 'from VS Code');
-    assert.deepEqual(decided, { ok: true });
+    // The service answers with who it recorded as the decider: the person, not a key.
+    assert.deepEqual(decided, { ok: true, status: 'approved', decidedBy: 'ui-session (bob@example.com)' });
     await call;
     const history = await listTeamApprovals(t.base, session);
     assert.equal(history.kind === 'ok' && history.pending.some((a) => a.id === pending.id), false);

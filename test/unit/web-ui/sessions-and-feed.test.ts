@@ -14,7 +14,7 @@ import { LayeredPolicy } from '../../../src/core/oversight/policy-source';
 import { Redactor } from '../../../src/core/redact';
 import { Supervisor } from '../../../src/core/supervisor/supervisor';
 import { CredentialThrottle, StateFeed, UiSessions, handleUiRequest, renderUiPage, secretEquals, webviewCsp } from '../../../src/core/web-ui';
-import type { DashboardState } from '../../../src/protocol/ui';
+import { uiToHostSchema, webviewToHostSchema, type DashboardState } from '../../../src/protocol/ui';
 
 describe('web UI sessions', () => {
   it('end after the idle time or the absolute lifetime, whichever comes first', () => {
@@ -143,7 +143,7 @@ describe('state feed and request handler over the real oversight backend', () =>
     const wrong = await handleUiRequest({ type: 'request', id: 'a', method: 'approval.decide', params: { approvalId: approval.id, digest: 'f'.repeat(64), approve: true } }, ctx);
     assert.equal(wrong.type === 'response' && !wrong.ok && /other arguments/.test(wrong.error), true, JSON.stringify(wrong));
     const ok = await handleUiRequest({ type: 'request', id: 'b', method: 'approval.decide', params: { approvalId: approval.id, digest: approval.digest, approve: false, reason: '  not today ' } }, ctx);
-    assert.deepEqual(ok, { type: 'response', id: 'b', ok: true, result: { status: 'rejected' } });
+    assert.deepEqual(ok, { type: 'response', id: 'b', ok: true, result: { status: 'rejected', decidedBy: 'vscode-ui' } });
     assert.deepEqual(oversight.store.get(approval.id)?.decision?.by, { kind: 'vscode-ui' });
     assert.equal(oversight.store.get(approval.id)?.decision?.reason, 'not today');
     const again = await handleUiRequest({ type: 'request', id: 'c', method: 'approval.decide', params: { approvalId: approval.id, digest: approval.digest, approve: true } }, ctx);
@@ -168,6 +168,18 @@ describe('state feed and request handler over the real oversight backend', () =>
     assert.deepEqual(answered, { type: 'response', id: 'g', ok: true, result: { written: false, message: 'Cancelled: nothing was written.' } });
     assert.deepEqual(asked, [approval.id]);
     oversight.rejectPending('test cleanup');
+  });
+
+  it('the team section\'s requests (team.signIn, team.decide) parse only as VS Code webview messages, never at /ui', () => {
+    const decide = { type: 'request', id: 't', method: 'team.decide', params: { approvalId: 'a1', digest: 'd'.repeat(64), approve: true } };
+    const signIn = { type: 'request', id: 's', method: 'team.signIn', params: {} };
+    // /ui parses what it receives with uiToHostSchema: both are refused there (400, invalid message).
+    assert.equal(uiToHostSchema.safeParse(decide).success, false);
+    assert.equal(uiToHostSchema.safeParse(signIn).success, false);
+    assert.equal(webviewToHostSchema.safeParse(decide).success, true);
+    assert.equal(webviewToHostSchema.safeParse(signIn).success, true);
+    // Nothing but the approval's id, digest, choice and reason: no URL, no cookie, no header.
+    assert.equal(webviewToHostSchema.safeParse({ ...signIn, params: { url: 'http://evil.example' } }).success, false);
   });
 });
 

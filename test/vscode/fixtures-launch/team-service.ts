@@ -3,7 +3,7 @@
 // A real PostgreSQL (test/helpers/postgres.ts), the local OIDC issuer (test/fixtures/oidc-issuer),
 // and the built CLI's `mcpcp serve` in team mode (plain HTTP on loopback, API keys and /ui sessions
 // in PostgreSQL) serving the fixture server `fx`. API keys are made with `mcpcp team api-key create`.
-// Prints one JSON line `{"url","issuer","keys":{operator,approver},"dataDir","configFile"}` once
+// Prints one JSON line `{"url","issuer","keys":{operator,approver},"oidcClient":{id,secret},"dataDir","configFile"}` once
 // serving, and exits (stopping serve, the issuer and PostgreSQL) when stdin closes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,7 +112,8 @@ async function serve(dir: string, dataDir: string, configFile: string, pgUrl: st
   }
   const key = (owner: string, roles: string): string => (JSON.parse(cli(['team', 'api-key', 'create', '--owner', owner, '--roles', roles, '--expires', '1d', '--json', '--config', configFile, '--data-dir', dataDir])) as { key: string }).key;
   const keys = { operator: key('alice@example.com', 'operator'), approver: key('bob@example.com', 'approver,operator'), viewer: key('vera@example.com', 'viewer') };
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, issuer: issuer.issuer, keys, users: USERS, dataDir, configFile })}\n`);
+  // oidcClient: a suite gets a person's access token from the issuer as the service would (code + PKCE).
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, issuer: issuer.issuer, keys, users: USERS, oidcClient: { id: CLIENT_ID, secret: CLIENT_SECRET }, dataDir, configFile })}\n`);
 }
 
 main().catch((err: unknown) => {

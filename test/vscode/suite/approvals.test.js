@@ -99,7 +99,7 @@ describe('Approvals in VS Code', function () {
     const [pending] = hooks.approvalsView().pending;
     const started = Date.now();
     const response = await hooks.postFromApprovalsView({ type: 'request', id: 't2', method: 'approval.decide', params: { approvalId: pending.id, digest: pending.digest, approve: true, reason: 'discard the test line' } });
-    assert.deepEqual(response, { type: 'response', id: 't2', ok: true, result: { status: 'approved' } });
+    assert.deepEqual(response, { type: 'response', id: 't2', ok: true, result: { status: 'approved', decidedBy: 'vscode-ui' } });
     const result = await call;
     note(`reset finished ${Date.now() - started} ms after the approval`);
     assert.match(resultText(result), /^Done: hard reset of main/);

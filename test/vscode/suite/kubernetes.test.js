@@ -115,7 +115,7 @@ describe('Kubernetes server in VS Code (API emulator)', function () {
     assert.ok(scaling, 'no scale call waiting');
     const pending = await waitForPending(hooks, K8S, 'scale');
     const { id, response } = await decide(hooks, pending, true, 'scale web for the test');
-    assert.deepEqual(response, { type: 'response', id, ok: true, result: { status: 'approved' } });
+    assert.deepEqual(response, { type: 'response', id, ok: true, result: { status: 'approved', decidedBy: 'vscode-ui' } });
     const text = resultText(await scaling);
     assert.match(text, /^Scaled deployment\.apps\/web \(namespace shop\) from 3 to 5\./, text);
     // The emulator, asked directly as its admin.

@@ -161,7 +161,7 @@ describe('Network server in VS Code (device simulator)', function () {
     assert.ok(applying, 'no config_apply waiting');
     const pending = await waitForPending(hooks, NETWORK, 'config_apply');
     const { id, response } = await decide(hooks, pending, true, 'add Loopback42 for the test');
-    assert.deepEqual(response, { type: 'response', id, ok: true, result: { status: 'approved' } });
+    assert.deepEqual(response, { type: 'response', id, ok: true, result: { status: 'approved', decidedBy: 'vscode-ui' } });
     // What the model gets in VS Code: the structured report.
     const report = resultJson(await applying);
     assert.equal(report?.ok, true, JSON.stringify(report));

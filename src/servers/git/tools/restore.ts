@@ -4,6 +4,7 @@ import { backupFiles, backupNote } from '../backup';
 import { defineGitTool, plural } from '../define';
 import { SAFE_DIFF_FLAGS } from './diff';
 import { pathsField, repoField, revisionField } from '../fields';
+import { filesUndo, pin, repoStateText } from '../undo';
 
 export const restore = defineGitTool({
   name: 'restore',
@@ -37,12 +38,20 @@ export const restore = defineGitTool({
     if (ctx.dryRun) {
       return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\n${lostLines(patch)}\nNothing was changed.` };
     }
-    const id = await repo.exclusive(async () => {
-      const backup = await backupFiles(repo, 'restore', files, `restore ${plural(files.length, 'file')} from ${from}`);
+    const before = await repoStateText(repo, files, false);
+    const backup = await repo.exclusive(async () => {
+      const id = await backupFiles(repo, 'restore', files, `restore ${plural(files.length, 'file')} from ${from}`);
       await repo.write(['restore', ...(source === undefined ? [] : [`--source=${source}`]), ...(input.staged ? ['--staged'] : []), '--worktree', '--', ...paths]);
-      return backup;
+      return pin(repo, id);
     });
-    return { text: `Restored ${plural(files.length, 'file')} from ${from}; their local changes were discarded:\n${summary}${backupNote([id])}` };
+    return {
+      text: `Restored ${plural(files.length, 'file')} from ${from}; their local changes were discarded:\n${summary}${backupNote([backup?.id])}`,
+      undo: filesUndo(repo, backup, files, before, {
+        what: `the local changes restore discarded in ${plural(files.length, 'file')}`,
+        none: 'the discarded changes were deletions only, which no backup holds (the files came back)',
+        irreversible: input.staged ? ['what was staged for these paths: the undo writes the work-tree files back, not the index'] : [],
+      }),
+    };
   },
 });
 

@@ -79,7 +79,11 @@ describe('undo coverage: every state-changing built-in tool leaves a handle or s
       },
       args: () => ({ repo, message: 'add staged.txt' }) },
     'git/branch_create': { args: () => ({ repo, name: 'cov-created' }) },
-    'git/branch_delete': { setup: () => git(repo, 'branch', 'cov-doomed'), args: () => ({ repo, name: 'cov-doomed' }) },
+    'git/branch_delete': {
+      setup: () => {
+        git(repo, 'branch', 'cov-doomed');
+      },
+      args: () => ({ repo, name: 'cov-doomed' }) },
     'git/switch': { args: () => ({ repo, branch: 'cov-created' }) },
     'git/reset': {
       setup: () => {

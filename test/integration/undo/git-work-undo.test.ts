@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { queryAudit } from '../../../src/core/audit';
+import { waitFor } from '../../helpers/fixture-plane';
 import { git, makeRepo, tempDir, write } from '../../unit/git/fixture';
 import { startUndoPlane, type UndoPlane } from './harness';
 
@@ -104,7 +105,7 @@ describe('undo of git calls that discard work (real repository)', () => {
     const { callId } = await up.approvedCall(client, 'stash_pop', { repo });
     assert.equal(git(repo, 'stash', 'list').trim(), '', 'the pop dropped the entry');
     const preview = await up.plane.undo.preview(callId);
-    assert.match(preview.text, /Cannot be undone: the changes the pop applied stay in the work tree/);
+    assert.match(preview.text, /Cannot be undone: the changes the pop applies stay in the work tree/);
     const done = await up.approvedUndo(callId, { digest: preview.digest });
     assert.equal(done.ok, true, done.text);
     assert.equal(git(repo, 'rev-parse', 'stash@{0}').trim(), entry, 'the same stash commit is back as stash@{0}');
@@ -140,6 +141,23 @@ describe('undo of git calls that discard work (real repository)', () => {
     assert.match(done.text, /points at [0-9a-f]{40}, not at [0-9a-f]{40} as recorded when the backup was taken/);
     assert.equal(head(), base, 'witness: main did not move');
     assert.equal(read('a.txt'), 'a1\n', 'witness: no file was written back');
+  });
+
+  it('what an undo of a reset cannot bring back (the staging) is on the approval card before approval; rejected, nothing moved', async () => {
+    const tip = commitFile('f.txt', 'f1\n', 'card');
+    write(repo, 'a.txt', 'a1\nstaged edit\n');
+    git(repo, 'add', 'a.txt');
+    const pending = client.callTool({ name: 'reset', arguments: { repo, mode: 'hard', target: 'HEAD~1' } });
+    await waitFor(() => up.plane.oversight.store.list().length === 1, 20_000, 'the approval of reset');
+    const a = up.plane.oversight.store.list()[0]!;
+    const card = (await up.plane.oversight.state(60_000)).pending.find((p) => p.id === a.id)!;
+    assert.match(card.preview.text ?? '', /Cannot be undone: which changes were staged \(1 file\): the index is not kept/);
+    assert.match(card.preview.irreversible?.[0] ?? '', /^which changes were staged/);
+    await up.plane.oversight.decide({ approvalId: a.id, digest: a.digest, approve: false }, { kind: 'vscode-ui' });
+    assert.equal((await pending).isError, true);
+    assert.equal(head(), tip, 'witness: the branch did not move');
+    assert.equal(git(repo, 'diff', '--cached', '--name-only').trim(), 'a.txt', 'witness: the staged change is still staged');
+    git(repo, 'reset', '-q', '--hard');
   });
 
   it('drift: a commit and a file edit after the reset show in the three-way difference', async () => {

@@ -5,6 +5,9 @@ import { defineGitTool, plural } from '../define';
 import { pathsField, repoField } from '../fields';
 import { filesUndo, pin, repoStateText } from '../undo';
 
+/** What an undo of a clean that removes folders cannot bring back (said before approval and kept in the handle). */
+const FOLDERS_IRREVERSIBLE = 'empty folders it removes (only files are kept in the backup)';
+
 export const clean = defineGitTool({
   name: 'clean',
   title: 'Repo: Clean',
@@ -30,7 +33,7 @@ export const clean = defineGitTool({
     if (listed.length === 0) return { text: 'Nothing to clean: no untracked files there.' };
     const { items, omitted } = capList(listed, 200);
     const listing = items.map((p) => `  ${p}`).join('\n') + (omitted > 0 ? `\n  [truncated: ${omitted} more entries; narrow with "paths"]` : '');
-    if (ctx.dryRun) return { text: `Dry run: would delete ${plural(listed.length, 'untracked entry', 'untracked entries')}:\n${listing}\nNothing was changed.` };
+    if (ctx.dryRun) return { text: `Dry run: would delete ${plural(listed.length, 'untracked entry', 'untracked entries')}:\n${listing}\nNothing was changed.`, ...(listed.some((e) => e.endsWith('/')) ? { irreversible: [FOLDERS_IRREVERSIBLE] } : {}) };
 
     const { backup, files, before } = await repo.exclusive(async () => {
       // Folders are backed up file by file.
@@ -53,7 +56,7 @@ export const clean = defineGitTool({
       undo: filesUndo(repo, backup, files, before, {
         what: `the ${plural(files.length, 'untracked file')} clean deleted`,
         none: 'only empty folders were removed; no file was lost',
-        irreversible: listed.some((e) => e.endsWith('/')) ? ['empty folders it removed (only files are kept in the backup)'] : [],
+        irreversible: listed.some((e) => e.endsWith('/')) ? [FOLDERS_IRREVERSIBLE] : [],
       }),
     };
   },

@@ -45,7 +45,13 @@ export const reset = defineGitTool({
       lines.push(`Uncommitted changes discarded in ${plural(lost.length, 'file')}:`, ...items.map((f) => `  ${f}`), ...(omitted > 0 ? [`  [truncated: ${omitted} more files]`] : []));
     }
     if (status.operation === 'merging' && input.mode === 'hard') lines.push('The merge in progress is abandoned.');
-    if (ctx.dryRun) return { text: `Dry run: ${lines.join('\n')}\nNothing was changed.` };
+    // What an undo of this reset cannot bring back: said on the approval card (dry run) and kept in the handle.
+    const irreversible: string[] = [];
+    if (input.mode !== 'soft' && status.staged.length > 0) irreversible.push(`which changes were staged (${plural(status.staged.length, 'file')}): the index is not kept, so they come back as unstaged changes`);
+    const deleted = input.mode === 'hard' ? [...new Set([...status.staged, ...status.unstaged].filter((e) => e.change === 'D').map((e) => e.path))] : [];
+    if (deleted.length > 0) irreversible.push(`the deletion of ${deleted.slice(0, 10).join(', ')}${deleted.length > 10 ? ` and ${deleted.length - 10} more` : ''} (those files come back as committed)`);
+    if (status.operation === 'merging' && input.mode === 'hard') irreversible.push('the abandoned merge (its resolved files are among the files put back, the merge state is not)');
+    if (ctx.dryRun) return { text: `Dry run: ${lines.join('\n')}\nNothing was changed.`, ...(irreversible.length > 0 ? { irreversible } : {}) };
 
     const before = await repoStateText(repo, lost, false);
     const ids = await repo.exclusive(async () => {
@@ -66,11 +72,6 @@ export const reset = defineGitTool({
           reason: lost.length > 0 ? 'the discarded changes were deletions only, which no backup holds' : `the ${input.mode} reset left the branch where it was and discarded no work-tree change (what was staged is not kept: add stages it again)`,
         };
       }
-      const irreversible: string[] = [];
-      if (input.mode !== 'soft' && status.staged.length > 0) irreversible.push(`which changes were staged (${plural(status.staged.length, 'file')}): the index is not kept, so they come back as unstaged changes`);
-      const deleted = input.mode === 'hard' ? [...status.staged, ...status.unstaged].filter((e) => e.change === 'D').map((e) => e.path) : [];
-      if (deleted.length > 0) irreversible.push(`the deletion of ${deleted.slice(0, 10).join(', ')}${deleted.length > 10 ? ` and ${deleted.length - 10} more` : ''} (those files come back as committed)`);
-      if (status.operation === 'merging' && input.mode === 'hard') irreversible.push('the abandoned merge (its resolved files are among the files put back, the merge state is not)');
       return {
         undoable: true,
         summary: `put ${where} back at ${short(oldHead ?? target)}${ids.files !== undefined ? ` with the ${plural(lost.length, 'discarded file')}` : ''}`,

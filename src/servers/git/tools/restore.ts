@@ -36,7 +36,7 @@ export const restore = defineGitTool({
     const { items, omitted } = capList(stat.trimEnd().split('\n'), 150);
     const summary = [...items, ...(omitted > 0 ? [`[truncated: ${omitted} more lines; narrow "paths" to see them]`] : [])].join('\n');
     if (ctx.dryRun) {
-      return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\n${lostLines(patch)}\nNothing was changed.` };
+      return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\n${lostLines(patch)}\nNothing was changed.`, ...(input.staged ? { irreversible: [STAGED_IRREVERSIBLE] } : {}) };
     }
     const before = await repoStateText(repo, files, false);
     const backup = await repo.exclusive(async () => {
@@ -49,13 +49,15 @@ export const restore = defineGitTool({
       undo: filesUndo(repo, backup, files, before, {
         what: `the local changes restore discarded in ${plural(files.length, 'file')}`,
         none: 'the discarded changes were deletions only, which no backup holds (the files came back)',
-        irreversible: input.staged ? ['what was staged for these paths: the undo writes the work-tree files back, not the index'] : [],
+        irreversible: input.staged ? [STAGED_IRREVERSIBLE] : [],
       }),
     };
   },
 });
 
 const MAX_PREVIEW_LINES = 200;
+/** With staged: true, what an undo cannot bring back (said before approval and kept in the handle). */
+const STAGED_IRREVERSIBLE = 'what was staged for these paths: the undo writes the work-tree files back, not the index';
 
 /**
  * The lines a restore throws away, from the diff of the work tree against what it restores to:

@@ -8,6 +8,9 @@ import { repoField } from '../fields';
 import { readStatus } from '../status';
 import { notUndoable, pin, repoStateText, stateCheck } from '../undo';
 
+/** What an undo of a pop does not do (said before approval and kept in the handle). */
+const POP_IRREVERSIBLE = 'the changes the pop applies stay in the work tree: an undo puts the entry back on the stash (as stash@{0}), it does not take them out of the files';
+
 export const stashPop = defineGitTool({
   name: 'stash_pop',
   title: 'Stash: Pop',
@@ -32,6 +35,7 @@ export const stashPop = defineGitTool({
     if (ctx.dryRun) {
       return {
         text: `Dry run: would apply ${selector} (${message}, ${short(sha)}) changing ${plural(files.length, 'tracked file')}:\n${listing}\n${input.keep ? 'The entry would stay on the stash.' : 'The entry would then be dropped (a backup ref would keep it).'}\nNothing was changed.`,
+        ...(input.keep ? {} : { irreversible: [POP_IRREVERSIBLE] }),
       };
     }
     let conflict: ControlPlaneError | undefined;
@@ -63,7 +67,7 @@ export const stashPop = defineGitTool({
         inverse: { tool: 'backup_restore', args: { repo: repo.path, id: id.id, sha: id.sha } },
         check: stateCheck(repo, [], true),
         before,
-        irreversible: ['the changes the pop applied stay in the work tree: the undo puts the entry back on the stash (as stash@{0}), it does not take them out of the files'],
+        irreversible: [POP_IRREVERSIBLE],
       },
     };
   },

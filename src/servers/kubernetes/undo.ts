@@ -98,6 +98,16 @@ export function mergePatch(from: JsonObject, to: JsonObject): JsonObject {
   return out;
 }
 
+/** Annotations a controller keeps (a Deployment's revision): never part of the way back. */
+const CONTROLLER_SET_ANNOTATIONS = ['deployment.kubernetes.io/revision'];
+
+function withoutControllerSet(obj: JsonObject): JsonObject {
+  const meta = obj['metadata'];
+  const annotations = isJsonObject(meta) ? meta['annotations'] : undefined;
+  if (isJsonObject(annotations)) for (const a of CONTROLLER_SET_ANNOTATIONS) delete annotations[a];
+  return obj;
+}
+
 /**
  * Handle of a change to one existing object (patch, rollout undo): a merge patch from the object
  * as the call left it back to the object before, so keys the call added are removed too. A Secret
@@ -109,7 +119,7 @@ export function changeUndo(scope: ClusterScope, type: ResourceInfo, namespace: s
   if (type.kind === 'Secret' && type.group === '') {
     return { undoable: true, summary, ...restoreCall(scope, prior), check, before: shownState(prior), irreversible: ['data keys the change added to the Secret stay (the Secret is applied back as it was, which does not remove them)'] };
   }
-  const back = mergePatch(restorable(after), restorable(prior));
+  const back = mergePatch(withoutControllerSet(restorable(after)), withoutControllerSet(restorable(prior)));
   return {
     undoable: true,
     summary,

@@ -59,6 +59,22 @@ describe('undo of resource_patch and node_cordon (API emulator)', () => {
     console.log(`--- kubernetes undo preview with drift (resource_patch) ---\n${preview.text}`);
   });
 
+  it('rollout_undo → undo puts the pod template back as it was before the rollback', async () => {
+    const image = (): string => (emulator.cluster.get(emulator.cluster.findType('apps', 'v1', 'deployments')!, 'shop', 'web') as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+    const first = image();
+    // A new revision (as a deploy would make it), then the agent rolls back to the one before.
+    await up.approvedCall(client, 'resource_patch', { context: 'emu', resource: 'deployments', name: 'web', patch: '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.28"}]}}}}' });
+    await waitFor(() => image() === 'nginx:1.28', 10_000, 'the new template');
+    const { callId } = await up.approvedCall(client, 'rollout_undo', { context: 'emu', name: 'web' });
+    assert.equal(image(), first);
+    const preview = await up.plane.undo.preview(callId);
+    assert.equal(preview.inverse.tool, 'resource_patch');
+    assert.doesNotMatch(JSON.stringify(preview.inverse.args), /deployment\.kubernetes\.io\/revision/, 'the controller\'s revision is not patched back');
+    const done = await up.approvedUndo(callId);
+    assert.equal(done.ok, true, done.text);
+    assert.equal(image(), 'nginx:1.28', 'the template the rollback replaced is back');
+  });
+
   it('node_cordon → undo uncordons the node, and only once a human approves it (policy alone would allow an uncordon)', async () => {
     assert.notEqual(node('emulator-worker2')?.spec?.unschedulable, true);
     // A non-destructive write: the default policy lets it run without an approval.

@@ -125,6 +125,40 @@ describe('undo of git calls that discard work (real repository)', () => {
     assert.equal(git(repo, 'log', '-1', '--format=%s').trim(), 'original message');
   });
 
+  it('switch with discardChanges → undo switches back and writes the discarded changes back', async () => {
+    git(repo, 'branch', 'other');
+    write(repo, 'a.txt', 'a1\nwork in progress\n');
+    const { callId } = await up.approvedCall(client, 'switch', { repo, branch: 'other', discardChanges: true });
+    assert.equal(git(repo, 'branch', '--show-current').trim(), 'other');
+    assert.equal(read('a.txt'), 'a1\n');
+    const done = await up.approvedUndo(callId);
+    assert.equal(done.approvalTool, 'backup_rewind');
+    assert.equal(done.ok, true, done.text);
+    assert.equal(git(repo, 'branch', '--show-current').trim(), 'main');
+    assert.equal(read('a.txt'), 'a1\nwork in progress\n');
+    git(repo, 'restore', 'a.txt');
+    git(repo, 'branch', '-D', 'other');
+  });
+
+  it('merge → undo moves the branch back before the merge (keep mode: a local change elsewhere stays)', async () => {
+    const before = head();
+    git(repo, 'switch', '-q', '-c', 'topic');
+    commitFile('topic.txt', 'topic\n', 'topic work');
+    git(repo, 'switch', '-q', 'main');
+    // A non-destructive write: policy lets it run without an approval; its undo asks one.
+    const merged = await client.callTool({ name: 'merge', arguments: { repo, branch: 'topic', mode: 'no-ff' } });
+    assert.equal(merged.isError, undefined);
+    const callId = (await queryAudit(join(up.stateDir, 'audit'), { type: ['call.completed'], tool: 'merge' })).records[0]!.callId!;
+    assert.notEqual(head(), before);
+    write(repo, 'README.md', '# local edit after the merge\n');
+    const done = await up.approvedUndo(callId);
+    assert.equal(done.ok, true, done.text);
+    assert.equal(head(), before);
+    assert.equal(existsSync(join(repo, 'topic.txt')), false, 'the merged file is gone again');
+    assert.equal(read('README.md'), '# local edit after the merge\n', 'a local change the merge did not touch stays');
+    git(repo, 'restore', 'README.md');
+  });
+
   it('a forged backup ref (moved to another backup commit) is refused: branch and files stay as they are', async () => {
     const base = head();
     commitFile('d.txt', 'd1\n', 'to be reset');

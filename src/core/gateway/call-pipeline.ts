@@ -186,6 +186,11 @@ export class CallPipeline {
       // A broken policy never means "allow".
       verdict = { decision: 'deny', reason: `policy could not be evaluated: ${errorMessage(err)}` };
     }
+    // An undo puts state back on a human's word: policy may deny it, never let it run unasked
+    // (cordon's undo is an uncordon, which policy alone would allow).
+    if (call.undoOf !== undefined && verdict.decision === 'allow') {
+      verdict = { ...verdict, decision: 'approve', reason: `an undo is approved by a human (policy alone: allow, ${verdict.reason})` };
+    }
     trace?.decided(verdict.decision);
     const decided = this.ctx.stages().audit({ type: 'policy.decided', call, verdict });
     try {

@@ -314,6 +314,8 @@ function summariseDocument(text: string): string {
   try {
     const obj = JSON.parse(text) as { kind?: string; metadata?: { name?: string; namespace?: string } };
     if (obj && typeof obj === 'object' && typeof obj.kind === 'string') return `<${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name ?? ''} as before the call>`;
+    // A short patch (the way back of a resource_patch) is what the approver needs to see.
+    if (obj && typeof obj === 'object' && !text.includes('\n') && text.length <= 400) return text;
   } catch {
     // not JSON
   }

@@ -78,3 +78,53 @@ export function identities(objects: readonly JsonObject[]): string {
     return `${String(o['apiVersion'])}/${String(o['kind'])}/${String(meta['namespace'] ?? '')}/${String(meta['name'] ?? '')}`;
   }).join('\n');
 }
+
+/**
+ * The JSON merge patch (RFC 7386) that turns `from` into `to`: changed keys get their old value
+ * (lists whole), keys `from` has and `to` lacks become null.
+ */
+export function mergePatch(from: JsonObject, to: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
+    const a = from[key];
+    const b = to[key];
+    if (b === undefined) out[key] = null;
+    else if (a === undefined) out[key] = clone(b);
+    else if (isJsonObject(a) && isJsonObject(b)) {
+      const inner = mergePatch(a, b);
+      if (Object.keys(inner).length > 0) out[key] = inner;
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) out[key] = clone(b);
+  }
+  return out;
+}
+
+/** Annotations a controller keeps (a Deployment's revision): never part of the way back. */
+const CONTROLLER_SET_ANNOTATIONS = ['deployment.kubernetes.io/revision'];
+
+function withoutControllerSet(obj: JsonObject): JsonObject {
+  const meta = obj['metadata'];
+  const annotations = isJsonObject(meta) ? meta['annotations'] : undefined;
+  if (isJsonObject(annotations)) for (const a of CONTROLLER_SET_ANNOTATIONS) delete annotations[a];
+  return obj;
+}
+
+/**
+ * Handle of a change to one existing object (patch, rollout undo): a merge patch from the object
+ * as the call left it back to the object before, so keys the call added are removed too. A Secret
+ * is applied back instead (its data must not travel in the inverse's arguments: see restoreCall).
+ */
+export function changeUndo(scope: ClusterScope, type: ResourceInfo, namespace: string | undefined, prior: JsonObject, after: JsonObject, summary: string): UndoHandle {
+  const name = String((prior['metadata'] as JsonObject | undefined)?.['name'] ?? '');
+  const check = checkCall(scope, type, namespace, name);
+  if (type.kind === 'Secret' && type.group === '') {
+    return { undoable: true, summary, ...restoreCall(scope, prior), check, before: shownState(prior), irreversible: ['data keys the change added to the Secret stay (the Secret is applied back as it was, which does not remove them)'] };
+  }
+  const back = mergePatch(withoutControllerSet(restorable(after)), withoutControllerSet(restorable(prior)));
+  return {
+    undoable: true,
+    summary,
+    inverse: { tool: 'resource_patch', args: { context: scope.info.name, resource: resourceArg(type), name, ...(namespace !== undefined ? { namespace } : {}), patch: JSON.stringify(back), type: 'merge' } },
+    check,
+    before: shownState(prior),
+  };
+}

@@ -83,7 +83,7 @@ describe('git server through the gateway', () => {
       return names.length > 0;
     }, 10_000, 'git tools');
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 29);
+    assert.equal(tools.length, 31);
     for (const name of ['reset', 'clean', 'push', 'branch_delete']) {
       const t = tools.find((x) => x.name === name);
       assert.equal(t?.annotations?.destructiveHint, true, name);

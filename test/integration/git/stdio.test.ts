@@ -48,7 +48,7 @@ describe('git server over stdio (built)', () => {
     const { client } = await start();
     try {
       const { tools } = await client.listTools();
-      assert.equal(tools.length, 29);
+      assert.equal(tools.length, 31);
       assert.equal(tools.find((t) => t.name === 'reset')?.annotations?.destructiveHint, true);
       assert.deepEqual(tools.find((t) => t.name === 'reset')?._meta, { 'mcpcp/preview': true });
       const status = CallToolResultSchema.parse(await client.callTool({ name: 'repo_status', arguments: {} }));

@@ -84,6 +84,20 @@ describe('undo on network devices (simulator)', () => {
     assert.equal(await running('j1'), before);
   });
 
+  it('Junos: config_rollback → undo puts back the configuration the rollback replaced', async () => {
+    await up.approvedCall(client, 'config_apply', { devices: ['j1'], lines: 'set interfaces ge-0/0/6 description kept-by-undo' });
+    const withChange = await running('j1');
+    const { callId } = await up.approvedCall(client, 'config_rollback', { device: 'j1', rollback: 1 });
+    assert.doesNotMatch(await running('j1'), /kept-by-undo/, 'the rollback removed the change');
+    const preview = await up.plane.undo.preview(callId);
+    assert.equal(preview.inverse.tool, 'config_rollback');
+    assert.equal(preview.drift.changed, false, preview.text);
+    const done = await up.approvedUndo(callId, { digest: preview.digest });
+    assert.equal(done.approvalTool, 'config_rollback');
+    assert.equal(done.ok, true, done.text);
+    assert.equal(await running('j1'), withChange, 'the configuration before the rollback is back');
+  });
+
   it('handle files are encrypted: no configuration text in any of them', () => {
     for (const f of readdirSync(join(up.stateDir, 'undo'))) {
       const raw = readFileSync(join(up.stateDir, 'undo', f));

@@ -33,11 +33,11 @@ describe('git tool catalogue', () => {
 
   it('marks read-only tools read-only, and gives every destructive tool a preview with dryRun', () => {
     const readOnly = tools.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name);
-    assert.deepEqual(readOnly, ['repo_list', 'repo_status', 'diff', 'log', 'show', 'blame', 'branch_list', 'tag_list', 'remote_list', 'stash_list', 'reflog', 'backup_list']);
+    assert.deepEqual(readOnly, ['repo_list', 'repo_status', 'diff', 'log', 'show', 'blame', 'branch_list', 'tag_list', 'remote_list', 'stash_list', 'reflog', 'repo_state', 'backup_list']);
     const destructive = tools.filter((t) => t.annotations?.destructiveHint === true);
     assert.deepEqual(
       destructive.map((t) => t.name),
-      ['restore', 'commit', 'branch_delete', 'switch', 'reset', 'stash_pop', 'push', 'clean', 'backup_restore'],
+      ['restore', 'commit', 'branch_delete', 'switch', 'reset', 'stash_pop', 'push', 'clean', 'backup_restore', 'backup_rewind'],
     );
     for (const t of destructive) {
       assert.equal(t._meta?.['mcpcp/preview'], true, t.name);

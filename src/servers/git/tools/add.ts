@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { capList, invalidArgument } from '../../kit';
-import { defineGitTool, plural } from '../define';
+import type { UndoHandle } from '../../../core/undo/handle';
+import { capList, invalidArgument, type ToolContext } from '../../kit';
+import { defineGitTool, plural, type GitServices } from '../define';
+import type { Repository } from '../repo';
+import { notUndoable } from '../undo';
+import { repoStatus } from './repo-status';
 import { pathsField, repoField } from '../fields';
 import { entryLine, readStatus } from '../status';
 
@@ -21,6 +25,8 @@ export const add = defineGitTool({
     if (given.length > 0 && input.all) throw invalidArgument('all', 'all: true cannot be combined with paths.', 'Drop one of them.');
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const paths = input.all ? ['.'] : await repo.resolvePaths(given, 'paths');
+    const prior = await readStatus(repo, input.all ? [] : paths);
+    const stateBefore = await repoStatusText(repo, input.all ? [] : paths, ctx);
     await repo.exclusive(() => repo.write(['add', '--all', '--', ...paths]));
     const status = await readStatus(repo);
     const { items, omitted } = capList(status.staged.map(entryLine), 200);
@@ -29,6 +35,23 @@ export const add = defineGitTool({
     if (status.unstaged.length + status.untracked.length > 0) {
       lines.push(`Still not staged: ${plural(status.unstaged.length, 'modified file')}, ${plural(status.untracked.length, 'untracked entry', 'untracked entries')}.`);
     }
-    return { text: lines.join('\n') };
+    // Unstaging the paths again: the work tree is untouched either way.
+    const undo: UndoHandle =
+      status.head === undefined
+        ? notUndoable('before the first commit, unstaging removes every entry from the index; use unstage with the paths to take back')
+        : {
+            undoable: true,
+            summary: `unstage ${input.all ? 'every change' : plural(paths.length, 'path')} again (the work tree keeps its content)`,
+            inverse: { tool: 'unstage', args: { repo: repo.path, ...(input.all ? {} : { paths }) } },
+            check: { tool: 'repo_status', args: { repo: repo.path, ...(input.all ? {} : { paths }) } },
+            before: stateBefore,
+            ...(prior.staged.length > 0 ? { irreversible: [`what was already staged before the add (${plural(prior.staged.length, 'file')}): unstage takes it out of the index too`] } : {}),
+          };
+    return { text: lines.join('\n'), undo };
   },
 });
+
+/** What repo_status shows for these paths (the check of add and unstage undos). */
+export async function repoStatusText(repo: Repository, paths: readonly string[], ctx: ToolContext<GitServices>): Promise<string> {
+  return (await repoStatus.handler(repoStatus.input.parse({ repo: repo.path, ...(paths.length > 0 ? { paths: [...paths] } : {}) }), ctx)).text;
+}

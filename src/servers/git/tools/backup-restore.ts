@@ -5,6 +5,13 @@ import { capList, invalidArgument } from '../../kit';
 import { backupFiles, backupNote, listBackups, verifiedTarget } from '../backup';
 import { defineGitTool, plural, short } from '../define';
 import { refNameField, repoField } from '../fields';
+import { notUndoable, pin, repoStateText, stateCheck } from '../undo';
+import { log } from './log';
+
+/** Whether repo_state's answer before the call showed `file` present. */
+function repoStateFileExisted(state: string, file: string): boolean {
+  return state.split('\n').some((l) => l.startsWith(`file ${file}: `) && !l.endsWith(': absent'));
+}
 
 export const backupRestore = defineGitTool({
   name: 'backup_restore',
@@ -50,14 +57,28 @@ export const backupRestore = defineGitTool({
       const subject = (await repo.read(['log', '-1', '--format=%h %s', '--end-of-options', target, '--'])).trim();
       if (ctx.dryRun) return { text: `Dry run: would create branch ${name} at ${subject} (${backup.summary}).\nNothing was changed.` };
       await repo.exclusive(() => repo.write(['branch', '--end-of-options', name, target]));
-      return { text: `Created branch ${name} at ${subject}, restoring ${backup.summary}.` };
+      const check = { tool: 'log', args: { repo: repo.path, to: name, limit: 1, format: 'full' } };
+      return {
+        text: `Created branch ${name} at ${subject}, restoring ${backup.summary}.`,
+        undo: {
+          undoable: true,
+          summary: `delete branch ${name}, which the restore created (its tip stays in a backup ref)`,
+          inverse: { tool: 'branch_delete', args: { repo: repo.path, name, force: true } },
+          check,
+          before: { kind: 'absent', text: `branch ${name} did not exist` },
+          after: (await log.handler(log.input.parse(check.args), ctx)).text,
+        },
+      };
     }
 
     if (backup.kind === 'stash') {
       const target = await verifiedTarget(repo, backup);
       if (ctx.dryRun) return { text: `Dry run: would add ${short(target)} back to the stash as a new entry (${backup.summary}).\nNothing was changed.` };
       await repo.exclusive(() => repo.write(['stash', 'store', `--message=restored ${backup.summary}`, '--end-of-options', target]));
-      return { text: `Added the stash entry back as stash@{0} (${backup.summary}); stash_pop applies it.` };
+      return {
+        text: `Added the stash entry back as stash@{0} (${backup.summary}); stash_pop applies it.`,
+        undo: notUndoable('no tool drops a stash entry without applying it (stash_pop applies and drops it); the entry it added changes no file'),
+      };
     }
 
     // files: write the saved versions back; what would be overwritten is backed up first.
@@ -75,11 +96,27 @@ export const backupRestore = defineGitTool({
     if (ctx.dryRun) {
       return { text: `Dry run: would write back ${plural(files.length, 'file')} from ${backup.id} (${backup.summary}); ${plural(overwritten.length, 'current file')} would first be backed up:\n${listing}\nNothing was changed.` };
     }
+    const before = await repoStateText(repo, files, false);
     const id = await repo.exclusive(async () => {
       const safety = overwritten.length > 0 ? await backupFiles(repo, 'backup_restore', overwritten, `files replaced by restoring ${backup.id}`) : undefined;
       await repo.write(['restore', `--source=${backup.commit}`, '--worktree', '--', ...files]);
-      return safety;
+      return pin(repo, safety);
     });
-    return { text: `Wrote back ${plural(files.length, 'file')} from ${backup.id} (${backup.summary}):\n${listing}${backupNote([id])}` };
+    const text = `Wrote back ${plural(files.length, 'file')} from ${backup.id} (${backup.summary}):\n${listing}${backupNote([id?.id])}`;
+    const created = files.filter((f) => !repoStateFileExisted(before, f));
+    if (id === undefined) {
+      return { text, undo: notUndoable(created.length > 0 ? `it replaced no file: the ${plural(created.length, 'file')} it wrote did not exist before (delete them to go back)` : 'every file it wrote already had that content') };
+    }
+    return {
+      text,
+      undo: {
+        undoable: true,
+        summary: `write back the ${plural(overwritten.length, 'file')} the restore replaced, from backup ${id.id}`,
+        inverse: { tool: 'backup_restore', args: { repo: repo.path, id: id.id, sha: id.sha } },
+        check: stateCheck(repo, files),
+        before,
+        ...(created.length > 0 ? { irreversible: [`the ${plural(created.length, 'file')} it wrote that did not exist before stay (${created.slice(0, 10).join(', ')}${created.length > 10 ? ', …' : ''})`] } : {}),
+      },
+    };
   },
 });

@@ -18,6 +18,15 @@ export const branchCreate = defineGitTool({
     await repo.checkRefName(input.name, 'branch', 'name');
     const start = await repo.resolveCommit(input.startPoint ?? 'HEAD', 'startPoint');
     await repo.exclusive(() => repo.write(['branch', '--end-of-options', input.name, start]));
-    return { text: `Created branch ${input.name} at ${short(start)}${input.startPoint === undefined ? ' (HEAD)' : ` (${input.startPoint})`}.` };
+    return {
+      text: `Created branch ${input.name} at ${short(start)}${input.startPoint === undefined ? ' (HEAD)' : ` (${input.startPoint})`}.`,
+      undo: {
+        undoable: true,
+        summary: `delete branch ${input.name}, which the call created (its tip stays in a backup ref)`,
+        inverse: { tool: 'branch_delete', args: { repo: repo.path, name: input.name, force: true } },
+        check: { tool: 'log', args: { repo: repo.path, to: input.name, limit: 1, format: 'full' } },
+        before: { kind: 'absent', text: `branch ${input.name} did not exist` },
+      },
+    };
   },
 });

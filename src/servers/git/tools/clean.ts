@@ -3,6 +3,10 @@ import { capList } from '../../kit';
 import { backupFiles, backupNote } from '../backup';
 import { defineGitTool, plural } from '../define';
 import { pathsField, repoField } from '../fields';
+import { filesUndo, pin, repoStateText } from '../undo';
+
+/** What an undo of a clean that removes folders cannot bring back (said before approval and kept in the handle). */
+const FOLDERS_IRREVERSIBLE = 'empty folders it removes (only files are kept in the backup)';
 
 export const clean = defineGitTool({
   name: 'clean',
@@ -29,9 +33,9 @@ export const clean = defineGitTool({
     if (listed.length === 0) return { text: 'Nothing to clean: no untracked files there.' };
     const { items, omitted } = capList(listed, 200);
     const listing = items.map((p) => `  ${p}`).join('\n') + (omitted > 0 ? `\n  [truncated: ${omitted} more entries; narrow with "paths"]` : '');
-    if (ctx.dryRun) return { text: `Dry run: would delete ${plural(listed.length, 'untracked entry', 'untracked entries')}:\n${listing}\nNothing was changed.` };
+    if (ctx.dryRun) return { text: `Dry run: would delete ${plural(listed.length, 'untracked entry', 'untracked entries')}:\n${listing}\nNothing was changed.`, ...(listed.some((e) => e.endsWith('/')) ? { irreversible: [FOLDERS_IRREVERSIBLE] } : {}) };
 
-    const id = await repo.exclusive(async () => {
+    const { backup, files, before } = await repo.exclusive(async () => {
       // Folders are backed up file by file.
       const files: string[] = [];
       for (const entry of listed) {
@@ -42,10 +46,18 @@ export const clean = defineGitTool({
         const inside = await repo.read(['ls-files', '--others', ...(input.includeIgnored ? [] : ['--exclude-standard']), '-z', '--', entry]);
         files.push(...inside.split('\0').filter((f) => f.length > 0));
       }
-      const backup = await backupFiles(repo, 'clean', files, `${plural(listed.length, 'untracked entry', 'untracked entries')} removed by clean`);
+      const before = await repoStateText(repo, files, false);
+      const id = await backupFiles(repo, 'clean', files, `${plural(listed.length, 'untracked entry', 'untracked entries')} removed by clean`);
       await repo.write(['clean', '-f', ...flags, ...pathArgs]);
-      return backup;
+      return { backup: await pin(repo, id), files, before };
     });
-    return { text: `Deleted ${plural(listed.length, 'untracked entry', 'untracked entries')}:\n${listing}${backupNote([id])}` };
+    return {
+      text: `Deleted ${plural(listed.length, 'untracked entry', 'untracked entries')}:\n${listing}${backupNote([backup?.id])}`,
+      undo: filesUndo(repo, backup, files, before, {
+        what: `the ${plural(files.length, 'untracked file')} clean deleted`,
+        none: 'only empty folders were removed; no file was lost',
+        irreversible: listed.some((e) => e.endsWith('/')) ? [FOLDERS_IRREVERSIBLE] : [],
+      }),
+    };
   },
 });

@@ -6,6 +6,7 @@ import { GitErrorCode } from '../client';
 import { defineGitTool, plural, short } from '../define';
 import { messageField, repoField } from '../fields';
 import type { Repository } from '../repo';
+import { pin, repoStateText, stateCheck } from '../undo';
 import { readStatus } from '../status';
 import { SAFE_DIFF_FLAGS } from './diff';
 
@@ -63,8 +64,9 @@ export const commit = defineGitTool({
       return { text: lines.join('\n') };
     }
 
+    const before = await repoStateText(repo, [], false);
     const backup = await repo.exclusive(async () => {
-      const id = input.amend && status.head !== undefined ? await backupCommit(repo, 'amend', status.head, where, `amend of ${previous}`) : undefined;
+      const id = input.amend && status.head !== undefined ? await pin(repo, await backupCommit(repo, 'amend', status.head, where, `amend of ${previous}`)) : undefined;
       await repo.write([
         'commit',
         ...(input.amend ? ['--amend'] : []),
@@ -76,7 +78,21 @@ export const commit = defineGitTool({
     const [first = '', ...rest] = summary.split('\n');
     const capped = capList(rest.filter((l) => l.length > 0), 100);
     return {
-      text: [`${input.amend ? 'Amended' : 'Committed'} ${first} on ${where}.`, ...capped.items, ...(capped.omitted > 0 ? [`[truncated: ${capped.omitted} more lines]`] : [])].join('\n') + backupNote([backup]),
+      text: [`${input.amend ? 'Amended' : 'Committed'} ${first} on ${where}.`, ...capped.items, ...(capped.omitted > 0 ? [`[truncated: ${capped.omitted} more lines]`] : [])].join('\n') + backupNote([backup?.id]),
+      // A soft rewind: the branch goes back to the commit before, the committed changes stay staged.
+      undo:
+        status.head === undefined
+          ? { undoable: false, reason: 'it is the first commit of the repository: there is no commit to go back to (reset cannot remove the only commit)' }
+          : {
+              undoable: true,
+              summary: input.amend ? `put back ${previous} as ${where}'s tip (the amended changes stay staged)` : `move ${where} back to ${short(status.head)} (the committed changes stay staged)`,
+              inverse: {
+                tool: 'backup_rewind',
+                args: { repo: repo.path, ...(status.branch !== undefined ? { branch: status.branch } : {}), ...(backup !== undefined ? { commit: backup } : { to: status.head }), mode: 'soft' },
+              },
+              check: stateCheck(repo, []),
+              before,
+            },
     };
   },
 });

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { capList } from '../../kit';
+import { notUndoable } from '../undo';
+
+/** A fetch only moves remote-tracking branches: nothing local to put back. */
+const FETCH_UNDO = notUndoable('a fetch changes no local branch, file or stash: it only moves remote-tracking branches, which the next fetch moves again');
 import { defineGitTool, plural, short } from '../define';
 import { remoteField, repoField } from '../fields';
 import { chooseRemote, progressReporter, trackingRefs } from '../remote';
@@ -41,8 +45,8 @@ export const fetch = defineGitTool({
       }
     }
     for (const [name, sha] of before) if (!after.has(name)) lines.push(`  pruned  ${name} (was ${short(sha)})`);
-    if (lines.length === 0) return { text: `Fetched ${remote}: already up to date.` };
+    if (lines.length === 0) return { text: `Fetched ${remote}: already up to date.`, undo: FETCH_UNDO };
     const { items, omitted } = capList(lines, 100);
-    return { text: `Fetched ${remote}:\n${items.join('\n')}${omitted > 0 ? `\n  [truncated: ${omitted} more branches; branch_list with remotes: true lists them]` : ''}` };
+    return { text: `Fetched ${remote}:\n${items.join('\n')}${omitted > 0 ? `\n  [truncated: ${omitted} more branches; branch_list with remotes: true lists them]` : ''}`, undo: FETCH_UNDO };
   },
 });

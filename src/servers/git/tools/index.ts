@@ -3,6 +3,7 @@ import type { GitServices } from '../define';
 import { add } from './add';
 import { backupList } from './backup-list';
 import { backupRestore } from './backup-restore';
+import { backupRewind } from './backup-rewind';
 import { blame } from './blame';
 import { branchCreate } from './branch-create';
 import { branchDelete } from './branch-delete';
@@ -18,6 +19,7 @@ import { push } from './push';
 import { reflog } from './reflog';
 import { remoteList } from './remote-list';
 import { repoList } from './repo-list';
+import { repoState } from './repo-state';
 import { repoStatus } from './repo-status';
 import { reset } from './reset';
 import { restore } from './restore';
@@ -43,6 +45,7 @@ export const gitTools: readonly ToolDefinition<GitServices>[] = [
   remoteList,
   stashList,
   reflog,
+  repoState,
   add,
   unstage,
   restore,
@@ -61,4 +64,5 @@ export const gitTools: readonly ToolDefinition<GitServices>[] = [
   clean,
   backupList,
   backupRestore,
+  backupRewind,
 ];

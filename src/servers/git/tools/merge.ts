@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ControlPlaneError } from '../../../core/errors';
 import { capList, invalidArgument } from '../../kit';
 import { GitErrorCode } from '../client';
+import { moveBackUndo, notUndoable, repoStateText } from '../undo';
 import { defineGitTool, plural, short } from '../define';
 import { messageField, repoField, revisionField } from '../fields';
 import { readStatus } from '../status';
@@ -24,6 +25,7 @@ export const merge = defineGitTool({
     if (before.operation !== undefined) throw invalidArgument('repo', `a ${before.operation} is already in progress.`, 'Finish it (resolve, add, commit) or abandon it with reset mode "hard".');
     if (before.branch === undefined) throw invalidArgument('repo', 'HEAD is detached; merge needs a current branch.', 'Switch to a branch first.');
     const theirs = await repo.resolveCommit(input.branch, 'branch');
+    const stateBefore = await repoStateText(repo, [], false);
     let conflict = false;
     await repo.exclusive(async () => {
       try {
@@ -42,10 +44,11 @@ export const merge = defineGitTool({
     const after = await readStatus(repo);
     if (conflict || after.conflicts.length > 0) {
       return {
+        undo: notUndoable('the merge stopped on conflicts and is in progress: reset mode "hard" abandons it'),
         text: `Merging ${input.branch} into ${before.branch} stopped with conflicts in ${plural(after.conflicts.length, 'file')}:\n${after.conflicts.map((f) => `  ${f}`).join('\n')}\nThe repository is now merging. Resolve each file (edit it, then add it) and commit; or abandon the merge with reset mode "hard".`,
       };
     }
-    if (after.head === before.head) return { text: `${before.branch} already contains ${input.branch} (${short(theirs)}); nothing to merge.` };
+    if (after.head === before.head) return { text: `${before.branch} already contains ${input.branch} (${short(theirs)}); nothing to merge.`, undo: notUndoable('nothing was merged') };
     const commits = (await repo.read(['log', '--format=%h %s', '--max-count=51', after.head ?? 'HEAD', ...(before.head === undefined ? [] : ['--not', before.head]), '--']))
       .split('\n')
       .filter((l) => l.length > 0);
@@ -53,6 +56,7 @@ export const merge = defineGitTool({
     const how = after.head === theirs ? 'fast-forwarded' : 'merged with a merge commit';
     return {
       text: `${before.branch} ${how} to ${short(after.head ?? '')} (${input.branch}); ${commits.length > 50 ? 'more than 50' : plural(commits.length, 'commit')} added:\n${items.map((c) => `  ${c}`).join('\n')}`,
+      undo: moveBackUndo(repo, before.branch, before.head, stateBefore, `the merge of ${input.branch}`),
     };
   },
 });

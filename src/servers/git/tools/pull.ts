@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ControlPlaneError } from '../../../core/errors';
 import { capList, invalidArgument } from '../../kit';
 import { GitErrorCode } from '../client';
+import { moveBackUndo, notUndoable, repoStateText } from '../undo';
 import { defineGitTool, plural, short } from '../define';
 import { refNameField, remoteField, repoField } from '../fields';
 import type { Repository } from '../repo';
@@ -33,6 +34,7 @@ export const pull = defineGitTool({
     const resolved = await resolveRemote(repo, remote, 'fetch');
     const target = explicit ? [remote, input.branch ?? before.branch] : [];
     const mode = input.mode === 'ff-only' ? ['--ff-only'] : ['--no-rebase', '--no-edit'];
+    const stateBefore = await repoStateText(repo, [], false);
     let conflict = false;
     await repo.exclusive(async () => {
       try {
@@ -50,10 +52,11 @@ export const pull = defineGitTool({
     const from = target.length > 0 ? target.join('/') : (before.upstream ?? '');
     if (conflict) {
       return {
+        undo: notUndoable('the merge stopped on conflicts and is in progress: reset mode "hard" abandons it (the fetched remote-tracking branches stay)'),
         text: `Pulled ${from} into ${before.branch}: the merge stopped with conflicts in ${plural(after.conflicts.length, 'file')}:\n${after.conflicts.map((f) => `  ${f}`).join('\n')}\nResolve each file (edit it, then add it) and commit; or abandon the merge with reset mode "hard".`,
       };
     }
-    if (after.head === before.head) return { text: `Pulled ${from}: ${before.branch} was already up to date.` };
+    if (after.head === before.head) return { text: `Pulled ${from}: ${before.branch} was already up to date.`, undo: notUndoable('no local branch or file changed (only remote-tracking branches, which the next fetch moves anyway)') };
     const commits = (await repo.read(['log', '--format=%h %s', '--max-count=51', after.head ?? 'HEAD', ...(before.head === undefined ? [] : ['--not', before.head]), '--']))
       .split('\n')
       .filter((l) => l.length > 0);
@@ -62,6 +65,7 @@ export const pull = defineGitTool({
     const how = parents > 1 && input.mode === 'merge' ? 'merged (merge commit)' : 'fast-forwarded';
     return {
       text: `Pulled ${from}: ${before.branch} ${how} ${before.head === undefined ? '' : `${short(before.head)}..`}${short(after.head ?? '')} (${commits.length > 50 ? 'more than 50' : plural(commits.length, 'commit')}):\n${items.map((c) => `  ${c}`).join('\n')}`,
+      undo: moveBackUndo(repo, before.branch, before.head, stateBefore, `the pull of ${from}`, ['the fetched remote-tracking branches (the next fetch moves them anyway)']),
     };
   },
 });

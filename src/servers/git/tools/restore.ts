@@ -4,6 +4,7 @@ import { backupFiles, backupNote } from '../backup';
 import { defineGitTool, plural } from '../define';
 import { SAFE_DIFF_FLAGS } from './diff';
 import { pathsField, repoField, revisionField } from '../fields';
+import { filesUndo, pin, repoStateText } from '../undo';
 
 export const restore = defineGitTool({
   name: 'restore',
@@ -35,18 +36,28 @@ export const restore = defineGitTool({
     const { items, omitted } = capList(stat.trimEnd().split('\n'), 150);
     const summary = [...items, ...(omitted > 0 ? [`[truncated: ${omitted} more lines; narrow "paths" to see them]`] : [])].join('\n');
     if (ctx.dryRun) {
-      return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\n${lostLines(patch)}\nNothing was changed.` };
+      return { text: `Dry run: restoring from ${from} would discard local changes in ${plural(files.length, 'file')}:\n${summary}\n${lostLines(patch)}\nNothing was changed.`, ...(input.staged ? { irreversible: [STAGED_IRREVERSIBLE] } : {}) };
     }
-    const id = await repo.exclusive(async () => {
-      const backup = await backupFiles(repo, 'restore', files, `restore ${plural(files.length, 'file')} from ${from}`);
+    const before = await repoStateText(repo, files, false);
+    const backup = await repo.exclusive(async () => {
+      const id = await backupFiles(repo, 'restore', files, `restore ${plural(files.length, 'file')} from ${from}`);
       await repo.write(['restore', ...(source === undefined ? [] : [`--source=${source}`]), ...(input.staged ? ['--staged'] : []), '--worktree', '--', ...paths]);
-      return backup;
+      return pin(repo, id);
     });
-    return { text: `Restored ${plural(files.length, 'file')} from ${from}; their local changes were discarded:\n${summary}${backupNote([id])}` };
+    return {
+      text: `Restored ${plural(files.length, 'file')} from ${from}; their local changes were discarded:\n${summary}${backupNote([backup?.id])}`,
+      undo: filesUndo(repo, backup, files, before, {
+        what: `the local changes restore discarded in ${plural(files.length, 'file')}`,
+        none: 'the discarded changes were deletions only, which no backup holds (the files came back)',
+        irreversible: input.staged ? [STAGED_IRREVERSIBLE] : [],
+      }),
+    };
   },
 });
 
 const MAX_PREVIEW_LINES = 200;
+/** With staged: true, what an undo cannot bring back (said before approval and kept in the handle). */
+const STAGED_IRREVERSIBLE = 'what was staged for these paths: the undo writes the work-tree files back, not the index';
 
 /**
  * The lines a restore throws away, from the diff of the work tree against what it restores to:

@@ -6,6 +6,10 @@ import { GitErrorCode } from '../client';
 import { defineGitTool, plural, short } from '../define';
 import { repoField } from '../fields';
 import { readStatus } from '../status';
+import { notUndoable, pin, repoStateText, stateCheck } from '../undo';
+
+/** What an undo of a pop does not do (said before approval and kept in the handle). */
+const POP_IRREVERSIBLE = 'the changes the pop applies stay in the work tree: an undo puts the entry back on the stash (as stash@{0}), it does not take them out of the files';
 
 export const stashPop = defineGitTool({
   name: 'stash_pop',
@@ -31,9 +35,11 @@ export const stashPop = defineGitTool({
     if (ctx.dryRun) {
       return {
         text: `Dry run: would apply ${selector} (${message}, ${short(sha)}) changing ${plural(files.length, 'tracked file')}:\n${listing}\n${input.keep ? 'The entry would stay on the stash.' : 'The entry would then be dropped (a backup ref would keep it).'}\nNothing was changed.`,
+        ...(input.keep ? {} : { irreversible: [POP_IRREVERSIBLE] }),
       };
     }
     let conflict: ControlPlaneError | undefined;
+    const before = await repoStateText(repo, [], true);
     const id = await repo.exclusive(async () => {
       const backup = input.keep ? undefined : await backupStash(repo, 'stash_pop', sha, `stash entry "${message}"`);
       try {
@@ -42,14 +48,27 @@ export const stashPop = defineGitTool({
         if (err instanceof ControlPlaneError && err.code === GitErrorCode.conflict) conflict = err;
         else throw err;
       }
-      return backup;
+      return pin(repo, backup);
     });
     if (conflict !== undefined) {
       const status = await readStatus(repo);
       return {
         text: `Applied ${selector} with conflicts in ${plural(status.conflicts.length, 'file')}: ${status.conflicts.join(', ')}.\nThe stash entry was kept. Resolve each file (edit it, then add it), or discard with reset mode "hard".`,
+        undo: notUndoable('the stash entry was kept (the apply stopped on conflicts); reset mode "hard" discards the half-applied changes'),
       };
     }
-    return { text: `${input.keep ? 'Applied' : 'Popped'} ${selector} (${message}): ${plural(files.length, 'file')} changed.${backupNote([id])}` };
+    const text = `${input.keep ? 'Applied' : 'Popped'} ${selector} (${message}): ${plural(files.length, 'file')} changed.${backupNote([id?.id])}`;
+    if (id === undefined) return { text, undo: notUndoable('the entry stayed on the stash (keep: true); the applied changes are in the work tree, where restore discards them') };
+    return {
+      text,
+      undo: {
+        undoable: true,
+        summary: `put stash entry "${message}" (${short(sha)}) back on the stash from backup ${id.id}`,
+        inverse: { tool: 'backup_restore', args: { repo: repo.path, id: id.id, sha: id.sha } },
+        check: stateCheck(repo, [], true),
+        before,
+        irreversible: [POP_IRREVERSIBLE],
+      },
+    };
   },
 });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { defineGitTool } from '../define';
+import { notUndoable, repoStateText, stateCheck } from '../undo';
+import { readStatus } from '../status';
+import { defineGitTool, plural, short } from '../define';
 import { pathsField, repoField, textField } from '../fields';
 
 export const stashPush = defineGitTool({
@@ -19,6 +21,8 @@ export const stashPush = defineGitTool({
     const repo = await ctx.services.git.open(input.repo, ctx.signal);
     const paths = await repo.resolvePaths(input.paths, 'paths');
     const before = await repo.revParse('refs/stash');
+    const stateBefore = await repoStateText(repo, [], true);
+    const staged = (await readStatus(repo, paths)).staged.length;
     await repo.exclusive(() =>
       repo.write(
         [
@@ -35,8 +39,18 @@ export const stashPush = defineGitTool({
       ),
     );
     const after = await repo.revParse('refs/stash');
-    if (after === before) return { text: 'No local changes to stash; nothing changed.' };
+    if (after === before) return { text: 'No local changes to stash; nothing changed.', undo: notUndoable('there was nothing to stash; nothing changed') };
     const entry = (await repo.read(['stash', 'list', '--max-count=1', '--format=%gd %h %gs'])).trim();
-    return { text: `Stashed: ${entry}. The work tree is clean of those changes; stash_pop (index 0) brings them back.` };
+    return {
+      text: `Stashed: ${entry}. The work tree is clean of those changes; stash_pop (index 0) brings them back.`,
+      undo: {
+        undoable: true,
+        summary: `pop the new stash entry ${short(after ?? '')} back into the work tree`,
+        inverse: { tool: 'stash_pop', args: { repo: repo.path, index: 0 } },
+        check: stateCheck(repo, [], true),
+        before: stateBefore,
+        ...(staged > 0 ? { irreversible: [`which changes were staged (${plural(staged, 'file')}): the pop brings them back unstaged`] } : {}),
+      },
+    };
   },
 });

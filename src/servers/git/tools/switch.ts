@@ -4,6 +4,7 @@ import { backupFiles, backupNote } from '../backup';
 import { defineGitTool, plural, short } from '../define';
 import { repoField, revisionField } from '../fields';
 import { changedFiles, readStatus } from '../status';
+import { pin, repoStateText, stateCheck } from '../undo';
 
 export const switchBranch = defineGitTool({
   name: 'switch',
@@ -53,14 +54,39 @@ export const switchBranch = defineGitTool({
       lines.push('Nothing was changed.');
       return { text: lines.join('\n') };
     }
+    const discarded = input.discardChanges ? changed : [];
+    const before = await repoStateText(repo, discarded, false);
     const id = await repo.exclusive(async () => {
-      const backup = input.discardChanges && changed.length > 0 ? await backupFiles(repo, 'switch', changed, `local changes discarded by switch to ${target}`) : undefined;
+      const backup = discarded.length > 0 ? await backupFiles(repo, 'switch', discarded, `local changes discarded by switch to ${target}`) : undefined;
       await repo.write(['switch', ...(input.discardChanges ? ['--discard-changes'] : []), ...args]);
-      return backup;
+      return pin(repo, backup);
     });
     const head = (await repo.read(['log', '-1', '--format=%h %s', 'HEAD'])).trim();
     const carried = !input.discardChanges && changed.length > 0 ? ` Local changes in ${plural(changed.length, 'file')} were carried over.` : '';
     const dropped = input.discardChanges && changed.length > 0 ? ` Local changes in ${plural(changed.length, 'file')} were discarded.` : '';
-    return { text: `Switched to ${target}; HEAD is ${head}.${carried}${dropped}${backupNote([id])}` };
+    const text = `Switched to ${target}; HEAD is ${head}.${carried}${dropped}${backupNote([id?.id])}`;
+    const from = status.branch ?? (status.head === undefined ? 'no commit' : short(status.head));
+    // Back to where HEAD was; the discarded changes, when there were any, from their backup.
+    if (status.head === undefined) return { text, undo: { undoable: false, reason: 'HEAD had no commit before the switch' } };
+    const inverse =
+      status.branch === undefined
+        ? id === undefined
+          ? { tool: 'switch', args: { repo: repo.path, branch: status.head, detach: true } }
+          : undefined
+        : id === undefined
+          ? { tool: 'switch', args: { repo: repo.path, branch: status.branch } }
+          : { tool: 'backup_rewind', args: { repo: repo.path, branch: status.branch, files: id } };
+    if (inverse === undefined) return { text, undo: { undoable: false, reason: `it left a detached HEAD and discarded changes: switch with detach: true to ${short(status.head)}, then backup_restore ${id!.id}, goes back` } };
+    return {
+      text,
+      undo: {
+        undoable: true,
+        summary: `switch back to ${from}${id === undefined ? '' : ` with the ${plural(discarded.length, 'discarded file')} from backup ${id.id}`}`,
+        inverse,
+        check: stateCheck(repo, discarded),
+        before,
+        ...(input.create ? { irreversible: [`the branch ${input.branch} it created stays (branch_delete removes it)`] } : {}),
+      },
+    };
   },
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notUndoable } from '../undo';
 import { defineGitTool, short } from '../define';
 import { messageField, refNameField, repoField, revisionField } from '../fields';
 
@@ -21,6 +22,9 @@ export const tagCreate = defineGitTool({
     await repo.exclusive(() =>
       repo.write(['tag', ...(input.message === undefined ? [] : ['--annotate', `--message=${input.message}`]), '--end-of-options', input.name, sha]),
     );
-    return { text: `Created ${input.message === undefined ? 'lightweight' : 'annotated'} tag ${input.name} at ${short(sha)}.` };
+    return {
+      text: `Created ${input.message === undefined ? 'lightweight' : 'annotated'} tag ${input.name} at ${short(sha)}.`,
+      undo: notUndoable(`no tool of this server deletes a tag (a tag may be pushed and fetched by others); git tag -d ${input.name} outside the agent removes it`),
+    };
   },
 });

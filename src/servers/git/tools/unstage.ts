@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { notUndoable } from '../undo';
+import { repoStatusText } from './add';
 import { defineGitTool, plural } from '../define';
 import { pathsField, repoField } from '../fields';
 import { readStatus } from '../status';
@@ -18,7 +20,8 @@ export const unstage = defineGitTool({
     const given = await repo.resolvePaths(input.paths, 'paths');
     const paths = given.length === 0 ? ['.'] : given;
     const before = await readStatus(repo, given);
-    if (before.staged.length === 0) return { text: 'Nothing staged there; nothing changed.' };
+    if (before.staged.length === 0) return { text: 'Nothing staged there; nothing changed.', undo: notUndoable('nothing was staged there; nothing changed') };
+    const stateBefore = await repoStatusText(repo, given, ctx);
     await repo.exclusive(() =>
       before.head === undefined
         ? // Before the first commit there is no HEAD to restore from: drop the entries instead.
@@ -26,8 +29,18 @@ export const unstage = defineGitTool({
         : repo.write(['restore', '--staged', '--', ...paths]),
     );
     const after = await readStatus(repo);
+    const partly = before.staged.filter((e) => before.unstaged.some((u) => u.path === e.path)).map((e) => e.path);
     return {
       text: `Unstaged ${plural(before.staged.length, 'file')}; their changes stay in the work tree. Still staged: ${plural(after.staged.length, 'file')}.`,
+      // Staging the files again; partly staged files come back staged whole.
+      undo: {
+        undoable: true,
+        summary: `stage the ${plural(before.staged.length, 'file')} again`,
+        inverse: { tool: 'add', args: { repo: repo.path, paths: before.staged.map((e) => e.path) } },
+        check: { tool: 'repo_status', args: { repo: repo.path, ...(given.length > 0 ? { paths: given } : {}) } },
+        before: stateBefore,
+        ...(partly.length > 0 ? { irreversible: [`the partial staging of ${partly.slice(0, 10).join(', ')}: add stages each file whole`] } : {}),
+      },
     };
   },
 });

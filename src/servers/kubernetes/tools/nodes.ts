@@ -6,8 +6,10 @@ import { defineK8sTool, DESTRUCTIVE, plural } from '../define';
 import { contextField, nameField } from '../fields';
 import { at, list, nameOf, record, str, type JsonObject } from '../objects';
 import { objectEffect } from '../effects';
+import type { UndoHandle } from '../../../core/undo/handle';
+import { checkCall, shownState } from '../undo';
 
-async function setSchedulable(scope: ClusterScope, name: string, unschedulable: boolean, dryRun: boolean, signal: AbortSignal): Promise<{ before: boolean }> {
+async function setSchedulable(scope: ClusterScope, name: string, unschedulable: boolean, dryRun: boolean, signal: AbortSignal): Promise<{ before: boolean; node: JsonObject }> {
   const node = await scope.client.json<JsonObject>({ path: `/api/v1/nodes/${encodeURIComponent(name)}`, signal });
   const before = at(node, 'spec.unschedulable') === true;
   if (before !== unschedulable) {
@@ -20,8 +22,24 @@ async function setSchedulable(scope: ClusterScope, name: string, unschedulable: 
       signal,
     });
   }
-  return { before };
+  return { before, node };
 }
+
+/** Handle of a cordon or uncordon (or the cordon of a drain): the opposite call; resource_get of the node is the drift check. */
+async function schedulingUndo(scope: ClusterScope, node: JsonObject, name: string, cordoned: boolean, irreversible?: string[]): Promise<UndoHandle> {
+  const type = await scope.discovery.resolve('nodes', new AbortController().signal);
+  return {
+    undoable: true,
+    summary: cordoned ? `uncordon node/${name} (schedulable again)` : `cordon node/${name} again`,
+    inverse: { tool: cordoned ? 'node_uncordon' : 'node_cordon', args: { context: scope.info.name, name } },
+    check: checkCall(scope, type, undefined, name),
+    before: shownState(node),
+    ...(irreversible !== undefined && irreversible.length > 0 ? { irreversible } : {}),
+  };
+}
+
+/** What no undo of a drain brings back, said before approval and kept with the call. */
+const DRAIN_IRREVERSIBLE = 'the evicted pods: they are not un-evicted (their controllers start replacements, on other nodes while this one is cordoned; pods without a controller are gone)';
 
 const NODE_WRITE = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
 
@@ -35,9 +53,10 @@ export const nodeCordon = defineK8sTool({
   effect: (input, ctx) => objectEffect(ctx, { ...input, resource: 'nodes' }),
   async handler(input, ctx) {
     const scope = ctx.services.clusters.scope(input.context);
-    const { before } = await setSchedulable(scope, input.name, true, ctx.dryRun, ctx.signal);
-    if (before) return { text: `node/${input.name} is already cordoned.` };
-    return { text: ctx.dryRun ? `Dry run: would cordon node/${input.name} (no new pods would be scheduled on it).` : `node/${input.name} cordoned: no new pods will be scheduled on it.` };
+    const { before, node } = await setSchedulable(scope, input.name, true, ctx.dryRun, ctx.signal);
+    if (before) return { text: `node/${input.name} is already cordoned.`, undo: { undoable: false, reason: 'it changed nothing: the node was already cordoned' } };
+    if (ctx.dryRun) return { text: `Dry run: would cordon node/${input.name} (no new pods would be scheduled on it).` };
+    return { text: `node/${input.name} cordoned: no new pods will be scheduled on it.`, undo: await schedulingUndo(scope, node, input.name, true) };
   },
 });
 
@@ -51,9 +70,10 @@ export const nodeUncordon = defineK8sTool({
   effect: (input, ctx) => objectEffect(ctx, { ...input, resource: 'nodes' }),
   async handler(input, ctx) {
     const scope = ctx.services.clusters.scope(input.context);
-    const { before } = await setSchedulable(scope, input.name, false, ctx.dryRun, ctx.signal);
-    if (!before) return { text: `node/${input.name} is already schedulable.` };
-    return { text: ctx.dryRun ? `Dry run: would uncordon node/${input.name}.` : `node/${input.name} uncordoned: pods can be scheduled on it again.` };
+    const { before, node } = await setSchedulable(scope, input.name, false, ctx.dryRun, ctx.signal);
+    if (!before) return { text: `node/${input.name} is already schedulable.`, undo: { undoable: false, reason: 'it changed nothing: the node was already schedulable' } };
+    if (ctx.dryRun) return { text: `Dry run: would uncordon node/${input.name}.` };
+    return { text: `node/${input.name} uncordoned: pods can be scheduled on it again.`, undo: await schedulingUndo(scope, node, input.name, false) };
   },
 });
 
@@ -113,7 +133,7 @@ export const nodeDrain = defineK8sTool({
   async handler(input, ctx) {
     const scope = ctx.services.clusters.scope(input.context);
     const node = `node/${input.name}`;
-    await scope.client.json({ path: `/api/v1/nodes/${encodeURIComponent(input.name)}`, signal: ctx.signal });
+    const nodeBefore = await scope.client.json<JsonObject>({ path: `/api/v1/nodes/${encodeURIComponent(input.name)}`, signal: ctx.signal });
     const pods = list(await scope.client.json({ path: '/api/v1/pods', query: { fieldSelector: `spec.nodeName=${input.name}` }, signal: ctx.signal }), 'items');
     const p = plan(pods, input);
     const listing = [
@@ -122,7 +142,7 @@ export const nodeDrain = defineK8sTool({
       ...(p.blockers.length ? [`Blocking the drain:\n${p.blockers.map((s) => `  ${s}`).join('\n')}`] : []),
     ].join('\n');
     if (ctx.dryRun) {
-      return { text: `Dry run: would cordon ${node} and evict its pods.${p.blockers.length ? ' The drain would be refused as it stands.' : ''}\n${listing}` };
+      return { text: `Dry run: would cordon ${node} and evict its pods.${p.blockers.length ? ' The drain would be refused as it stands.' : ''}\n${listing}`, ...(p.evict.length > 0 ? { irreversible: [DRAIN_IRREVERSIBLE] } : {}) };
     }
     if (p.blockers.length > 0) {
       throw new ControlPlaneError(K8sErrorCode.badRequest, `Cannot drain ${node}; nothing was changed.\n${listing}`, { details: { hint: 'Set the named options, or handle those pods first.' } });
@@ -171,7 +191,13 @@ export const nodeDrain = defineK8sTool({
       lines.push(`Not evicted after ${input.timeoutSeconds}s:\n${[...pending.keys()].map((uid) => `  ${blocked.get(uid) ?? `${str(pending.get(uid), 'metadata.namespace')}/${nameOf(pending.get(uid) ?? {})}`}`).join('\n')}`);
       throw new ControlPlaneError(K8sErrorCode.tooManyRequests, lines.join('\n'), { details: { hint: 'A PodDisruptionBudget allows no more disruptions now: wait for replacements to become ready, scale up, or retry node_drain later. The node stays cordoned (node_uncordon reverts it).' } });
     }
-    return { text: lines.join('\n') };
+    // The cordon can be undone; the evictions cannot (said before approval too).
+    const wasCordoned = at(nodeBefore, 'spec.unschedulable') === true;
+    const gone = evicted.length > 0 ? [DRAIN_IRREVERSIBLE] : [];
+    const undo: UndoHandle = wasCordoned
+      ? { undoable: false, reason: `the node was already cordoned before the drain, and the evicted pods cannot be un-evicted` }
+      : await schedulingUndo(scope, nodeBefore, input.name, true, gone);
+    return { text: lines.join('\n'), undo };
   },
 });
 

@@ -8,6 +8,9 @@ import { list, nameOf, str } from '../objects';
 import { findPod, pickContainer } from '../pods';
 import { execEffect } from '../effects';
 
+/** Said before approval (dry run) and recorded with the call: why no undo exists. */
+const EXEC_IRREVERSIBLE = 'a command run in a container can change anything the container reaches, and the server cannot know what it changed';
+
 export const podsExec = defineK8sTool({
   name: 'pods_exec',
   title: 'Pods: Exec',
@@ -40,7 +43,7 @@ export const podsExec = defineK8sTool({
     }
     const where = `container ${container} of pod ${namespace}/${nameOf(pod)}${note ? ` (${note})` : ''}, context ${scope.info.name}`;
     const shown = JSON.stringify(input.command);
-    if (ctx.dryRun) return { text: `Dry run: would run ${shown} in ${where}${input.stdin !== undefined ? ` with ${byteLength(input.stdin)} bytes on stdin` : ''}. Nothing was run.` };
+    if (ctx.dryRun) return { text: `Dry run: would run ${shown} in ${where}${input.stdin !== undefined ? ` with ${byteLength(input.stdin)} bytes on stdin` : ''}. Nothing was run.`, irreversible: [EXEC_IRREVERSIBLE] };
     const cap = input.maxBytes ?? ctx.budgetBytes - 500;
     const out = collector(cap);
     const err = collector(cap);
@@ -89,7 +92,7 @@ export const podsExec = defineK8sTool({
     text(out, 'stdout');
     text(err, 'stderr');
     if (out.bytes === 0 && err.bytes === 0) parts.push('(no output)');
-    return { text: parts.join('\n') };
+    return { text: parts.join('\n'), undo: { undoable: false, reason: EXEC_IRREVERSIBLE } };
   },
 });
 

@@ -57,6 +57,7 @@ export const portForwardStart = defineK8sTool({
     return {
       text: `Forwarding ${line(info)}.\nConnect to http://127.0.0.1:${info.localPort}/ (or any TCP client). Stop it with port_forward_stop id ${info.id}.`,
       structured: { id: info.id, localPort: info.localPort, pod: info.pod, remotePort: info.remotePort },
+      undo: { undoable: false, reason: `a port-forward changes nothing in the cluster; it lives in this server until port_forward_stop (id ${info.id}) or the server stops` },
     };
   },
 });
@@ -89,6 +90,9 @@ export const portForwardStop = defineK8sTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
     const info = await ctx.services.portForwards.stop(input.id);
-    return { text: `Stopped ${line(info)} (${info.totalConnections} connections served).` };
+    return {
+      text: `Stopped ${line(info)} (${info.totalConnections} connections served).`,
+      undo: { undoable: false, reason: 'the connections it ended are gone; port_forward_start opens a new forward (its local port may differ)' },
+    };
   },
 });

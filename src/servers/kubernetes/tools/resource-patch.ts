@@ -6,6 +6,8 @@ import { contextField, nameField, namespaceField, resourceField, revealField } f
 import type { Json } from '../objects';
 import { defaultPatchType, describeRef, getLive, objectDiff, patch } from '../writes';
 import { objectEffect } from '../effects';
+import { isJsonObject } from '../objects';
+import { changeUndo } from '../undo';
 
 export const resourcePatch = defineK8sTool({
   name: 'resource_patch',
@@ -42,6 +44,10 @@ export const resourcePatch = defineK8sTool({
     const result = await patch(scope, type, namespace, input.name, body, { patchType, dryRun: ctx.dryRun, signal: ctx.signal });
     const diff = objectDiff(live, result, ref, input.reveal);
     if (ctx.dryRun) return { text: `Dry run (server-side, ${patchType} patch), nothing was changed. ${diff ? `It would change ${ref}:\n${diff}` : `${ref} would not change.`}` };
-    return { text: diff ? `Patched ${ref} (${patchType}):\n${diff}` : `${ref} unchanged: the patch matched the live object.` };
+    if (!diff) return { text: `${ref} unchanged: the patch matched the live object.`, undo: { undoable: false, reason: 'the patch changed nothing' } };
+    return {
+      text: `Patched ${ref} (${patchType}):\n${diff}`,
+      ...(isJsonObject(result) ? { undo: changeUndo(scope, type, namespace, live, result, `patch ${ref} back to how it was`) } : {}),
+    };
   },
 });

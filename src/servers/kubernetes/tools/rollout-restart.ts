@@ -7,6 +7,9 @@ import { WORKLOAD_KINDS } from '../rollout';
 import { describeRef, getLive, patch } from '../writes';
 import { objectEffect } from '../effects';
 
+/** Said before approval (dry run) and recorded with the call: why no undo exists. */
+const RESTART_IRREVERSIBLE = 'a restart replaces the pods (their memory and emptyDir data are gone); removing the restartedAt annotation would only restart them again';
+
 export const rolloutRestart = defineK8sTool({
   name: 'rollout_restart',
   title: 'Rollout: Restart',
@@ -31,7 +34,7 @@ export const rolloutRestart = defineK8sTool({
     const body = { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } } };
     await patch(scope, type, namespace, input.name, body, { patchType: 'strategic', dryRun: ctx.dryRun, signal: ctx.signal });
     const pods = num(live, 'status.replicas') ?? num(live, 'status.currentNumberScheduled') ?? 0;
-    if (ctx.dryRun) return { text: `Dry run (server-side, nothing was changed): would restart ${ref}, replacing its ${plural(pods, 'pod')} one batch at a time.` };
-    return { text: `Restarted ${ref} (restartedAt ${restartedAt}): its ${plural(pods, 'pod')} are being replaced. rollout_status follows the rollout.` };
+    if (ctx.dryRun) return { text: `Dry run (server-side, nothing was changed): would restart ${ref}, replacing its ${plural(pods, 'pod')} one batch at a time.`, irreversible: [RESTART_IRREVERSIBLE] };
+    return { text: `Restarted ${ref} (restartedAt ${restartedAt}): its ${plural(pods, 'pod')} are being replaced. rollout_status follows the rollout.`, undo: { undoable: false, reason: RESTART_IRREVERSIBLE } };
   },
 });

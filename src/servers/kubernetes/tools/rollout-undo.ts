@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalidArgument } from '../../kit';
+import { changeUndo } from '../undo';
 import { defineK8sTool, DESTRUCTIVE, locate } from '../define';
 import { collectionPath } from '../discovery';
 import { contextField, nameField, namespaceField } from '../fields';
@@ -57,6 +58,9 @@ export const rolloutUndo = defineK8sTool({
     });
     const diff = objectDiff(deploy, result, ref, false);
     if (ctx.dryRun) return { text: `Dry run (server-side, nothing was changed): would roll ${ref} back from revision ${current} to ${target.revision} (ReplicaSet ${nameOf(target.rs)}).\n${diff || '(the template already matches)'}` };
-    return { text: `Rolled ${ref} back to the template of revision ${target.revision} (ReplicaSet ${nameOf(target.rs)}); it becomes revision ${current + 1}. rollout_status follows it.\n${diff}` };
+    return {
+      text: `Rolled ${ref} back to the template of revision ${target.revision} (ReplicaSet ${nameOf(target.rs)}); it becomes revision ${current + 1}. rollout_status follows it.\n${diff}`,
+      ...(isJsonObject(result) ? { undo: changeUndo(scope, type, namespace, deploy, result, `put the pod template of ${ref} (revision ${current}) back`) } : {}),
+    };
   },
 });

@@ -8,7 +8,7 @@ import { sanitize } from '../config-text';
 import { CHANGE_DEVICE, defineNetworkTool, plural } from '../define';
 import { deviceEffect } from '../effects';
 import { configFormat } from '../restore';
-import { showConfig } from './config-get';
+import { configUndo, priorConfig } from './undo';
 import type { UndoHandle } from '../../../core/undo/handle';
 
 function reportText(r: ApplyReport): string {
@@ -77,14 +77,7 @@ export const configApply = defineNetworkTool({
     }
     // Undo (one device): its full prior configuration, kept encrypted by the control plane, and
     // how config_get shows it (secrets removed) for the three-way difference.
-    let prior: { text: string; shown: string; format: 'set' | 'text' } | undefined;
-    if (targets.length === 1) {
-      const t = targets[0]!;
-      const format = configFormat(t);
-      const text = await readConfig(network, t, 'running', format, ctx.signal);
-      const shown = showConfig(t, text, { source: 'running', format, offset: 0, budgetBytes: ctx.budgetBytes }).text;
-      prior = { text, shown, format };
-    }
+    const prior = targets.length === 1 ? await priorConfig(network, targets[0]!, ctx.budgetBytes, ctx.signal) : undefined;
     const reports: ApplyReport[] = [];
     for (const [i, t] of targets.entries()) {
       await ctx.progress(i, targets.length, `applying on ${t.device.name}`);
@@ -109,14 +102,9 @@ export const configApply = defineNetworkTool({
     const undo: UndoHandle =
       prior === undefined
         ? { undoable: false, reason: `${targets.length} devices were changed in one call; undo is kept for a change of one device` }
-        : {
-            undoable: true,
-            summary: `restore the configuration ${device.device.name} had before the change`,
-            inverse: { tool: 'config_rollback', args: { device: device.device.name, configuration: sanitize(device.platform, prior.text) } },
-            state: { configuration: prior.text },
-            check: { tool: 'config_get', args: { device: device.device.name, format: prior.format } },
-            before: prior.shown,
-          };
-    return { text, structured, ...(reports[0]?.status === 'applied' ? { undo } : {}) };
+        : reports[0]?.status !== 'applied'
+          ? { undoable: false, reason: 'nothing changed: the running configuration already had these lines' }
+          : configUndo(device, prior, `restore the configuration ${device.device.name} had before the change`);
+    return { text, structured, undo };
   },
 });

@@ -10,6 +10,7 @@ import type { NetworkService, Target } from '../services';
 import { deviceEffect } from '../effects';
 import { configFormat, restorePlan } from '../restore';
 import type { ToolContext, ToolReply } from '../../kit';
+import { configUndo, priorConfig } from './undo';
 
 async function backupContent(network: NetworkService, target: Target, name: string, signal: AbortSignal): Promise<string> {
   const c = target.platform.commit;
@@ -61,9 +62,14 @@ export const configRollback = defineNetworkTool({
         const page = pageLines(sanitize(target.platform, diff || '(no difference)').split('\n'), { budgetBytes: ctx.budgetBytes, more: () => 'Use config_get to see the whole configuration.' });
         return { text: `Dry run: rollback ${n} on ${target.device.name} would change (device diff, show | compare):\n${page.text}\nNothing was committed.`, structured: { dryRun: true, device: target.device.name, rollback: n, diff: page.text } };
       }
+      const prior = await priorConfig(network, target, ctx.budgetBytes, ctx.signal);
       const r = await rollbackDevice(network, target, { n }, { comment: `mcpcp config_rollback ${n}`, signal: ctx.signal });
       if (!r.ok) throw new ControlPlaneError(NetworkErrorCode.configFailed, `${target.device.name}: rollback ${n} failed: ${r.output}\ncommands: ${r.steps.join(' ; ')}`);
-      return { text: `${target.device.name}: rolled back to rollback ${n} and committed.\n${sanitize(target.platform, r.output)}`, structured: { device: target.device.name, rollback: n, output: sanitize(target.platform, r.output) } };
+      return {
+        text: `${target.device.name}: rolled back to rollback ${n} and committed.\n${sanitize(target.platform, r.output)}`,
+        structured: { device: target.device.name, rollback: n, output: sanitize(target.platform, r.output) },
+        undo: configUndo(target, prior, `restore the configuration ${target.device.name} had before rollback ${n}`),
+      };
     }
     if (input.rollback !== undefined) throw invalidArgument('rollback', `${target.platform.title} restores a backup, not a rollback number`, 'Use backup (or nothing: the newest).');
     const backups = await listBackups(network, target, ctx.signal);
@@ -79,9 +85,14 @@ export const configRollback = defineNetworkTool({
       const page = pageLines(shown.length === 0 ? ['(no difference)'] : shown, { budgetBytes: ctx.budgetBytes, more: () => 'Use config_get to see the whole configuration.' });
       return { text: `Dry run: restoring ${name} on ${target.device.name} would change (computed locally):\n${page.text}\nNothing was sent. Backups: ${backups.join(', ')}`, structured: { dryRun: true, device: target.device.name, backup: name, backups, diff: page.text } };
     }
+    const prior = await priorConfig(network, target, ctx.budgetBytes, ctx.signal);
     const r = await rollbackDevice(network, target, { backup: name }, { comment: 'mcpcp config_rollback', signal: ctx.signal });
     if (!r.ok) throw new ControlPlaneError(NetworkErrorCode.configFailed, `${target.device.name}: restoring ${name} failed: ${r.output}`);
-    return { text: `${target.device.name}: restored ${name}.\n${r.output}`, structured: { device: target.device.name, backup: name, output: r.output } };
+    return {
+      text: `${target.device.name}: restored ${name}.\n${r.output}`,
+      structured: { device: target.device.name, backup: name, output: r.output },
+      undo: configUndo(target, prior, `restore the configuration ${target.device.name} had before ${name} was restored`),
+    };
   },
 });
 
@@ -96,16 +107,20 @@ async function restoreConfiguration(network: NetworkService, target: Target, giv
   const running = await readConfig(network, target, 'running', configFormat(target), ctx.signal);
   const plan = restorePlan(target, running, wanted);
   const skipped = plan.skipped.length > 0 ? `\nNot restored (their secrets were removed from the configuration given): ${plan.skipped.map((l) => sanitize(target.platform, l)).join('; ')}` : '';
-  if (plan.lines.length === 0) return { text: `${target.device.name}: the running configuration already matches; nothing to send.${skipped}` };
+  if (plan.lines.length === 0) return { text: `${target.device.name}: the running configuration already matches; nothing to send.${skipped}`, ...(ctx.dryRun ? {} : { undo: { undoable: false, reason: 'nothing changed: the running configuration already matched' } }) };
   const minutes = network.options.confirmMinutes;
   const comment = 'mcpcp config_rollback (restore)';
   if (ctx.dryRun) {
     const commands = plannedCommands(target.platform, plan.lines, minutes, comment).map((l) => sanitize(target.platform, l));
     return { text: `Dry run: restoring the configuration of ${target.device.name} sends ${plan.lines.length} line(s):\nsafety: ${safetyNote(target.platform, minutes)}\n${commands.map((l) => `  ${l}`).join('\n')}${skipped}\nNothing was sent.` };
   }
+  const prior = await priorConfig(network, target, ctx.budgetBytes, ctx.signal);
   const r = await applyChange(network, target, plan.lines, { minutes, comment, postCheck: {}, signal: ctx.signal });
   if (r.status !== 'applied' && r.status !== 'unchanged') {
     throw new ControlPlaneError(NetworkErrorCode.configFailed, sanitize(target.platform, `${target.device.name}: restoring the configuration failed (${r.status}): ${r.error ?? r.failedLine?.error ?? ''}`));
   }
-  return { text: `${target.device.name}: configuration restored (${r.applied} line(s) sent${r.backup === undefined ? '' : `; backup ${r.backup}`}).${skipped}` };
+  return {
+    text: `${target.device.name}: configuration restored (${r.applied} line(s) sent${r.backup === undefined ? '' : `; backup ${r.backup}`}).${skipped}`,
+    undo: r.status === 'applied' ? configUndo(target, prior, `restore the configuration ${target.device.name} had before this restore`) : { undoable: false, reason: 'nothing changed: the running configuration already matched' },
+  };
 }

@@ -8,6 +8,9 @@ import { defineNetworkTool, plural } from '../define';
 import { ShellSession } from '../session';
 import { deviceEffect } from '../effects';
 
+/** Said before approval (dry run) and recorded with the call. */
+const SAVE_IRREVERSIBLE = 'the startup configuration it replaces (the one a reload would boot) is not kept: an undo restores running configurations only';
+
 export const configSave = defineNetworkTool({
   name: 'config_save',
   title: 'Config: Save',
@@ -60,7 +63,7 @@ export const configSave = defineNetworkTool({
       text: `${ctx.dryRun ? 'Dry run: nothing was saved.\n' : ''}${out.join('\n')}`,
       structured: { ...(ctx.dryRun ? { dryRun: true } : {}), devices: results },
       // What a device boots with: an undo restores running configurations, never an overwritten startup one.
-      irreversible: ['the startup configuration it replaces (the one a reload would boot) is not kept: an undo restores running configurations only'],
+      ...(ctx.dryRun ? { irreversible: [SAVE_IRREVERSIBLE] } : { undo: { undoable: false, reason: SAVE_IRREVERSIBLE } }),
     };
   },
 });

@@ -140,3 +140,16 @@ export async function signInWithFetch(t: TeamPlane, sub: string): Promise<{ cook
   const { cookie, csrf } = await signInToUi(t.base, sub);
   return { cookie, csrf };
 }
+
+/** The person's browser at the fixture issuer: clicks "Sign in as <sub>" on the authorize page; returns where the issuer sent the code. */
+export async function issuerRedirect(authorizeUrl: string, sub: string): Promise<string> {
+  const authorize = new URL(authorizeUrl);
+  const form = new URLSearchParams();
+  for (const k of ['client_id', 'redirect_uri', 'state', 'nonce', 'code_challenge', 'scope']) form.set(k, authorize.searchParams.get(k) ?? '');
+  form.set('user', sub);
+  const back = await fetch(new URL('/authorize', authorize), { method: 'POST', body: form, redirect: 'manual' });
+  if (back.status !== 302) throw new Error(`the issuer did not redirect: HTTP ${back.status}`);
+  const location = back.headers.get('location');
+  if (location === null) throw new Error('the issuer redirected nowhere');
+  return location;
+}

@@ -8,17 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ApprovalView } from '../../../src/protocol/ui';
 import { decideTeamApproval, describeTeamRefusal, signInApprover, watchTeamApprovals, type ApproverSession, type WatchEvent } from '../../../src/extension/team/approver';
-import { connectAs, startTeamPlane, type TeamPlane } from '../../helpers/team-plane';
-
-async function issuerRedirect(authorizeUrl: string, sub: string): Promise<string> {
-  const authorize = new URL(authorizeUrl);
-  const form = new URLSearchParams();
-  for (const k of ['client_id', 'redirect_uri', 'state', 'nonce', 'code_challenge', 'scope']) form.set(k, authorize.searchParams.get(k) ?? '');
-  form.set('user', sub);
-  const back = await fetch(new URL('/authorize', authorize), { method: 'POST', body: form, redirect: 'manual' });
-  assert.equal(back.status, 302);
-  return back.headers.get('location')!;
-}
+import { connectAs, issuerRedirect, startTeamPlane, type TeamPlane } from '../../helpers/team-plane';
 
 async function signIn(t: TeamPlane, sub: string): Promise<ApproverSession> {
   return signInApprover(t.base, async (url) => void fetch(await issuerRedirect(url, sub)), { timeoutMs: 20_000 });

@@ -6,18 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isLoopbackRedirect } from '../../../src/core/team/ui-sign-in';
 import { decideTeamApproval, listTeamApprovals, signInApprover } from '../../../src/extension/team/approver';
-import { connectAs, startTeamPlane, type TeamPlane } from '../../helpers/team-plane';
-
-/** The person's browser at the fixture issuer: clicks "Sign in as <sub>"; returns where the code went. */
-async function issuerRedirect(authorizeUrl: string, sub: string): Promise<string> {
-  const authorize = new URL(authorizeUrl);
-  const form = new URLSearchParams();
-  for (const k of ['client_id', 'redirect_uri', 'state', 'nonce', 'code_challenge', 'scope']) form.set(k, authorize.searchParams.get(k) ?? '');
-  form.set('user', sub);
-  const back = await fetch(new URL('/authorize', authorize), { method: 'POST', body: form, redirect: 'manual' });
-  assert.equal(back.status, 302);
-  return back.headers.get('location')!;
-}
+import { connectAs, issuerRedirect, startTeamPlane, type TeamPlane } from '../../helpers/team-plane';
 
 describe('team client: approver sign-in with a loopback redirect', () => {
   let t: TeamPlane;

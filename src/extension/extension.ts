@@ -64,13 +64,15 @@ export interface ExtensionApi {
   grantProposalsForTest?: () => Promise<string[]>;
   /** The team control plane (mcpControlPlane.team.url) as this window sees it. */
   team: {
-    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string } };
+    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string }; credential: { kind: string; account?: string; principal?: string } };
     /** Reads the service's status now. */
     refresh(): Promise<void>;
     /** Only in ExtensionMode.Test: store the API key without the masked input box of "Team: Set API Key…". */
     setApiKeyForTest?: (key: string) => Promise<void>;
     /** The Team Approvals view: who is signed in, the pending approvals, the rows. */
     approvals(): { signedInAs?: string; pending: Array<{ id: string; server: string; tool: string; reason: string }>; rows: string[] };
+    /** Only in ExtensionMode.Test: the OIDC choice of "Team: Sign In…" with `openBrowser` acting as the person's browser (instead of openExternal). */
+    signInForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<boolean>;
     /** Only in ExtensionMode.Test: "Team: Sign In as Approver…" with `openBrowser` acting as the person's browser. */
     signInApproverForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<string | undefined>;
     /** Only in ExtensionMode.Test: the Team Approvals view's decision, without the modal. */
@@ -627,6 +629,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       ...(context.extensionMode === vscode.ExtensionMode.Test
         ? {
             setApiKeyForTest: (key: string) => team.setApiKey(key),
+            signInForTest: (openBrowser: (url: string) => Promise<unknown>) => team.signInWithOidc(openBrowser),
             signInApproverForTest: (openBrowser: (url: string) => Promise<unknown>) => teamApprovals.signIn(openBrowser),
             decideForTest: (id: string, approve: boolean, reason?: string) => teamApprovals.decide(id, approve, reason),
           }

@@ -6,6 +6,8 @@ export const TEAM_COMMANDS = {
   teamSignInApprover: 'mcpControlPlane.team.signInApprover',
   teamSignOutApprover: 'mcpControlPlane.team.signOutApprover',
   teamDecide: 'mcpControlPlane.team.decide',
+  teamSignIn: 'mcpControlPlane.team.signIn',
+  teamSignOut: 'mcpControlPlane.team.signOut',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -16,4 +18,6 @@ export const TEAM_COMMAND_TITLES: Record<keyof typeof TEAM_COMMANDS, string> = {
   teamSignInApprover: 'Team: Sign In as Approver…',
   teamSignOutApprover: 'Team: Sign Out Approver',
   teamDecide: 'Team: Decide Approval…',
+  teamSignIn: 'Team: Sign In…',
+  teamSignOut: 'Team: Sign Out',
 };

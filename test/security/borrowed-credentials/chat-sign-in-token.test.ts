@@ -39,12 +39,13 @@ describe('team mode: the chat sign-in token never decides approvals', () => {
     const decide = `${t.base}/ui/api/approvals/${encodeURIComponent(approval.id)}`;
     const body = JSON.stringify({ approve: true, digest: approval.digest });
     const rpc = JSON.stringify({ type: 'request', id: 'r1', method: 'approval.decide', params: { approvalId: approval.id, digest: approval.digest, approve: true } });
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       { authorization: `Bearer ${bob.accessToken}` },
       { 'x-approver-credential': bob.accessToken },
       { cookie: `mcpcp_ui=${bob.accessToken}`, 'x-csrf-token': bob.accessToken },
       { authorization: `Bearer ${bob.refreshToken!}` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       for (const [path, payload] of [
         [decide, body],
         [`${t.base}/ui/api/request`, rpc],

@@ -64,7 +64,7 @@ export interface ExtensionApi {
   grantProposalsForTest?: () => Promise<string[]>;
   /** The team control plane (mcpControlPlane.team.url) as this window sees it. */
   team: {
-    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string }; credential: { kind: string; account?: string; principal?: string } };
+    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string }; credential: { kind: string; account?: string; principal?: string; expiresAt?: number } };
     /** Reads the service's status now. */
     refresh(): Promise<void>;
     /** Only in ExtensionMode.Test: store the API key without the masked input box of "Team: Set API Key…". */

@@ -27,7 +27,7 @@ export class TeamClient implements vscode.Disposable {
   /** The OIDC sign-in (Accounts menu provider `mcpcp-team`); its access token wins over an API key. */
   readonly auth: TeamAuthProvider;
   /** Which credential the last read of the service used. */
-  private credential: { kind: 'oidc'; account: string; principal: string } | { kind: 'api-key' } | { kind: 'none' } = { kind: 'none' };
+  private credential: { kind: 'oidc'; account: string; principal: string; expiresAt: number } | { kind: 'api-key' } | { kind: 'none' } = { kind: 'none' };
   /** SHA-256 of the bearer value last handed to VS Code in `resolve` (to notice a renewed token). */
   private handedOut: string | undefined;
   /** Part of the definitions' version: bumped when the bearer VS Code holds is no longer current. */
@@ -154,7 +154,7 @@ export class TeamClient implements vscode.Disposable {
   private async bearer(origin: string): Promise<string | undefined> {
     const session = await this.auth.session(origin);
     if (session) {
-      this.credential = { kind: 'oidc', account: session.account.label, principal: sessionPrincipal(session) };
+      this.credential = { kind: 'oidc', account: session.account.label, principal: sessionPrincipal(session), expiresAt: session.expiresAt };
       return session.accessToken;
     }
     const key = await this.secrets.get(apiKeySecretName(origin));

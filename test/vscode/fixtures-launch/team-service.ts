@@ -18,6 +18,7 @@ import { startPostgres } from '../../helpers/postgres';
 import { AUDIENCE, CLIENT_ID, CLIENT_SECRET, USERS } from '../../helpers/team-plane';
 
 const CLI = join(REPO_ROOT, 'dist/cli.js');
+const ACCESS_TOKEN_SECONDS = 65;
 
 async function freePort(): Promise<number> {
   return await new Promise((resolve) => {
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   try {
     issuer = await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS, nativeClientId: NATIVE_CLIENT_ID });
+    // Short-lived access tokens (and no clock skew at the service, below): the OIDC spec sees VS
+    // Code's token renewed and used after the first one expired, within a minute.
+    issuer.accessTokenSeconds = ACCESS_TOKEN_SECONDS;
     await serve(dir, dataDir, configFile, pg.url, issuer, (c) => (child = c));
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -95,6 +99,7 @@ async function serve(dir: string, dataDir: string, configFile: string, pgUrl: st
       `    clientId: ${CLIENT_ID}`,
       '    clientSecret: ${secret:oidc-client}',
       `    nativeClientId: ${NATIVE_CLIENT_ID}`,
+      '    clockSkewSeconds: 0',
       'storage:',
       '  postgres: { url: "${secret:pg-url}" }',
       '',
@@ -115,7 +120,7 @@ async function serve(dir: string, dataDir: string, configFile: string, pgUrl: st
   }
   const key = (owner: string, roles: string): string => (JSON.parse(cli(['team', 'api-key', 'create', '--owner', owner, '--roles', roles, '--expires', '1d', '--json', '--config', configFile, '--data-dir', dataDir])) as { key: string }).key;
   const keys = { operator: key('alice@example.com', 'operator'), approver: key('bob@example.com', 'approver,operator'), viewer: key('vera@example.com', 'viewer') };
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, issuer: issuer.issuer, nativeClientId: NATIVE_CLIENT_ID, keys, users: USERS, dataDir, configFile })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, issuer: issuer.issuer, nativeClientId: NATIVE_CLIENT_ID, accessTokenSeconds: ACCESS_TOKEN_SECONDS, keys, users: USERS, dataDir, configFile })}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -122,7 +122,9 @@ describe('Team OIDC sign-in in VS Code (authentication provider, access token on
     // The service's status is read with the access token: the remote rows come back.
     const row = await waitFor('the remote fx row', () => api.treeSnapshot().find((r) => r.label === 'fx' && (r.description ?? '').startsWith('remote')), { timeout: 20_000 });
     assert.equal(row.description, `remote · ${host} · running, 12 tools`);
-    assert.deepEqual(api.team.state().credential, { kind: 'oidc', account: 'alice@example.com', principal: `oidc:${team.issuer}#u-alice` });
+    const { expiresAt, ...credential } = api.team.state().credential;
+    assert.deepEqual(credential, { kind: 'oidc', account: 'alice@example.com', principal: `oidc:${team.issuer}#u-alice` });
+    assert.ok(expiresAt > Date.now(), 'a valid access token');
   });
 
   it('a read-only tool runs through VS Code\'s MCP client with the access token; the service\'s audit names the OIDC principal', async () => {
@@ -136,6 +138,26 @@ describe('Team OIDC sign-in in VS Code (authentication provider, access token on
     assert.equal(record.principal.id, `oidc:${team.issuer}#u-alice`, JSON.stringify(record.principal));
     assert.equal(record.principal.via, 'oidc-token', JSON.stringify(record.principal));
     assert.equal(record.principal.name, 'alice@example.com');
+  });
+
+  it('the access token is renewed before it ends and VS Code reconnects with the new one: a call after the first token expired runs as the person', async function () {
+    this.timeout(150_000);
+    const first = api.team.state().credential.expiresAt;
+    assert.ok(first > Date.now(), JSON.stringify(api.team.state().credential));
+    assert.ok(first - Date.now() <= team.accessTokenSeconds * 1000, 'the fixture issues short-lived tokens');
+    // The client reads the service every 15 s and renews a token that ends within a minute.
+    const renewed = await waitFor('the renewed access token', () => (api.team.state().credential.expiresAt > first ? api.team.state().credential.expiresAt : undefined), { timeout: 60_000 });
+    note(`access token renewed ${Math.round((first - Date.now()) / 1000)} s before it ended; the new one ends in ${Math.round((renewed - Date.now()) / 1000)} s`);
+    // The service (no clock skew) refuses the first token from now on.
+    await sleep(Math.max(0, first - Date.now()) + 1_500);
+    const tools = await startServerAndWaitForTools(definitionId(EXTENSION_ID, 'fx (team)'), (t) => /^mcp_fixture/.test(t.name) && t.name.endsWith('_echo'), { timeout: 60_000 });
+    const marker = `oidc-renewed-${Date.now()}`;
+    const result = await vscode.lm.invokeTool(tools[0].name, { input: { text: marker }, toolInvocationToken: undefined });
+    assert.equal(resultText(result), marker);
+    const record = await waitFor('the audit record of the call with the renewed token', () => auditRecords(team).find((r) => r.tool === 'echo' && r.type === 'call.requested' && JSON.stringify(r).includes(marker)), { timeout: 20_000 });
+    assert.equal(record.principal.id, `oidc:${team.issuer}#u-alice`);
+    assert.ok(Date.parse(record.ts) > first, `the call (${record.ts}) came after the first token had expired`);
+    echoTool = tools[0].name;
   });
 
   it('sign-out: the account leaves the Accounts menu, the team servers say "signed out — sign in", and the header is gone (a call reaches nothing)', async () => {

@@ -245,7 +245,12 @@ export class TeamClient implements vscode.Disposable {
     if (this.target.kind === 'invalid') return [{ kind: 'team-notice', text: `Team: ${this.target.message}` }];
     if (this.target.kind !== 'team') return [];
     const ended = this.status.kind === 'no-key' ? this.auth.endedReason(this.target.origin) : undefined;
-    const notice = ended ? `Team ${this.target.host}: ${ended} — sign in…` : teamNotice(this.status, this.target.host);
+    const refusedSignIn = this.credential.kind === 'oidc' && this.status.kind === 'refused' && (this.status.status === 401 || this.status.status === 403);
+    const notice = ended
+      ? `Team ${this.target.host}: ${ended} — sign in…`
+      : refusedSignIn
+        ? `Team ${this.target.host}: your sign-in was refused (${(this.status as { status: number }).status}): sign in again…`
+        : teamNotice(this.status, this.target.host);
     const servers: TeamNode[] = this.status.kind === 'ok' ? this.status.servers.map((s) => ({ kind: 'team-server', name: s.name })) : [];
     return notice ? [...servers, { kind: 'team-notice', text: notice }] : servers;
   }

@@ -175,6 +175,22 @@ describe('Team OIDC sign-in in VS Code (authentication provider, access token on
     assert.equal(auditRecords(team).filter((r) => JSON.stringify(r).includes(marker)).length, 0, 'the service saw no call after sign-out');
   });
 
+  it('when the identity provider ends the session, the renewal is refused: the sign-in is forgotten and the tree says to sign in again', async function () {
+    this.timeout(120_000);
+    let browser;
+    assert.equal(await api.team.signInForTest(async (url) => ((browser = browserSignsIn(url, 'u-alice')), true)), true);
+    await browser;
+    await waitFor('the remote fx row', () => api.treeSnapshot().find((r) => r.label === 'fx' && /^remote/.test(r.description ?? '')), { timeout: 20_000 });
+    // An admin ends the person's sessions at the issuer (every refresh token).
+    const ended = await (await fetch(`${team.issuer}/test/end-sessions`, { method: 'POST' })).json();
+    assert.ok(ended.ended >= 1, JSON.stringify(ended));
+    // The next renewal (the token ends within a minute; the service is read every 15 s) is refused.
+    await waitFor('the sign-in-ended row', () => api.treeSnapshot().find((r) => r.label === `Team ${host}: sign-in ended — sign in…`), { timeout: 60_000 });
+    assert.equal((await vscode.authentication.getAccounts(PROVIDER)).length, 0);
+    assert.equal(api.team.state().credential.kind, 'none');
+    assert.ok(!api.treeSnapshot().some((r) => r.label === 'fx' && /^remote/.test(r.description ?? '')));
+  });
+
   it('no token reached the settings or the output channel (they live in SecretStorage only)', async () => {
     const settings = JSON.stringify(vscode.workspace.getConfiguration('mcpControlPlane'));
     assert.doesNotMatch(settings, /eyJ[A-Za-z0-9_-]{10,}/);
@@ -184,6 +200,7 @@ describe('Team OIDC sign-in in VS Code (authentication provider, access token on
       vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'output' && /MCP Control Plane\.log$/.test(decodeURIComponent(d.uri.path))), { timeout: 10_000 });
     const text = await waitFor('the sign-in lines in the log', () => (/signed in as alice@example\.com/.test(log.getText()) ? log.getText() : undefined), { timeout: 10_000 });
     assert.match(text, /alice@example\.com signed out/);
+    assert.match(text, /the identity provider refused to renew the sign-in of alice@example\.com/);
     assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}|code=|refresh_token|code_verifier/);
   });
 });

@@ -13,9 +13,10 @@ export interface BrowserVisit {
 
 /**
  * An `openBrowser` that signs `user` in. `tamper` may change the form before it is posted (a
- * wrong nonce or code challenge, as an attacker in the middle would). `visits` records each visit.
+ * wrong nonce or code challenge, as an attacker in the middle would), `redirect` the issuer's
+ * redirect before it is followed. `visits` records each visit.
  */
-export function browserSignsIn(user: string, options: { tamper?: (form: URLSearchParams) => void; visits?: BrowserVisit[] } = {}): (url: string) => Promise<unknown> {
+export function browserSignsIn(user: string, options: { tamper?: (form: URLSearchParams) => void; redirect?: (location: URL) => void; visits?: BrowserVisit[] } = {}): (url: string) => Promise<unknown> {
   return async (url: string) => {
     const authorizeUrl = new URL(url);
     const page = await fetch(authorizeUrl, { redirect: 'manual' });
@@ -28,7 +29,9 @@ export function browserSignsIn(user: string, options: { tamper?: (form: URLSearc
     const back = await fetch(`${authorizeUrl.origin}${authorizeUrl.pathname}`, { method: 'POST', body: form, redirect: 'manual' });
     if (back.status !== 302) throw new Error(`the issuer answered ${back.status}: ${await back.text()}`);
     await back.text();
-    const loopback = await fetch(back.headers.get('location')!, { redirect: 'manual' });
+    const location = new URL(back.headers.get('location')!);
+    options.redirect?.(location);
+    const loopback = await fetch(location, { redirect: 'manual' });
     const visit = { authorizeUrl, loopbackStatus: loopback.status, loopbackText: await loopback.text() };
     options.visits?.push(visit);
     return true;

@@ -176,10 +176,34 @@ describe('team client: OIDC sign-in for chat (native client, loopback redirect)'
     assert.ok(logged.some((l) => /a redirect to the loopback with another state was refused/.test(l)));
   });
 
+  it('a redirect naming another issuer (a mix-up, RFC 9207) is refused with nothing exchanged', async () => {
+    const before = issuer.tokenRequests.length;
+    const visits: BrowserVisit[] = [];
+    const err = await rejection(client.signIn({ openBrowser: browserSignsIn('u-alice', { visits, redirect: (l) => l.searchParams.set('iss', 'https://evil.example.com') }), timeoutMs: 1_500 }));
+    assert.equal(err.code, 'SIGN_IN_TIMEOUT');
+    assert.equal(visits[0]?.loopbackStatus, 400);
+    assert.match(visits[0]!.loopbackText, /comes from another identity provider than the one VS Code asked; it was ignored/);
+    assert.equal(issuer.tokenRequests.length, before, 'the code was never exchanged');
+  });
+
   it('an ID token with another nonce (an injected sign-in) is refused', async () => {
     const err = await rejection(client.signIn({ openBrowser: browserSignsIn('u-alice', { tamper: (f) => f.set('nonce', 'nonce-of-another-sign-in') }) }));
     assert.equal(err.code, 'SIGN_IN_FAILED');
     assert.match(err.message, /carries another nonce than this sign-in sent/);
+  });
+
+  it('an ID token signed by a key the issuer does not publish, or meant for another client, is refused', async () => {
+    try {
+      issuer.idTokenFault = 'unpublished-key';
+      const unsigned = await rejection(client.signIn({ openBrowser: browserSignsIn('u-alice') }));
+      assert.equal(unsigned.code, 'SIGN_IN_FAILED');
+      assert.match(unsigned.message, /the ID token from http:\/\/127\.0\.0\.1:\d+ is not acceptable \(no applicable key found in the JSON Web Key Set\)/);
+      issuer.idTokenFault = 'other-audience';
+      const foreign = await rejection(client.signIn({ openBrowser: browserSignsIn('u-alice') }));
+      assert.match(foreign.message, /is not acceptable \(unexpected "aud" claim value\)/);
+    } finally {
+      issuer.idTokenFault = undefined;
+    }
   });
 
   it('the issuer checks the PKCE verifier: a code issued for another challenge cannot be exchanged', async () => {

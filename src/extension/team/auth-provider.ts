@@ -104,8 +104,8 @@ export class TeamAuthProvider implements vscode.AuthenticationProvider, vscode.D
   async signOut(origin: string, reason = 'signed out'): Promise<void> {
     const stored = await this.stored(origin);
     await this.secrets.delete(oidcSessionSecretName(origin));
-    this.ended.set(origin, reason);
     if (!stored) return;
+    this.ended.set(origin, reason);
     this.changed.fire({ added: [], removed: [toAuthenticationSession(stored)], changed: [] });
     this.options.log(`team ${new URL(origin).host}: ${stored.account.label} ${reason}`);
     this.options.sessionChanged(origin);

@@ -1,7 +1,7 @@
 // The team client in VS Code: the control plane named by mcpControlPlane.team.url (user settings
 // only), its servers offered to chat through the extension's MCP definition provider with the
-// user's API key from SecretStorage, and their health from the service as remote rows of the
-// Servers tree. Pure parts live in ./remote.ts.
+// user's OIDC sign-in (./auth-provider.ts) or API key from SecretStorage, and their health from the
+// service as remote rows of the Servers tree. Pure parts live in ./remote.ts and ./oidc-client.ts.
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import { apiKeySecretName, checkApiKey, fetchTeamStatus, remoteDefinitionLabel, remoteMcpUrl, remoteRow, TEAM_URL_SETTING, teamNotice, teamTarget, type TeamStatus, type TeamTarget } from './remote';

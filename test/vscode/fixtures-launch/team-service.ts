@@ -18,7 +18,7 @@ import { startPostgres } from '../../helpers/postgres';
 import { AUDIENCE, CLIENT_ID, CLIENT_SECRET, USERS } from '../../helpers/team-plane';
 
 const CLI = join(REPO_ROOT, 'dist/cli.js');
-const ACCESS_TOKEN_SECONDS = 65;
+const ACCESS_TOKEN_SECONDS = 80;
 
 async function freePort(): Promise<number> {
   return await new Promise((resolve) => {
@@ -64,7 +64,9 @@ async function main(): Promise<void> {
   try {
     issuer = await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS, nativeClientId: NATIVE_CLIENT_ID });
     // Short-lived access tokens (and no clock skew at the service, below): the OIDC spec sees VS
-    // Code's token renewed and used after the first one expired, within a minute.
+    // Code's token renewed and used after the first one expired. 80 s: the client renews a token
+    // ending within 60 s at its 15-s reads of the service, so not before the second read (30 s
+    // after the sign-in), which leaves the spec's first tool call alone.
     issuer.accessTokenSeconds = ACCESS_TOKEN_SECONDS;
     await serve(dir, dataDir, configFile, pg.url, issuer, (c) => (child = c));
   } catch (err) {

@@ -42,8 +42,10 @@ export const oidcSessionSchema = z.object({
   clientId: z.string().min(1),
   accessToken: z.string().min(1),
   refreshToken: z.string().min(1).optional(),
-  /** Milliseconds since the epoch. */
+  /** When the access token ends, in milliseconds since the epoch. */
   expiresAt: z.number(),
+  /** When it was obtained (its lifetime is expiresAt - obtainedAt). */
+  obtainedAt: z.number().optional(),
   scopes: z.array(z.string()),
   account: z.object({ sub: z.string().min(1), label: z.string().min(1) }),
 });
@@ -216,6 +218,9 @@ export class TeamOidcClient {
       // Not awaited alone: a browser that follows the redirect before this resolves must find us waiting.
       const opened = Promise.resolve()
         .then(() => options.openBrowser(authorize.href))
+        .catch((err: unknown) => {
+          throw oidcError('SIGN_IN_FAILED', `the browser could not be opened for the sign-in (${errorMessage(err)})`, err);
+        })
         .then((ok) => {
           if (ok === false) throw oidcError('SIGN_IN_FAILED', 'the browser could not be opened for the sign-in');
           return new Promise<never>(() => undefined);
@@ -376,6 +381,7 @@ export class TeamOidcClient {
 
   private session(tokens: z.infer<typeof tokenResponseSchema>, account: { sub: string; label: string }, id: string, previousRefresh: string | undefined): OidcSession {
     const refreshToken = tokens.refresh_token ?? previousRefresh;
+    const now = Date.now();
     return {
       id,
       origin: this.info.origin,
@@ -383,16 +389,21 @@ export class TeamOidcClient {
       clientId: this.info.clientId,
       accessToken: tokens.access_token,
       ...(refreshToken ? { refreshToken } : {}),
-      expiresAt: Date.now() + (tokens.expires_in ?? 300) * 1000,
+      expiresAt: now + (tokens.expires_in ?? 300) * 1000,
+      obtainedAt: now,
       scopes: tokens.scope ? tokens.scope.split(' ').filter(Boolean) : this.info.scopes,
       account,
     };
   }
 }
 
-/** Whether the access token should be renewed now: it ends within `marginMs`. */
-export function needsRefresh(session: OidcSession, now = Date.now(), marginMs = 60_000): boolean {
-  return session.expiresAt - now <= marginMs;
+/**
+ * Whether the access token should be renewed now: it ends within a minute, or within half its
+ * lifetime when that is shorter (a token of 40 s is not renewed at every read).
+ */
+export function needsRefresh(session: OidcSession, now = Date.now()): boolean {
+  const lifetime = session.obtainedAt !== undefined ? session.expiresAt - session.obtainedAt : Infinity;
+  return session.expiresAt - now <= Math.min(60_000, lifetime / 2);
 }
 
 function page(res: import('node:http').ServerResponse, status: number, html: string): void {

@@ -231,7 +231,8 @@ describe('team client: OIDC sign-in for chat (native client, loopback redirect)'
     issuer.accessTokenSeconds = 2;
     try {
       const session = remember(await client.signIn({ openBrowser: browserSignsIn('u-alice') }));
-      assert.equal(needsRefresh(session), true, 'a token of 2 s is within the renewal margin');
+      assert.equal(needsRefresh(session, session.obtainedAt), false, 'a fresh token of 2 s is not renewed at once');
+      assert.equal(needsRefresh(session, session.obtainedAt! + 1_100), true, 'past half its lifetime it is');
       await new Promise((r) => setTimeout(r, 2_500));
       const stale = await rawInitialize(t.mcpUrl(), { authorization: `Bearer ${session.accessToken}` });
       assert.equal(stale.status, 401, stale.text);
@@ -271,6 +272,29 @@ describe('team client: OIDC sign-in for chat (native client, loopback redirect)'
     assert.equal(await client.revoke(session), true);
     assert.ok(issuer.revoked.includes(session.refreshToken!));
     assert.equal((await rejection(client.refresh(session))).code, 'SIGN_IN_NEEDED');
+  });
+
+  it('renews a token within a minute of its end, or within half its lifetime when that is shorter', () => {
+    const at = 1_000_000;
+    const timed = (expiresAt: number, obtainedAt?: number): OidcSession => ({
+      id: 's',
+      origin: 'https://mcp.example.com',
+      issuer: 'https://id.example.com',
+      clientId: NATIVE_CLIENT_ID,
+      accessToken: 'a',
+      expiresAt,
+      ...(obtainedAt !== undefined ? { obtainedAt } : {}),
+      scopes: [],
+      account: { sub: 'u', label: 'u' },
+    });
+    const hour = timed(at + 3_600_000, at);
+    assert.equal(needsRefresh(hour, at + 3_600_000 - 61_000), false);
+    assert.equal(needsRefresh(hour, at + 3_600_000 - 60_000), true);
+    const short = timed(at + 40_000, at);
+    assert.equal(needsRefresh(short, at + 1_000), false, 'not at every read');
+    assert.equal(needsRefresh(short, at + 20_000), true);
+    // A session stored before obtainedAt existed: the minute.
+    assert.equal(needsRefresh(timed(at + 59_000), at), true);
   });
 
   it('nothing secret reached the log: no access token, refresh token or code', () => {

@@ -65,8 +65,8 @@ async function main(): Promise<void> {
     issuer = await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS, nativeClientId: NATIVE_CLIENT_ID });
     // Short-lived access tokens (and no clock skew at the service, below): the OIDC spec sees VS
     // Code's token renewed and used after the first one expired. 80 s: the client renews a token
-    // ending within 60 s at its 15-s reads of the service, so not before the second read (30 s
-    // after the sign-in), which leaves the spec's first tool call alone.
+    // within 40 s of its end (half its lifetime) at its 15-s reads of the service, so at the third
+    // read (45 s after the sign-in), which leaves the spec's first tool call alone.
     issuer.accessTokenSeconds = ACCESS_TOKEN_SECONDS;
     await serve(dir, dataDir, configFile, pg.url, issuer, (c) => (child = c));
   } catch (err) {

@@ -77,6 +77,7 @@ export class TeamClient implements vscode.Disposable {
     }
     if (this.target.kind === 'team') this.options.log(`team control plane: ${this.target.origin}`);
     this.status = { kind: 'no-key' };
+    this.handedOut = undefined;
     this.options.definitionsChanged();
     await this.refresh();
   }
@@ -104,6 +105,8 @@ export class TeamClient implements vscode.Disposable {
       this.credentialGeneration++;
       this.handedOut = undefined;
     }
+    // Without servers to offer, VS Code holds no team server and so no bearer.
+    if (status.kind !== 'ok') this.handedOut = undefined;
     if (status.kind !== 'ok' && status.kind !== this.status.kind) this.options.log(`team ${target.host}: ${teamNotice(status, target.host) ?? status.kind}`);
     this.status = status;
     if (this.definitionKey() !== before) this.options.definitionsChanged();

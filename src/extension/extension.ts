@@ -69,13 +69,15 @@ export interface ExtensionApi {
   grantProposalsForTest?: () => Promise<string[]>;
   /** The team control plane (mcpControlPlane.team.url) as this window sees it. */
   team: {
-    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string } };
+    state(): { target: { kind: string; origin?: string; host?: string; ignored: string[] }; status: { kind: string }; credential: { kind: string; account?: string; principal?: string; expiresAt?: number } };
     /** Reads the service's status now. */
     refresh(): Promise<void>;
     /** Only in ExtensionMode.Test: store the API key without the masked input box of "Team: Set API Key…". */
     setApiKeyForTest?: (key: string) => Promise<void>;
     /** The team's approvals as the Approvals view's "Team · <host>" section has them, and whether the service is followed. */
     approvals(): ReturnType<TeamApprovals['snapshot']>;
+    /** Only in ExtensionMode.Test: the OIDC choice of "Team: Sign In…" with `openBrowser` acting as the person's browser (instead of openExternal). */
+    signInForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<boolean>;
     /** Only in ExtensionMode.Test: "Team: Sign In as Approver…" with `openBrowser` acting as the person's browser. */
     signInApproverForTest?: (openBrowser: (url: string) => Promise<unknown>) => Promise<{ signedIn: boolean; name?: string; message?: string }>;
   };
@@ -630,6 +632,7 @@ export function activate(context: vscode.ExtensionContext, shell: ShellHandles):
       ...(context.extensionMode === vscode.ExtensionMode.Test
         ? {
             setApiKeyForTest: (key: string) => team.setApiKey(key),
+            signInForTest: (openBrowser: (url: string) => Promise<unknown>) => team.signInWithOidc(openBrowser),
             signInApproverForTest: (openBrowser: (url: string) => Promise<unknown>) => teamApprovals.signIn(openBrowser),
           }
         : {}),

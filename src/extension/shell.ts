@@ -223,7 +223,7 @@ export function activate(context: vscode.ExtensionContext): ShellApi {
   const ready = mainLoaded.then((m) => m.api.ready);
   ready.catch(() => undefined); // awaited by tests and other extensions; the failure is shown above or by the main module
   const teamBeforeMain: ExtensionApi['team'] = {
-    state: () => ({ target: { kind: 'starting', ignored: [] }, status: { kind: 'starting' } }),
+    state: () => ({ target: { kind: 'starting', ignored: [] }, status: { kind: 'starting' }, credential: { kind: 'none' } }),
     refresh: async () => {
       await ready;
       await main?.api.team.refresh();

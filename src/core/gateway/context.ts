@@ -54,6 +54,12 @@ export interface GatewayTeamOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Addresses or CIDR blocks whose X-Forwarded-* headers are applied. */
   trustedProxies: readonly string[];
+  /**
+   * OAuth 2.0 Protected Resource Metadata (RFC 9728): the document served at a
+   * `/.well-known/oauth-protected-resource…` path (undefined: not one), and the `WWW-Authenticate`
+   * value of a 401 on a path.
+   */
+  protectedResource?: { metadata(pathname: string): object | undefined; challenge(pathname: string): string };
 }
 
 export type { RequestOrigin };

@@ -5,7 +5,7 @@ import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.
 import { ControlPlaneError, errorMessage } from '../errors';
 import { ConnectionGuard } from './connection-guard';
 import type { GatewayContext, RouteHandler } from './context';
-import { readBody, sendJsonRpcError, sendText, tokenMatches } from './http-util';
+import { readBody, sendJson, sendJsonRpcError, sendText, tokenMatches } from './http-util';
 import type { ClientSession, Sessions } from './sessions';
 import { ForwardedTrust, type RequestOrigin } from '../team/forwarded';
 import type { Principal } from '../team/principal';
@@ -115,10 +115,15 @@ export class GatewayHttpServer {
     if (origin !== undefined && !this.originAllowed(origin)) {
       return sendText(res, 403, `forbidden: Origin "${origin}" is not allowed\n`);
     }
+    const team = this.ctx.options.team;
+    // How a native client signs in (RFC 9728): public, no credential in it.
+    if (team?.protectedResource && url.pathname.startsWith('/.well-known/oauth-protected-resource') && (req.method === 'GET' || req.method === 'HEAD')) {
+      const metadata = team.protectedResource.metadata(url.pathname);
+      if (metadata) return sendJson(res, 200, metadata);
+    }
     for (const route of this.publicRoutes) {
       if (await route(req, res, url)) return;
     }
-    const team = this.ctx.options.team;
     const isMcp = /^\/mcp\/[^/]+\/?$/.test(url.pathname);
     let principal: Principal | undefined;
     if (team !== undefined && (isMcp || !tokenMatches(req.headers.authorization, this.token))) {
@@ -127,7 +132,7 @@ export class GatewayHttpServer {
       const auth = await team.authenticateMcp(req.headers.authorization);
       if (!auth.ok) {
         this.ctx.log(`refused ${req.method ?? 'GET'} ${url.pathname} from ${seen.clientAddress}: ${auth.message}`);
-        return sendJsonRpcError(res, auth.status, -32001, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+        return sendJsonRpcError(res, auth.status, -32001, auth.message, auth.status === 401 ? { 'www-authenticate': team.protectedResource?.challenge(url.pathname) ?? 'Bearer' } : {});
       }
       principal = auth.principal;
     } else if (team === undefined && !tokenMatches(req.headers.authorization, this.token)) {

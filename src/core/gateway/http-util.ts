@@ -48,6 +48,11 @@ export function sendText(res: ServerResponse, status: number, text: string, cont
   res.end(text);
 }
 
+/** A JSON document (not JSON-RPC), e.g. the protected resource metadata. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body), 'application/json');
+}
+
 /** A token bucket: `rate` tokens per second, up to `rate` in reserve. */
 export class RateLimiter {
   private tokens: number;

@@ -35,6 +35,11 @@ export const teamOidcConfigSchema = z
     audience: z.string().min(1).describe('The audience (`aud`) an access token must carry to be accepted on /mcp.'),
     clientId: z.string().min(1).optional().describe('The client id of this control plane for the /ui sign-in (authorization code + PKCE).'),
     clientSecret: secretReference.optional().describe('The client secret for the /ui sign-in, as `${secret:name}`; leave it out for a public client (PKCE only).'),
+    nativeClientId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Client id of a public client (no secret; authorization code + PKCE with a loopback redirect, RFC 8252) registered at the issuer for native MCP clients such as VS Code. Published in `/.well-known/oauth-protected-resource`; its access tokens must carry `audience`.'),
     redirectPath: z
       .string()
       .regex(/^\/ui\/[A-Za-z0-9/_-]+$/, 'a path under /ui, such as /ui/auth/callback')

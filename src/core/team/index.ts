@@ -7,3 +7,4 @@ export { openApiKeyStore, teamGatewayOptions } from './mode';
 export { OidcTokenVerifier, discover } from './oidc-tokens';
 export { LOCAL_PRINCIPAL, ROLES, hasRole, isRole, principalForAudit, type Principal, type PrincipalVia, type Role } from './principal';
 export { claimAt, claimList, resolveRoles } from './roles';
+export { NATIVE_CLIENT_ID_MEMBER, ProtectedResource, RESOURCE_METADATA_PREFIX, type ProtectedResourceMetadata } from './resource-metadata';

@@ -5,6 +5,7 @@ import type { PgPool } from '../storage/postgres';
 import { FileApiKeyStore, PostgresApiKeyStore, type ApiKeyStore } from './api-keys';
 import { TeamAuthenticator } from './authenticator';
 import type { TeamConfig } from './config';
+import { ProtectedResource } from './resource-metadata';
 
 /**
  * The API key store a deployment uses: PostgreSQL when `storage.postgres` is configured (replicas
@@ -44,6 +45,7 @@ export async function teamGatewayOptions(team: TeamConfig, keys: ApiKeyStore, re
       listenHost: team.listenHost,
       ...(tls ? { tls } : {}),
       trustedProxies: team.trustedProxies,
+      ...(team.oidc ? { protectedResource: new ProtectedResource(team) } : {}),
     },
   };
 }

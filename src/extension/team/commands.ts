@@ -5,6 +5,8 @@ export const TEAM_COMMANDS = {
   teamRefresh: 'mcpControlPlane.team.refresh',
   teamSignInApprover: 'mcpControlPlane.team.signInApprover',
   teamSignOutApprover: 'mcpControlPlane.team.signOutApprover',
+  teamSignIn: 'mcpControlPlane.team.signIn',
+  teamSignOut: 'mcpControlPlane.team.signOut',
 } as const;
 
 /** Titles as the palette shows them (category "MCP Control Plane"). */
@@ -14,4 +16,6 @@ export const TEAM_COMMAND_TITLES: Record<keyof typeof TEAM_COMMANDS, string> = {
   teamRefresh: 'Team: Refresh Servers',
   teamSignInApprover: 'Team: Sign In as Approver…',
   teamSignOutApprover: 'Team: Sign Out Approver',
+  teamSignIn: 'Team: Sign In…',
+  teamSignOut: 'Team: Sign Out',
 };

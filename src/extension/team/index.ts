@@ -1,10 +1,13 @@
 // The team client in VS Code: the control plane named by mcpControlPlane.team.url (user settings
 // only), its servers offered to chat through the extension's MCP definition provider with the
-// user's API key from SecretStorage, and their health from the service as remote rows of the
-// Servers tree. Pure parts live in ./remote.ts.
+// user's OIDC sign-in (./auth-provider.ts) or API key from SecretStorage, and their health from the
+// service as remote rows of the Servers tree. Pure parts live in ./remote.ts and ./oidc-client.ts.
+import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import { apiKeySecretName, checkApiKey, fetchTeamStatus, remoteDefinitionLabel, remoteMcpUrl, remoteRow, TEAM_URL_SETTING, teamNotice, teamTarget, type TeamStatus, type TeamTarget } from './remote';
 import { TEAM_COMMANDS } from './commands';
+import { TeamAuthProvider } from './auth-provider';
+import { readSignInInfo, sessionPrincipal } from './oidc-client';
 
 /** How often the service's status is read again while a team is configured. */
 const POLL_MS = 15_000;
@@ -21,6 +24,14 @@ export interface TeamClientOptions {
 
 /** The team control plane as this window sees it; one per window, built in activate(). */
 export class TeamClient implements vscode.Disposable {
+  /** The OIDC sign-in (Accounts menu provider `mcpcp-team`); its access token wins over an API key. */
+  readonly auth: TeamAuthProvider;
+  /** Which credential the last read of the service used. */
+  private credential: { kind: 'oidc'; account: string; principal: string; expiresAt: number } | { kind: 'api-key' } | { kind: 'none' } = { kind: 'none' };
+  /** SHA-256 of the bearer value last handed to VS Code in `resolve` (to notice a renewed token). */
+  private handedOut: string | undefined;
+  /** Part of the definitions' version: bumped when the bearer VS Code holds is no longer current. */
+  private credentialGeneration = 0;
   private target: TeamTarget = { kind: 'none', ignored: [] };
   private status: TeamStatus = { kind: 'no-key' };
   private timer: NodeJS.Timeout | undefined;
@@ -32,10 +43,18 @@ export class TeamClient implements vscode.Disposable {
     private readonly secrets: vscode.SecretStorage,
     private readonly options: TeamClientOptions,
   ) {
+    this.auth = new TeamAuthProvider(secrets, {
+      origin: () => (this.target.kind === 'team' ? this.target.origin : undefined),
+      log: (m) => options.log(m),
+      sessionChanged: () => void this.refresh(),
+    });
     this.disposables.push(
+      this.auth,
       secrets.onDidChange((e) => {
         if (this.target.kind === 'team' && e.key === apiKeySecretName(this.target.origin)) void this.refresh();
       }),
+      vscode.commands.registerCommand(TEAM_COMMANDS.teamSignIn, () => this.chooseSignIn()),
+      vscode.commands.registerCommand(TEAM_COMMANDS.teamSignOut, () => this.signOut()),
       vscode.commands.registerCommand(TEAM_COMMANDS.teamSetApiKey, () => this.askApiKey()),
       vscode.commands.registerCommand(TEAM_COMMANDS.teamForgetApiKey, () => this.forgetApiKey()),
       vscode.commands.registerCommand(TEAM_COMMANDS.teamRefresh, () => this.refresh()),
@@ -58,6 +77,7 @@ export class TeamClient implements vscode.Disposable {
     }
     if (this.target.kind === 'team') this.options.log(`team control plane: ${this.target.origin}`);
     this.status = { kind: 'no-key' };
+    this.handedOut = undefined;
     this.options.definitionsChanged();
     await this.refresh();
   }
@@ -73,11 +93,20 @@ export class TeamClient implements vscode.Disposable {
       this.options.treeChanged();
       return;
     }
-    const key = await this.secrets.get(apiKeySecretName(target.origin));
+    // The OIDC access token is renewed here when it ends within a minute (this runs every 15 s).
+    const key = await this.bearer(target.origin);
     const status = await fetchTeamStatus(target.origin, key);
     // A newer refresh (another URL, another key) started meanwhile: its answer wins.
     if (generation !== this.generation) return;
     const before = this.definitionKey();
+    // VS Code keeps the headers of a running server until it starts it again: a new version of the
+    // definitions makes it stop the server and resolve it (with the current token) on next use.
+    if (this.handedOut !== undefined && key !== undefined && digest(key) !== this.handedOut) {
+      this.credentialGeneration++;
+      this.handedOut = undefined;
+    }
+    // Without servers to offer, VS Code holds no team server and so no bearer.
+    if (status.kind !== 'ok') this.handedOut = undefined;
     if (status.kind !== 'ok' && status.kind !== this.status.kind) this.options.log(`team ${target.host}: ${teamNotice(status, target.host) ?? status.kind}`);
     this.status = status;
     if (this.definitionKey() !== before) this.options.definitionsChanged();
@@ -89,14 +118,14 @@ export class TeamClient implements vscode.Disposable {
   }
 
   private definitionKey(): string {
-    return this.status.kind === 'ok' ? this.status.servers.map((s) => `${s.name}:${s.state}:${s.toolCount}`).join(',') : this.status.kind;
+    return this.status.kind === 'ok' ? `${this.credentialGeneration}:${this.status.servers.map((s) => `${s.name}:${s.state}:${s.toolCount}`).join(',')}` : this.status.kind;
   }
 
   /** MCP definitions of the team's servers (no credential in them; it is added in `resolve`). */
   definitions(): vscode.McpHttpServerDefinition[] {
     if (this.target.kind !== 'team' || this.status.kind !== 'ok') return [];
     const origin = this.target.origin;
-    return this.status.servers.map((s) => new vscode.McpHttpServerDefinition(remoteDefinitionLabel(s.name), vscode.Uri.parse(remoteMcpUrl(origin, s.name)), {}, `${s.state}:${s.toolCount}`));
+    return this.status.servers.map((s) => new vscode.McpHttpServerDefinition(remoteDefinitionLabel(s.name), vscode.Uri.parse(remoteMcpUrl(origin, s.name)), {}, `${s.state}:${s.toolCount}:${this.credentialGeneration}`));
   }
 
   /** Whether `definition` is one of the team's (then `resolve` is its only resolver). */
@@ -106,19 +135,77 @@ export class TeamClient implements vscode.Disposable {
   }
 
   /**
-   * Adds `Authorization: Bearer <API key>` when VS Code is about to connect. The key is that of
-   * the definition's own origin; without one, asks for it (undefined: VS Code does not start it).
+   * Adds `Authorization: Bearer <OIDC access token or API key>` when VS Code is about to connect:
+   * those of the definition's own origin, the access token of the OIDC sign-in first (renewed
+   * when it is about to end, so each resolve picks up the current one), else the API key. Without
+   * either, offers to sign in (undefined: VS Code does not start it).
    */
   async resolve(definition: vscode.McpHttpServerDefinition): Promise<vscode.McpHttpServerDefinition | undefined> {
     const origin = new URL(definition.uri.toString(true)).origin;
-    let key = await this.secrets.get(apiKeySecretName(origin));
-    if (!key) {
-      await this.askApiKey();
-      key = await this.secrets.get(apiKeySecretName(origin));
+    let bearer = await this.bearer(origin);
+    if (!bearer) {
+      await this.chooseSignIn();
+      bearer = await this.bearer(origin);
     }
-    if (!key) return undefined;
-    definition.headers = { ...definition.headers, Authorization: `Bearer ${key}` };
+    if (!bearer) return undefined;
+    this.handedOut = digest(bearer);
+    definition.headers = { ...definition.headers, Authorization: `Bearer ${bearer}` };
     return definition;
+  }
+
+  /** The bearer value for `origin`: the OIDC session's access token, else the API key; records which. */
+  private async bearer(origin: string): Promise<string | undefined> {
+    const session = await this.auth.session(origin);
+    if (session) {
+      this.credential = { kind: 'oidc', account: session.account.label, principal: sessionPrincipal(session), expiresAt: session.expiresAt };
+      return session.accessToken;
+    }
+    const key = await this.secrets.get(apiKeySecretName(origin));
+    this.credential = key ? { kind: 'api-key' } : { kind: 'none' };
+    return key;
+  }
+
+  /**
+   * "Team: Sign In…": the OIDC sign-in when the service offers one for native clients (or the
+   * API key input when the person picks that, or when it offers none).
+   */
+  async chooseSignIn(): Promise<boolean> {
+    if (this.target.kind !== 'team') return this.askApiKey();
+    const { origin, host } = this.target;
+    let issuer: string | undefined;
+    try {
+      issuer = (await readSignInInfo(origin)).issuer;
+    } catch (err) {
+      this.options.log(`team ${host}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!issuer) return this.askApiKey();
+    const oidc = { label: `$(account) Sign in at ${new URL(issuer).host}`, detail: 'Your identity provider, in the browser (OIDC). Tokens are kept in SecretStorage for this team only and renewed as they expire.' };
+    const key = { label: '$(key) Enter an API key…', detail: 'An MCP API key from your team\'s admin (mcpcp team api-key create).' };
+    const picked = await vscode.window.showQuickPick([oidc, key], { title: `Sign in to the team control plane ${host}`, ignoreFocusOut: true });
+    if (picked === key) return this.askApiKey();
+    if (picked !== oidc) return false;
+    return this.signInWithOidc();
+  }
+
+  /** The OIDC sign-in; `openBrowser` replaces openExternal only in the extension's tests. */
+  async signInWithOidc(openBrowser?: (url: string) => Promise<unknown>): Promise<boolean> {
+    try {
+      const session = await this.auth.signIn(openBrowser);
+      void vscode.window.showInformationMessage(`MCP Control Plane: signed in to ${new URL(session.origin).host} as ${session.account.label}.`);
+      return true;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.options.log(`team sign-in failed: ${message}`);
+      if (!(err instanceof Error && 'code' in err && err.code === 'SIGN_IN_CANCELLED')) void vscode.window.showErrorMessage(`MCP Control Plane: sign-in failed: ${message}`);
+      if (openBrowser) throw err;
+      return false;
+    }
+  }
+
+  /** "Team: Sign Out": forgets the OIDC tokens of the team (revoked at the issuer when it can). */
+  async signOut(): Promise<void> {
+    if (this.target.kind !== 'team') return;
+    await this.auth.signOut(this.target.origin);
   }
 
   /** "Team: Set API Key…": a masked input box; the key goes to SecretStorage only. */
@@ -160,7 +247,13 @@ export class TeamClient implements vscode.Disposable {
   rootNodes(): TeamNode[] {
     if (this.target.kind === 'invalid') return [{ kind: 'team-notice', text: `Team: ${this.target.message}` }];
     if (this.target.kind !== 'team') return [];
-    const notice = teamNotice(this.status, this.target.host);
+    const ended = this.status.kind === 'no-key' ? this.auth.endedReason(this.target.origin) : undefined;
+    const refusedSignIn = this.credential.kind === 'oidc' && this.status.kind === 'refused' && (this.status.status === 401 || this.status.status === 403);
+    const notice = ended
+      ? `Team ${this.target.host}: ${ended} — sign in…`
+      : refusedSignIn
+        ? `Team ${this.target.host}: your sign-in was refused (${(this.status as { status: number }).status}): sign in again…`
+        : teamNotice(this.status, this.target.host);
     const servers: TeamNode[] = this.status.kind === 'ok' ? this.status.servers.map((s) => ({ kind: 'team-server', name: s.name })) : [];
     return notice ? [...servers, { kind: 'team-notice', text: notice }] : servers;
   }
@@ -170,8 +263,8 @@ export class TeamClient implements vscode.Disposable {
       const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
       item.id = 'team-notice';
       item.iconPath = new vscode.ThemeIcon('cloud', new vscode.ThemeColor('list.warningForeground'));
-      item.tooltip = this.target.kind === 'team' ? `Team control plane ${this.target.origin} (${TEAM_URL_SETTING}). Click to set its API key.` : node.text;
-      if (this.status.kind !== 'ok' && this.status.kind !== 'unreachable') item.command = { command: TEAM_COMMANDS.teamSetApiKey, title: 'Set API Key…' };
+      item.tooltip = this.target.kind === 'team' ? `Team control plane ${this.target.origin} (${TEAM_URL_SETTING}). Click to sign in or set its API key.` : node.text;
+      if (this.status.kind !== 'ok' && this.status.kind !== 'unreachable') item.command = { command: TEAM_COMMANDS.teamSignIn, title: 'Sign In…' };
       return item;
     }
     const server = this.status.kind === 'ok' ? this.status.servers.find((s) => s.name === node.name) : undefined;
@@ -188,9 +281,9 @@ export class TeamClient implements vscode.Disposable {
     return item;
   }
 
-  /** For tests and the API: what the client knows. */
-  state(): { target: TeamTarget; status: TeamStatus } {
-    return { target: this.target, status: this.status };
+  /** For tests and the API: what the client knows, and which credential it used (never the credential itself). */
+  state(): { target: TeamTarget; status: TeamStatus; credential: TeamClient['credential'] } {
+    return { target: this.target, status: this.status, credential: this.credential };
   }
 
   dispose(): void {
@@ -239,6 +332,10 @@ export class ServersWithTeamTree<T> implements vscode.TreeDataProvider<T | TeamN
     this.subscription?.dispose();
     this.changed.dispose();
   }
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
 }
 
 function isTeamNode(node: unknown): node is TeamNode {

@@ -15,7 +15,7 @@ export const TEAM_URL_CONTRIBUTION = {
   pattern: '^(https://.+|http://(127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]+)?/?|)$',
   patternErrorMessage: 'An https:// URL (http:// only for 127.0.0.1 or localhost), origin only, or empty.',
   markdownDescription:
-    'URL of a team MCP Control Plane (`mcpcp serve` in team mode), origin only, e.g. `https://mcp.example.com`. Its servers are offered to chat beside this window\'s own, authenticated with the API key set by **MCP Control Plane: Team: Set API Key…** (kept in SecretStorage, per URL). Only your user settings count: a value in a workspace or folder (`.vscode/settings.json`) is ignored, since the control plane it names would receive your credential. Empty: no team.',
+    'URL of a team MCP Control Plane (`mcpcp serve` in team mode), origin only, e.g. `https://mcp.example.com`. Its servers are offered to chat beside this window\'s own, authenticated with your sign-in at the team\'s identity provider (**MCP Control Plane: Team: Sign In…**) or the API key set by **MCP Control Plane: Team: Set API Key…** (both kept in SecretStorage, per URL). Only your user settings count: a value in a workspace or folder (`.vscode/settings.json`) is ignored, since the control plane it names would receive your credential. Empty: no team.',
 } as const;
 
 /** How VS Code reports a setting (`WorkspaceConfiguration.inspect`), the parts read here. */

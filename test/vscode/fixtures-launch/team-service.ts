@@ -3,7 +3,8 @@
 // A real PostgreSQL (test/helpers/postgres.ts), the local OIDC issuer (test/fixtures/oidc-issuer),
 // and the built CLI's `mcpcp serve` in team mode (plain HTTP on loopback, API keys and /ui sessions
 // in PostgreSQL) serving the fixture server `fx`. API keys are made with `mcpcp team api-key create`.
-// Prints one JSON line `{"url","issuer","keys":{operator,approver},"oidcClient":{id,secret},"dataDir","configFile"}` once
+// The issuer also has the public client for VS Code's own OIDC sign-in (team.oidc.nativeClientId).
+// Prints one JSON line `{"url","issuer","nativeClientId","accessTokenSeconds","keys":{operator,approver,viewer},"users","oidcClient":{id,secret},"dataDir","configFile"}` once
 // serving, and exits (stopping serve, the issuer and PostgreSQL) when stdin closes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,10 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OidcIssuer } from '../../fixtures/oidc-issuer/issuer';
 import { fixtureScript, REPO_ROOT } from '../../helpers/fixture-plane';
+import { NATIVE_CLIENT_ID } from '../../helpers/native-sign-in';
 import { startPostgres } from '../../helpers/postgres';
 import { AUDIENCE, CLIENT_ID, CLIENT_SECRET, USERS } from '../../helpers/team-plane';
 
 const CLI = join(REPO_ROOT, 'dist/cli.js');
+const ACCESS_TOKEN_SECONDS = 80;
 
 async function freePort(): Promise<number> {
   return await new Promise((resolve) => {
@@ -59,7 +62,12 @@ async function main(): Promise<void> {
   process.stdin.resume();
   process.on('SIGTERM', () => void stop(0));
   try {
-    issuer = await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS });
+    issuer = await OidcIssuer.start({ audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, users: USERS, nativeClientId: NATIVE_CLIENT_ID });
+    // Short-lived access tokens (and no clock skew at the service, below): the OIDC spec sees VS
+    // Code's token renewed and used after the first one expired. 80 s: the client renews a token
+    // within 40 s of its end (half its lifetime) at its 15-s reads of the service, so at the third
+    // read (45 s after the sign-in), which leaves the spec's first tool call alone.
+    issuer.accessTokenSeconds = ACCESS_TOKEN_SECONDS;
     await serve(dir, dataDir, configFile, pg.url, issuer, (c) => (child = c));
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -92,6 +100,8 @@ async function serve(dir: string, dataDir: string, configFile: string, pgUrl: st
       `    audience: ${AUDIENCE}`,
       `    clientId: ${CLIENT_ID}`,
       '    clientSecret: ${secret:oidc-client}',
+      `    nativeClientId: ${NATIVE_CLIENT_ID}`,
+      '    clockSkewSeconds: 0',
       'storage:',
       '  postgres: { url: "${secret:pg-url}" }',
       '',
@@ -113,7 +123,7 @@ async function serve(dir: string, dataDir: string, configFile: string, pgUrl: st
   const key = (owner: string, roles: string): string => (JSON.parse(cli(['team', 'api-key', 'create', '--owner', owner, '--roles', roles, '--expires', '1d', '--json', '--config', configFile, '--data-dir', dataDir])) as { key: string }).key;
   const keys = { operator: key('alice@example.com', 'operator'), approver: key('bob@example.com', 'approver,operator'), viewer: key('vera@example.com', 'viewer') };
   // oidcClient: a suite gets a person's access token from the issuer as the service would (code + PKCE).
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, issuer: issuer.issuer, keys, users: USERS, oidcClient: { id: CLIENT_ID, secret: CLIENT_SECRET }, dataDir, configFile })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, issuer: issuer.issuer, nativeClientId: NATIVE_CLIENT_ID, accessTokenSeconds: ACCESS_TOKEN_SECONDS, keys, users: USERS, oidcClient: { id: CLIENT_ID, secret: CLIENT_SECRET }, dataDir, configFile })}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -24,8 +24,8 @@ export interface TestPostgres {
   readonly database: string;
   /** Stops the server (fast shutdown) and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
-  /** Restarts the server on the same port and data (connections drop, data stays). */
-  restart(): Promise<void>;
+  /** Restarts the server on the same port and data (connections drop, data stays), down for `downMs` in between. */
+  restart(downMs?: number): Promise<void>;
 }
 
 function binDir(): string | undefined {
@@ -116,8 +116,9 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       stopNow();
       fs.rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart(downMs = 0) {
       stopNow();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
       start();
     },
   };

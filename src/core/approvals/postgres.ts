@@ -453,6 +453,13 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
          ON CONFLICT (holder) DO UPDATE SET seen_at = EXCLUDED.seen_at`,
         [this.holder, this.options.writerId, process.pid],
       );
+      // Others are judged only once this replica has itself been heard from for a whole timeout
+      // (since it started, or since its last failed heartbeat): after a database outage every
+      // replica was silent, and the first one back would otherwise take the others, which were
+      // merely waiting for the database too, for gone. Within that window each live replica beats.
+      const now = Date.now();
+      this.beatingSince ??= now;
+      if (now - this.beatingSince < this.orphanAfterMs) return;
       const gone = await this.pool.query<{ id: string }>(
         `WITH now AS (SELECT ${NOW_MS} AS ms),
          swept AS (
@@ -480,9 +487,13 @@ export class PostgresApprovalStorage implements SharedApprovalStorage {
         if (a !== undefined && !this.closed) this.orphans.fire(a);
       }
     } catch (err) {
+      this.beatingSince = undefined;
       this.options.log?.(`approvals: heartbeat failed: ${redacted(errorMessage(err), this.options.url)}`);
     }
   }
+
+  /** Local time of this replica's first heartbeat after it started or after one failed (see `beat`). */
+  private beatingSince: number | undefined;
 
   private async settleRow(client: pg.PoolClient, id: string, status: 'rejected' | 'expired', reason: string, by: Decider, now: number, ttlMs: number): Promise<void> {
     const decision: ApprovalDecision = { approved: false, reason, by, at: now, usableUntil: now + ttlMs };

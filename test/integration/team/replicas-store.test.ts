@@ -302,6 +302,34 @@ describe('approvals shared by two replicas in PostgreSQL (real server)', { skip 
     assert.equal(await a.shared.consume(approval.id, 'f'.repeat(64)), false, 'another digest consumes nothing');
   });
 
+  it('a database outage longer than the timeout ends no live replica\'s approval; a replica that died before it is still ended after', async () => {
+    // A beats five times per timeout, as in a deployment (3 s and 15 s there); B five times as
+    // often, so B is back first. After a 3 s outage every replica's last heartbeat is older than the
+    // 2.5 s timeout; C died before the outage.
+    const a = await replica('a14', { heartbeatMs: 500, orphanAfterMs: 2_500 });
+    const b = await replica('b14', { heartbeatMs: 100, orphanAfterMs: 2_500 });
+    const c = await replica('c14', { heartbeatMs: 500, orphanAfterMs: 2_500 });
+    const { approval } = await a.store.requestShared(req());
+    const waiting = a.store.waitForDecision(approval.id);
+    const dead = (await c.store.requestShared(req())).approval;
+    c.store.dispose();
+    await c.shared.close();
+    // Either live replica may be the one that ends an orphan. (They also end approvals that
+    // earlier tests left with replicas beating once a minute: not A's.)
+    const ended: Approval[] = [];
+    for (const r of [a, b]) r.shared.onDidEndOrphans((x) => ended.push(x));
+    await server.restart(3_000);
+    await until("the dead replica's approval to be ended after the outage", () => ended.some((x) => x.id === dead.id), 15_000);
+    // Past the timeout on both sides of the outage: A's call still waits.
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(ended.some((x) => x.id === approval.id), false, "the live replica's approval was not ended");
+    assert.equal((await b.shared.get(approval.id))?.status, 'pending');
+    await until('B to decide after the outage', async () => await b.store.decideShared(approval.id, { approve: true, by: as(bob) }).then(() => true, () => false), 15_000);
+    assert.equal((await waiting).approved, true);
+    await a.close();
+    await b.close();
+  });
+
   // Last: it restarts the server under every replica of this file.
   it('PostgreSQL restarts while a call waits: A reconnects its LISTEN connection, re-reads, and wakes on the decision made through B', async () => {
     const a = await replica('a12');

@@ -9,6 +9,7 @@ import { readBody, sendJson, sendJsonRpcError, sendText, tokenMatches } from './
 import type { ClientSession, Sessions } from './sessions';
 import { ForwardedTrust, type RequestOrigin } from '../team/forwarded';
 import type { Principal } from '../team/principal';
+import { looksLikeApiKey } from '../team/api-keys';
 
 /**
  * The gateway's HTTP side: listening on 127.0.0.1, the Host/Origin checks (DNS rebinding), the
@@ -132,7 +133,11 @@ export class GatewayHttpServer {
       const auth = await team.authenticateMcp(req.headers.authorization);
       if (!auth.ok) {
         this.ctx.log(`refused ${req.method ?? 'GET'} ${url.pathname} from ${seen.clientAddress}: ${auth.message}`);
-        return sendJsonRpcError(res, auth.status, -32001, auth.message, auth.status === 401 ? { 'www-authenticate': team.protectedResource?.challenge(url.pathname) ?? 'Bearer' } : {});
+        // The sign-in hint (RFC 9728) is for clients without a credential or with an access token;
+        // a refused API key is answered plainly, so its client does not start an OAuth sign-in.
+        const presented = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        const challenge = looksLikeApiKey(presented) ? 'Bearer' : (team.protectedResource?.challenge(url.pathname) ?? 'Bearer');
+        return sendJsonRpcError(res, auth.status, -32001, auth.message, auth.status === 401 ? { 'www-authenticate': challenge } : {});
       }
       principal = auth.principal;
     } else if (team === undefined && !tokenMatches(req.headers.authorization, this.token)) {

@@ -78,6 +78,11 @@ describe('team client: OIDC sign-in for chat (native client, loopback redirect)'
     assert.equal(doc.resource, t.mcpUrl('fx'));
     assert.deepEqual(doc.authorization_servers, [issuer.issuer]);
     assert.equal((await fetch(`${t.base}/.well-known/oauth-protected-resource/other/thing`)).status, 401, 'no other path under the prefix is public');
+    // A refused API key gets no sign-in hint: its client must not start an OAuth sign-in.
+    const badKey = await fetch(t.mcpUrl('fx'), { method: 'POST', headers: { authorization: 'Bearer mcpcp_key_AAAAAAAAAAAA_revoked-or-unknown-key-0123456789abcdef', 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    assert.equal(badKey.status, 401);
+    await badKey.text();
+    assert.equal(badKey.headers.get('www-authenticate'), 'Bearer');
     // The metadata holds no secret: the /ui client's secret is nowhere in it.
     const text = await (await fetch(`${t.base}/.well-known/oauth-protected-resource`)).text();
     assert.doesNotMatch(text, new RegExp(CLIENT_SECRET));

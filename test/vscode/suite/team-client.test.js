@@ -12,7 +12,6 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
@@ -22,27 +21,9 @@ const { EXTENSION_ID, activateExtension, openApprovalsView } = require('../lib/c
 const { fixture } = require('../lib/fixtures');
 const { note } = require('../lib/mocha-runner');
 const { sleep, waitFor } = require('../lib/wait');
+const { auditRecords, browserSignsIn } = require('../lib/team');
 
 const SETTING = 'mcpControlPlane.team.url';
-
-function unescapeHtml(text) {
-  return text.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
-}
-
-/**
- * The person's browser at the issuer's sign-in page: opens the authorize URL, clicks "Sign in as
- * <sub>", and follows the redirect to wherever the issuer sends the code (the extension's loopback).
- */
-async function browserSignsIn(authorizeUrl, sub) {
-  const page = await (await fetch(authorizeUrl)).text();
-  const form = new URLSearchParams();
-  for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], unescapeHtml(m[2]));
-  form.set('user', sub);
-  const submitted = await fetch(new URL('/authorize', authorizeUrl), { method: 'POST', body: form, redirect: 'manual' });
-  const location = submitted.headers.get('location');
-  if (submitted.status !== 302 || !location) throw new Error(`the issuer did not redirect: ${submitted.status}`);
-  return { location, page: await (await fetch(location)).text() };
-}
 
 /**
  * A person's OIDC access token from the fixture issuer, the way the service's own sign-in gets one
@@ -63,27 +44,6 @@ async function accessTokenOf(team, sub) {
   const body = await token.json();
   if (!body.access_token) throw new Error(`no access token: ${JSON.stringify(body)}`);
   return body.access_token;
-}
-
-/**
- * Every audit record the service wrote so far. A team service with storage.postgres keeps its audit
- * in PostgreSQL (one chain per replica), so the records come from `mcpcp audit export --config`,
- * the way an operator reads them.
- */
-function auditRecords(team) {
-  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
-  const out = execFileSync(process.execPath, [cli, 'audit', 'export', '--format', 'jsonl', '--config', team.configFile, '--data-dir', team.dataDir], {
-    encoding: 'utf8',
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    timeout: 30_000,
-  });
-  return out.split('\n').filter(Boolean).map((l) => {
-    try {
-      return JSON.parse(l);
-    } catch {
-      return undefined;
-    }
-  }).filter(Boolean);
 }
 
 describe('Team client in VS Code (mcpcp serve in team mode, OIDC issuer, PostgreSQL)', function () {

@@ -10,50 +10,16 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
-const path = require('node:path');
 const vscode = require('vscode');
 const { definitionId, startServerAndWaitForTools, resultText } = require('../lib/mcp');
 const { EXTENSION_ID, activateExtension } = require('../lib/control-plane');
 const { fixture } = require('../lib/fixtures');
 const { note } = require('../lib/mocha-runner');
 const { sleep, waitFor } = require('../lib/wait');
+const { auditRecords, browserSignsIn } = require('../lib/team');
 
 const SETTING = 'mcpControlPlane.team.url';
 const PROVIDER = 'mcpcp-team';
-
-function unescapeHtml(text) {
-  return text.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
-}
-
-/** The person's browser: the issuer's sign-in page, "Sign in as <sub>", the redirect to the extension's loopback. */
-async function browserSignsIn(authorizeUrl, sub) {
-  const page = await (await fetch(authorizeUrl)).text();
-  const form = new URLSearchParams();
-  for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], unescapeHtml(m[2]));
-  form.set('user', sub);
-  const submitted = await fetch(new URL('/authorize', authorizeUrl), { method: 'POST', body: form, redirect: 'manual' });
-  const location = submitted.headers.get('location');
-  if (submitted.status !== 302 || !location) throw new Error(`the issuer did not redirect: ${submitted.status}`);
-  return { location, page: await (await fetch(location)).text() };
-}
-
-/** The service's audit records (PostgreSQL), as an operator exports them. */
-function auditRecords(team) {
-  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
-  const out = execFileSync(process.execPath, [cli, 'audit', 'export', '--format', 'jsonl', '--config', team.configFile, '--data-dir', team.dataDir], {
-    encoding: 'utf8',
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    timeout: 30_000,
-  });
-  return out.split('\n').filter(Boolean).flatMap((l) => {
-    try {
-      return [JSON.parse(l)];
-    } catch {
-      return [];
-    }
-  });
-}
 
 describe('Team OIDC sign-in in VS Code (authentication provider, access token on the team servers)', function () {
   this.timeout(120_000);
